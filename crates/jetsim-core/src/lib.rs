@@ -1,0 +1,33 @@
+//! jetsim-core: a deterministic, sans-IO simulation of NATS servers, clusters,
+//! clients and the links between them. No web dependencies: it builds natively
+//! and for `wasm32-unknown-unknown`, and the same scenario and seed produce the
+//! same trace, bit for bit, on both.
+//!
+//! Layout, one concern per module:
+//! - [`time`], [`rng`], [`hash`]: virtual clock, the seeded PRNG, the trace hash.
+//! - [`subject`], [`sublist`]: subject validation, wildcard matching, the
+//!   subscription index.
+//! - [`proto`]: the NATS client protocol (parser and writer, both directions).
+//! - [`link`]: latency models and per-direction FIFO links with partitions.
+//! - [`trace`]: the typed trace of everything that happens.
+//! - [`server`], [`client`]: the node state machines.
+//! - [`sim`]: the world: event queue, links, faults, node dispatch.
+//! - [`scenario`]: the scenario file format (version 1) and its limits.
+//! - [`report`]: the JSON report of `jetsim run --json`.
+
+pub mod client;
+pub mod hash;
+pub mod link;
+pub mod proto;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod server;
+pub mod sim;
+pub mod subject;
+pub mod sublist;
+pub mod time;
+pub mod trace;
+
+/// The nats-server version jetsim models and announces.
+pub const NATS_VERSION: &str = "2.12.8";

@@ -1,0 +1,1 @@
+//! The jetsim playground (Yew). Being written.
