@@ -1,1 +1,567 @@
-//! (being written)
+//! A simulated NATS client: an application (driven by `nats` CLI-style
+//! commands) over one connection that speaks the real client protocol through
+//! [`crate::proto`]. It connects, subscribes, publishes, makes requests with a
+//! shared inbox subscription (`_INBOX.<nuid>.*`, as the official clients do),
+//! answers requests, and reconnects (rotating through its servers every
+//! `reconnect_wait`) after the connection closes, re-sending its
+//! subscriptions and then what it buffered meanwhile.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
+use bytes::Bytes;
+
+use crate::node::{Ctx, Frame, Timer};
+use crate::proto::{self, ClientParser, ServerOp};
+use crate::scenario::ClientCmd;
+use crate::time::{Dur, Time, SEC};
+use crate::trace::{Endpoint, FrameKind, TraceKind};
+
+/// The official clients' default reconnect wait.
+pub const RECONNECT_WAIT: Dur = 2 * SEC;
+/// Bytes buffered while disconnected before publishes are refused (the Go
+/// client's default ReconnectBufSize is 8 MiB).
+pub const RECONNECT_BUF: usize = 8 * 1024 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    pub name: String,
+    /// Server endpoints to connect to, in order.
+    pub servers: Vec<Endpoint>,
+    pub echo: bool,
+    pub headers: bool,
+    pub no_responders: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnState {
+    Disconnected,
+    /// TCP open sent, waiting for INFO.
+    Connecting { server: Endpoint },
+    /// CONNECT + PING sent, waiting for PONG.
+    Handshake { server: Endpoint },
+    Connected { server: Endpoint },
+}
+
+#[derive(Clone, Debug)]
+enum SubKind {
+    /// An application subscription (`nats sub`).
+    App,
+    /// The request/reply inbox (`_INBOX.<nuid>.*`).
+    Inbox,
+    /// A `nats reply` responder answering with this body.
+    Replier { body: Bytes },
+}
+
+#[derive(Clone, Debug)]
+struct Sub {
+    subject: Rc<str>,
+    queue: Option<Rc<str>>,
+    kind: SubKind,
+    /// Messages still wanted (`--count`), if limited.
+    remaining: Option<u64>,
+    received: u64,
+}
+
+#[derive(Clone, Debug)]
+struct PubJob {
+    subject: Rc<str>,
+    body: String,
+    headers: Vec<(String, String)>,
+    reply: Option<String>,
+    request: bool,
+    timeout: Dur,
+    next: u64,
+    count: u64,
+    sleep: Dur,
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    subject: Rc<str>,
+    sent_at: Time,
+}
+
+/// Per-client counters for reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    pub published: u64,
+    pub received: u64,
+    pub requests: u64,
+    pub replies: u64,
+    pub no_responders: u64,
+    pub timeouts: u64,
+    pub errors: u64,
+    pub reconnects: u64,
+    pub dropped_while_disconnected: u64,
+    /// Request round-trip times, in virtual ns (for percentiles).
+    pub rtts: Vec<Dur>,
+}
+
+#[derive(Debug)]
+pub struct Client {
+    pub config: ClientConfig,
+    pub state: ConnState,
+    parser: ClientParser,
+    ops: Vec<ServerOp>,
+    next_sid: u64,
+    subs: BTreeMap<u64, Sub>,
+    inbox_prefix: Option<Rc<str>>,
+    inbox_sid: Option<u64>,
+    next_req: u64,
+    pending: BTreeMap<u64, Pending>,
+    jobs: BTreeMap<u64, PubJob>,
+    next_job: u64,
+    /// Bytes waiting for the connection (reconnect buffer).
+    outbuf: VecDeque<(Bytes, FrameKind, Option<Rc<str>>)>,
+    outbuf_bytes: usize,
+    /// Index into `config.servers` of the next server to try.
+    next_server: usize,
+    reconnect_armed: bool,
+    pub last_error: Option<String>,
+    pub stats: ClientStats,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Client {
+        Client {
+            config,
+            state: ConnState::Disconnected,
+            parser: ClientParser::new(),
+            ops: Vec::new(),
+            next_sid: 1,
+            subs: BTreeMap::new(),
+            inbox_prefix: None,
+            inbox_sid: None,
+            next_req: 1,
+            pending: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            next_job: 1,
+            outbuf: VecDeque::new(),
+            outbuf_bytes: 0,
+            next_server: 0,
+            reconnect_armed: false,
+            last_error: None,
+            stats: ClientStats::default(),
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn server(&self) -> Option<Endpoint> {
+        match self.state {
+            ConnState::Connected { server } | ConnState::Handshake { server } | ConnState::Connecting { server } => {
+                Some(server)
+            }
+            ConnState::Disconnected => None,
+        }
+    }
+
+    pub fn is_connected(&self) -> bool {
+        matches!(self.state, ConnState::Connected { .. })
+    }
+
+    pub fn subscriptions(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.subs.values().map(|s| (&*s.subject, s.queue.as_deref()))
+    }
+
+    /// Start: connect to the first server.
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        self.connect(ctx);
+    }
+
+    fn connect(&mut self, ctx: &mut Ctx) {
+        if self.config.servers.is_empty() {
+            return;
+        }
+        let idx = self.next_server % self.config.servers.len();
+        let server = self.config.servers[idx];
+        self.next_server = idx + 1;
+        self.parser = ClientParser::new();
+        self.state = ConnState::Connecting { server };
+        ctx.send(server, Frame::Open, FrameKind::Connect, None);
+    }
+
+    fn arm_reconnect(&mut self, ctx: &mut Ctx) {
+        if !self.reconnect_armed {
+            self.reconnect_armed = true;
+            ctx.timer(ctx.now + RECONNECT_WAIT, Timer::Reconnect);
+        }
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut Ctx, timer: Timer) {
+        match timer {
+            Timer::Reconnect => {
+                self.reconnect_armed = false;
+                if self.state == ConnState::Disconnected {
+                    self.stats.reconnects += 1;
+                    self.connect(ctx);
+                } else if let ConnState::Connecting { .. } | ConnState::Handshake { .. } = self.state {
+                    // The attempt went nowhere (partition, dead server): try the next one.
+                    self.state = ConnState::Disconnected;
+                    self.stats.reconnects += 1;
+                    self.connect(ctx);
+                }
+                if !self.is_connected() {
+                    self.arm_reconnect(ctx);
+                }
+            }
+            Timer::PublishJob(job) => self.run_job(ctx, job),
+            Timer::RequestTimeout(id) => {
+                if let Some(p) = self.pending.remove(&id) {
+                    self.stats.timeouts += 1;
+                    ctx.trace(TraceKind::RequestTimeout { client: ctx.me, subject: p.subject });
+                }
+            }
+        }
+    }
+
+    pub fn on_frame(&mut self, ctx: &mut Ctx, from: Endpoint, frame: Frame) {
+        if self.server() != Some(from) {
+            return;
+        }
+        match frame {
+            Frame::Close => self.disconnected(ctx),
+            Frame::Bytes(b) => {
+                let mut ops = std::mem::take(&mut self.ops);
+                ops.clear();
+                let res = self.parser.feed(&b, &mut ops);
+                for op in ops.drain(..) {
+                    self.server_op(ctx, from, op);
+                }
+                self.ops = ops;
+                if let Err(e) = res {
+                    self.last_error = Some(e.text.clone());
+                    self.stats.errors += 1;
+                    self.close(ctx);
+                }
+            }
+            Frame::Open | Frame::Route(_) => {}
+        }
+    }
+
+    /// The connection is gone (FIN from the server, or reset).
+    pub fn disconnected(&mut self, ctx: &mut Ctx) {
+        if self.state == ConnState::Disconnected {
+            return;
+        }
+        self.state = ConnState::Disconnected;
+        ctx.trace(TraceKind::ClientDisconnected { client: ctx.me });
+        self.arm_reconnect(ctx);
+    }
+
+    fn close(&mut self, ctx: &mut Ctx) {
+        if let Some(server) = self.server() {
+            ctx.send(server, Frame::Close, FrameKind::Close, None);
+        }
+        self.disconnected(ctx);
+    }
+
+    fn server_op(&mut self, ctx: &mut Ctx, server: Endpoint, op: ServerOp) {
+        match op {
+            ServerOp::Info(_) => {
+                if let ConnState::Connecting { .. } = self.state {
+                    let connect = proto::ConnectInfo {
+                        verbose: false,
+                        pedantic: false,
+                        name: Some(self.config.name.clone()),
+                        lang: Some("jetsim".into()),
+                        version: Some(env!("CARGO_PKG_VERSION").into()),
+                        protocol: 1,
+                        echo: self.config.echo,
+                        headers: self.config.headers,
+                        no_responders: self.config.no_responders,
+                        ..Default::default()
+                    };
+                    self.buf.clear();
+                    proto::write_connect(&mut self.buf, &connect);
+                    proto::write_ping(&mut self.buf);
+                    let b = Bytes::copy_from_slice(&self.buf);
+                    ctx.send(server, Frame::Bytes(b), FrameKind::ClientCtl, None);
+                    self.state = ConnState::Handshake { server };
+                }
+            }
+            ServerOp::Ping => {
+                self.buf.clear();
+                proto::write_pong(&mut self.buf);
+                let b = Bytes::copy_from_slice(&self.buf);
+                ctx.send(server, Frame::Bytes(b), FrameKind::ClientCtl, None);
+            }
+            ServerOp::Pong => {
+                if let ConnState::Handshake { .. } = self.state {
+                    self.state = ConnState::Connected { server };
+                    // Re-send subscriptions, then what was buffered.
+                    self.buf.clear();
+                    for (sid, sub) in &self.subs {
+                        proto::write_sub(&mut self.buf, &sub.subject, sub.queue.as_deref(), &sid.to_string());
+                    }
+                    if !self.buf.is_empty() {
+                        let b = Bytes::copy_from_slice(&self.buf);
+                        ctx.send(server, Frame::Bytes(b), FrameKind::ClientCtl, None);
+                    }
+                    while let Some((b, kind, subject)) = self.outbuf.pop_front() {
+                        ctx.send(server, Frame::Bytes(b), kind, subject);
+                    }
+                    self.outbuf_bytes = 0;
+                }
+            }
+            ServerOp::Ok => {}
+            ServerOp::Err(text) => {
+                self.stats.errors += 1;
+                self.last_error = Some(text);
+            }
+            ServerOp::Msg { subject, sid, reply, payload } => {
+                self.on_msg(ctx, subject, &sid, reply, None, payload);
+            }
+            ServerOp::Hmsg { subject, sid, reply, headers, payload } => {
+                self.on_msg(ctx, subject, &sid, reply, Some(headers), payload);
+            }
+        }
+    }
+
+    fn on_msg(
+        &mut self,
+        ctx: &mut Ctx,
+        subject: String,
+        sid: &str,
+        reply: Option<String>,
+        headers: Option<Bytes>,
+        payload: Bytes,
+    ) {
+        let Ok(sid) = sid.parse::<u64>() else { return };
+        let Some(sub) = self.subs.get_mut(&sid) else { return };
+        sub.received += 1;
+        let kind = sub.kind.clone();
+        let finished = match sub.remaining.as_mut() {
+            Some(r) => {
+                *r = r.saturating_sub(1);
+                *r == 0
+            }
+            None => false,
+        };
+        match kind {
+            SubKind::Inbox => {
+                let id = subject.rsplit('.').next().and_then(|t| t.parse::<u64>().ok());
+                let Some(id) = id else { return };
+                let Some(p) = self.pending.remove(&id) else { return };
+                let status = headers.as_ref().and_then(|h| proto::Headers::parse(h).ok()).and_then(|h| h.status);
+                if status == Some(503) {
+                    self.stats.no_responders += 1;
+                    ctx.trace(TraceKind::NoResponders { client: ctx.me, subject: p.subject });
+                } else {
+                    let rtt = ctx.now.saturating_sub(p.sent_at);
+                    self.stats.replies += 1;
+                    if self.stats.rtts.len() < 100_000 {
+                        self.stats.rtts.push(rtt);
+                    }
+                    ctx.trace(TraceKind::Replied { client: ctx.me, subject: p.subject, rtt });
+                }
+            }
+            SubKind::App => {
+                self.stats.received += 1;
+                ctx.trace(TraceKind::Received {
+                    client: ctx.me,
+                    subject: Rc::from(subject.as_str()),
+                    bytes: payload.len() as u32,
+                });
+            }
+            SubKind::Replier { body } => {
+                self.stats.received += 1;
+                ctx.trace(TraceKind::Received {
+                    client: ctx.me,
+                    subject: Rc::from(subject.as_str()),
+                    bytes: payload.len() as u32,
+                });
+                if let Some(reply) = reply {
+                    let reply: Rc<str> = Rc::from(reply.as_str());
+                    self.publish_raw(ctx, &reply, None, &[], &body);
+                }
+            }
+        }
+        if finished {
+            self.unsubscribe_sid(ctx, sid);
+        }
+    }
+
+    /// Queue bytes for the server: sent now when connected, else buffered.
+    fn transmit(&mut self, ctx: &mut Ctx, bytes: Bytes, kind: FrameKind, subject: Option<Rc<str>>) -> bool {
+        match self.state {
+            ConnState::Connected { server } => {
+                ctx.send(server, Frame::Bytes(bytes), kind, subject);
+                true
+            }
+            _ => {
+                if self.outbuf_bytes + bytes.len() > RECONNECT_BUF {
+                    self.stats.dropped_while_disconnected += 1;
+                    return false;
+                }
+                self.outbuf_bytes += bytes.len();
+                self.outbuf.push_back((bytes, kind, subject));
+                true
+            }
+        }
+    }
+
+    fn subscribe(&mut self, ctx: &mut Ctx, subject: &str, queue: Option<&str>, kind: SubKind, count: Option<u64>) -> u64 {
+        let sid = self.next_sid;
+        self.next_sid += 1;
+        self.subs.insert(
+            sid,
+            Sub {
+                subject: Rc::from(subject),
+                queue: queue.map(Rc::from),
+                kind,
+                remaining: count,
+                received: 0,
+            },
+        );
+        if let ConnState::Connected { server } = self.state {
+            self.buf.clear();
+            proto::write_sub(&mut self.buf, subject, queue, &sid.to_string());
+            if let Some(n) = count {
+                proto::write_unsub(&mut self.buf, &sid.to_string(), Some(n));
+            }
+            let b = Bytes::copy_from_slice(&self.buf);
+            ctx.send(server, Frame::Bytes(b), FrameKind::ClientCtl, Some(Rc::from(subject)));
+        }
+        sid
+    }
+
+    fn unsubscribe_sid(&mut self, ctx: &mut Ctx, sid: u64) {
+        if self.subs.remove(&sid).is_none() {
+            return;
+        }
+        if let ConnState::Connected { server } = self.state {
+            self.buf.clear();
+            proto::write_unsub(&mut self.buf, &sid.to_string(), None);
+            let b = Bytes::copy_from_slice(&self.buf);
+            ctx.send(server, Frame::Bytes(b), FrameKind::ClientCtl, None);
+        }
+    }
+
+    fn publish_raw(&mut self, ctx: &mut Ctx, subject: &Rc<str>, reply: Option<&str>, headers: &[(String, String)], body: &[u8]) {
+        self.buf.clear();
+        if headers.is_empty() || !self.config.headers {
+            proto::write_pub(&mut self.buf, subject, reply, body);
+        } else {
+            let mut h = proto::Headers::default();
+            for (k, v) in headers {
+                h.append(k, v);
+            }
+            proto::write_hpub(&mut self.buf, subject, reply, &h.to_bytes(), body);
+        }
+        let b = Bytes::copy_from_slice(&self.buf);
+        if self.transmit(ctx, b, FrameKind::Publish, Some(subject.clone())) {
+            self.stats.published += 1;
+            ctx.trace(TraceKind::Published { client: ctx.me, subject: subject.clone(), bytes: body.len() as u32 });
+        }
+    }
+
+    fn inbox(&mut self, ctx: &mut Ctx) -> Rc<str> {
+        if let Some(p) = &self.inbox_prefix {
+            return p.clone();
+        }
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let nuid: String = (0..22).map(|_| ALPHABET[ctx.rng.index(ALPHABET.len())] as char).collect();
+        let prefix: Rc<str> = Rc::from(format!("_INBOX.{nuid}").as_str());
+        let sid = self.subscribe(ctx, &format!("{prefix}.*"), None, SubKind::Inbox, None);
+        self.inbox_sid = Some(sid);
+        self.inbox_prefix = Some(prefix.clone());
+        prefix
+    }
+
+    /// Run a `nats` CLI command.
+    pub fn on_command(&mut self, ctx: &mut Ctx, cmd: &ClientCmd) {
+        match cmd {
+            ClientCmd::Sub { subject, queue, count } => {
+                self.subscribe(ctx, subject, queue.as_deref(), SubKind::App, *count);
+            }
+            ClientCmd::Unsub { subject } => {
+                let sids: Vec<u64> = self
+                    .subs
+                    .iter()
+                    .filter(|(_, s)| &*s.subject == subject.as_str() && matches!(s.kind, SubKind::App | SubKind::Replier { .. }))
+                    .map(|(sid, _)| *sid)
+                    .collect();
+                for sid in sids {
+                    self.unsubscribe_sid(ctx, sid);
+                }
+            }
+            ClientCmd::Reply { subject, body, queue } => {
+                let body = Bytes::from(body.clone().into_bytes());
+                self.subscribe(ctx, subject, queue.as_deref(), SubKind::Replier { body }, None);
+            }
+            ClientCmd::Pub { subject, body, headers, count, sleep, reply } => {
+                let job = PubJob {
+                    subject: Rc::from(subject.as_str()),
+                    body: body.clone(),
+                    headers: headers.clone(),
+                    reply: reply.clone(),
+                    request: false,
+                    timeout: 0,
+                    next: 1,
+                    count: *count,
+                    sleep: *sleep,
+                };
+                self.start_job(ctx, job);
+            }
+            ClientCmd::Req { subject, body, headers, count, timeout, sleep } => {
+                let job = PubJob {
+                    subject: Rc::from(subject.as_str()),
+                    body: body.clone(),
+                    headers: headers.clone(),
+                    reply: None,
+                    request: true,
+                    timeout: *timeout,
+                    next: 1,
+                    count: *count,
+                    sleep: *sleep,
+                };
+                self.start_job(ctx, job);
+            }
+        }
+    }
+
+    fn start_job(&mut self, ctx: &mut Ctx, job: PubJob) {
+        let id = self.next_job;
+        self.next_job += 1;
+        self.jobs.insert(id, job);
+        self.run_job(ctx, id);
+    }
+
+    /// Send the next message(s) of a publish job: all at once without
+    /// `--sleep`, else one now and a timer for the next.
+    fn run_job(&mut self, ctx: &mut Ctx, id: u64) {
+        loop {
+            let Some(job) = self.jobs.get_mut(&id) else { return };
+            if job.next > job.count {
+                self.jobs.remove(&id);
+                return;
+            }
+            let n = job.next;
+            job.next += 1;
+            let job = job.clone();
+            let body = if job.body.contains("{{Count}}") {
+                job.body.replace("{{Count}}", &n.to_string())
+            } else {
+                job.body.clone()
+            };
+            if job.request {
+                let prefix = self.inbox(ctx);
+                let rid = self.next_req;
+                self.next_req += 1;
+                let reply = format!("{prefix}.{rid}");
+                self.pending.insert(rid, Pending { subject: job.subject.clone(), sent_at: ctx.now });
+                ctx.timer(ctx.now + job.timeout, Timer::RequestTimeout(rid));
+                self.stats.requests += 1;
+                self.publish_raw(ctx, &job.subject, Some(&reply), &job.headers, body.as_bytes());
+            } else {
+                self.publish_raw(ctx, &job.subject, job.reply.as_deref(), &job.headers, body.as_bytes());
+            }
+            if job.sleep > 0 && n < job.count {
+                ctx.timer(ctx.now + job.sleep, Timer::PublishJob(id));
+                return;
+            }
+        }
+    }
+}

@@ -1,1 +1,212 @@
-//! (being written)
+//! The JSON report of `jetsim run --json`. Its schema is documented in
+//! README ("jetsim run --json schema"); `schema` is bumped on breaking change.
+//! Everything in it is deterministic: the same scenario and seed give the
+//! same document, byte for byte.
+
+use serde::Serialize;
+
+use crate::client::ConnState;
+use crate::sim::{Liveness, World};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub jetsim_version: String,
+    pub nats_version: String,
+    pub scenario: ScenarioInfo,
+    pub seed: u64,
+    /// Virtual time reached, in nanoseconds, and as text.
+    pub time_ns: u64,
+    pub time: String,
+    /// The trace hash as 16 hex digits.
+    pub trace_hash: String,
+    pub servers: Vec<ServerReport>,
+    pub clients: Vec<ClientReport>,
+    pub metrics: MetricsReport,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub file: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerReport {
+    pub name: String,
+    pub cluster: String,
+    pub az: Option<String>,
+    pub region: Option<String>,
+    /// `up`, `down` or `paused`.
+    pub state: String,
+    pub connections: u32,
+    pub subscriptions: u32,
+    /// Names of the servers this one has a route to.
+    pub routes: Vec<String>,
+    pub in_msgs: u64,
+    pub out_msgs: u64,
+    pub in_bytes: u64,
+    pub out_bytes: u64,
+    pub route_msgs_sent: u64,
+    pub route_msgs_received: u64,
+    pub protocol_errors: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientReport {
+    pub name: String,
+    /// The server it is connected to, if connected.
+    pub server: Option<String>,
+    pub connected: bool,
+    pub published: u64,
+    pub received: u64,
+    pub requests: u64,
+    pub replies: u64,
+    pub no_responders: u64,
+    pub timeouts: u64,
+    pub errors: u64,
+    pub reconnects: u64,
+    pub last_error: Option<String>,
+    /// Request round trips, virtual nanoseconds (absent without replies).
+    pub rtt_ns: Option<Percentiles>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Percentiles {
+    /// Nearest-rank percentiles; `None` for no samples.
+    pub fn of(samples: &[u64]) -> Option<Percentiles> {
+        if samples.is_empty() {
+            return None;
+        }
+        let mut v = samples.to_vec();
+        v.sort_unstable();
+        let rank = |p: u64| -> u64 {
+            let n = v.len() as u64;
+            let r = (p * n).div_ceil(100).max(1);
+            v[(r - 1) as usize]
+        };
+        Some(Percentiles { count: v.len() as u64, p50: rank(50), p90: rank(90), p99: rank(99), max: v[v.len() - 1] })
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MetricsReport {
+    pub events: u64,
+    pub trace_events: u64,
+    pub frames_sent: u64,
+    pub frames_delivered: u64,
+    pub frames_dropped: u64,
+    pub timers_fired: u64,
+    pub faults: u64,
+    /// Messages handed to subscribing client applications.
+    pub deliveries: u64,
+}
+
+impl Report {
+    pub fn from_world(world: &World, file: Option<String>) -> Report {
+        let servers = world
+            .servers
+            .iter()
+            .map(|slot| {
+                let sum = slot.node.summary();
+                let up = slot.liveness != Liveness::Down;
+                ServerReport {
+                    name: slot.config.name.clone(),
+                    cluster: slot.config.cluster.clone(),
+                    az: slot.config.az.clone(),
+                    region: slot.config.region.clone(),
+                    state: match slot.liveness {
+                        Liveness::Up => "up",
+                        Liveness::Down => "down",
+                        Liveness::Paused => "paused",
+                    }
+                    .to_string(),
+                    connections: if up { sum.connections } else { 0 },
+                    subscriptions: if up { sum.subscriptions } else { 0 },
+                    routes: sum.routes.iter().map(|&r| world.name(r).to_string()).collect(),
+                    in_msgs: sum.stats.in_msgs,
+                    out_msgs: sum.stats.out_msgs,
+                    in_bytes: sum.stats.in_bytes,
+                    out_bytes: sum.stats.out_bytes,
+                    route_msgs_sent: sum.stats.route_msgs_sent,
+                    route_msgs_received: sum.stats.route_msgs_received,
+                    protocol_errors: sum.stats.protocol_errors,
+                }
+            })
+            .collect();
+        let clients: Vec<ClientReport> = world
+            .clients
+            .iter()
+            .map(|slot| {
+                let c = &slot.node;
+                let server = match c.state {
+                    ConnState::Connected { server } => Some(world.name(server).to_string()),
+                    _ => None,
+                };
+                ClientReport {
+                    name: c.config.name.clone(),
+                    connected: server.is_some(),
+                    server,
+                    published: c.stats.published,
+                    received: c.stats.received,
+                    requests: c.stats.requests,
+                    replies: c.stats.replies,
+                    no_responders: c.stats.no_responders,
+                    timeouts: c.stats.timeouts,
+                    errors: c.stats.errors,
+                    reconnects: c.stats.reconnects,
+                    last_error: c.last_error.clone(),
+                    rtt_ns: Percentiles::of(&c.stats.rtts),
+                }
+            })
+            .collect();
+        let m = &world.metrics;
+        Report {
+            schema: SCHEMA_VERSION,
+            jetsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            nats_version: crate::NATS_VERSION.to_string(),
+            scenario: ScenarioInfo { name: world.scenario().name.clone(), file },
+            seed: world.seed,
+            time_ns: world.now(),
+            time: crate::time::fmt_time(world.now()),
+            trace_hash: format!("{:016x}", world.trace.hash()),
+            metrics: MetricsReport {
+                events: m.events,
+                trace_events: world.trace.count(),
+                frames_sent: m.frames_sent,
+                frames_delivered: m.frames_delivered,
+                frames_dropped: m.frames_dropped,
+                timers_fired: m.timers_fired,
+                faults: m.faults,
+                deliveries: clients.iter().map(|c| c.received).sum(),
+            },
+            servers,
+            clients,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u64> = (1..=100).collect();
+        let p = Percentiles::of(&v).unwrap();
+        assert_eq!((p.p50, p.p90, p.p99, p.max, p.count), (50, 90, 99, 100, 100));
+        assert_eq!(Percentiles::of(&[]), None);
+        let p = Percentiles::of(&[7]).unwrap();
+        assert_eq!((p.p50, p.p99), (7, 7));
+    }
+}

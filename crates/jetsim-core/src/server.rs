@@ -1,1 +1,657 @@
-//! (being written)
+//! A simulated nats-server: client connections speaking the real client
+//! protocol (through [`crate::proto`]), a subscription index, and routes to the
+//! other servers of its cluster with interest propagation (a message crosses a
+//! route only where the peer has interest), as nats-server does.
+//!
+//! The server is a sans-IO state machine: the world hands it frames and timers
+//! with a [`Ctx`] and it records sends, timers and trace events.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use bytes::Bytes;
+
+use crate::node::{Ctx, Frame, RouteMsg};
+use crate::proto::{self, ClientOp, ServerParser};
+use crate::sublist::Sublist;
+use crate::trace::{Endpoint, FrameKind, TraceKind};
+
+/// Static configuration of one server (from the scenario).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub name: String,
+    pub cluster: String,
+    pub az: Option<String>,
+    pub region: Option<String>,
+    pub tags: Vec<String>,
+    pub jetstream: bool,
+    pub max_payload: u32,
+}
+
+/// Who a subscription in the index belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SubTarget {
+    /// A subscription of a client connection (`sub` is the server's own id for it).
+    Client { cid: u32, sub: u32 },
+    /// Interest of a peer server across a route.
+    Route { peer: Endpoint },
+}
+
+#[derive(Clone, Debug)]
+struct ClientSub {
+    subject: Rc<str>,
+    queue: Option<Rc<str>>,
+    sid: Rc<str>,
+    /// Auto-unsubscribe after this many deliveries (UNSUB <sid> <max>).
+    max: Option<u64>,
+    delivered: u64,
+}
+
+#[derive(Debug)]
+struct Conn {
+    endpoint: Endpoint,
+    parser: ServerParser,
+    connected: bool,
+    verbose: bool,
+    echo: bool,
+    headers: bool,
+    no_responders: bool,
+    name: String,
+    /// By the server's sub id.
+    subs: BTreeMap<u32, ClientSub>,
+    /// sid → sub id.
+    by_sid: BTreeMap<Rc<str>, u32>,
+    in_msgs: u64,
+    out_msgs: u64,
+}
+
+/// Counters, as nats-server's varz.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    pub in_msgs: u64,
+    pub out_msgs: u64,
+    pub in_bytes: u64,
+    pub out_bytes: u64,
+    pub route_msgs_sent: u64,
+    pub route_msgs_received: u64,
+    pub protocol_errors: u64,
+}
+
+#[derive(Debug)]
+pub struct Server {
+    pub config: ServerConfig,
+    /// Every server of the cluster (endpoints), including this one.
+    pub cluster_peers: Vec<Endpoint>,
+    pub server_id: String,
+    conns: BTreeMap<u32, Conn>,
+    /// Client endpoint → connection id.
+    conn_by_endpoint: BTreeMap<Endpoint, u32>,
+    next_cid: u32,
+    next_sub: u32,
+    sublist: Sublist<SubTarget>,
+    /// Local interest counts per (subject, queue), to send RS+/RS- on the
+    /// first/last local subscription.
+    local_interest: BTreeMap<(Rc<str>, Option<Rc<str>>), u32>,
+    /// Connected routes.
+    routes: BTreeSet<Endpoint>,
+    /// Interest each peer told us about.
+    route_interest: BTreeMap<Endpoint, BTreeSet<(Rc<str>, Option<Rc<str>>)>>,
+    pub stats: ServerStats,
+    ops: Vec<ClientOp>,
+    buf: Vec<u8>,
+}
+
+/// Per-server summary for reports and the UI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerSummary {
+    pub connections: u32,
+    pub subscriptions: u32,
+    pub routes: Vec<Endpoint>,
+    pub stats: ServerStats,
+}
+
+impl Server {
+    pub fn new(config: ServerConfig, cluster_peers: Vec<Endpoint>, server_id: String) -> Server {
+        Server {
+            config,
+            cluster_peers,
+            server_id,
+            conns: BTreeMap::new(),
+            conn_by_endpoint: BTreeMap::new(),
+            next_cid: 1,
+            next_sub: 1,
+            sublist: Sublist::new(),
+            local_interest: BTreeMap::new(),
+            routes: BTreeSet::new(),
+            route_interest: BTreeMap::new(),
+            stats: ServerStats::default(),
+            ops: Vec::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn summary(&self) -> ServerSummary {
+        ServerSummary {
+            connections: self.conns.len() as u32,
+            subscriptions: self.conns.values().map(|c| c.subs.len() as u32).sum(),
+            routes: self.routes.iter().copied().collect(),
+            stats: self.stats.clone(),
+        }
+    }
+
+    pub fn connected_clients(&self) -> impl Iterator<Item = Endpoint> + '_ {
+        self.conns.values().map(|c| c.endpoint)
+    }
+
+    /// Handle a frame arriving from `from` (a client or a peer server).
+    pub fn on_frame(&mut self, ctx: &mut Ctx, from: Endpoint, frame: Frame) {
+        match frame {
+            Frame::Open => self.accept(ctx, from),
+            Frame::Close => self.close_conn(ctx, from, false),
+            Frame::Bytes(b) => self.client_bytes(ctx, from, &b),
+            Frame::Route(msg) => self.route_msg(ctx, from, msg),
+        }
+    }
+
+    fn accept(&mut self, ctx: &mut Ctx, from: Endpoint) {
+        if self.conn_by_endpoint.contains_key(&from) {
+            // A reconnect over a connection we still think is open: drop the old one.
+            self.close_conn(ctx, from, false);
+        }
+        let cid = self.next_cid;
+        self.next_cid += 1;
+        self.conns.insert(
+            cid,
+            Conn {
+                endpoint: from,
+                parser: ServerParser::new(self.config.max_payload),
+                connected: false,
+                verbose: false,
+                echo: true,
+                headers: false,
+                no_responders: false,
+                name: String::new(),
+                subs: BTreeMap::new(),
+                by_sid: BTreeMap::new(),
+                in_msgs: 0,
+                out_msgs: 0,
+            },
+        );
+        self.conn_by_endpoint.insert(from, cid);
+        let info = self.info_json(cid);
+        ctx.send(from, Frame::Bytes(Bytes::from(info)), FrameKind::ServerCtl, None);
+    }
+
+    fn info_json(&self, cid: u32) -> Vec<u8> {
+        let info = proto::ServerInfo {
+            server_id: self.server_id.clone(),
+            server_name: self.config.name.clone(),
+            version: crate::NATS_VERSION.to_string(),
+            proto: 1,
+            go: "go1.24.4".to_string(),
+            host: "0.0.0.0".to_string(),
+            port: 4222,
+            headers: true,
+            max_payload: self.config.max_payload,
+            jetstream: self.config.jetstream,
+            client_id: cid as u64,
+            client_ip: "127.0.0.1".to_string(),
+            cluster: Some(self.config.cluster.clone()),
+            ..Default::default()
+        };
+        proto::write_info(&info)
+    }
+
+    /// Close a client connection (the client went away, or we close it).
+    fn close_conn(&mut self, ctx: &mut Ctx, endpoint: Endpoint, notify: bool) {
+        let Some(cid) = self.conn_by_endpoint.remove(&endpoint) else { return };
+        let Some(conn) = self.conns.remove(&cid) else { return };
+        for (sub_id, sub) in conn.subs {
+            self.remove_local_sub(ctx, cid, sub_id, &sub);
+        }
+        if notify {
+            ctx.send(endpoint, Frame::Close, FrameKind::Close, None);
+        }
+    }
+
+    fn client_bytes(&mut self, ctx: &mut Ctx, from: Endpoint, data: &[u8]) {
+        let Some(&cid) = self.conn_by_endpoint.get(&from) else { return };
+        let mut ops = std::mem::take(&mut self.ops);
+        ops.clear();
+        let result = match self.conns.get_mut(&cid) {
+            Some(conn) => conn.parser.feed(data, &mut ops),
+            None => return,
+        };
+        for op in ops.drain(..) {
+            if !self.conns.contains_key(&cid) {
+                break;
+            }
+            self.client_op(ctx, cid, op);
+        }
+        self.ops = ops;
+        if let Err(e) = result {
+            self.protocol_error(ctx, cid, &e.text, e.closes);
+        }
+    }
+
+    fn protocol_error(&mut self, ctx: &mut Ctx, cid: u32, text: &str, closes: bool) {
+        let Some(conn) = self.conns.get(&cid) else { return };
+        let endpoint = conn.endpoint;
+        self.stats.protocol_errors += 1;
+        let mut out = Vec::new();
+        proto::write_err(&mut out, text);
+        ctx.send(endpoint, Frame::Bytes(Bytes::from(out)), FrameKind::ServerCtl, None);
+        ctx.trace(TraceKind::ProtocolError { client: endpoint, text: Rc::from(text) });
+        if closes {
+            self.close_conn(ctx, endpoint, true);
+        }
+    }
+
+    fn send_ok(&mut self, ctx: &mut Ctx, cid: u32) {
+        if let Some(conn) = self.conns.get(&cid) {
+            if conn.verbose {
+                let mut out = Vec::new();
+                proto::write_ok(&mut out);
+                ctx.send(conn.endpoint, Frame::Bytes(Bytes::from(out)), FrameKind::ServerCtl, None);
+            }
+        }
+    }
+
+    fn client_op(&mut self, ctx: &mut Ctx, cid: u32, op: ClientOp) {
+        match op {
+            ClientOp::Connect(info) => {
+                if info.protocol > 1 || info.protocol < 0 {
+                    self.protocol_error(ctx, cid, proto::ERR_INVALID_PROTOCOL, true);
+                    return;
+                }
+                if info.no_responders && !info.headers {
+                    self.protocol_error(ctx, cid, proto::ERR_NO_RESPONDERS_REQUIRES_HEADERS, true);
+                    return;
+                }
+                if let Some(conn) = self.conns.get_mut(&cid) {
+                    conn.connected = true;
+                    conn.verbose = info.verbose;
+                    conn.echo = info.echo;
+                    conn.headers = info.headers;
+                    conn.no_responders = info.no_responders;
+                    conn.name = info.name.clone().unwrap_or_default();
+                    ctx.trace(TraceKind::ClientConnected { client: conn.endpoint, server: ctx.me });
+                }
+                self.send_ok(ctx, cid);
+            }
+            ClientOp::Ping => {
+                if let Some(conn) = self.conns.get(&cid) {
+                    let mut out = Vec::new();
+                    proto::write_pong(&mut out);
+                    ctx.send(conn.endpoint, Frame::Bytes(Bytes::from(out)), FrameKind::ServerCtl, None);
+                }
+            }
+            ClientOp::Pong => {}
+            ClientOp::Sub { subject, queue, sid } => {
+                self.client_sub(ctx, cid, subject, queue, sid);
+            }
+            ClientOp::Unsub { sid, max } => {
+                self.client_unsub(ctx, cid, &sid, max);
+                self.send_ok(ctx, cid);
+            }
+            ClientOp::Pub { subject, reply, payload } => {
+                self.client_pub(ctx, cid, subject, reply, None, payload);
+            }
+            ClientOp::Hpub { subject, reply, headers, payload } => {
+                self.client_pub(ctx, cid, subject, reply, Some(headers), payload);
+            }
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+    }
+
+    fn client_sub(&mut self, ctx: &mut Ctx, cid: u32, subject: String, queue: Option<String>, sid: String) {
+        if !crate::subject::is_valid_subject(&subject) || queue.as_deref().is_some_and(|q| q.is_empty()) {
+            self.protocol_error(ctx, cid, proto::ERR_INVALID_SUBJECT, false);
+            return;
+        }
+        let sid: Rc<str> = Rc::from(sid.as_str());
+        let Some(conn) = self.conns.get(&cid) else { return };
+        if conn.by_sid.contains_key(&sid) {
+            // nats-server ignores a duplicate sid on the same connection.
+            self.send_ok(ctx, cid);
+            return;
+        }
+        let sub_id = self.next_sub;
+        self.next_sub += 1;
+        let subject: Rc<str> = Rc::from(subject.as_str());
+        let queue: Option<Rc<str>> = queue.map(|q| Rc::from(q.as_str()));
+        if self.sublist.insert(&subject, queue.as_deref(), SubTarget::Client { cid, sub: sub_id }).is_err() {
+            self.protocol_error(ctx, cid, proto::ERR_INVALID_SUBJECT, false);
+            return;
+        }
+        if let Some(conn) = self.conns.get_mut(&cid) {
+            conn.by_sid.insert(sid.clone(), sub_id);
+            conn.subs.insert(sub_id, ClientSub { subject: subject.clone(), queue: queue.clone(), sid, max: None, delivered: 0 });
+        }
+        let key = (subject, queue);
+        let count = self.local_interest.entry(key.clone()).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            for &peer in &self.routes {
+                ctx.send(
+                    peer,
+                    Frame::Route(RouteMsg::Sub { subject: key.0.clone(), queue: key.1.clone() }),
+                    FrameKind::RouteSub,
+                    Some(key.0.clone()),
+                );
+            }
+        }
+        self.send_ok(ctx, cid);
+    }
+
+    fn client_unsub(&mut self, ctx: &mut Ctx, cid: u32, sid: &str, max: Option<u64>) {
+        let Some(conn) = self.conns.get_mut(&cid) else { return };
+        let Some(&sub_id) = conn.by_sid.get(sid) else { return };
+        if let Some(max) = max {
+            if let Some(sub) = conn.subs.get_mut(&sub_id) {
+                if sub.delivered < max {
+                    sub.max = Some(max);
+                    return;
+                }
+            }
+        }
+        self.unsub_now(ctx, cid, sub_id);
+    }
+
+    fn unsub_now(&mut self, ctx: &mut Ctx, cid: u32, sub_id: u32) {
+        let Some(conn) = self.conns.get_mut(&cid) else { return };
+        let Some(sub) = conn.subs.remove(&sub_id) else { return };
+        conn.by_sid.remove(&sub.sid);
+        self.remove_local_sub(ctx, cid, sub_id, &sub);
+    }
+
+    fn remove_local_sub(&mut self, ctx: &mut Ctx, cid: u32, sub_id: u32, sub: &ClientSub) {
+        self.sublist.remove(&sub.subject, sub.queue.as_deref(), &SubTarget::Client { cid, sub: sub_id });
+        let key = (sub.subject.clone(), sub.queue.clone());
+        let gone = match self.local_interest.get_mut(&key) {
+            Some(n) => {
+                *n -= 1;
+                *n == 0
+            }
+            None => false,
+        };
+        if gone {
+            self.local_interest.remove(&key);
+            for &peer in &self.routes {
+                ctx.send(
+                    peer,
+                    Frame::Route(RouteMsg::Unsub { subject: key.0.clone(), queue: key.1.clone() }),
+                    FrameKind::RouteSub,
+                    Some(key.0.clone()),
+                );
+            }
+        }
+    }
+
+    fn client_pub(
+        &mut self,
+        ctx: &mut Ctx,
+        cid: u32,
+        subject: String,
+        reply: Option<String>,
+        headers: Option<Bytes>,
+        payload: Bytes,
+    ) {
+        let Some(conn) = self.conns.get_mut(&cid) else { return };
+        conn.in_msgs += 1;
+        let (echo, no_responders, conn_headers) = (conn.echo, conn.no_responders, conn.headers);
+        self.stats.in_msgs += 1;
+        self.stats.in_bytes += (payload.len() + headers.as_ref().map_or(0, |h| h.len())) as u64;
+        if !crate::subject::is_valid_publish_subject(&subject) {
+            // nats-server (non-pedantic) drops a publish to a wildcard subject silently
+            // for delivery purposes: it can match nothing literal.
+            self.send_ok(ctx, cid);
+            return;
+        }
+        self.send_ok(ctx, cid);
+        let subject: Rc<str> = Rc::from(subject.as_str());
+        let reply: Option<Rc<str>> = reply.map(|r| Rc::from(r.as_str()));
+        let delivered = self.route_and_deliver(
+            ctx,
+            &subject,
+            reply.as_ref(),
+            headers.as_ref(),
+            &payload,
+            Origin::Client { cid, echo },
+        );
+        if !delivered && no_responders && conn_headers {
+            if let Some(reply) = reply {
+                // No responders: a 503 status to the requester's own reply subscription.
+                let hdr = proto::no_responders_header(&subject);
+                let hdr = Bytes::from(hdr);
+                self.deliver_to_own_subs(ctx, cid, &reply, &hdr);
+            }
+        }
+    }
+
+    fn deliver_to_own_subs(&mut self, ctx: &mut Ctx, cid: u32, reply: &Rc<str>, hdr: &Bytes) {
+        let result = self.sublist.matches(reply);
+        let mut targets: Vec<u32> = Vec::new();
+        for t in result.plain.iter() {
+            if let SubTarget::Client { cid: c, sub } = t {
+                if *c == cid {
+                    targets.push(*sub);
+                }
+            }
+        }
+        for (_, members) in result.queues.iter() {
+            for t in members {
+                if let SubTarget::Client { cid: c, sub } = t {
+                    if *c == cid {
+                        targets.push(*sub);
+                        break;
+                    }
+                }
+            }
+        }
+        for sub in targets {
+            self.deliver_local(ctx, cid, sub, reply, None, Some(hdr), &Bytes::new());
+        }
+    }
+
+    /// Deliver a message to local subscribers and forward it across routes
+    /// with interest. Returns whether it was delivered anywhere.
+    fn route_and_deliver(
+        &mut self,
+        ctx: &mut Ctx,
+        subject: &Rc<str>,
+        reply: Option<&Rc<str>>,
+        headers: Option<&Bytes>,
+        payload: &Bytes,
+        origin: Origin,
+    ) -> bool {
+        let result = self.sublist.matches(subject);
+        let mut delivered = false;
+        // Routes to forward to, with the queue groups each must serve.
+        let mut forward: BTreeMap<Endpoint, Vec<Rc<str>>> = BTreeMap::new();
+        let mut local: Vec<(u32, u32)> = Vec::new();
+        let from_route = matches!(origin, Origin::Route { .. });
+        let route_queues: &[Rc<str>] = match &origin {
+            Origin::Route { queues } => queues,
+            Origin::Client { .. } => &[],
+        };
+
+        for t in result.plain.iter() {
+            match t {
+                SubTarget::Client { cid, sub } => {
+                    if let Origin::Client { cid: pub_cid, echo: false } = origin {
+                        if *cid == pub_cid {
+                            continue;
+                        }
+                    }
+                    local.push((*cid, *sub));
+                }
+                SubTarget::Route { peer } => {
+                    if !from_route && self.routes.contains(peer) {
+                        forward.entry(*peer).or_default();
+                    }
+                }
+            }
+        }
+        for (queue, members) in result.queues.iter() {
+            if from_route && !route_queues.iter().any(|q| **q == **queue) {
+                continue;
+            }
+            let locals: Vec<(u32, u32)> = members
+                .iter()
+                .filter_map(|t| match t {
+                    SubTarget::Client { cid, sub } => {
+                        if let Origin::Client { cid: pub_cid, echo: false } = origin {
+                            if *cid == pub_cid {
+                                return None;
+                            }
+                        }
+                        Some((*cid, *sub))
+                    }
+                    SubTarget::Route { .. } => None,
+                })
+                .collect();
+            if !locals.is_empty() {
+                // Local members are preferred (nats-server processMsgResults).
+                let pick = locals[ctx.rng.index(locals.len())];
+                local.push(pick);
+            } else if !from_route {
+                let remotes: Vec<Endpoint> = members
+                    .iter()
+                    .filter_map(|t| match t {
+                        SubTarget::Route { peer } if self.routes.contains(peer) => Some(*peer),
+                        _ => None,
+                    })
+                    .collect();
+                if !remotes.is_empty() {
+                    let peer = remotes[ctx.rng.index(remotes.len())];
+                    forward.entry(peer).or_default().push(Rc::from(&**queue));
+                }
+            }
+        }
+        drop(result);
+        for (cid, sub) in local {
+            if self.deliver_local(ctx, cid, sub, subject, reply, headers, payload) {
+                delivered = true;
+            }
+        }
+        for (peer, queues) in forward {
+            delivered = true;
+            self.stats.route_msgs_sent += 1;
+            ctx.send(
+                peer,
+                Frame::Route(RouteMsg::Msg {
+                    subject: subject.clone(),
+                    reply: reply.cloned(),
+                    headers: headers.cloned(),
+                    payload: payload.clone(),
+                    queues,
+                }),
+                FrameKind::RouteMsg,
+                Some(subject.clone()),
+            );
+        }
+        delivered
+    }
+
+    /// Write MSG/HMSG to a local subscriber. Returns false if the sub is gone.
+    #[allow(clippy::too_many_arguments)]
+    fn deliver_local(
+        &mut self,
+        ctx: &mut Ctx,
+        cid: u32,
+        sub_id: u32,
+        subject: &Rc<str>,
+        reply: Option<&Rc<str>>,
+        headers: Option<&Bytes>,
+        payload: &Bytes,
+    ) -> bool {
+        let Some(conn) = self.conns.get_mut(&cid) else { return false };
+        let Some(sub) = conn.subs.get_mut(&sub_id) else { return false };
+        sub.delivered += 1;
+        let done = sub.max.is_some_and(|m| sub.delivered >= m);
+        let sid = sub.sid.clone();
+        self.buf.clear();
+        match headers {
+            Some(h) if conn.headers => {
+                proto::write_hmsg(&mut self.buf, subject, &sid, reply.map(|r| &**r), h, payload);
+            }
+            _ => proto::write_msg(&mut self.buf, subject, &sid, reply.map(|r| &**r), payload),
+        }
+        conn.out_msgs += 1;
+        self.stats.out_msgs += 1;
+        self.stats.out_bytes += (payload.len() + headers.map_or(0, |h| h.len())) as u64;
+        let endpoint = conn.endpoint;
+        ctx.send(endpoint, Frame::Bytes(Bytes::copy_from_slice(&self.buf)), FrameKind::Deliver, Some(subject.clone()));
+        if done {
+            self.unsub_now(ctx, cid, sub_id);
+        }
+        true
+    }
+
+    fn route_msg(&mut self, ctx: &mut Ctx, from: Endpoint, msg: RouteMsg) {
+        if !self.routes.contains(&from) {
+            return;
+        }
+        match msg {
+            RouteMsg::Sub { subject, queue } => {
+                let set = self.route_interest.entry(from).or_default();
+                if set.insert((subject.clone(), queue.clone())) {
+                    let _ = self.sublist.insert(&subject, queue.as_deref(), SubTarget::Route { peer: from });
+                }
+            }
+            RouteMsg::Unsub { subject, queue } => {
+                if let Some(set) = self.route_interest.get_mut(&from) {
+                    if set.remove(&(subject.clone(), queue.clone())) {
+                        self.sublist.remove(&subject, queue.as_deref(), &SubTarget::Route { peer: from });
+                    }
+                }
+            }
+            RouteMsg::Msg { subject, reply, headers, payload, queues } => {
+                self.stats.route_msgs_received += 1;
+                self.route_and_deliver(ctx, &subject, reply.as_ref(), headers.as_ref(), &payload, Origin::Route {
+                    queues,
+                });
+            }
+        }
+    }
+
+    /// The route to `peer` came up: send it all our local interest (as a
+    /// new route connection does).
+    pub fn on_route_up(&mut self, ctx: &mut Ctx, peer: Endpoint) {
+        if !self.routes.insert(peer) {
+            return;
+        }
+        for (subject, queue) in self.local_interest.keys() {
+            ctx.send(
+                peer,
+                Frame::Route(RouteMsg::Sub { subject: subject.clone(), queue: queue.clone() }),
+                FrameKind::RouteSub,
+                Some(subject.clone()),
+            );
+        }
+    }
+
+    /// The route to `peer` went down: forget its interest.
+    pub fn on_route_down(&mut self, _ctx: &mut Ctx, peer: Endpoint) {
+        self.routes.remove(&peer);
+        if let Some(set) = self.route_interest.remove(&peer) {
+            for (subject, queue) in set {
+                self.sublist.remove(&subject, queue.as_deref(), &SubTarget::Route { peer });
+            }
+        }
+    }
+
+    /// A client's connection vanished without a FIN reaching us (the world
+    /// tells us when it is certain, e.g. the client was reset).
+    pub fn drop_client(&mut self, ctx: &mut Ctx, endpoint: Endpoint) {
+        self.close_conn(ctx, endpoint, false);
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Origin {
+    Client { cid: u32, echo: bool },
+    Route { queues: Vec<Rc<str>> },
+}

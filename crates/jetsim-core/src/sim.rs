@@ -1,1 +1,838 @@
-//! (being written)
+//! The world: servers, clients and the links between them, an event queue with
+//! a total, stable order (virtual time, then insertion sequence), the run's one
+//! seeded PRNG, faults, and the trace. Nodes are sans-IO state machines; the
+//! world is the only thing that moves frames and fires timers.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::rc::Rc;
+
+use crate::client::{Client, ClientConfig};
+use crate::link::{Latency, LinkTable};
+use crate::node::{Ctx, Frame, Outbox, Timer};
+use crate::rng::Rng;
+use crate::scenario::{Action, Fault, LatencySpec, Scenario, Selector, SplitKey};
+use crate::server::{Server, ServerConfig};
+use crate::time::{Time, MS};
+use crate::trace::{DropReason, Endpoint, FrameKind, Label, ServerState, Trace, TraceKind};
+
+/// Default latency of every link when the scenario sets none.
+pub const DEFAULT_LATENCY: Latency = Latency::Fixed(MS);
+
+#[derive(Debug)]
+enum EventKind {
+    Frame { id: u64, from: Endpoint, to: Endpoint, epoch: u32, frame: Frame, kind: FrameKind },
+    Timer { node: Endpoint, incarnation: u32, timer: Timer },
+    Step(usize),
+}
+
+#[derive(Debug)]
+struct Event {
+    at: Time,
+    seq: u64,
+    kind: EventKind,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at && self.seq == other.seq
+    }
+}
+impl Eq for Event {}
+impl PartialOrd for Event {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Event {
+    // Reversed: BinaryHeap is a max-heap and we want the earliest first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.at.cmp(&self.at).then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// A frame on the wire, for drawing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InFlight {
+    pub id: u64,
+    pub from: Endpoint,
+    pub to: Endpoint,
+    pub sent_at: Time,
+    pub arrives_at: Time,
+    pub label: Label,
+}
+
+/// Liveness of a server process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Liveness {
+    Up,
+    Down,
+    Paused,
+}
+
+#[derive(Debug)]
+pub struct ServerSlot {
+    pub config: ServerConfig,
+    pub liveness: Liveness,
+    /// Bumped on every crash; stale timers carry an older one.
+    pub incarnation: u32,
+    pub node: Server,
+}
+
+#[derive(Debug)]
+pub struct ClientSlot {
+    pub node: Client,
+}
+
+/// Aggregate counters of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metrics {
+    pub events: u64,
+    pub frames_sent: u64,
+    pub frames_delivered: u64,
+    pub frames_dropped: u64,
+    pub timers_fired: u64,
+    pub faults: u64,
+}
+
+#[derive(Debug)]
+pub struct World {
+    now: Time,
+    seq: u64,
+    next_frame_id: u64,
+    rng: Rng,
+    pub seed: u64,
+    queue: BinaryHeap<Event>,
+    /// Events held for paused servers, replayed in order on resume.
+    held: BTreeMap<Endpoint, VecDeque<EventKind>>,
+    pub servers: Vec<ServerSlot>,
+    pub clients: Vec<ClientSlot>,
+    links: LinkTable,
+    /// Frames in flight (for drawing), keyed by frame id.
+    in_flight: BTreeMap<u64, InFlight>,
+    track_in_flight: bool,
+    pub trace: Trace,
+    pub metrics: Metrics,
+    scenario: Rc<Scenario>,
+    /// Route state between servers i<j, as the servers see it.
+    routes_up: BTreeMap<(Endpoint, Endpoint), bool>,
+    outbox: Outbox,
+    names: Vec<String>,
+}
+
+/// A world could not be built from a scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildError {
+    pub line: u32,
+    pub message: String,
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "line {}: {}", self.line, self.message)
+        }
+    }
+}
+
+impl World {
+    /// Build a world from a (parsed, validated) scenario and a seed.
+    pub fn new(scenario: Scenario, seed: u64) -> Result<World, BuildError> {
+        let scenario = Rc::new(scenario);
+        let mut rng = Rng::new(seed);
+        let n_servers = scenario.servers.len() as u32;
+        let n = n_servers + scenario.clients.len() as u32;
+        let mut names: Vec<String> = scenario.servers.iter().map(|s| s.name.clone()).collect();
+        names.extend(scenario.clients.iter().map(|c| c.name.clone()));
+        let index: BTreeMap<&str, Endpoint> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i as Endpoint)).collect();
+
+        let mut servers = Vec::new();
+        for (i, s) in scenario.servers.iter().enumerate() {
+            let cluster_peers: Vec<Endpoint> = scenario
+                .servers
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.cluster == s.cluster)
+                .map(|(j, _)| j as Endpoint)
+                .collect();
+            let config = ServerConfig {
+                name: s.name.clone(),
+                cluster: s.cluster.clone(),
+                az: s.az.clone(),
+                region: s.region.clone(),
+                tags: s.tags.clone(),
+                jetstream: s.jetstream,
+                max_payload: s.max_payload,
+            };
+            let server_id = server_id(&mut rng, i);
+            servers.push(ServerSlot {
+                node: Server::new(config.clone(), cluster_peers, server_id),
+                config,
+                liveness: Liveness::Up,
+                incarnation: 0,
+            });
+        }
+        let mut clients = Vec::new();
+        for c in &scenario.clients {
+            let mut eps = Vec::new();
+            for s in &c.servers {
+                match index.get(s.as_str()) {
+                    Some(&e) if e < n_servers => eps.push(e),
+                    _ => {
+                        return Err(BuildError { line: c.line, message: format!("client {} names unknown server {s}", c.name) })
+                    }
+                }
+            }
+            clients.push(ClientSlot {
+                node: Client::new(ClientConfig {
+                    name: c.name.clone(),
+                    servers: eps,
+                    echo: c.echo,
+                    headers: c.headers,
+                    no_responders: c.no_responders,
+                }),
+            });
+        }
+
+        let mut world = World {
+            now: 0,
+            seq: 0,
+            next_frame_id: 1,
+            rng,
+            seed,
+            queue: BinaryHeap::new(),
+            held: BTreeMap::new(),
+            servers,
+            clients,
+            links: LinkTable::new(n, DEFAULT_LATENCY),
+            in_flight: BTreeMap::new(),
+            track_in_flight: true,
+            trace: Trace::new(10_000),
+            metrics: Metrics::default(),
+            scenario: scenario.clone(),
+            routes_up: BTreeMap::new(),
+            outbox: Outbox::default(),
+            names,
+        };
+        // More specific rules win whatever their order: default, then region,
+        // cluster, AZ, client links, and named endpoints last; among rules of
+        // equal specificity the later line wins.
+        let mut rules: Vec<&crate::scenario::LinkRule> = scenario.links.iter().collect();
+        rules.sort_by_key(|r| specificity(&r.a) + specificity(&r.b));
+        for rule in rules {
+            world.apply_latency(&rule.a, &rule.b, &rule.latency);
+        }
+        for (i, step) in scenario.script.iter().enumerate() {
+            world.push(step.at, EventKind::Step(i));
+        }
+        // Routes form between every pair of servers of a cluster.
+        world.refresh_routes();
+        // Clients connect at time zero, in order.
+        for c in 0..world.clients.len() {
+            let ep = n_servers + c as Endpoint;
+            world.with_client(ep, |client, ctx| client.start(ctx));
+        }
+        Ok(world)
+    }
+
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    pub fn server_count(&self) -> u32 {
+        self.servers.len() as u32
+    }
+
+    /// The name of a server or client endpoint.
+    pub fn name(&self, ep: Endpoint) -> &str {
+        self.names.get(ep as usize).map(String::as_str).unwrap_or("?")
+    }
+
+    pub fn endpoint(&self, name: &str) -> Option<Endpoint> {
+        self.names.iter().position(|n| n == name).map(|i| i as Endpoint)
+    }
+
+    pub fn is_server(&self, ep: Endpoint) -> bool {
+        ep < self.server_count()
+    }
+
+    /// Keep (or stop keeping) the set of frames in flight for drawing.
+    pub fn set_track_in_flight(&mut self, on: bool) {
+        self.track_in_flight = on;
+        if !on {
+            self.in_flight.clear();
+        }
+    }
+
+    pub fn in_flight(&self) -> impl Iterator<Item = &InFlight> {
+        self.in_flight.values()
+    }
+
+    /// Latency model of the direction `from → to`.
+    pub fn latency(&self, from: Endpoint, to: Endpoint) -> &Latency {
+        &self.links.dir(from, to).latency
+    }
+
+    pub fn is_cut(&self, from: Endpoint, to: Endpoint) -> bool {
+        self.links.dir(from, to).cut
+    }
+
+    pub fn route_up(&self, a: Endpoint, b: Endpoint) -> bool {
+        let key = if a < b { (a, b) } else { (b, a) };
+        self.routes_up.get(&key).copied().unwrap_or(false)
+    }
+
+    /// Time of the next event, if any.
+    pub fn next_event_time(&self) -> Option<Time> {
+        self.queue.peek().map(|e| e.at)
+    }
+
+    fn push(&mut self, at: Time, kind: EventKind) {
+        let seq = self.seq;
+        self.seq += 1;
+        self.queue.push(Event { at, seq, kind });
+    }
+
+    fn emit(&mut self, kind: TraceKind) {
+        self.trace.emit(self.now, kind);
+    }
+
+    /// Process the next event. Returns its time, or `None` when nothing is left.
+    pub fn step(&mut self) -> Option<Time> {
+        let ev = self.queue.pop()?;
+        self.now = self.now.max(ev.at);
+        self.metrics.events += 1;
+        self.dispatch(ev.kind);
+        Some(self.now)
+    }
+
+    /// Process every event up to and including `t`, then set the clock to `t`.
+    pub fn run_until(&mut self, t: Time) {
+        while let Some(at) = self.next_event_time() {
+            if at > t {
+                break;
+            }
+            self.step();
+        }
+        self.now = self.now.max(t);
+    }
+
+    /// Run at most `max_events` events up to `t`; returns whether `t` was reached.
+    pub fn run_until_bounded(&mut self, t: Time, max_events: u64) -> bool {
+        let mut n = 0;
+        while let Some(at) = self.next_event_time() {
+            if at > t {
+                break;
+            }
+            if n >= max_events {
+                return false;
+            }
+            self.step();
+            n += 1;
+        }
+        self.now = self.now.max(t);
+        true
+    }
+
+    fn dispatch(&mut self, kind: EventKind) {
+        match kind {
+            EventKind::Step(i) => {
+                let scenario = self.scenario.clone();
+                if let Some(step) = scenario.script.get(i) {
+                    self.apply_action(&step.action);
+                }
+            }
+            EventKind::Frame { id, from, to, epoch, frame, kind } => {
+                if self.is_server(to) && self.servers[to as usize].liveness == Liveness::Paused {
+                    self.held.entry(to).or_default().push_back(EventKind::Frame { id, from, to, epoch, frame, kind });
+                    return;
+                }
+                self.in_flight.remove(&id);
+                let dir = self.links.dir_mut(from, to);
+                if dir.epoch != epoch {
+                    dir.frames_dropped += 1;
+                    self.metrics.frames_dropped += 1;
+                    let reason = if dir.cut { DropReason::Partition } else { DropReason::ConnectionClosed };
+                    self.emit(TraceKind::Drop { id, from, to, kind, reason });
+                    return;
+                }
+                if self.is_server(to) && self.servers[to as usize].liveness == Liveness::Down {
+                    self.metrics.frames_dropped += 1;
+                    self.emit(TraceKind::Drop { id, from, to, kind, reason: DropReason::NodeDown });
+                    return;
+                }
+                self.metrics.frames_delivered += 1;
+                self.emit(TraceKind::Deliver { id, from, to, kind });
+                if self.is_server(to) {
+                    self.with_server(to, |s, ctx| s.on_frame(ctx, from, frame));
+                } else {
+                    self.with_client(to, |c, ctx| c.on_frame(ctx, from, frame));
+                }
+            }
+            EventKind::Timer { node, incarnation, timer } => {
+                if self.is_server(node) {
+                    let slot = &self.servers[node as usize];
+                    if slot.incarnation != incarnation || slot.liveness == Liveness::Down {
+                        return;
+                    }
+                    if slot.liveness == Liveness::Paused {
+                        self.held.entry(node).or_default().push_back(EventKind::Timer { node, incarnation, timer });
+                        return;
+                    }
+                    self.metrics.timers_fired += 1;
+                    // Servers set no timers yet (JetStream will).
+                } else {
+                    self.metrics.timers_fired += 1;
+                    self.with_client(node, |c, ctx| c.on_timer(ctx, timer));
+                }
+            }
+        }
+    }
+
+    fn with_server(&mut self, ep: Endpoint, f: impl FnOnce(&mut Server, &mut Ctx)) {
+        let mut out = std::mem::take(&mut self.outbox);
+        {
+            let mut ctx = Ctx { now: self.now, me: ep, rng: &mut self.rng, out: &mut out };
+            f(&mut self.servers[ep as usize].node, &mut ctx);
+        }
+        self.flush(ep, &mut out);
+        self.outbox = out;
+    }
+
+    fn with_client(&mut self, ep: Endpoint, f: impl FnOnce(&mut Client, &mut Ctx)) {
+        let idx = (ep - self.server_count()) as usize;
+        let mut out = std::mem::take(&mut self.outbox);
+        {
+            let mut ctx = Ctx { now: self.now, me: ep, rng: &mut self.rng, out: &mut out };
+            f(&mut self.clients[idx].node, &mut ctx);
+        }
+        self.flush(ep, &mut out);
+        self.outbox = out;
+    }
+
+    /// Carry out what a node asked for: trace, sends, timers (in that order).
+    fn flush(&mut self, from: Endpoint, out: &mut Outbox) {
+        for t in out.trace.drain(..) {
+            self.trace.emit(self.now, t);
+        }
+        for (to, frame, label) in out.sends.drain(..) {
+            self.transmit(from, to, frame, label);
+        }
+        let incarnation = if self.is_server(from) { self.servers[from as usize].incarnation } else { 0 };
+        for (at, timer) in out.timers.drain(..) {
+            self.push(at.max(self.now), EventKind::Timer { node: from, incarnation, timer });
+        }
+    }
+
+    fn transmit(&mut self, from: Endpoint, to: Endpoint, frame: Frame, label: Label) {
+        if to >= self.links.len_endpoints() {
+            return;
+        }
+        let id = self.next_frame_id;
+        self.next_frame_id += 1;
+        let bytes = frame.wire_len();
+        let dir = self.links.dir_mut(from, to);
+        let arrives = dir.schedule(self.now, &mut self.rng);
+        let epoch = dir.epoch;
+        let cut = dir.cut;
+        self.metrics.frames_sent += 1;
+        let kind = label.kind;
+        if self.track_in_flight && !cut {
+            self.in_flight.insert(id, InFlight { id, from, to, sent_at: self.now, arrives_at: arrives, label: label.clone() });
+        }
+        self.trace.emit(self.now, TraceKind::Send { id, from, to, label, bytes, arrives });
+        if cut {
+            // Sent into a partition: lost.
+            self.links.dir_mut(from, to).frames_dropped += 1;
+            self.metrics.frames_dropped += 1;
+            self.emit(TraceKind::Drop { id, from, to, kind, reason: DropReason::Partition });
+            return;
+        }
+        self.push(arrives, EventKind::Frame { id, from, to, epoch, frame, kind });
+    }
+
+    // ---------------------------------------------------------------- faults
+
+    /// Apply a script or console action now.
+    pub fn apply_action(&mut self, action: &Action) {
+        match action {
+            Action::Client { client, cmd } => {
+                if let Some(ep) = self.endpoint(client) {
+                    if !self.is_server(ep) {
+                        self.with_client(ep, |c, ctx| c.on_command(ctx, cmd));
+                    }
+                }
+            }
+            Action::Fault(f) => self.apply_fault(f),
+            Action::Note(text) => self.emit(TraceKind::Note { text: Rc::from(text.as_str()) }),
+        }
+    }
+
+    pub fn apply_fault(&mut self, fault: &Fault) {
+        self.metrics.faults += 1;
+        self.emit(TraceKind::Fault { text: Rc::from(describe_fault(fault).as_str()) });
+        match fault {
+            Fault::Kill(name) => {
+                if let Some(ep) = self.server_ep(name) {
+                    self.kill(ep);
+                }
+            }
+            Fault::Restart(name) => {
+                if let Some(ep) = self.server_ep(name) {
+                    self.restart(ep);
+                }
+            }
+            Fault::Pause(name) => {
+                if let Some(ep) = self.server_ep(name) {
+                    if self.servers[ep as usize].liveness == Liveness::Up {
+                        self.servers[ep as usize].liveness = Liveness::Paused;
+                        self.emit(TraceKind::ServerState { server: ep, state: ServerState::Paused });
+                    }
+                }
+            }
+            Fault::Resume(name) => {
+                if let Some(ep) = self.server_ep(name) {
+                    self.resume(ep);
+                }
+            }
+            Fault::Partition(groups) => {
+                let sets: Vec<Vec<Endpoint>> = groups.iter().map(|g| self.select_all(g)).collect();
+                for (i, a) in sets.iter().enumerate() {
+                    for b in sets.iter().skip(i + 1) {
+                        self.cut_between(a, b, true);
+                    }
+                }
+                self.refresh_routes();
+            }
+            Fault::PartitionOneWay(a, b) => {
+                let a = self.select_all(a);
+                let b = self.select_all(b);
+                self.cut_between(&a, &b, false);
+                self.refresh_routes();
+            }
+            Fault::Isolate(name) => {
+                if let Some(ep) = self.server_ep(name) {
+                    let others: Vec<Endpoint> = (0..self.server_count()).filter(|&s| s != ep).collect();
+                    self.cut_between(&[ep], &others, true);
+                    self.refresh_routes();
+                }
+            }
+            Fault::SplitBy(key) => {
+                let mut groups: BTreeMap<Option<String>, Vec<Endpoint>> = BTreeMap::new();
+                for (i, s) in self.servers.iter().enumerate() {
+                    let k = match key {
+                        SplitKey::Az => s.config.az.clone(),
+                        SplitKey::Region => s.config.region.clone(),
+                    };
+                    groups.entry(k).or_default().push(i as Endpoint);
+                }
+                let sets: Vec<Vec<Endpoint>> = groups.into_values().collect();
+                for (i, a) in sets.iter().enumerate() {
+                    for b in sets.iter().skip(i + 1) {
+                        self.cut_between(a, b, true);
+                    }
+                }
+                self.refresh_routes();
+            }
+            Fault::Heal(None) => {
+                let n = self.links.len_endpoints();
+                for a in 0..n {
+                    for b in 0..n {
+                        self.links.dir_mut(a, b).heal();
+                    }
+                }
+                self.refresh_routes();
+            }
+            Fault::Heal(Some((a, b))) => {
+                let a = self.select(a);
+                let b = self.select(b);
+                for &x in &a {
+                    for &y in &b {
+                        self.links.dir_mut(x, y).heal();
+                        self.links.dir_mut(y, x).heal();
+                    }
+                }
+                self.refresh_routes();
+            }
+            Fault::Latency(a, b, spec) => self.apply_latency(a, b, spec),
+        }
+    }
+
+    fn server_ep(&self, name: &str) -> Option<Endpoint> {
+        self.endpoint(name).filter(|&e| self.is_server(e))
+    }
+
+    /// Crash a server: volatile state lost, every connection closed, what is
+    /// in flight to or from it dropped.
+    pub fn kill(&mut self, ep: Endpoint) {
+        if !self.is_server(ep) || self.servers[ep as usize].liveness == Liveness::Down {
+            return;
+        }
+        let clients: Vec<Endpoint> = self.servers[ep as usize].node.connected_clients().collect();
+        self.held.remove(&ep);
+        let n = self.links.len_endpoints();
+        for other in 0..n {
+            self.links.dir_mut(ep, other).reset();
+            self.links.dir_mut(other, ep).reset();
+        }
+        let slot = &mut self.servers[ep as usize];
+        slot.liveness = Liveness::Down;
+        slot.incarnation += 1;
+        self.emit(TraceKind::ServerState { server: ep, state: ServerState::Down });
+        // The OS closes the dead process's sockets: each client sees a FIN.
+        for c in clients {
+            self.transmit(ep, c, Frame::Close, Label { kind: FrameKind::Close, subject: None });
+        }
+        self.refresh_routes();
+    }
+
+    /// Restart a crashed server with fresh volatile state.
+    pub fn restart(&mut self, ep: Endpoint) {
+        if !self.is_server(ep) || self.servers[ep as usize].liveness != Liveness::Down {
+            return;
+        }
+        let i = ep as usize;
+        let peers = self.servers[i].node.cluster_peers.clone();
+        let id = server_id(&mut self.rng, i);
+        let config = self.servers[i].config.clone();
+        self.servers[i].node = Server::new(config, peers, id);
+        self.servers[i].liveness = Liveness::Up;
+        self.emit(TraceKind::ServerState { server: ep, state: ServerState::Up });
+        self.refresh_routes();
+    }
+
+    fn resume(&mut self, ep: Endpoint) {
+        if self.servers[ep as usize].liveness != Liveness::Paused {
+            return;
+        }
+        self.servers[ep as usize].liveness = Liveness::Up;
+        self.emit(TraceKind::ServerState { server: ep, state: ServerState::Up });
+        if let Some(held) = self.held.remove(&ep) {
+            let now = self.now;
+            for kind in held {
+                self.push(now, kind);
+            }
+        }
+    }
+
+    fn cut_between(&mut self, a: &[Endpoint], b: &[Endpoint], both: bool) {
+        for &x in a {
+            for &y in b {
+                if x == y {
+                    continue;
+                }
+                self.links.dir_mut(x, y).cut();
+                if both {
+                    self.links.dir_mut(y, x).cut();
+                }
+            }
+        }
+    }
+
+    /// Recompute which routes are up (both servers alive, both directions
+    /// uncut) and tell the servers about changes. A route that goes down
+    /// forgets the peer's interest; one that comes up exchanges it afresh.
+    fn refresh_routes(&mut self) {
+        let n = self.server_count();
+        for a in 0..n {
+            for b in (a + 1)..n {
+                if self.servers[a as usize].config.cluster != self.servers[b as usize].config.cluster {
+                    continue;
+                }
+                let alive = |s: &ServerSlot| s.liveness != Liveness::Down;
+                let up = alive(&self.servers[a as usize])
+                    && alive(&self.servers[b as usize])
+                    && !self.links.dir(a, b).cut
+                    && !self.links.dir(b, a).cut;
+                let was = self.routes_up.get(&(a, b)).copied().unwrap_or(false);
+                if up == was {
+                    continue;
+                }
+                self.routes_up.insert((a, b), up);
+                self.emit(TraceKind::Route { a, b, up });
+                if up {
+                    self.with_server(a, |s, ctx| s.on_route_up(ctx, b));
+                    self.with_server(b, |s, ctx| s.on_route_up(ctx, a));
+                } else {
+                    if self.servers[a as usize].liveness != Liveness::Down {
+                        self.with_server(a, |s, ctx| s.on_route_down(ctx, b));
+                    }
+                    if self.servers[b as usize].liveness != Liveness::Down {
+                        self.with_server(b, |s, ctx| s.on_route_down(ctx, a));
+                    }
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------- selectors
+
+    fn endpoint_matches(&self, ep: Endpoint, sel: &Selector) -> bool {
+        let server_of = |ep: Endpoint| -> Option<&ServerSlot> {
+            if self.is_server(ep) {
+                self.servers.get(ep as usize)
+            } else {
+                let c = &self.clients[(ep - self.server_count()) as usize].node;
+                c.server().or_else(|| c.config.servers.first().copied()).and_then(|s| self.servers.get(s as usize))
+            }
+        };
+        match sel {
+            Selector::Any => true,
+            Selector::Node(name) => self.name(ep) == name,
+            Selector::Az(az) => server_of(ep).is_some_and(|s| s.config.az.as_deref() == Some(az.as_str())),
+            Selector::Region(r) => server_of(ep).is_some_and(|s| s.config.region.as_deref() == Some(r.as_str())),
+            Selector::Cluster(c) => server_of(ep).is_some_and(|s| s.config.cluster == *c),
+            Selector::Clients => !self.is_server(ep),
+        }
+    }
+
+    /// Endpoints a selector names (for partitions: servers unless a client is
+    /// named explicitly).
+    fn select(&self, sel: &Selector) -> Vec<Endpoint> {
+        let n = self.links.len_endpoints();
+        (0..n)
+            .filter(|&ep| {
+                let explicit_client = matches!(sel, Selector::Node(_) | Selector::Clients);
+                (self.is_server(ep) || explicit_client) && self.endpoint_matches(ep, sel)
+            })
+            .collect()
+    }
+
+    fn select_all(&self, sels: &[Selector]) -> Vec<Endpoint> {
+        let mut v: Vec<Endpoint> = sels.iter().flat_map(|s| self.select(s)).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Set the latency of every link direction between endpoints matching `a`
+    /// and `b` (both directions). Client links match through their server's
+    /// AZ/region/cluster.
+    fn apply_latency(&mut self, a: &Selector, b: &Selector, spec: &LatencySpec) {
+        let lat = Latency::from_spec(spec);
+        let n = self.links.len_endpoints();
+        let is_default = matches!((a, b), (Selector::Any, Selector::Any));
+        for x in 0..n {
+            for y in 0..n {
+                if x == y {
+                    continue;
+                }
+                let client_link = !self.is_server(x) || !self.is_server(y);
+                let m = match (a, b) {
+                    (Selector::Clients, other) | (other, Selector::Clients) => {
+                        client_link
+                            && ((!self.is_server(x) && self.endpoint_matches(y, other))
+                                || (!self.is_server(y) && self.endpoint_matches(x, other)))
+                    }
+                    _ if is_default => true,
+                    _ => {
+                        (self.endpoint_matches(x, a) && self.endpoint_matches(y, b))
+                            || (self.endpoint_matches(x, b) && self.endpoint_matches(y, a))
+                    }
+                };
+                if m {
+                    self.links.dir_mut(x, y).latency = lat.clone();
+                }
+            }
+        }
+    }
+
+    // --------------------------------------------------------------- queries
+
+    /// A one-line description of a trace event, with names.
+    pub fn describe(&self, kind: &TraceKind) -> String {
+        use crate::time::fmt_duration;
+        let n = |e: &Endpoint| self.name(*e).to_string();
+        match kind {
+            TraceKind::Send { from, to, label, bytes, .. } => match &label.subject {
+                Some(s) => format!("{} → {}: {} {s} ({bytes} B)", n(from), n(to), label.kind.name()),
+                None => format!("{} → {}: {} ({bytes} B)", n(from), n(to), label.kind.name()),
+            },
+            TraceKind::Deliver { from, to, kind, .. } => format!("{} ← {}: {} arrived", n(to), n(from), kind.name()),
+            TraceKind::Drop { from, to, kind, reason, .. } => {
+                format!("{} → {}: {} dropped ({})", n(from), n(to), kind.name(), reason.name())
+            }
+            TraceKind::Fault { text } => format!("fault: {text}"),
+            TraceKind::ServerState { server, state } => format!("server {} is {}", n(server), state.name()),
+            TraceKind::Route { a, b, up } => {
+                format!("route {} ↔ {} {}", n(a), n(b), if *up { "up" } else { "down" })
+            }
+            TraceKind::ClientConnected { client, server } => format!("client {} connected to {}", n(client), n(server)),
+            TraceKind::ClientDisconnected { client } => format!("client {} disconnected", n(client)),
+            TraceKind::Published { client, subject, bytes } => format!("{} published {subject} ({bytes} B)", n(client)),
+            TraceKind::Received { client, subject, bytes } => format!("{} received {subject} ({bytes} B)", n(client)),
+            TraceKind::Replied { client, subject, rtt } => {
+                format!("{} got a reply to {subject} after {}", n(client), fmt_duration(*rtt))
+            }
+            TraceKind::NoResponders { client, subject } => format!("{} request to {subject}: no responders (503)", n(client)),
+            TraceKind::RequestTimeout { client, subject } => format!("{} request to {subject} timed out", n(client)),
+            TraceKind::ProtocolError { client, text } => format!("server sent -ERR {text} to {}", n(client)),
+            TraceKind::Note { text } => format!("note: {text}"),
+        }
+    }
+
+    /// Is this event one a person wants in the event log (not every frame)?
+    pub fn is_headline(kind: &TraceKind) -> bool {
+        !matches!(kind, TraceKind::Send { .. } | TraceKind::Deliver { .. })
+    }
+}
+
+fn specificity(s: &Selector) -> u32 {
+    match s {
+        Selector::Any => 0,
+        Selector::Region(_) => 1,
+        Selector::Cluster(_) => 2,
+        Selector::Az(_) => 3,
+        Selector::Clients => 4,
+        Selector::Node(_) => 6,
+    }
+}
+
+fn server_id(rng: &mut Rng, _i: usize) -> String {
+    // nats-server ids are 56 characters from the nkeys alphabet, starting with N.
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut s = String::from("N");
+    for _ in 0..55 {
+        s.push(ALPHABET[rng.index(ALPHABET.len())] as char);
+    }
+    s
+}
+
+/// The fault as a scenario line would say it.
+pub fn describe_fault(f: &Fault) -> String {
+    fn sel(s: &Selector) -> String {
+        match s {
+            Selector::Any => "*".into(),
+            Selector::Node(n) => n.clone(),
+            Selector::Az(a) => format!("az:{a}"),
+            Selector::Region(r) => format!("region:{r}"),
+            Selector::Cluster(c) => format!("cluster:{c}"),
+            Selector::Clients => "clients".into(),
+        }
+    }
+    fn group(g: &[Selector]) -> String {
+        g.iter().map(sel).collect::<Vec<_>>().join(" ")
+    }
+    match f {
+        Fault::Kill(n) => format!("kill {n}"),
+        Fault::Restart(n) => format!("restart {n}"),
+        Fault::Pause(n) => format!("pause {n}"),
+        Fault::Resume(n) => format!("resume {n}"),
+        Fault::Partition(groups) => {
+            format!("partition {}", groups.iter().map(|g| group(g)).collect::<Vec<_>>().join(" | "))
+        }
+        Fault::PartitionOneWay(a, b) => format!("partition {} -> {}", group(a), group(b)),
+        Fault::Isolate(n) => format!("isolate {n}"),
+        Fault::SplitBy(SplitKey::Az) => "split az".into(),
+        Fault::SplitBy(SplitKey::Region) => "split region".into(),
+        Fault::Heal(None) => "heal".into(),
+        Fault::Heal(Some((a, b))) => format!("heal {} {}", sel(a), sel(b)),
+        Fault::Latency(a, b, spec) => format!("latency {} {} {}", sel(a), sel(b), Latency::from_spec(spec).describe()),
+    }
+}
