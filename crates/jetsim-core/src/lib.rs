@@ -16,17 +16,17 @@
 //! - [`scenario`]: the scenario file format (version 1) and its limits.
 //! - [`report`]: the JSON report of `jetsim run --json`.
 
-// pub mod bench; // enabled once proto lands
-// pub mod client; // enabled once proto lands
+pub mod bench;
+pub mod client;
 pub mod hash;
 pub mod link;
 pub mod node;
 pub mod proto;
-// pub mod report; // enabled once proto lands
+pub mod report;
 pub mod rng;
 pub mod scenario;
-// pub mod server; // enabled once proto lands
-// pub mod sim; // enabled once proto lands
+pub mod server;
+pub mod sim;
 pub mod subject;
 pub mod sublist;
 pub mod time;

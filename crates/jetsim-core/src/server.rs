@@ -403,12 +403,9 @@ impl Server {
         let (echo, no_responders, conn_headers) = (conn.echo, conn.no_responders, conn.headers);
         self.stats.in_msgs += 1;
         self.stats.in_bytes += (payload.len() + headers.as_ref().map_or(0, |h| h.len())) as u64;
-        if !crate::subject::is_valid_publish_subject(&subject) {
-            // nats-server (non-pedantic) drops a publish to a wildcard subject silently
-            // for delivery purposes: it can match nothing literal.
-            self.send_ok(ctx, cid);
-            return;
-        }
+        // A non-pedantic nats-server does not validate publish subjects: a
+        // subject with wildcard tokens is matched only by wildcard
+        // subscriptions (the sublist handles that).
         self.send_ok(ctx, cid);
         let subject: Rc<str> = Rc::from(subject.as_str());
         let reply: Option<Rc<str>> = reply.map(|r| Rc::from(r.as_str()));
