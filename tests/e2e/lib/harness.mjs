@@ -8,7 +8,9 @@
 // - watchPage(): collects console errors/warnings, page errors and failed
 //   requests, so each test can assert the page was clean.
 //
-// The page under test is JETSIM_DIST (default: dist/, made by scripts/build-web).
+// The page under test is JETSIM_DIST (default: dist/, made by scripts/build-web),
+// or, if JETSIM_URL is set, the page already served there (e.g. by
+// scripts/serve: JETSIM_URL=http://127.0.0.1:8080/ node --test tests/e2e/).
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -46,6 +48,9 @@ const MIME = {
 
 /** Serve `dir` on 127.0.0.1; resolves to { url, close }. */
 export async function serveDist(dir = DIST) {
+  if (process.env.JETSIM_URL) {
+    return { url: process.env.JETSIM_URL, close: async () => {} };
+  }
   if (!existsSync(join(dir, 'index.html'))) {
     throw new Error(`${dir}/index.html not found: build the page first (scripts/build-web)`);
   }
