@@ -45,6 +45,10 @@ pub struct Config {
     pub healthy_window: u64,
     /// Maximum number of entries in one AppendEntries message.
     pub max_batch_entries: u32,
+    /// While catching up a lagging follower, how many batches the leader
+    /// keeps in flight (each answer tops the window up). New proposals are
+    /// always sent at once to followers that are up to date.
+    pub catchup_window: u32,
     /// After its commit index advances, the leader immediately sends the new
     /// commit index to its followers (raft.go `processAppendEntryResponse`:
     /// "Send a heartbeat if there is no other message lined up, so that
@@ -77,6 +81,7 @@ impl Config {
             lost_quorum_check: 10 * SEC,
             healthy_window: 3 * SEC,
             max_batch_entries: 256,
+            catchup_window: 4,
             commit_notify: true,
             preferred_leader: None,
         }
@@ -132,8 +137,8 @@ impl Config {
         if self.heartbeat == 0 || self.lost_quorum_check == 0 {
             return Err("heartbeat and lost_quorum_check must be non-zero".into());
         }
-        if self.max_batch_entries == 0 {
-            return Err("max_batch_entries must be at least 1".into());
+        if self.max_batch_entries == 0 || self.catchup_window == 0 {
+            return Err("max_batch_entries and catchup_window must be at least 1".into());
         }
         Ok(())
     }

@@ -293,6 +293,7 @@ struct CommittedEntry {
 
 #[derive(Clone, Debug, Default)]
 struct Track {
+    id: NodeId,
     incarnation: u64,
     registered: Index,
     registered_chain: u64,
@@ -309,7 +310,10 @@ pub struct Checker<E> {
     leaders: BTreeMap<Term, (NodeId, u64)>,
     committed: Vec<CommittedEntry>,
     seen: Vec<Vec<(Term, u64)>>,
-    nodes: BTreeMap<NodeId, Track>,
+    /// Per-node memory (few nodes: a vector searched linearly).
+    nodes: Vec<Track>,
+    /// Scratch: position in `nodes` of each view of the current observation.
+    slots: Vec<usize>,
     fingerprint: Option<fn(&E) -> u64>,
     require_durable_commit: bool,
     observations: u64,
@@ -328,7 +332,8 @@ impl<E> Checker<E> {
             leaders: BTreeMap::new(),
             committed: Vec::new(),
             seen: Vec::new(),
-            nodes: BTreeMap::new(),
+            nodes: Vec::new(),
+            slots: Vec::new(),
             fingerprint: None,
             require_durable_commit: false,
             observations: 0,
@@ -431,9 +436,24 @@ impl<E> Checker<E> {
     /// got, so later calls may report further problems).
     pub fn observe(&mut self, views: &[NodeView<'_, E>]) -> Result<(), Violation> {
         self.observations += 1;
+        self.slots.clear();
+        for v in views {
+            let slot = match self.nodes.iter().position(|t| t.id == v.id) {
+                Some(i) => i,
+                None => {
+                    self.nodes.push(Track {
+                        id: v.id,
+                        incarnation: !v.incarnation,
+                        ..Track::default()
+                    });
+                    self.nodes.len() - 1
+                }
+            };
+            self.slots.push(slot);
+        }
         // Per-node structural checks, Election Safety, Log Matching, Leader
         // Append-Only.
-        for v in views {
+        for (k, v) in views.iter().enumerate() {
             let last = v.last_index();
             if v.chains.len() != v.entries.len() {
                 return Err(Violation::BadView { node: v.id });
@@ -468,9 +488,10 @@ impl<E> Checker<E> {
                     }
                 }
             }
-            let t = self.nodes.entry(v.id).or_default();
+            let t = &mut self.nodes[self.slots[k]];
             if t.incarnation != v.incarnation {
                 *t = Track {
+                    id: v.id,
                     incarnation: v.incarnation,
                     ..Track::default()
                 };
@@ -544,8 +565,9 @@ impl<E> Checker<E> {
         }
 
         // State Machine Safety: each node's committed prefix agrees.
-        for v in views {
-            let checked = self.nodes.get(&v.id).map_or(0, |t| t.commit_checked);
+        for (k, v) in views.iter().enumerate() {
+            let slot = self.slots[k];
+            let checked = self.nodes[slot].commit_checked;
             if v.commit > checked {
                 let want = self.committed[(v.commit - 1) as usize].chain;
                 if v.chain_at(v.commit) != Some(want) {
@@ -562,18 +584,18 @@ impl<E> Checker<E> {
                         }
                     }
                 }
-                if let Some(t) = self.nodes.get_mut(&v.id) {
-                    t.commit_checked = v.commit;
-                }
+                self.nodes[slot].commit_checked = v.commit;
             }
         }
 
         // Leader Completeness.
         let top = self.committed_len();
-        for v in views.iter().filter(|v| v.role == Role::Leader) {
-            let Some(t) = self.nodes.get(&v.id) else {
+        for (k, v) in views.iter().enumerate() {
+            if v.role != Role::Leader {
                 continue;
-            };
+            }
+            let slot = self.slots[k];
+            let t = &self.nodes[slot];
             let from = if t.lc_term == v.term { t.lc_checked } else { 0 };
             let mut m = top;
             while m > from {
@@ -597,10 +619,9 @@ impl<E> Checker<E> {
                 }
                 m -= 1;
             }
-            if let Some(t) = self.nodes.get_mut(&v.id) {
-                t.lc_term = v.term;
-                t.lc_checked = top;
-            }
+            let t = &mut self.nodes[slot];
+            t.lc_term = v.term;
+            t.lc_checked = top;
         }
         Ok(())
     }

@@ -746,13 +746,23 @@ impl<E: Clone + Debug> Raft<E> {
                 p.unacked_since = Some(now);
             }
             self.maybe_commit(now, out);
-            // Keep a lagging follower moving (one batch per answer), or tell
-            // it about a commit it could not learn yet because its ack came
-            // after the commit notification.
+            // Keep a lagging follower moving (top up the catch-up window), or
+            // tell it about a commit it could not learn yet because its ack
+            // came after the commit notification.
             if self.role == Role::Leader {
+                let last = self.last_index();
+                let window = (self.config.catchup_window.max(1) as u64)
+                    .saturating_mul(self.config.max_batch_entries.max(1) as u64);
                 let p = &self.progress[pi];
-                if p.next <= self.last_index() {
-                    self.send_batch(pi, now, out);
+                if p.next <= last {
+                    while self.progress[pi].next <= last
+                        && self.progress[pi]
+                            .next
+                            .saturating_sub(1 + self.progress[pi].matched)
+                            < window
+                    {
+                        self.send_batch(pi, now, out);
+                    }
                 } else if self.config.commit_notify && self.commit.min(p.matched) > p.commit_sent {
                     self.send_heartbeat(pi, out);
                 }
