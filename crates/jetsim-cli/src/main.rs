@@ -4,26 +4,28 @@
 //! jetsim run <scenario> [--seed N] [--until <duration>] [--json] [--events N]
 //! jetsim check <scenario>...
 //! jetsim bench [--messages N] [--repeat N]
+//! jetsim hashes [--seeds 1,2,3] <scenario>...
 //! ```
 
 use std::process::ExitCode;
 
 use jetsim_core::report::Report;
 use jetsim_core::scenario;
-use jetsim_core::sim::World;
-use jetsim_core::time::{fmt_time, parse_duration, SEC};
+use jetsim_core::sim::{World, DEFAULT_UNTIL};
+use jetsim_core::time::{fmt_time, parse_duration};
 
 const USAGE: &str = "usage:
   jetsim run <scenario> [--seed N] [--until <duration>] [--json] [--events N]
   jetsim check <scenario>...
   jetsim bench [--messages N] [--repeat N]
+  jetsim hashes [--seeds 1,2,3] <scenario>...
 
 run     simulate a scenario and print what happened (--json: one JSON document)
 check   parse and validate scenarios, reporting errors by line
-bench   measure the kernel: simulated message deliveries per wall second";
+bench   measure the kernel: simulated message deliveries per wall second
+hashes  print `<file> <seed> <trace hash>` per scenario and seed (the browser
+        determinism test compares these with the same runs in wasm)";
 
-/// Safety net for runs with no `until`: stop after this much virtual time.
-const DEFAULT_UNTIL: u64 = 60 * SEC;
 /// Hard cap on events processed by one `run`, so no scenario can spin forever.
 const MAX_EVENTS: u64 = 200_000_000;
 
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Some("run") => cmd_run(&args[1..]),
         Some("check") => cmd_check(&args[1..]),
         Some("bench") => cmd_bench(&args[1..]),
+        Some("hashes") => cmd_hashes(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
             Ok(())
@@ -170,6 +173,38 @@ fn cmd_check(args: &[String]) -> Result<(), String> {
     }
     if failed > 0 {
         return Err(format!("{failed} of {} scenarios have errors", args.len()));
+    }
+    Ok(())
+}
+
+fn cmd_hashes(args: &[String]) -> Result<(), String> {
+    let mut seeds: Vec<u64> = vec![1, 2, 3];
+    let mut files = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--seeds" => {
+                let v = flag_value(args, &mut i, "--seeds")?;
+                seeds = v
+                    .split(',')
+                    .map(|s| s.trim().parse::<u64>().map_err(|_| format!("--seeds: {s:?} is not a whole number")))
+                    .collect::<Result<_, _>>()?;
+            }
+            a if a.starts_with('-') => return Err(format!("unknown option {a}\n{USAGE}")),
+            a => files.push(a.to_string()),
+        }
+        i += 1;
+    }
+    if files.is_empty() {
+        return Err("hashes needs at least one scenario file".into());
+    }
+    for path in &files {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+        let name = std::path::Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or(path);
+        for &seed in &seeds {
+            let world = jetsim_core::sim::run_headless(&text, seed, None, MAX_EVENTS).map_err(|e| format!("{path}: {e}"))?;
+            println!("{name} {seed} {:016x}", world.trace.hash());
+        }
     }
     Ok(())
 }

@@ -58,6 +58,9 @@ struct Sub {
     subject: Rc<str>,
     queue: Option<Rc<str>>,
     kind: SubKind,
+    /// The subject of the last message received here (reused for the trace
+    /// while messages repeat it, saving an allocation per message).
+    last_subject: Option<Rc<str>>,
     /// Messages still wanted (`--count`), if limited.
     remaining: Option<u64>,
     received: u64,
@@ -331,6 +334,14 @@ impl Client {
         let Ok(sid) = sid.parse::<u64>() else { return };
         let Some(sub) = self.subs.get_mut(&sid) else { return };
         sub.received += 1;
+        let subject_rc: Rc<str> = match &sub.last_subject {
+            Some(s) if **s == *subject => s.clone(),
+            _ => {
+                let s: Rc<str> = Rc::from(subject.as_str());
+                sub.last_subject = Some(s.clone());
+                s
+            }
+        };
         let kind = sub.kind.clone();
         let finished = match sub.remaining.as_mut() {
             Some(r) => {
@@ -359,19 +370,11 @@ impl Client {
             }
             SubKind::App => {
                 self.stats.received += 1;
-                ctx.trace(TraceKind::Received {
-                    client: ctx.me,
-                    subject: Rc::from(subject.as_str()),
-                    bytes: payload.len() as u32,
-                });
+                ctx.trace(TraceKind::Received { client: ctx.me, subject: subject_rc, bytes: payload.len() as u32 });
             }
             SubKind::Replier { body } => {
                 self.stats.received += 1;
-                ctx.trace(TraceKind::Received {
-                    client: ctx.me,
-                    subject: Rc::from(subject.as_str()),
-                    bytes: payload.len() as u32,
-                });
+                ctx.trace(TraceKind::Received { client: ctx.me, subject: subject_rc, bytes: payload.len() as u32 });
                 if let Some(reply) = reply {
                     let reply: Rc<str> = Rc::from(reply.as_str());
                     self.publish_raw(ctx, &reply, None, &[], &body);
@@ -411,6 +414,7 @@ impl Client {
                 subject: Rc::from(subject),
                 queue: queue.map(Rc::from),
                 kind,
+                last_subject: None,
                 remaining: count,
                 received: 0,
             },
@@ -532,19 +536,16 @@ impl Client {
     /// Send the next message(s) of a publish job: all at once without
     /// `--sleep`, else one now and a timer for the next.
     fn run_job(&mut self, ctx: &mut Ctx, id: u64) {
-        loop {
-            let Some(job) = self.jobs.get_mut(&id) else { return };
-            if job.next > job.count {
-                self.jobs.remove(&id);
-                return;
-            }
+        // Taken out of the map while it runs, so its fields are borrowed, not cloned.
+        let Some(mut job) = self.jobs.remove(&id) else { return };
+        let templated = job.body.contains("{{Count}}");
+        while job.next <= job.count {
             let n = job.next;
             job.next += 1;
-            let job = job.clone();
-            let body = if job.body.contains("{{Count}}") {
-                job.body.replace("{{Count}}", &n.to_string())
+            let body: std::borrow::Cow<str> = if templated {
+                job.body.replace("{{Count}}", &n.to_string()).into()
             } else {
-                job.body.clone()
+                job.body.as_str().into()
             };
             if job.request {
                 let prefix = self.inbox(ctx);
@@ -558,8 +559,9 @@ impl Client {
             } else {
                 self.publish_raw(ctx, &job.subject, job.reply.as_deref(), &job.headers, body.as_bytes());
             }
-            if job.sleep > 0 && n < job.count {
+            if job.sleep > 0 && job.next <= job.count {
                 ctx.timer(ctx.now + job.sleep, Timer::PublishJob(id));
+                self.jobs.insert(id, job);
                 return;
             }
         }

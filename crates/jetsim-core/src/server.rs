@@ -98,7 +98,12 @@ pub struct Server {
     route_interest: BTreeMap<Endpoint, BTreeSet<(Rc<str>, Option<Rc<str>>)>>,
     pub stats: ServerStats,
     ops: Vec<ClientOp>,
-    buf: Vec<u8>,
+    /// The last subject published here, reused while publishes repeat it
+    /// (saves an allocation per message on the hot path).
+    last_subject: Option<Rc<str>>,
+    /// Scratch space for routing one message, reused across messages.
+    scratch_local: Vec<(u32, u32)>,
+    scratch_forward: Vec<(Endpoint, Vec<Rc<str>>)>,
 }
 
 /// Per-server summary for reports and the UI.
@@ -126,7 +131,20 @@ impl Server {
             route_interest: BTreeMap::new(),
             stats: ServerStats::default(),
             ops: Vec::new(),
-            buf: Vec::new(),
+            last_subject: None,
+            scratch_local: Vec::new(),
+            scratch_forward: Vec::new(),
+        }
+    }
+
+    fn intern(&mut self, subject: &str) -> Rc<str> {
+        match &self.last_subject {
+            Some(s) if &**s == subject => s.clone(),
+            _ => {
+                let s: Rc<str> = Rc::from(subject);
+                self.last_subject = Some(s.clone());
+                s
+            }
         }
     }
 
@@ -407,7 +425,7 @@ impl Server {
         // subject with wildcard tokens is matched only by wildcard
         // subscriptions (the sublist handles that).
         self.send_ok(ctx, cid);
-        let subject: Rc<str> = Rc::from(subject.as_str());
+        let subject = self.intern(&subject);
         let reply: Option<Rc<str>> = reply.map(|r| Rc::from(r.as_str()));
         let delivered = self.route_and_deliver(
             ctx,
@@ -465,9 +483,22 @@ impl Server {
     ) -> bool {
         let result = self.sublist.matches(subject);
         let mut delivered = false;
-        // Routes to forward to, with the queue groups each must serve.
-        let mut forward: BTreeMap<Endpoint, Vec<Rc<str>>> = BTreeMap::new();
-        let mut local: Vec<(u32, u32)> = Vec::new();
+        // Routes to forward to (each once, in endpoint order), with the queue
+        // groups each must serve; local (cid, sub) deliveries.
+        let mut forward = std::mem::take(&mut self.scratch_forward);
+        let mut local = std::mem::take(&mut self.scratch_local);
+        forward.clear();
+        local.clear();
+        fn route_entry(forward: &mut Vec<(Endpoint, Vec<Rc<str>>)>, peer: Endpoint) -> &mut Vec<Rc<str>> {
+            let i = match forward.iter().position(|(p, _)| *p == peer) {
+                Some(i) => i,
+                None => {
+                    forward.push((peer, Vec::new()));
+                    forward.len() - 1
+                }
+            };
+            &mut forward[i].1
+        }
         let from_route = matches!(origin, Origin::Route { .. });
         let route_queues: &[Rc<str>] = match &origin {
             Origin::Route { queues } => queues,
@@ -486,7 +517,7 @@ impl Server {
                 }
                 SubTarget::Route { peer } => {
                     if !from_route && self.routes.contains(peer) {
-                        forward.entry(*peer).or_default();
+                        route_entry(&mut forward, *peer);
                     }
                 }
             }
@@ -495,45 +526,39 @@ impl Server {
             if from_route && !route_queues.iter().any(|q| **q == **queue) {
                 continue;
             }
-            let locals: Vec<(u32, u32)> = members
-                .iter()
-                .filter_map(|t| match t {
-                    SubTarget::Client { cid, sub } => {
-                        if let Origin::Client { cid: pub_cid, echo: false } = origin {
-                            if *cid == pub_cid {
-                                return None;
-                            }
-                        }
-                        Some((*cid, *sub))
-                    }
-                    SubTarget::Route { .. } => None,
-                })
-                .collect();
-            if !locals.is_empty() {
+            let is_local = |t: &SubTarget| match t {
+                SubTarget::Client { cid, .. } => {
+                    !matches!(origin, Origin::Client { cid: pub_cid, echo: false } if *cid == pub_cid)
+                }
+                SubTarget::Route { .. } => false,
+            };
+            let n_local = members.iter().filter(|t| is_local(t)).count();
+            if n_local > 0 {
                 // Local members are preferred (nats-server processMsgResults).
-                let pick = locals[ctx.rng.index(locals.len())];
-                local.push(pick);
+                let k = ctx.rng.index(n_local);
+                if let Some(SubTarget::Client { cid, sub }) = members.iter().filter(|t| is_local(t)).nth(k) {
+                    local.push((*cid, *sub));
+                }
             } else if !from_route {
-                let remotes: Vec<Endpoint> = members
-                    .iter()
-                    .filter_map(|t| match t {
-                        SubTarget::Route { peer } if self.routes.contains(peer) => Some(*peer),
-                        _ => None,
-                    })
-                    .collect();
-                if !remotes.is_empty() {
-                    let peer = remotes[ctx.rng.index(remotes.len())];
-                    forward.entry(peer).or_default().push(Rc::from(&**queue));
+                let is_remote = |t: &SubTarget| matches!(t, SubTarget::Route { peer } if self.routes.contains(peer));
+                let n_remote = members.iter().filter(|t| is_remote(t)).count();
+                if n_remote > 0 {
+                    let k = ctx.rng.index(n_remote);
+                    if let Some(SubTarget::Route { peer }) = members.iter().filter(|t| is_remote(t)).nth(k) {
+                        route_entry(&mut forward, *peer).push(Rc::from(&**queue));
+                    }
                 }
             }
         }
         drop(result);
-        for (cid, sub) in local {
+        for &(cid, sub) in &local {
             if self.deliver_local(ctx, cid, sub, subject, reply, headers, payload) {
                 delivered = true;
             }
         }
-        for (peer, queues) in forward {
+        self.scratch_local = local;
+        forward.sort_by_key(|(peer, _)| *peer);
+        for (peer, queues) in forward.drain(..) {
             delivered = true;
             self.stats.route_msgs_sent += 1;
             ctx.send(
@@ -549,6 +574,7 @@ impl Server {
                 Some(subject.clone()),
             );
         }
+        self.scratch_forward = forward;
         delivered
     }
 
@@ -569,18 +595,19 @@ impl Server {
         sub.delivered += 1;
         let done = sub.max.is_some_and(|m| sub.delivered >= m);
         let sid = sub.sid.clone();
-        self.buf.clear();
+        let hlen = headers.map_or(0, |h| h.len());
+        let mut buf = Vec::with_capacity(subject.len() + sid.len() + reply.map_or(0, |r| r.len()) + hlen + payload.len() + 32);
         match headers {
             Some(h) if conn.headers => {
-                proto::write_hmsg(&mut self.buf, subject, &sid, reply.map(|r| &**r), h, payload);
+                proto::write_hmsg(&mut buf, subject, &sid, reply.map(|r| &**r), h, payload);
             }
-            _ => proto::write_msg(&mut self.buf, subject, &sid, reply.map(|r| &**r), payload),
+            _ => proto::write_msg(&mut buf, subject, &sid, reply.map(|r| &**r), payload),
         }
         conn.out_msgs += 1;
         self.stats.out_msgs += 1;
         self.stats.out_bytes += (payload.len() + headers.map_or(0, |h| h.len())) as u64;
         let endpoint = conn.endpoint;
-        ctx.send(endpoint, Frame::Bytes(Bytes::copy_from_slice(&self.buf)), FrameKind::Deliver, Some(subject.clone()));
+        ctx.send(endpoint, Frame::Bytes(Bytes::from(buf)), FrameKind::Deliver, Some(subject.clone()));
         if done {
             self.unsub_now(ctx, cid, sub_id);
         }

@@ -16,6 +16,25 @@ use crate::server::{Server, ServerConfig};
 use crate::time::{Time, MS};
 use crate::trace::{DropReason, Endpoint, FrameKind, Label, ServerState, Trace, TraceKind};
 
+/// How far a run goes when neither the command line nor the scenario says
+/// (`until`): the same rule natively (`jetsim run`) and in the browser.
+pub const DEFAULT_UNTIL: Time = 60 * crate::time::SEC;
+
+/// Run a scenario headlessly to `until` (else the scenario's own `until`, else
+/// [`DEFAULT_UNTIL`]) with at most `max_events` events, keeping no trace ring
+/// and no frames for drawing. Errors are human-readable.
+pub fn run_headless(text: &str, seed: u64, until: Option<Time>, max_events: u64) -> Result<World, String> {
+    let sc = crate::scenario::parse(text).map_err(|e| e.to_string())?;
+    let until = until.or(sc.until).unwrap_or(DEFAULT_UNTIL);
+    let mut world = World::new(sc, seed).map_err(|e| e.to_string())?;
+    world.set_track_in_flight(false);
+    world.trace.set_capacity(0);
+    if !world.run_until_bounded(until, max_events) {
+        return Err(format!("stopped after {max_events} events at {}", crate::time::fmt_time(world.now())));
+    }
+    Ok(world)
+}
+
 /// Default latency of every link when the scenario sets none.
 pub const DEFAULT_LATENCY: Latency = Latency::Fixed(MS);
 
@@ -26,26 +45,29 @@ enum EventKind {
     Step(usize),
 }
 
-#[derive(Debug)]
-struct Event {
+/// A queue key: small, so heap sifts move 24 bytes, not whole events. The
+/// event itself waits in the slab at `slot`.
+#[derive(Debug, Clone, Copy)]
+struct Key {
     at: Time,
     seq: u64,
-    kind: EventKind,
+    slot: u32,
 }
 
-impl PartialEq for Event {
+impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
         self.at == other.at && self.seq == other.seq
     }
 }
-impl Eq for Event {}
-impl PartialOrd for Event {
+impl Eq for Key {}
+impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Event {
-    // Reversed: BinaryHeap is a max-heap and we want the earliest first.
+impl Ord for Key {
+    // Reversed: BinaryHeap is a max-heap and we want the earliest first;
+    // ties in time go in insertion order, so the order is total and stable.
     fn cmp(&self, other: &Self) -> Ordering {
         other.at.cmp(&self.at).then_with(|| other.seq.cmp(&self.seq))
     }
@@ -102,7 +124,9 @@ pub struct World {
     next_frame_id: u64,
     rng: Rng,
     pub seed: u64,
-    queue: BinaryHeap<Event>,
+    queue: BinaryHeap<Key>,
+    slab: Vec<Option<EventKind>>,
+    free: Vec<u32>,
     /// Events held for paused servers, replayed in order on resume.
     held: BTreeMap<Endpoint, VecDeque<EventKind>>,
     pub servers: Vec<ServerSlot>,
@@ -203,6 +227,8 @@ impl World {
             rng,
             seed,
             queue: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
             held: BTreeMap::new(),
             servers,
             clients,
@@ -288,6 +314,11 @@ impl World {
         self.routes_up.get(&key).copied().unwrap_or(false)
     }
 
+    /// Events waiting in the queue.
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Time of the next event, if any.
     pub fn next_event_time(&self) -> Option<Time> {
         self.queue.peek().map(|e| e.at)
@@ -296,7 +327,17 @@ impl World {
     fn push(&mut self, at: Time, kind: EventKind) {
         let seq = self.seq;
         self.seq += 1;
-        self.queue.push(Event { at, seq, kind });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slab[slot as usize] = Some(kind);
+                slot
+            }
+            None => {
+                self.slab.push(Some(kind));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.queue.push(Key { at, seq, slot });
     }
 
     fn emit(&mut self, kind: TraceKind) {
@@ -305,10 +346,12 @@ impl World {
 
     /// Process the next event. Returns its time, or `None` when nothing is left.
     pub fn step(&mut self) -> Option<Time> {
-        let ev = self.queue.pop()?;
-        self.now = self.now.max(ev.at);
+        let key = self.queue.pop()?;
+        let kind = self.slab[key.slot as usize].take()?;
+        self.free.push(key.slot);
+        self.now = self.now.max(key.at);
         self.metrics.events += 1;
-        self.dispatch(ev.kind);
+        self.dispatch(kind);
         Some(self.now)
     }
 
