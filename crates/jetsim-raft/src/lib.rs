@@ -94,6 +94,36 @@
 //! invariants::Checker::observe(&[NodeView]) / check_converged(&[NodeView])
 //! ```
 
+//!
+//! # Example
+//!
+//! ```
+//! use jetsim_raft::{Config, Entropy, Output, Raft, Storage, SyncPolicy, SEC};
+//!
+//! struct Counter(u64);
+//! impl Entropy for Counter {
+//!     fn next_u64(&mut self) -> u64 {
+//!         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+//!         self.0
+//!     }
+//! }
+//!
+//! let mut rng = Counter(1);
+//! // A single-node group (R1) that is its own preferred leader.
+//! let config = Config::nats_defaults().with_preferred_leader(Some(1));
+//! let (mut node, out) = Raft::<String>::new(1, vec![1], config, Storage::new(SyncPolicy::Always), 0, &mut rng);
+//! let wake = out.next_wakeup.unwrap(); // campaign_min / 2 = 50 ms
+//! let mut out = Output::new();
+//! node.on_timer(wake, &mut rng, &mut out);
+//! assert!(node.is_leader_ready());
+//! let index = node.propose(wake, "hello".to_string(), &mut out).unwrap();
+//! assert_eq!(node.commit_index(), index);
+//! let applied: Vec<_> = out.committed_payloads().map(|(i, p)| (i, p.clone())).collect();
+//! assert_eq!(applied, vec![(2, "hello".to_string())]);
+//! // Nothing to do until the next heartbeat / lost-quorum tick.
+//! assert_eq!(out.next_wakeup, Some(wake + SEC));
+//! ```
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

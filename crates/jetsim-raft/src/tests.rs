@@ -1069,6 +1069,33 @@ fn power_loss_of_every_node_with_sync_always_keeps_committed_entries() {
 }
 
 #[test]
+fn memory_store_restarts_empty_and_catches_up() {
+    let config = cfg().with_preferred_leader(Some(1));
+    let mut net = Net::with_storages(
+        config,
+        vec![Storage::empty(), Storage::empty(), Storage::empty()],
+    );
+    net.advance(SEC);
+    for v in 0..10 {
+        net.propose(1, v).unwrap();
+    }
+    net.crash(3, false);
+    assert_eq!(
+        match &net.nodes[&3] {
+            Slot::Down(s) => (s.last_index(), s.term()),
+            Slot::Up(_) => unreachable!(),
+        },
+        (0, 0),
+        "a memory store keeps nothing"
+    );
+    net.start(3);
+    net.advance(3 * SEC);
+    assert_eq!(net.node(3).log(), net.node(1).log());
+    assert_eq!(net.values_applied(3), (0..10).collect::<Vec<_>>());
+    net.assert_safe();
+}
+
+#[test]
 fn set_applied_suppresses_re_emission() {
     let mut net = Net::new(1, cfg().with_preferred_leader(Some(1)), SyncPolicy::Always);
     net.advance(SEC);
