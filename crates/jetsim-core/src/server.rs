@@ -252,14 +252,19 @@ impl Server {
         }
     }
 
+    /// Answer a protocol error as nats-server does: `-ERR '<text>'` (none for
+    /// the violations it closes silently), then close if the error closes.
     fn protocol_error(&mut self, ctx: &mut Ctx, cid: u32, text: &str, closes: bool) {
         let Some(conn) = self.conns.get(&cid) else { return };
         let endpoint = conn.endpoint;
         self.stats.protocol_errors += 1;
-        let mut out = Vec::new();
-        proto::write_err(&mut out, text);
-        ctx.send(endpoint, Frame::Bytes(Bytes::from(out)), FrameKind::ServerCtl, None);
-        ctx.trace(TraceKind::ProtocolError { client: endpoint, text: Rc::from(text) });
+        if !text.is_empty() {
+            let mut out = Vec::new();
+            proto::write_err(&mut out, text);
+            ctx.send(endpoint, Frame::Bytes(Bytes::from(out)), FrameKind::ServerCtl, None);
+        }
+        let shown = if text.is_empty() { "(connection closed: protocol violation)" } else { text };
+        ctx.trace(TraceKind::ProtocolError { client: endpoint, text: Rc::from(shown) });
         if closes {
             self.close_conn(ctx, endpoint, true);
         }
@@ -278,12 +283,9 @@ impl Server {
     fn client_op(&mut self, ctx: &mut Ctx, cid: u32, op: ClientOp) {
         match op {
             ClientOp::Connect(info) => {
-                if info.protocol > 1 || info.protocol < 0 {
-                    self.protocol_error(ctx, cid, proto::ERR_INVALID_PROTOCOL, true);
-                    return;
-                }
-                if info.no_responders && !info.headers {
-                    self.protocol_error(ctx, cid, proto::ERR_NO_RESPONDERS_REQUIRES_HEADERS, true);
+                // Same checks, same order as nats-server's processConnect.
+                if let Err(e) = info.check(true) {
+                    self.protocol_error(ctx, cid, &e.text, e.closes);
                     return;
                 }
                 if let Some(conn) = self.conns.get_mut(&cid) {
@@ -318,8 +320,11 @@ impl Server {
             ClientOp::Hpub { subject, reply, headers, payload } => {
                 self.client_pub(ctx, cid, subject, reply, Some(headers), payload);
             }
-            #[allow(unreachable_patterns)]
-            _ => {}
+            // An error the parser reports without closing (a pedantic
+            // client's wildcard publish): -ERR, and the op goes on.
+            ClientOp::SendErr(e) => self.protocol_error(ctx, cid, &e.text, false),
+            // nats-server ignores INFO from clients.
+            ClientOp::Info(_) => {}
         }
     }
 

@@ -302,3 +302,27 @@ link clients latency=100us
     assert_eq!(lat(1, 2), MS);
     assert_eq!(lat(3, 0), 100_000);
 }
+
+#[test]
+fn wildcard_publish_reaches_only_wildcard_subscribers() {
+    // nats-server (non-pedantic) routes a publish to `foo.*` through the
+    // sublist: `foo.*`, `foo.>` and `>` match it, the literal `foo.bar` does not.
+    let text = format!(
+        "{THREE}
+client p server=n1
+client a server=n2
+client b server=n3
+client c server=n1
+client d server=n2
+at 0s a: nats sub foo.*
+at 0s b: nats sub foo.>
+at 0s c: nats sub >
+at 0s d: nats sub foo.bar
+at 100ms p: nats pub foo.* wild
+"
+    );
+    let mut w = world(&text, 1);
+    w.run_until(SEC);
+    let got: Vec<u64> = ["a", "b", "c", "d"].iter().map(|n| client(&w, n).stats.received).collect();
+    assert_eq!(got, vec![1, 1, 1, 0]);
+}
