@@ -42,3 +42,10 @@ rust_channel() { toml_value "$ROOT/rust-toolchain.toml" channel; }
 
 # Seconds since the epoch, for stage timings.
 now() { date +%s; }
+
+# Cargo's target directory (honours CARGO_TARGET_DIR and config).
+cargo_target_dir() {
+  (cd "$ROOT" && cargo metadata --format-version 1 --no-deps --offline 2>/dev/null |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))') ||
+    echo "$ROOT/target"
+}
