@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use crate::node::{Ctx, Frame, Timer};
 use crate::proto::{self, ClientParser, ServerOp};
-use crate::scenario::ClientCmd;
+use crate::scenario::{ClientCmd, StreamCmd};
 use crate::time::{Dur, Time, SEC};
 use crate::trace::{Endpoint, FrameKind, TraceKind};
 
@@ -124,6 +124,71 @@ pub struct Client {
     pub last_error: Option<String>,
     pub stats: ClientStats,
     buf: Vec<u8>,
+    /// JetStream publishes and API calls waiting for their answer.
+    js_pending: BTreeMap<u64, JsPending>,
+    js_jobs: BTreeMap<u64, JsPubJob>,
+    /// JetStream counters (`nats pub --jetstream`, `nats stream ...`).
+    pub js: JsStats,
+}
+
+#[derive(Clone, Debug)]
+enum JsWait {
+    /// A publish of job `job`, waiting for its PubAck.
+    Pub { job: u64 },
+    /// An API call (`op` is the command, e.g. `stream add ORDERS`).
+    Api { op: Rc<str>, delete: Option<Rc<str>> },
+}
+
+#[derive(Clone, Debug)]
+struct JsPending {
+    wait: JsWait,
+    subject: Rc<str>,
+    sent_at: Time,
+}
+
+#[derive(Clone, Debug)]
+struct JsPubJob {
+    subject: Rc<str>,
+    body: String,
+    headers: Vec<(String, String)>,
+    next: u64,
+    count: u64,
+    sleep: Dur,
+    timeout: Dur,
+}
+
+/// Publish outcomes on one subject.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JsSubjectStats {
+    pub sent: u64,
+    pub acked: u64,
+    pub timeouts: u64,
+    pub errors: u64,
+    /// PubAck latencies, virtual ns.
+    pub latencies: Vec<Dur>,
+}
+
+/// A client's JetStream counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JsStats {
+    /// JetStream publishes sent / acknowledged / timed out / errored (error
+    /// PubAck or 503 no responders).
+    pub published: u64,
+    pub acked: u64,
+    pub timeouts: u64,
+    pub errors: u64,
+    pub no_responders: u64,
+    /// PubAck latencies, virtual ns (first 100 000).
+    pub latencies: Vec<Dur>,
+    /// Every acknowledged publish: (stream, seq, subject, payload).
+    pub acked_msgs: Vec<(Rc<str>, u64, Rc<str>, Bytes)>,
+    pub by_subject: BTreeMap<Rc<str>, JsSubjectStats>,
+    /// Streams this client deleted successfully (`nats stream rm`).
+    pub deleted_streams: Vec<Rc<str>>,
+    pub api_calls: u64,
+    pub api_errors: u64,
+    /// The last API response: (command, JSON body).
+    pub last_api: Option<(String, String)>,
 }
 
 impl Client {
@@ -148,6 +213,9 @@ impl Client {
             last_error: None,
             stats: ClientStats::default(),
             buf: Vec::new(),
+            js_pending: BTreeMap::new(),
+            js_jobs: BTreeMap::new(),
+            js: JsStats::default(),
         }
     }
 
@@ -209,6 +277,7 @@ impl Client {
                     self.arm_reconnect(ctx);
                 }
             }
+            Timer::PublishJob(job) if job > u64::MAX / 2 => self.js_pub_next(ctx, u64::MAX - job),
             Timer::PublishJob(job) => self.run_job(ctx, job),
             Timer::RequestTimeout(id) => {
                 if let Some(p) = self.pending.remove(&id) {
@@ -216,6 +285,8 @@ impl Client {
                     ctx.trace(TraceKind::RequestTimeout { client: ctx.me, subject: p.subject });
                 }
             }
+            Timer::JsTimeout(id) => self.js_timeout(ctx, id),
+            Timer::Raft { .. } | Timer::JsDelayedReply(_) => {}
         }
     }
 
@@ -239,7 +310,7 @@ impl Client {
                     self.close(ctx);
                 }
             }
-            Frame::Open | Frame::Route(_) => {}
+            Frame::Open | Frame::Route(_) | Frame::Raft { .. } => {}
         }
     }
 
@@ -354,7 +425,10 @@ impl Client {
             SubKind::Inbox => {
                 let id = subject.rsplit('.').next().and_then(|t| t.parse::<u64>().ok());
                 let Some(id) = id else { return };
-                let Some(p) = self.pending.remove(&id) else { return };
+                let Some(p) = self.pending.remove(&id) else {
+                    self.js_response(ctx, id, headers.as_ref(), &payload);
+                    return;
+                };
                 let status = headers.as_ref().and_then(|h| proto::Headers::parse(h).ok()).and_then(|h| h.status);
                 if status == Some(503) {
                     self.stats.no_responders += 1;
@@ -523,7 +597,205 @@ impl Client {
                 };
                 self.start_job(ctx, job);
             }
+            ClientCmd::JsPub { subject, body, headers, count, sleep, timeout } => {
+                let id = self.next_job;
+                self.next_job += 1;
+                let job = JsPubJob {
+                    subject: Rc::from(subject.as_str()),
+                    body: body.clone(),
+                    headers: headers.clone(),
+                    next: 1,
+                    count: *count,
+                    sleep: *sleep,
+                    timeout: *timeout,
+                };
+                self.js_jobs.insert(id, job);
+                self.js_pub_next(ctx, id);
+            }
+            ClientCmd::Stream(sc) => self.stream_cmd(ctx, sc),
         }
+    }
+
+    /// Send a request through the shared inbox; returns its id.
+    fn js_request(&mut self, ctx: &mut Ctx, subject: &Rc<str>, headers: &[(String, String)], body: &[u8], timeout: Dur, wait: JsWait) {
+        let prefix = self.inbox(ctx);
+        let rid = self.next_req;
+        self.next_req += 1;
+        let reply = format!("{prefix}.{rid}");
+        self.js_pending.insert(rid, JsPending { wait, subject: subject.clone(), sent_at: ctx.now });
+        ctx.timer(ctx.now + timeout, Timer::JsTimeout(rid));
+        self.publish_raw(ctx, subject, Some(&reply), headers, body);
+    }
+
+    /// Publish the next message of a `--jetstream` job (one at a time: the
+    /// next goes after the previous one's PubAck, error or timeout).
+    fn js_pub_next(&mut self, ctx: &mut Ctx, id: u64) {
+        let Some(job) = self.js_jobs.get_mut(&id) else { return };
+        if job.next > job.count {
+            self.js_jobs.remove(&id);
+            return;
+        }
+        let n = job.next;
+        job.next += 1;
+        let body = job.body.replace("{{Count}}", &n.to_string());
+        let (subject, headers, timeout) = (job.subject.clone(), job.headers.clone(), job.timeout);
+        self.js.published += 1;
+        self.js.by_subject.entry(subject.clone()).or_default().sent += 1;
+        self.js_request(ctx, &subject, &headers, body.as_bytes(), timeout, JsWait::Pub { job: id });
+    }
+
+    /// The job's publish finished: schedule or send the next one.
+    fn js_pub_done(&mut self, ctx: &mut Ctx, job: u64) {
+        let Some(j) = self.js_jobs.get(&job) else { return };
+        if j.sleep > 0 && j.next <= j.count {
+            // The sleep timer reuses the publish-job timer id space.
+            ctx.timer(ctx.now + j.sleep, Timer::PublishJob(u64::MAX - job));
+        } else {
+            self.js_pub_next(ctx, job);
+        }
+    }
+
+    fn js_timeout(&mut self, ctx: &mut Ctx, id: u64) {
+        let Some(p) = self.js_pending.remove(&id) else { return };
+        match p.wait {
+            JsWait::Pub { job } => {
+                self.js.timeouts += 1;
+                self.js.by_subject.entry(p.subject.clone()).or_default().timeouts += 1;
+                ctx.trace(TraceKind::PubFailed { client: ctx.me, subject: p.subject, reason: Rc::from("timeout") });
+                self.js_pub_done(ctx, job);
+            }
+            JsWait::Api { op, .. } => {
+                self.js.api_errors += 1;
+                self.js.last_api = Some((op.to_string(), String::new()));
+                ctx.trace(TraceKind::JsApi { client: ctx.me, op, ok: false, text: Rc::from("context deadline exceeded") });
+            }
+        }
+    }
+
+    /// A reply on the inbox for a JetStream publish or API call.
+    fn js_response(&mut self, ctx: &mut Ctx, id: u64, headers: Option<&Bytes>, payload: &Bytes) {
+        let Some(p) = self.js_pending.remove(&id) else { return };
+        let status = headers.and_then(|h| proto::Headers::parse(h).ok()).and_then(|h| h.status);
+        let json: Option<serde_json::Value> = serde_json::from_slice(payload).ok();
+        let err = if status == Some(503) {
+            Some("no responders available for request".to_string())
+        } else {
+            match &json {
+                None => Some("invalid JSON response".to_string()),
+                Some(v) => v.get("error").map(|e| {
+                    let d = e.get("description").and_then(|d| d.as_str()).unwrap_or("error");
+                    let c = e.get("err_code").and_then(|c| c.as_u64()).unwrap_or(0);
+                    format!("{d} ({c})")
+                }),
+            }
+        };
+        match p.wait {
+            JsWait::Pub { job } => {
+                let stats = self.js.by_subject.entry(p.subject.clone()).or_default();
+                match err {
+                    Some(e) => {
+                        self.js.errors += 1;
+                        stats.errors += 1;
+                        if status == Some(503) {
+                            self.js.no_responders += 1;
+                        }
+                        ctx.trace(TraceKind::PubFailed { client: ctx.me, subject: p.subject, reason: Rc::from(e.as_str()) });
+                    }
+                    None => {
+                        let v = json.unwrap_or_default();
+                        let stream: Rc<str> = Rc::from(v.get("stream").and_then(|s| s.as_str()).unwrap_or(""));
+                        let seq = v.get("seq").and_then(|s| s.as_u64()).unwrap_or(0);
+                        let latency = ctx.now.saturating_sub(p.sent_at);
+                        self.js.acked += 1;
+                        stats.acked += 1;
+                        if stats.latencies.len() < 100_000 {
+                            stats.latencies.push(latency);
+                        }
+                        if self.js.latencies.len() < 100_000 {
+                            self.js.latencies.push(latency);
+                        }
+                        if self.js.acked_msgs.len() < 1_000_000 {
+                            let body = self
+                                .js_jobs
+                                .get(&job)
+                                .map(|j| Bytes::from(j.body.replace("{{Count}}", &(j.next - 1).to_string())))
+                                .unwrap_or_default();
+                            self.js.acked_msgs.push((stream.clone(), seq, p.subject.clone(), body));
+                        }
+                        ctx.trace(TraceKind::PubAcked { client: ctx.me, subject: p.subject, stream, seq, latency });
+                    }
+                }
+                self.js_pub_done(ctx, job);
+            }
+            JsWait::Api { op, delete } => {
+                let raw = String::from_utf8_lossy(payload).into_owned();
+                self.js.last_api = Some((op.to_string(), raw));
+                let (ok, text) = match err {
+                    Some(e) => {
+                        self.js.api_errors += 1;
+                        (false, e)
+                    }
+                    None => {
+                        if let Some(d) = delete {
+                            self.js.deleted_streams.push(d);
+                        }
+                        (true, summarize_api(json.as_ref()))
+                    }
+                };
+                ctx.trace(TraceKind::JsApi { client: ctx.me, op, ok, text: Rc::from(text.as_str()) });
+            }
+        }
+    }
+
+    fn stream_cmd(&mut self, ctx: &mut Ctx, cmd: &StreamCmd) {
+        use serde_json::json;
+        let (op, subject, body, delete): (String, String, Vec<u8>, Option<Rc<str>>) = match cmd {
+            StreamCmd::Add { name, subjects, replicas, memory, max_msgs, max_bytes, max_age, discard_new, tags } => {
+                let mut cfg = json!({
+                    "name": name,
+                    "subjects": if subjects.is_empty() { vec![name.clone()] } else { subjects.clone() },
+                    "retention": "limits",
+                    "max_consumers": -1,
+                    "max_msgs": max_msgs.unwrap_or(-1),
+                    "max_bytes": max_bytes.unwrap_or(-1),
+                    "max_age": max_age.map_or(0, |a| a.min(i64::MAX as u64) as i64),
+                    "max_msgs_per_subject": -1,
+                    "max_msg_size": -1,
+                    "discard": if *discard_new { "new" } else { "old" },
+                    "storage": if *memory { "memory" } else { "file" },
+                    "num_replicas": replicas,
+                    "duplicate_window": 120_000_000_000i64,
+                    "compression": "none",
+                    "allow_direct": true,
+                    "mirror_direct": false,
+                    "sealed": false,
+                    "deny_delete": false,
+                    "deny_purge": false,
+                    "allow_rollup_hdrs": false,
+                    "consumer_limits": {},
+                });
+                if !tags.is_empty() {
+                    cfg["placement"] = json!({"tags": tags});
+                }
+                (format!("stream add {name}"), format!("$JS.API.STREAM.CREATE.{name}"), serde_json::to_vec(&cfg).unwrap_or_default(), None)
+            }
+            StreamCmd::Info { name } => (format!("stream info {name}"), format!("$JS.API.STREAM.INFO.{name}"), Vec::new(), None),
+            StreamCmd::Rm { name } => {
+                (format!("stream rm {name}"), format!("$JS.API.STREAM.DELETE.{name}"), Vec::new(), Some(Rc::from(name.as_str())))
+            }
+            StreamCmd::Purge { name } => (format!("stream purge {name}"), format!("$JS.API.STREAM.PURGE.{name}"), Vec::new(), None),
+            StreamCmd::Ls => ("stream ls".to_string(), "$JS.API.STREAM.LIST".to_string(), Vec::new(), None),
+            StreamCmd::StepDown { name } => (
+                format!("stream cluster step-down {name}"),
+                format!("$JS.API.STREAM.LEADER.STEPDOWN.{name}"),
+                Vec::new(),
+                None,
+            ),
+        };
+        self.js.api_calls += 1;
+        let subject: Rc<str> = Rc::from(subject.as_str());
+        let wait = JsWait::Api { op: Rc::from(op.as_str()), delete };
+        self.js_request(ctx, &subject, &[], &body, crate::scenario::DEFAULT_REQUEST_TIMEOUT, wait);
     }
 
     fn start_job(&mut self, ctx: &mut Ctx, job: PubJob) {
@@ -566,4 +838,30 @@ impl Client {
             }
         }
     }
+}
+
+/// A one-line summary of a successful API response.
+fn summarize_api(v: Option<&serde_json::Value>) -> String {
+    let Some(v) = v else { return String::new() };
+    if let (Some(cfg), Some(state)) = (v.get("config"), v.get("state")) {
+        let name = cfg.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+        let msgs = state.get("messages").and_then(|n| n.as_u64()).unwrap_or(0);
+        let last = state.get("last_seq").and_then(|n| n.as_u64()).unwrap_or(0);
+        let leader = v.get("cluster").and_then(|c| c.get("leader")).and_then(|l| l.as_str()).unwrap_or("none");
+        return format!("stream {name}: {msgs} messages, last seq {last}, leader {leader}");
+    }
+    if let Some(list) = v.get("streams").and_then(|s| s.as_array()) {
+        let names: Vec<&str> = list
+            .iter()
+            .filter_map(|s| s.as_str().or_else(|| s.get("config").and_then(|c| c.get("name")).and_then(|n| n.as_str())))
+            .collect();
+        return format!("{} streams: {}", names.len(), names.join(", "));
+    }
+    if let Some(p) = v.get("purged").and_then(|p| p.as_u64()) {
+        return format!("purged {p} messages");
+    }
+    if v.get("success").and_then(|s| s.as_bool()) == Some(true) {
+        return "ok".to_string();
+    }
+    String::new()
 }

@@ -19,6 +19,7 @@
 pub mod bench;
 pub mod client;
 pub mod hash;
+pub mod jetstream;
 pub mod link;
 pub mod node;
 pub mod proto;

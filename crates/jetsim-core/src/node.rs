@@ -22,6 +22,9 @@ pub enum Frame {
     Bytes(Bytes),
     /// Server-to-server route traffic.
     Route(RouteMsg),
+    /// A Raft message of JetStream group `group` (nats `$NRG.*` traffic),
+    /// carried over the route between two servers.
+    Raft { group: Rc<str>, msg: crate::jetstream::RaftMsg },
 }
 
 /// Route protocol between servers of a cluster (nats-server's RS+, RS-, RMSG),
@@ -57,6 +60,7 @@ impl Frame {
                     + q
                     + 16) as u32
             }
+            Frame::Raft { group, msg } => crate::jetstream::raft_wire_len(group, msg),
         }
     }
 }
@@ -71,6 +75,12 @@ pub enum Timer {
     PublishJob(u64),
     /// Client: request `id` timed out.
     RequestTimeout(u64),
+    /// Server: Raft group `group` wants its `on_timer` (JetStream).
+    Raft { group: Rc<str> },
+    /// Server: send delayed JetStream API reply `id` (nats `errRespDelay`).
+    JsDelayedReply(u64),
+    /// Client: JetStream request (publish or API call) `id` timed out.
+    JsTimeout(u64),
 }
 
 #[derive(Debug, Default)]

@@ -57,6 +57,28 @@ pub struct Scenario {
     pub clients: Vec<ClientDef>,
     pub links: Vec<LinkRule>,
     pub script: Vec<Step>,
+    /// `raft_timescale N/D`: every JetStream Raft timing (election timeout,
+    /// heartbeat, lost-quorum check, ...) is multiplied by N/D. `None` = 1/1.
+    pub raft_timescale: Option<(u64, u64)>,
+}
+
+/// When a JetStream server fsyncs its Raft logs (nats `sync_interval`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncSetting {
+    /// `sync_interval=always`: every write is synced before it is acknowledged.
+    Always,
+    /// `sync_interval=<duration>` (nats default 2m): writes are acknowledged
+    /// from the page cache and synced every interval.
+    Interval(Dur),
+}
+
+/// nats-server's default `sync_interval`.
+pub const DEFAULT_SYNC_INTERVAL: Dur = 120 * crate::time::SEC;
+
+impl Default for SyncSetting {
+    fn default() -> Self {
+        SyncSetting::Interval(DEFAULT_SYNC_INTERVAL)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -78,6 +100,10 @@ pub struct ServerDef {
     pub tags: Vec<String>,
     pub jetstream: bool,
     pub max_payload: u32,
+    /// `sync_interval=always|<duration>` (JetStream servers; default 2m).
+    pub sync: SyncSetting,
+    /// `unique_tag=<prefix>` (nats `jetstream{unique_tag}`), e.g. `az:`.
+    pub unique_tag: Option<String>,
     pub line: u32,
 }
 
@@ -152,12 +178,48 @@ pub enum ClientCmd {
     /// `nats reply <subject> [body] [--queue Q]`: answer every request with the body
     /// (the nats CLI's default queue group is `NATS-RPLY-22`).
     Reply { subject: String, body: String, queue: Option<String> },
+    /// `nats pub <subject> [body] --jetstream [--count N] [--sleep D] [--timeout D] [-H K:V]...`:
+    /// publish as a request and wait for the PubAck (one at a time, as the nats CLI).
+    JsPub { subject: String, body: String, headers: Vec<(String, String)>, count: u64, sleep: Dur, timeout: Dur },
+    /// `nats stream ...`
+    Stream(StreamCmd),
+}
+
+/// `nats stream` subcommands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StreamCmd {
+    /// `nats stream add NAME --subjects S[,S] --replicas R --storage file|memory
+    /// [--max-msgs N] [--max-bytes N] [--max-age D] [--discard old|new] [--tag T]...`
+    Add {
+        name: String,
+        subjects: Vec<String>,
+        replicas: u32,
+        memory: bool,
+        max_msgs: Option<i64>,
+        max_bytes: Option<i64>,
+        max_age: Option<Dur>,
+        discard_new: bool,
+        tags: Vec<String>,
+    },
+    /// `nats stream info NAME`
+    Info { name: String },
+    /// `nats stream rm NAME -f`
+    Rm { name: String },
+    /// `nats stream purge NAME -f`
+    Purge { name: String },
+    /// `nats stream ls`
+    Ls,
+    /// `nats stream cluster step-down NAME`
+    StepDown { name: String },
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
     /// Crash a server: volatile state lost, connections closed.
     Kill(String),
+    /// Power loss of a server: like kill, and its disks keep only what was
+    /// fsynced (unsynced JetStream writes are lost).
+    PowerLoss(String),
     Restart(String),
     /// Freeze a process: nothing processed, inbound queued until resume.
     Pause(String),
@@ -217,12 +279,12 @@ pub const DEFAULT_REQUEST_TIMEOUT: Dur = 5 * crate::time::SEC;
 /// A server's `max_payload` unless `max_payload=` says otherwise (nats-server's default, 1MB).
 pub const DEFAULT_MAX_PAYLOAD: u32 = 1024 * 1024;
 /// The `nats` subcommands a client step may use, as listed in error messages.
-pub const NATS_COMMANDS: &str = "pub, sub, unsub, req, reply";
+pub const NATS_COMMANDS: &str = "pub, sub, unsub, req, reply, stream";
 /// Names that are link selectors and so cannot name a server or client.
 const RESERVED_NAMES: [&str; 2] = ["default", "clients"];
-const TOP_LEVEL_WORDS: &str = "jetsim, name, description, seed, until, cluster, server, client, link, at <time> or +<duration>";
+const TOP_LEVEL_WORDS: &str = "jetsim, name, description, seed, until, raft_timescale, cluster, server, client, link, at <time> or +<duration>";
 const ACTION_WORDS: &str =
-    "<client>: nats ..., kill, restart, pause, resume, partition, isolate, split, heal, latency or note";
+    "<client>: nats ..., kill, power-loss, restart, pause, resume, partition, isolate, split, heal, latency or note";
 
 /// Parse a scenario, refusing anything beyond `limits`.
 ///
@@ -924,11 +986,35 @@ fn parse_nats(toks: &[String], limits: &Limits) -> Result<ClientCmd, String> {
         "unsub" | "unsubscribe" => parse_unsub(args),
         "req" | "request" => parse_req(args, limits),
         "reply" => parse_reply(args, limits),
+        "stream" | "str" => parse_stream(args, limits),
         other => Err(format!("unknown command \"nats {other}\": known commands are {NATS_COMMANDS}")),
     }
 }
 
+/// Remove boolean switches (`--jetstream`, `-f`, ...) from `args`: whether one was there.
+fn take_switch(args: &[String], names: &[&str]) -> (bool, Vec<String>) {
+    let mut found = false;
+    let mut rest = Vec::with_capacity(args.len());
+    let mut only_pos = false;
+    for a in args {
+        if !only_pos && a == "--" {
+            only_pos = true;
+        }
+        if !only_pos && names.contains(&a.as_str()) {
+            found = true;
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    (found, rest)
+}
+
 fn parse_pub(args: &[String], limits: &Limits) -> Result<ClientCmd, String> {
+    let (js, args) = take_switch(args, &["--jetstream", "-J"]);
+    if js {
+        return parse_js_pub(&args, limits);
+    }
+    let args = &args[..];
     const USAGE: &str = "nats pub <subject> [body] [--count N] [--sleep D] [-H K:V]... [--reply R]";
     let a = parse_flags("pub", args, &[F_COUNT, F_SLEEP, F_HEADER, F_REPLY])?;
     let pos = a.take(USAGE, &["subject"], 1)?;
@@ -950,6 +1036,159 @@ fn parse_pub(args: &[String], limits: &Limits) -> Result<ClientCmd, String> {
     }
     check_payload(&body, &headers, limits)?;
     Ok(ClientCmd::Pub { subject, body, headers, count, sleep, reply })
+}
+
+fn parse_js_pub(args: &[String], limits: &Limits) -> Result<ClientCmd, String> {
+    const USAGE: &str = "nats pub <subject> [body] --jetstream [--count N] [--sleep D] [--timeout D] [-H K:V]...";
+    let a = parse_flags("pub", args, &[F_COUNT, F_SLEEP, F_HEADER, F_TIMEOUT])?;
+    let pos = a.take(USAGE, &["subject"], 1)?;
+    let subject = pos.first().cloned().unwrap_or_default();
+    let body = pos.get(1).cloned().unwrap_or_default();
+    check_publish_subject(&subject)?;
+    let (mut count, mut sleep, mut headers, mut timeout) = (1, 0, Vec::new(), DEFAULT_REQUEST_TIMEOUT);
+    for (f, v) in &a.flags {
+        match *f {
+            "count" => count = parse_count(v, limits)?,
+            "sleep" => sleep = parse_dur("--sleep", v, limits)?,
+            "header" => headers.push(parse_header(v)?),
+            "timeout" => {
+                timeout = parse_dur("--timeout", v, limits)?;
+                if timeout == 0 {
+                    return Err("--timeout must be more than 0".into());
+                }
+            }
+            _ => {}
+        }
+    }
+    check_payload(&body, &headers, limits)?;
+    Ok(ClientCmd::JsPub { subject, body, headers, count, sleep, timeout })
+}
+
+const F_SUBJECTS: Flag = Flag { long: "subjects", short: None, repeat: true };
+const F_REPLICAS: Flag = Flag { long: "replicas", short: None, repeat: false };
+const F_STORAGE: Flag = Flag { long: "storage", short: None, repeat: false };
+const F_MAX_MSGS: Flag = Flag { long: "max-msgs", short: None, repeat: false };
+const F_MAX_BYTES: Flag = Flag { long: "max-bytes", short: None, repeat: false };
+const F_MAX_AGE: Flag = Flag { long: "max-age", short: None, repeat: false };
+const F_DISCARD: Flag = Flag { long: "discard", short: None, repeat: false };
+const F_TAG: Flag = Flag { long: "tag", short: None, repeat: true };
+
+/// `nats stream <add|info|rm|purge|ls|cluster step-down> ...`
+fn parse_stream(args: &[String], limits: &Limits) -> Result<ClientCmd, String> {
+    const KNOWN: &str = "add, info, rm, purge, ls, cluster step-down";
+    let Some(verb) = args.first() else {
+        return Err(format!("missing subcommand after \"nats stream\": known subcommands are {KNOWN}"));
+    };
+    let rest = args.get(1..).unwrap_or_default();
+    let (force, rest) = take_switch(rest, &["-f", "--force"]);
+    let (_, rest) = take_switch(&rest, &["--defaults"]);
+    let name_of = |a: &CmdArgs, usage: &str| -> Result<String, String> {
+        let pos = a.take(usage, &["stream name"], 0)?;
+        let name = pos.first().cloned().unwrap_or_default();
+        check_stream_name(&name)?;
+        Ok(name)
+    };
+    let cmd = match verb.as_str() {
+        "add" | "create" | "new" => {
+            const USAGE: &str = "nats stream add NAME --subjects S --replicas R --storage file|memory [--max-msgs N] [--max-bytes N] [--max-age D] [--discard old|new] [--tag T]...";
+            let a = parse_flags("stream add", &rest, &[F_SUBJECTS, F_REPLICAS, F_STORAGE, F_MAX_MSGS, F_MAX_BYTES, F_MAX_AGE, F_DISCARD, F_TAG])?;
+            let name = name_of(&a, USAGE)?;
+            let (mut subjects, mut replicas, mut memory, mut max_msgs, mut max_bytes, mut max_age, mut discard_new, mut tags) =
+                (Vec::new(), 1u32, false, None, None, None, false, Vec::new());
+            for (f, v) in &a.flags {
+                match *f {
+                    "subjects" => {
+                        for s in v.split(',') {
+                            check_subject(s)?;
+                            subjects.push(s.to_string());
+                        }
+                    }
+                    "replicas" => {
+                        replicas = match v.parse::<u32>() {
+                            Ok(r) if (1..=5).contains(&r) => r,
+                            _ => return Err(format!("--replicas {v}: replicas are 1 to 5")),
+                        }
+                    }
+                    "storage" => {
+                        memory = match v.as_str() {
+                            "file" | "f" => false,
+                            "memory" | "m" => true,
+                            _ => return Err(format!("--storage {v}: storage is file or memory")),
+                        }
+                    }
+                    "max-msgs" => max_msgs = Some(parse_limit("--max-msgs", v)?),
+                    "max-bytes" => {
+                        max_bytes = Some(if v == "-1" {
+                            -1
+                        } else {
+                            i64::try_from(parse_size(v).map_err(|e| format!("--max-bytes: {e}"))?).unwrap_or(i64::MAX)
+                        })
+                    }
+                    "max-age" => max_age = Some(parse_dur("--max-age", v, limits)?),
+                    "discard" => {
+                        discard_new = match v.as_str() {
+                            "old" => false,
+                            "new" => true,
+                            _ => return Err(format!("--discard {v}: discard is old or new")),
+                        }
+                    }
+                    "tag" => {
+                        check_name("tag", v, limits)?;
+                        tags.push(v.clone());
+                    }
+                    _ => {}
+                }
+            }
+            StreamCmd::Add { name, subjects, replicas, memory, max_msgs, max_bytes, max_age, discard_new, tags }
+        }
+        "info" => StreamCmd::Info { name: name_of(&parse_flags("stream info", &rest, &[])?, "nats stream info NAME")? },
+        "rm" | "delete" | "del" => {
+            let name = name_of(&parse_flags("stream rm", &rest, &[])?, "nats stream rm NAME -f")?;
+            if !force {
+                return Err("nats stream rm needs -f here (the simulated CLI cannot ask for confirmation)".into());
+            }
+            StreamCmd::Rm { name }
+        }
+        "purge" => {
+            let name = name_of(&parse_flags("stream purge", &rest, &[])?, "nats stream purge NAME -f")?;
+            if !force {
+                return Err("nats stream purge needs -f here (the simulated CLI cannot ask for confirmation)".into());
+            }
+            StreamCmd::Purge { name }
+        }
+        "ls" | "list" => {
+            parse_flags("stream ls", &rest, &[])?.take("nats stream ls", &[], 0)?;
+            StreamCmd::Ls
+        }
+        "cluster" => match rest.first().map(String::as_str) {
+            Some("step-down") | Some("stepdown") => {
+                let a = parse_flags("stream cluster step-down", rest.get(1..).unwrap_or_default(), &[])?;
+                StreamCmd::StepDown { name: name_of(&a, "nats stream cluster step-down NAME")? }
+            }
+            _ => return Err("usage: nats stream cluster step-down NAME".into()),
+        },
+        other => return Err(format!("unknown command \"nats stream {other}\": known subcommands are {KNOWN}")),
+    };
+    Ok(ClientCmd::Stream(cmd))
+}
+
+fn parse_limit(flag: &str, v: &str) -> Result<i64, String> {
+    match v.parse::<i64>() {
+        Ok(n) if n >= -1 => Ok(n),
+        _ => Err(format!("{flag} {v}: expected a whole number (-1 for unlimited)")),
+    }
+}
+
+/// A stream name as nats-server accepts it (`isValidName`): no spaces,
+/// wildcards, '.', '/' or '\\'.
+fn check_stream_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.len() > 255
+        || name.chars().any(|c| c.is_whitespace() || c.is_control() || "*>./\\".contains(c))
+    {
+        return Err(format!("invalid stream name {name:?}: no spaces, '.', '*', '>', '/' or '\\'"));
+    }
+    Ok(())
 }
 
 fn parse_sub(args: &[String], limits: &Limits) -> Result<ClientCmd, String> {
@@ -1112,6 +1351,51 @@ pub fn client_cmd_text(cmd: &ClientCmd) -> String {
             let pos = body_pos(subject, body);
             assemble("reply", &pos.iter().map(String::as_str).collect::<Vec<_>>(), &flags)
         }
+        ClientCmd::JsPub { subject, body, headers, count, sleep, timeout } => {
+            let mut flags = vec!["--jetstream".to_string()];
+            if *count != 1 {
+                flags.push(format!("--count {count}"));
+            }
+            if *sleep != 0 {
+                flags.push(format!("--sleep {}", d(*sleep)));
+            }
+            if *timeout != DEFAULT_REQUEST_TIMEOUT {
+                flags.push(format!("--timeout {}", d(*timeout)));
+            }
+            hdrs(headers, &mut flags);
+            let pos = body_pos(subject, body);
+            assemble("pub", &pos.iter().map(String::as_str).collect::<Vec<_>>(), &flags)
+        }
+        ClientCmd::Stream(sc) => match sc {
+            StreamCmd::Add { name, subjects, replicas, memory, max_msgs, max_bytes, max_age, discard_new, tags } => {
+                let mut out = format!("nats stream add {name}");
+                if !subjects.is_empty() {
+                    out.push_str(&format!(" --subjects {}", quote(&subjects.join(","))));
+                }
+                out.push_str(&format!(" --replicas {replicas} --storage {}", if *memory { "memory" } else { "file" }));
+                if let Some(n) = max_msgs {
+                    out.push_str(&format!(" --max-msgs {n}"));
+                }
+                if let Some(n) = max_bytes {
+                    out.push_str(&format!(" --max-bytes {n}"));
+                }
+                if let Some(a) = max_age {
+                    out.push_str(&format!(" --max-age {}", d(*a)));
+                }
+                if *discard_new {
+                    out.push_str(" --discard new");
+                }
+                for t in tags {
+                    out.push_str(&format!(" --tag {}", quote(t)));
+                }
+                out
+            }
+            StreamCmd::Info { name } => format!("nats stream info {name}"),
+            StreamCmd::Rm { name } => format!("nats stream rm {name} -f"),
+            StreamCmd::Purge { name } => format!("nats stream purge {name} -f"),
+            StreamCmd::Ls => "nats stream ls".to_string(),
+            StreamCmd::StepDown { name } => format!("nats stream cluster step-down {name}"),
+        },
     }
 }
 
@@ -1167,6 +1451,7 @@ fn parse_action(toks: &[String], limits: &Limits) -> Result<Action, String> {
     };
     let fault = match head {
         "kill" => Fault::Kill(one_server("kill")?),
+        "power-loss" => Fault::PowerLoss(one_server("power-loss")?),
         "restart" => Fault::Restart(one_server("restart")?),
         "pause" => Fault::Pause(one_server("pause")?),
         "resume" => Fault::Resume(one_server("resume")?),
@@ -1300,6 +1585,7 @@ pub fn action_text(action: &Action) -> String {
         Action::Note(n) => format!("note {}", quote_always(n)),
         Action::Fault(f) => match f {
             Fault::Kill(n) => format!("kill {n}"),
+            Fault::PowerLoss(n) => format!("power-loss {n}"),
             Fault::Restart(n) => format!("restart {n}"),
             Fault::Pause(n) => format!("pause {n}"),
             Fault::Resume(n) => format!("resume {n}"),
@@ -1326,7 +1612,9 @@ pub fn action_text(action: &Action) -> String {
 /// How many messages an action publishes (for the per-scenario limit).
 fn action_messages(action: &Action) -> u64 {
     match action {
-        Action::Client { cmd: ClientCmd::Pub { count, .. } | ClientCmd::Req { count, .. }, .. } => *count,
+        Action::Client {
+            cmd: ClientCmd::Pub { count, .. } | ClientCmd::Req { count, .. } | ClientCmd::JsPub { count, .. }, ..
+        } => *count,
         _ => 0,
     }
 }
@@ -1418,7 +1706,7 @@ impl<'a> Topology<'a> {
                         name_list(self.clients.keys().copied())
                     ));
                 };
-                let has_headers = matches!(cmd, ClientCmd::Pub { headers, .. } | ClientCmd::Req { headers, .. } if !headers.is_empty());
+                let has_headers = matches!(cmd, ClientCmd::Pub { headers, .. } | ClientCmd::Req { headers, .. } | ClientCmd::JsPub { headers, .. } if !headers.is_empty());
                 if has_headers && !def.headers {
                     return Err(format!("client {client} has headers=false, so it cannot send -H headers"));
                 }
@@ -1426,6 +1714,7 @@ impl<'a> Topology<'a> {
             }
             Action::Fault(f) => match f {
                 Fault::Kill(n) => self.check_server(n, "kill"),
+                Fault::PowerLoss(n) => self.check_server(n, "power-loss"),
                 Fault::Restart(n) => self.check_server(n, "restart"),
                 Fault::Pause(n) => self.check_server(n, "pause"),
                 Fault::Resume(n) => self.check_server(n, "resume"),
@@ -1488,6 +1777,7 @@ impl<'l> FileParser<'l> {
                 clients: Vec::new(),
                 links: Vec::new(),
                 script: Vec::new(),
+                raft_timescale: None,
             },
             seen_version: false,
             server_cluster: Vec::new(),
@@ -1516,6 +1806,7 @@ impl<'l> FileParser<'l> {
         let r = match head.as_str() {
             "jetsim" => Err(format!("the version line `jetsim {FORMAT_VERSION}` may appear only once, at the top")),
             "name" | "description" | "seed" | "until" => self.header(ln, head, args),
+            "raft_timescale" => self.timescale(ln, args),
             "cluster" => self.cluster(ln, args),
             "server" => self.server(ln, args),
             "client" => self.client(ln, args),
@@ -1536,6 +1827,22 @@ impl<'l> FileParser<'l> {
         if v.parse::<u32>().ok() != Some(FORMAT_VERSION) {
             return Err(format!("unsupported scenario version {v}: this jetsim reads version {FORMAT_VERSION}"));
         }
+        Ok(())
+    }
+
+    /// `raft_timescale N/D` (or `raft_timescale N`).
+    fn timescale(&mut self, ln: u32, args: &[String]) -> Result<(), String> {
+        if let Some(prev) = self.header_lines.get("raft_timescale") {
+            return Err(format!("raft_timescale is already given on line {prev}"));
+        }
+        let [v] = args else { return Err("raft_timescale takes one ratio, like: raft_timescale 1/10".into()) };
+        let (n, d) = v.split_once('/').unwrap_or((v.as_str(), "1"));
+        let num = |x: &str| x.parse::<u64>().ok().filter(|n| (1..=1000).contains(n));
+        match (num(n), num(d)) {
+            (Some(n), Some(d)) => self.sc.raft_timescale = Some((n, d)),
+            _ => return Err(format!("raft_timescale {v}: write N/D with whole numbers from 1 to 1000, like 1/10")),
+        }
+        self.header_lines.insert("raft_timescale", ln);
         Ok(())
     }
 
@@ -1620,7 +1927,11 @@ impl<'l> FileParser<'l> {
         let Some((name, rest)) = args.split_first() else {
             return Err("server needs a name, like: server n1 az=az1".into());
         };
-        let opts = parse_opts("server", rest, &["cluster", "az", "region", "tags", "max_payload", "jetstream"])?;
+        let opts = parse_opts(
+            "server",
+            rest,
+            &["cluster", "az", "region", "tags", "max_payload", "jetstream", "sync_interval", "unique_tag"],
+        )?;
         let name_opt = |key: &str, kind: &str| -> Result<Option<String>, String> {
             opt(&opts, key).map(|v| check_name(kind, v, self.limits).map(|_| v.to_string())).transpose()
         };
@@ -1660,6 +1971,26 @@ impl<'l> FileParser<'l> {
             }
         };
         let jetstream = opt(&opts, "jetstream").map(|v| parse_bool("jetstream", v)).transpose()?.unwrap_or(false);
+        let sync = match opt(&opts, "sync_interval") {
+            None => SyncSetting::default(),
+            Some("always") => SyncSetting::Always,
+            Some(v) => {
+                let d = parse_dur("sync_interval", v, self.limits)?;
+                if d == 0 {
+                    return Err("sync_interval must be more than 0s (or always)".into());
+                }
+                SyncSetting::Interval(d)
+            }
+        };
+        let unique_tag = match opt(&opts, "unique_tag") {
+            None => None,
+            Some(v) => {
+                if v.is_empty() || v.chars().any(|c| !(c.is_ascii_alphanumeric() || "_-.:".contains(c))) {
+                    return Err(format!("unique_tag={v:?}: a tag prefix like az:"));
+                }
+                Some(v.to_string())
+            }
+        };
         self.declare_node(ln, "server", name)?;
         self.server_cluster.push(cluster);
         self.sc.servers.push(ServerDef {
@@ -1670,6 +2001,8 @@ impl<'l> FileParser<'l> {
             tags,
             jetstream,
             max_payload,
+            sync,
+            unique_tag,
             line: ln,
         });
         Ok(())
@@ -1845,6 +2178,9 @@ pub fn to_text(s: &Scenario) -> String {
     if let Some(u) = s.until {
         let _ = writeln!(out, "until {}", d(u));
     }
+    if let Some((n, dd)) = s.raft_timescale {
+        let _ = writeln!(out, "raft_timescale {n}/{dd}");
+    }
     out.push('\n');
     for c in &s.clusters {
         let _ = write!(out, "cluster {}", c.name);
@@ -1876,6 +2212,16 @@ pub fn to_text(s: &Scenario) -> String {
         }
         if srv.jetstream {
             out.push_str(" jetstream=true");
+        }
+        match srv.sync {
+            SyncSetting::Always => out.push_str(" sync_interval=always"),
+            SyncSetting::Interval(i) if i != DEFAULT_SYNC_INTERVAL => {
+                let _ = write!(out, " sync_interval={}", d(i));
+            }
+            SyncSetting::Interval(_) => {}
+        }
+        if let Some(u) = &srv.unique_tag {
+            let _ = write!(out, " unique_tag={u}");
         }
         out.push('\n');
     }

@@ -35,6 +35,9 @@ pub enum SubTarget {
     Client { cid: u32, sub: u32 },
     /// Interest of a peer server across a route.
     Route { peer: Endpoint },
+    /// A subscription of the server itself (JetStream: `$JS.API.>`, a stream
+    /// leader's subjects).
+    Internal { id: u32 },
 }
 
 #[derive(Clone, Debug)]
@@ -93,7 +96,7 @@ pub struct Server {
     /// first/last local subscription.
     local_interest: BTreeMap<(Rc<str>, Option<Rc<str>>), u32>,
     /// Connected routes.
-    routes: BTreeSet<Endpoint>,
+    pub(crate) routes: BTreeSet<Endpoint>,
     /// Interest each peer told us about.
     route_interest: BTreeMap<Endpoint, BTreeSet<(Rc<str>, Option<Rc<str>>)>>,
     pub stats: ServerStats,
@@ -104,6 +107,8 @@ pub struct Server {
     /// Scratch space for routing one message, reused across messages.
     scratch_local: Vec<(u32, u32)>,
     scratch_forward: Vec<(Endpoint, Vec<Rc<str>>)>,
+    /// JetStream, when enabled and started ([`Server::js_start`]).
+    pub js: Option<Box<crate::jetstream::JetStream>>,
 }
 
 /// Per-server summary for reports and the UI.
@@ -134,6 +139,7 @@ impl Server {
             last_subject: None,
             scratch_local: Vec::new(),
             scratch_forward: Vec::new(),
+            js: None,
         }
     }
 
@@ -168,6 +174,7 @@ impl Server {
             Frame::Close => self.close_conn(ctx, from, false),
             Frame::Bytes(b) => self.client_bytes(ctx, from, &b),
             Frame::Route(msg) => self.route_msg(ctx, from, msg),
+            Frame::Raft { group, msg } => self.js_raft_frame(ctx, from, group, msg),
         }
     }
 
@@ -505,6 +512,7 @@ impl Server {
             &mut forward[i].1
         }
         let from_route = matches!(origin, Origin::Route { .. });
+        let mut internal: Vec<u32> = Vec::new();
         let route_queues: &[Rc<str>] = match &origin {
             Origin::Route { queues } => queues,
             Origin::Client { .. } => &[],
@@ -525,6 +533,7 @@ impl Server {
                         route_entry(&mut forward, *peer);
                     }
                 }
+                SubTarget::Internal { id } => internal.push(*id),
             }
         }
         for (queue, members) in result.queues.iter() {
@@ -535,7 +544,7 @@ impl Server {
                 SubTarget::Client { cid, .. } => {
                     !matches!(origin, Origin::Client { cid: pub_cid, echo: false } if *cid == pub_cid)
                 }
-                SubTarget::Route { .. } => false,
+                SubTarget::Route { .. } | SubTarget::Internal { .. } => false,
             };
             let n_local = members.iter().filter(|t| is_local(t)).count();
             if n_local > 0 {
@@ -580,7 +589,68 @@ impl Server {
             );
         }
         self.scratch_forward = forward;
+        if !internal.is_empty() {
+            let from_client = matches!(origin, Origin::Client { cid, .. } if cid != 0);
+            for id in internal {
+                self.js_internal_msg(ctx, id, subject, reply, headers, payload, from_client);
+            }
+            delivered = true;
+        }
         delivered
+    }
+
+    /// Subscribe the server itself (an internal subscription `id`); interest
+    /// propagates to the routes like a client's.
+    pub(crate) fn internal_sub(&mut self, ctx: &mut Ctx, subject: &str, id: u32) {
+        let subject: Rc<str> = Rc::from(subject);
+        if self.sublist.insert(&subject, None, SubTarget::Internal { id }).is_err() {
+            return;
+        }
+        let key = (subject, None);
+        let count = self.local_interest.entry(key.clone()).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            for &peer in &self.routes {
+                ctx.send(
+                    peer,
+                    Frame::Route(RouteMsg::Sub { subject: key.0.clone(), queue: None }),
+                    FrameKind::RouteSub,
+                    Some(key.0.clone()),
+                );
+            }
+        }
+    }
+
+    /// Drop an internal subscription.
+    pub(crate) fn internal_unsub(&mut self, ctx: &mut Ctx, subject: &str, id: u32) {
+        if !self.sublist.remove(subject, None, &SubTarget::Internal { id }) {
+            return;
+        }
+        let key: (Rc<str>, Option<Rc<str>>) = (Rc::from(subject), None);
+        let gone = match self.local_interest.get_mut(&key) {
+            Some(n) => {
+                *n -= 1;
+                *n == 0
+            }
+            None => false,
+        };
+        if gone {
+            self.local_interest.remove(&key);
+            for &peer in &self.routes {
+                ctx.send(
+                    peer,
+                    Frame::Route(RouteMsg::Unsub { subject: key.0.clone(), queue: None }),
+                    FrameKind::RouteSub,
+                    Some(key.0.clone()),
+                );
+            }
+        }
+    }
+
+    /// Publish from the server itself (JetStream replies and acks).
+    pub(crate) fn internal_publish(&mut self, ctx: &mut Ctx, subject: &str, headers: Option<&Bytes>, payload: Bytes) {
+        let subject: Rc<str> = Rc::from(subject);
+        self.route_and_deliver(ctx, &subject, None, headers, &payload, Origin::Client { cid: 0, echo: true });
     }
 
     /// Write MSG/HMSG to a local subscriber. Returns false if the sub is gone.

@@ -8,6 +8,9 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::rc::Rc;
 
 use crate::client::{Client, ClientConfig};
+use crate::jetstream::{JsEntry, JsOptions, PeerInfo};
+use jetsim_raft::invariants::{Checker, NodeView};
+use jetsim_raft::Storage;
 use crate::link::{Latency, LinkTable};
 use crate::node::{Ctx, Frame, Outbox, Timer};
 use crate::rng::Rng;
@@ -99,6 +102,33 @@ pub struct ServerSlot {
     /// Bumped on every crash; stale timers carry an older one.
     pub incarnation: u32,
     pub node: Server,
+    /// The server's disk while it is down: its JetStream Raft storages by
+    /// group name (the crash or power-loss image). Empty while it runs (the
+    /// running server holds them).
+    pub disk: BTreeMap<Rc<str>, Storage<JsEntry>>,
+}
+
+/// A broken safety property, with the step that revealed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViolationRecord {
+    /// Raft group (`_meta_` or the stream's group), or empty for the
+    /// acknowledged-publish check.
+    pub group: String,
+    pub stream: Option<String>,
+    /// Virtual time and trace position of the step after which it was seen.
+    pub at: Time,
+    pub trace_seq: u64,
+    pub text: String,
+}
+
+/// An acknowledged publish missing from a replica.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LostAck {
+    pub client: String,
+    pub stream: String,
+    pub seq: u64,
+    /// The server missing it (`None`: the stream itself is gone everywhere).
+    pub server: Option<String>,
 }
 
 #[derive(Debug)]
@@ -142,6 +172,13 @@ pub struct World {
     routes_up: BTreeMap<(Endpoint, Endpoint), bool>,
     outbox: Outbox,
     names: Vec<String>,
+    check_invariants: bool,
+    checkers: BTreeMap<Rc<str>, Checker<JsEntry>>,
+    /// Groups already reported (one violation per group is kept).
+    violated: std::collections::BTreeSet<Rc<str>>,
+    pub violations: Vec<ViolationRecord>,
+    /// The last kill / power-loss fault: (time, trace seq, text).
+    pub last_crash: Option<(Time, u64, String)>,
 }
 
 /// A world could not be built from a scenario.
@@ -196,6 +233,7 @@ impl World {
                 config,
                 liveness: Liveness::Up,
                 incarnation: 0,
+                disk: BTreeMap::new(),
             });
         }
         let mut clients = Vec::new();
@@ -241,6 +279,11 @@ impl World {
             routes_up: BTreeMap::new(),
             outbox: Outbox::default(),
             names,
+            check_invariants: false,
+            checkers: BTreeMap::new(),
+            violated: std::collections::BTreeSet::new(),
+            violations: Vec::new(),
+            last_crash: None,
         };
         // More specific rules win whatever their order: default, then region,
         // cluster, AZ, client links, and named endpoints last; among rules of
@@ -255,6 +298,9 @@ impl World {
         }
         // Routes form between every pair of servers of a cluster.
         world.refresh_routes();
+        for ep in 0..n_servers {
+            world.start_jetstream(ep);
+        }
         // Clients connect at time zero, in order.
         for c in 0..world.clients.len() {
             let ep = n_servers + c as Endpoint;
@@ -352,6 +398,9 @@ impl World {
         self.now = self.now.max(key.at);
         self.metrics.events += 1;
         self.dispatch(kind);
+        if self.check_invariants {
+            self.observe_invariants();
+        }
         Some(self.now)
     }
 
@@ -429,7 +478,7 @@ impl World {
                         return;
                     }
                     self.metrics.timers_fired += 1;
-                    // Servers set no timers yet (JetStream will).
+                    self.with_server(node, |s, ctx| s.js_timer(ctx, timer));
                 } else {
                     self.metrics.timers_fired += 1;
                     self.with_client(node, |c, ctx| c.on_timer(ctx, timer));
@@ -522,8 +571,15 @@ impl World {
         self.emit(TraceKind::Fault { text: Rc::from(describe_fault(fault).as_str()) });
         match fault {
             Fault::Kill(name) => {
+                self.last_crash = Some((self.now, self.trace.count(), format!("kill {name}")));
                 if let Some(ep) = self.server_ep(name) {
                     self.kill(ep);
+                }
+            }
+            Fault::PowerLoss(name) => {
+                self.last_crash = Some((self.now, self.trace.count(), format!("power-loss {name}")));
+                if let Some(ep) = self.server_ep(name) {
+                    self.power_loss(ep);
                 }
             }
             Fault::Restart(name) => {
@@ -614,8 +670,28 @@ impl World {
     /// Crash a server: volatile state lost, every connection closed, what is
     /// in flight to or from it dropped.
     pub fn kill(&mut self, ep: Endpoint) {
+        self.crash(ep, false);
+    }
+
+    /// Power loss: a crash after which the server's disks hold only what was
+    /// fsynced.
+    pub fn power_loss(&mut self, ep: Endpoint) {
+        self.crash(ep, true);
+    }
+
+    fn crash(&mut self, ep: Endpoint, power_loss: bool) {
         if !self.is_server(ep) || self.servers[ep as usize].liveness == Liveness::Down {
             return;
+        }
+        {
+            let slot = &mut self.servers[ep as usize];
+            let mut disk = slot.node.js.as_mut().map(|js| js.take_disk()).unwrap_or_default();
+            disk.append(&mut slot.disk);
+            slot.disk = disk
+                .into_iter()
+                .map(|(k, s)| (k, if power_loss { s.after_power_loss() } else { s.after_crash() }))
+                .collect();
+            slot.node.js = None;
         }
         let clients: Vec<Endpoint> = self.servers[ep as usize].node.connected_clients().collect();
         self.held.remove(&ep);
@@ -648,6 +724,203 @@ impl World {
         self.servers[i].liveness = Liveness::Up;
         self.emit(TraceKind::ServerState { server: ep, state: ServerState::Up });
         self.refresh_routes();
+        self.start_jetstream(ep);
+    }
+
+    /// Start JetStream on a (re)started server from its disk.
+    fn start_jetstream(&mut self, ep: Endpoint) {
+        let i = ep as usize;
+        if !self.servers[i].config.jetstream {
+            return;
+        }
+        let def = &self.scenario.servers[i];
+        let peers: Vec<PeerInfo> = self
+            .servers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.config.cluster == self.servers[i].config.cluster)
+            .map(|(j, s)| PeerInfo {
+                ep: j as Endpoint,
+                name: s.config.name.clone(),
+                cluster: s.config.cluster.clone(),
+                tags: s.config.tags.clone(),
+                jetstream: s.config.jetstream,
+            })
+            .collect();
+        let opts = JsOptions {
+            timescale: self.scenario.raft_timescale.unwrap_or((1, 1)),
+            sync: def.sync,
+            unique_tag: def.unique_tag.clone(),
+            peers,
+        };
+        let disk = std::mem::take(&mut self.servers[i].disk);
+        self.with_server(ep, |s, ctx| s.js_start(ctx, opts, disk));
+    }
+
+    // ------------------------------------------------------------ invariants
+
+    /// Check the Raft safety properties of every JetStream group after every
+    /// event (on in tests and `jetsim run --json`).
+    pub fn set_check_invariants(&mut self, on: bool) {
+        self.check_invariants = on;
+    }
+
+    pub fn checks_invariants(&self) -> bool {
+        self.check_invariants
+    }
+
+    fn observe_invariants(&mut self) {
+        let mut views: BTreeMap<Rc<str>, (Option<Rc<str>>, Vec<NodeView<'_, JsEntry>>)> = BTreeMap::new();
+        for slot in &self.servers {
+            if slot.liveness == Liveness::Down {
+                continue;
+            }
+            let Some(js) = slot.node.js.as_ref() else { continue };
+            for (g, stream, raft) in js.rafts() {
+                views.entry(g.clone()).or_insert_with(|| (stream.cloned(), Vec::new())).1.push(raft.view());
+            }
+        }
+        let mut found = Vec::new();
+        for (g, (stream, vs)) in &views {
+            if self.violated.contains(g) {
+                continue;
+            }
+            let checker = self.checkers.entry(g.clone()).or_default();
+            if let Err(v) = checker.observe(vs) {
+                found.push((g.clone(), stream.clone(), format!("{v:?}")));
+            }
+        }
+        drop(views);
+        for (g, stream, text) in found {
+            self.violated.insert(g.clone());
+            self.violations.push(ViolationRecord {
+                group: g.to_string(),
+                stream: stream.map(|s| s.to_string()),
+                at: self.now,
+                trace_seq: self.trace.count(),
+                text,
+            });
+        }
+    }
+
+    /// Acknowledged publishes missing from a running replica of their stream
+    /// (or whose stream vanished without a client deleting it). Meaningful
+    /// after heal and catch-up.
+    pub fn lost_acked_publishes(&self) -> Vec<LostAck> {
+        let mut lost = Vec::new();
+        for c in &self.clients {
+            let js = &c.node.js;
+            for (stream, seq, _, _) in &js.acked_msgs {
+                let deleted = self.clients.iter().any(|o| o.node.js.deleted_streams.iter().any(|d| d == stream));
+                if deleted {
+                    continue;
+                }
+                let mut seen = false;
+                for (i, slot) in self.servers.iter().enumerate() {
+                    if slot.liveness == Liveness::Down {
+                        continue;
+                    }
+                    let Some(r) = slot.node.js.as_ref().and_then(|j| j.streams.get(stream)) else { continue };
+                    seen = true;
+                    if r.group.is_none() {
+                        continue;
+                    }
+                    let present = r.store.get(*seq).is_some() || (*seq < r.store.first_seq() && *seq <= r.store.last_seq());
+                    if !present {
+                        lost.push(LostAck {
+                            client: c.node.config.name.clone(),
+                            stream: stream.to_string(),
+                            seq: *seq,
+                            server: Some(self.name(i as Endpoint).to_string()),
+                        });
+                    }
+                }
+                if !seen {
+                    lost.push(LostAck { client: c.node.config.name.clone(), stream: stream.to_string(), seq: *seq, server: None });
+                }
+            }
+        }
+        lost
+    }
+
+    /// Every violation: the Raft invariant ones seen so far, and one per
+    /// stream with acknowledged publishes lost (attributed to the last
+    /// kill / power-loss).
+    pub fn all_violations(&self) -> Vec<ViolationRecord> {
+        let mut v = self.violations.clone();
+        let mut by_stream: BTreeMap<String, Vec<&LostAck>> = BTreeMap::new();
+        let lost = self.lost_acked_publishes();
+        for l in &lost {
+            by_stream.entry(l.stream.clone()).or_default().push(l);
+        }
+        for (stream, ls) in by_stream {
+            let (at, seq, cause) = self.last_crash.clone().unwrap_or((self.now, self.trace.count(), String::new()));
+            let mut seqs: Vec<u64> = ls.iter().map(|l| l.seq).collect();
+            seqs.sort_unstable();
+            seqs.dedup();
+            let servers: std::collections::BTreeSet<String> =
+                ls.iter().map(|l| l.server.clone().unwrap_or_else(|| "every server".into())).collect();
+            v.push(ViolationRecord {
+                group: String::new(),
+                stream: Some(stream),
+                at,
+                trace_seq: seq,
+                text: format!(
+                    "{} acknowledged publishes missing (seq {}..{}) on {} after {}",
+                    seqs.len(),
+                    seqs.first().copied().unwrap_or(0),
+                    seqs.last().copied().unwrap_or(0),
+                    servers.into_iter().collect::<Vec<_>>().join(", "),
+                    if cause.is_empty() { "the run".to_string() } else { cause }
+                ),
+            });
+        }
+        v
+    }
+
+    // ---------------------------------------------------------- JetStream view
+
+    /// Streams known in the cluster (from any running server), sorted.
+    pub fn stream_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .servers
+            .iter()
+            .filter(|s| s.liveness != Liveness::Down)
+            .filter_map(|s| s.node.js.as_ref())
+            .flat_map(|js| js.streams.keys().map(|k| k.to_string()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// A stream as every running server sees it: one entry per server that
+    /// knows its assignment.
+    pub fn stream_replicas(&self, stream: &str) -> Vec<(Endpoint, &crate::jetstream::StreamReplica)> {
+        self.servers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.liveness != Liveness::Down)
+            .filter_map(|(i, s)| s.node.js.as_ref().and_then(|js| js.streams.get(stream)).map(|r| (i as Endpoint, r)))
+            .collect()
+    }
+
+    /// The stream leader (a server whose member leads and is ready).
+    pub fn stream_leader(&self, stream: &str) -> Option<Endpoint> {
+        self.stream_replicas(stream).into_iter().find(|(_, r)| r.is_leader()).map(|(e, _)| e)
+    }
+
+    /// The meta leader (the running server leading `_meta_` with the highest term).
+    pub fn meta_leader(&self, cluster_of: Endpoint) -> Option<Endpoint> {
+        let cluster = &self.servers.get(cluster_of as usize)?.config.cluster;
+        self.servers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.liveness != Liveness::Down && s.config.cluster == *cluster)
+            .filter_map(|(i, s)| s.node.js.as_ref().and_then(|js| js.meta.as_ref()).map(|g| (i, g)))
+            .filter(|(_, g)| g.raft.is_leader())
+            .max_by_key(|(_, g)| g.raft.term())
+            .map(|(i, _)| i as Endpoint)
     }
 
     fn resume(&mut self, ep: Endpoint) {
@@ -817,6 +1090,17 @@ impl World {
             TraceKind::RequestTimeout { client, subject } => format!("{} request to {subject} timed out", n(client)),
             TraceKind::ProtocolError { client, text } => format!("server sent -ERR {text} to {}", n(client)),
             TraceKind::Note { text } => format!("note: {text}"),
+            TraceKind::Raft { server, group, stream, event } => match stream {
+                Some(s) => format!("{} stream {s} ({group}): {}", n(server), event.text()),
+                None => format!("{} {group}: {}", n(server), event.text()),
+            },
+            TraceKind::PubAcked { client, subject, stream, seq, latency } => {
+                format!("{} publish to {subject} acknowledged: {stream} seq {seq} after {}", n(client), fmt_duration(*latency))
+            }
+            TraceKind::PubFailed { client, subject, reason } => format!("{} JetStream publish to {subject} failed: {reason}", n(client)),
+            TraceKind::JsApi { client, op, ok, text } => {
+                format!("{} nats {op}: {}{text}", n(client), if *ok { "" } else { "error: " })
+            }
         }
     }
 
@@ -864,6 +1148,7 @@ pub fn describe_fault(f: &Fault) -> String {
     }
     match f {
         Fault::Kill(n) => format!("kill {n}"),
+        Fault::PowerLoss(n) => format!("power-loss {n}"),
         Fault::Restart(n) => format!("restart {n}"),
         Fault::Pause(n) => format!("pause {n}"),
         Fault::Resume(n) => format!("resume {n}"),

@@ -29,6 +29,14 @@ pub enum FrameKind {
     RouteSub,
     /// Route message (RMSG).
     RouteMsg,
+    /// Raft AppendEntries (`$NRG.AE.<group>`), heartbeats included.
+    RaftAppend,
+    /// Raft AppendEntries response.
+    RaftAppendAck,
+    /// Raft vote request (and leader-transfer TimeoutNow).
+    RaftVote,
+    /// Raft vote response.
+    RaftVoteReply,
 }
 
 impl FrameKind {
@@ -42,6 +50,10 @@ impl FrameKind {
             FrameKind::Deliver => "deliver",
             FrameKind::RouteSub => "route-sub",
             FrameKind::RouteMsg => "route-msg",
+            FrameKind::RaftAppend => "raft-append",
+            FrameKind::RaftAppendAck => "raft-append-ack",
+            FrameKind::RaftVote => "raft-vote",
+            FrameKind::RaftVoteReply => "raft-vote-reply",
         }
     }
 }
@@ -99,6 +111,46 @@ pub enum TraceKind {
     ProtocolError { client: Endpoint, text: Rc<str> },
     /// Narration from the scenario.
     Note { text: Rc<str> },
+    /// A JetStream Raft group changed state on `server` (`group` is `_meta_`
+    /// or the stream's group name, `stream` the stream name if any).
+    Raft { server: Endpoint, group: Rc<str>, stream: Option<Rc<str>>, event: RaftNote },
+    /// A JetStream publish was acknowledged (`{"stream":..,"seq":..}`) after `latency`.
+    PubAcked { client: Endpoint, subject: Rc<str>, stream: Rc<str>, seq: u64, latency: u64 },
+    /// A JetStream publish failed: timed out, no responders, or an error PubAck.
+    PubFailed { client: Endpoint, subject: Rc<str>, reason: Rc<str> },
+    /// A JetStream API call (`nats stream ...`) returned: `ok` and a summary.
+    JsApi { client: Endpoint, op: Rc<str>, ok: bool, text: Rc<str> },
+}
+
+/// What happened in a Raft group, as the trace shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RaftNote {
+    /// Started an election for `term`.
+    Candidate { term: u64 },
+    /// Won the election of `term`.
+    Leader { term: u64 },
+    /// Follows `leader` in `term`.
+    Follower { term: u64, leader: Option<Endpoint> },
+    /// Stopped leading `term`: `lost quorum`, `requested` or `higher term`.
+    SteppedDown { term: u64, reason: &'static str },
+    /// Entry `index` reached quorum; `acks` are the servers holding it.
+    Quorum { index: u64, acks: Vec<Endpoint> },
+    /// The log was truncated from `from_index` (uncommitted entries discarded).
+    Truncated { from_index: u64 },
+}
+
+impl RaftNote {
+    pub fn text(&self) -> String {
+        match self {
+            RaftNote::Candidate { term } => format!("campaigns for term {term}"),
+            RaftNote::Leader { term } => format!("became leader in term {term}"),
+            RaftNote::Follower { term, leader: Some(_) } => format!("follows in term {term}"),
+            RaftNote::Follower { term, leader: None } => format!("follower without leader in term {term}"),
+            RaftNote::SteppedDown { term, reason } => format!("stepped down from term {term} ({reason})"),
+            RaftNote::Quorum { index, acks } => format!("entry {index} on quorum ({} acks)", acks.len()),
+            RaftNote::Truncated { from_index } => format!("log truncated from {from_index}"),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,6 +271,64 @@ impl TraceKind {
             }
             TraceKind::Note { text } => {
                 h.write_u64(15);
+                h.write_str(text);
+            }
+            TraceKind::Raft { server, group, stream, event } => {
+                h.write_u64(16);
+                h.write_u64(u64::from(*server));
+                h.write_str(group);
+                hash_opt_str(h, stream);
+                match event {
+                    RaftNote::Candidate { term } => {
+                        h.write_u64(1);
+                        h.write_u64(*term);
+                    }
+                    RaftNote::Leader { term } => {
+                        h.write_u64(2);
+                        h.write_u64(*term);
+                    }
+                    RaftNote::Follower { term, leader } => {
+                        h.write_u64(3);
+                        h.write_u64(*term);
+                        h.write_u64(leader.map_or(u64::MAX, u64::from));
+                    }
+                    RaftNote::SteppedDown { term, reason } => {
+                        h.write_u64(4);
+                        h.write_u64(*term);
+                        h.write_str(reason);
+                    }
+                    RaftNote::Quorum { index, acks } => {
+                        h.write_u64(5);
+                        h.write_u64(*index);
+                        for a in acks {
+                            h.write_u64(u64::from(*a));
+                        }
+                    }
+                    RaftNote::Truncated { from_index } => {
+                        h.write_u64(6);
+                        h.write_u64(*from_index);
+                    }
+                }
+            }
+            TraceKind::PubAcked { client, subject, stream, seq, latency } => {
+                h.write_u64(17);
+                h.write_u64(u64::from(*client));
+                h.write_str(subject);
+                h.write_str(stream);
+                h.write_u64(*seq);
+                h.write_u64(*latency);
+            }
+            TraceKind::PubFailed { client, subject, reason } => {
+                h.write_u64(18);
+                h.write_u64(u64::from(*client));
+                h.write_str(subject);
+                h.write_str(reason);
+            }
+            TraceKind::JsApi { client, op, ok, text } => {
+                h.write_u64(19);
+                h.write_u64(u64::from(*client));
+                h.write_str(op);
+                h.write_u64(u64::from(*ok));
                 h.write_str(text);
             }
         }

@@ -16,7 +16,11 @@ use jetsim_core::sim::run_headless;
 const SCENARIOS: &[(&str, &str)] = &[
     ("core-pubsub.jetsim", include_str!("../../../scenarios/core-pubsub.jetsim")),
     ("faults.jetsim", include_str!("../../../scenarios/faults.jetsim")),
+    ("kill-leader.jetsim", include_str!("../../../scenarios/kill-leader.jetsim")),
+    ("lazy-fsync-power-loss.jetsim", include_str!("../../../scenarios/lazy-fsync-power-loss.jetsim")),
+    ("lose-quorum.jetsim", include_str!("../../../scenarios/lose-quorum.jetsim")),
     ("partition.jetsim", include_str!("../../../scenarios/partition.jetsim")),
+    ("r3-publish.jetsim", include_str!("../../../scenarios/r3-publish.jetsim")),
     ("regions.jetsim", include_str!("../../../scenarios/regions.jetsim")),
 ];
 

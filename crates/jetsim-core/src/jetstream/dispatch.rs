@@ -1,0 +1,551 @@
+//! `$JS.API.>` handlers: who answers what (nats `apiDispatch` rules, §2.1 of
+//! the spec), stream CRUD through the meta leader, placement
+//! (`selectPeerGroup`), and stream-leader requests.
+
+use std::rc::Rc;
+
+use bytes::Bytes;
+use jetsim_raft::Output;
+use serde_json::{json, Value};
+
+use super::api::{self, error_response, parse_stream_config, response_type, ApiError};
+use super::{Ent, JsEntry, Pending, StreamAssignment};
+use crate::node::Ctx;
+use crate::server::Server;
+use crate::trace::Endpoint;
+
+enum Who {
+    MetaLeader,
+    StreamLeader(String),
+}
+
+impl Server {
+    pub(crate) fn js_api(&mut self, ctx: &mut Ctx, subject: &Rc<str>, reply: Option<&Rc<str>>, payload: &Bytes, from_client: bool) {
+        let Some(rest) = subject.strip_prefix("$JS.API.") else { return };
+        let toks: Vec<&str> = rest.split('.').collect();
+        let (op, who, short): (&str, Who, &str) = match toks.as_slice() {
+            ["INFO"] => ("info", Who::MetaLeader, "account_info_response"),
+            ["STREAM", "CREATE", _] => ("create", Who::MetaLeader, "stream_create_response"),
+            ["STREAM", "UPDATE", _] => ("update", Who::MetaLeader, "stream_update_response"),
+            ["STREAM", "DELETE", _] => ("delete", Who::MetaLeader, "stream_delete_response"),
+            ["STREAM", "NAMES"] => ("names", Who::MetaLeader, "stream_names_response"),
+            ["STREAM", "LIST"] => ("list", Who::MetaLeader, "stream_list_response"),
+            ["STREAM", "INFO", s] => ("sinfo", Who::StreamLeader(s.to_string()), "stream_info_response"),
+            ["STREAM", "PURGE", s] => ("purge", Who::StreamLeader(s.to_string()), "stream_purge_response"),
+            ["STREAM", "MSG", "GET", s] => ("get", Who::StreamLeader(s.to_string()), "stream_msg_get_response"),
+            ["STREAM", "MSG", "DELETE", s] => ("mdel", Who::StreamLeader(s.to_string()), "stream_msg_delete_response"),
+            ["STREAM", "LEADER", "STEPDOWN", s] => {
+                ("sstep", Who::StreamLeader(s.to_string()), "stream_leader_stepdown_response")
+            }
+            ["META", "LEADER", "STEPDOWN"] => ("mstep", Who::MetaLeader, "meta_leader_stepdown_response"),
+            _ => {
+                // 2.10.8+: unknown API subjects get "bad request", from the
+                // server the client is connected to.
+                if from_client {
+                    self.js_count(true);
+                    self.js_reply(ctx, reply, error_response("error_response", &ApiError::bad_request()), false);
+                }
+                return;
+            }
+        };
+        let name = match toks.as_slice() {
+            [_, _, s] | [_, _, _, s] => s.to_string(),
+            _ => String::new(),
+        };
+        match who {
+            Who::MetaLeader => {
+                let Some(js) = self.js.as_ref() else { return };
+                if js.meta_leader().is_none() {
+                    self.js_count(true);
+                    self.js_reply(ctx, reply, error_response(short, &ApiError::cluster_unavailable()), true);
+                    return;
+                }
+                if !js.is_meta_leader() {
+                    return;
+                }
+                self.js_count(false);
+                self.js_meta_request(ctx, op, &name, reply, payload, short);
+            }
+            Who::StreamLeader(stream) => {
+                let Some(js) = self.js.as_ref() else { return };
+                let key: Rc<str> = Rc::from(stream.as_str());
+                let Some(r) = js.streams.get(&key) else {
+                    if js.is_meta_leader() {
+                        self.js_count(true);
+                        self.js_reply(ctx, reply, error_response(short, &ApiError::stream_not_found()), false);
+                    } else if js.meta_leader().is_none() && from_client {
+                        self.js_count(true);
+                        self.js_reply(ctx, reply, error_response(short, &ApiError::cluster_unavailable()), true);
+                    }
+                    return;
+                };
+                let Some(g) = r.group.as_ref() else { return };
+                if g.raft.is_leader_ready() {
+                    self.js_count(false);
+                    self.js_stream_request(ctx, op, &key, reply, payload, short);
+                } else if g.raft.leader().is_none() {
+                    if op == "sinfo" {
+                        // Members of a leaderless group answer with their own view.
+                        self.js_count(false);
+                        let body = self.js_stream_info_json(ctx, &key, short, false);
+                        self.js_reply(ctx, reply, body, false);
+                    } else {
+                        self.js_count(true);
+                        self.js_reply(ctx, reply, error_response(short, &ApiError::cluster_unavailable()), true);
+                    }
+                }
+            }
+        }
+    }
+
+    fn js_count(&mut self, error: bool) {
+        if let Some(js) = self.js.as_mut() {
+            js.api_total += 1;
+            if error {
+                js.api_errors += 1;
+            }
+        }
+    }
+
+    fn js_meta_request(&mut self, ctx: &mut Ctx, op: &str, name: &str, reply: Option<&Rc<str>>, payload: &Bytes, short: &str) {
+        let result: Result<Option<Vec<u8>>, ApiError> = match op {
+            "info" => Ok(Some(self.js_account_info())),
+            "names" | "list" => {
+                let js = self.js.as_ref();
+                let names: Vec<String> = js.map(|j| j.streams.keys().map(|k| k.to_string()).collect()).unwrap_or_default();
+                if op == "names" {
+                    let v = json!({"type": response_type(short), "total": names.len(), "offset": 0, "limit": 1024, "streams": names});
+                    Ok(Some(serde_json::to_vec(&v).unwrap_or_default()))
+                } else {
+                    let infos: Vec<Value> = names
+                        .iter()
+                        .map(|n| {
+                            let b = self.js_stream_info_json(ctx, &Rc::from(n.as_str()), "", false);
+                            serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null)
+                        })
+                        .collect();
+                    let v = json!({"type": response_type(short), "total": infos.len(), "offset": 0, "limit": 256, "streams": infos});
+                    Ok(Some(serde_json::to_vec(&v).unwrap_or_default()))
+                }
+            }
+            "create" => self.js_create(ctx, name, reply, payload),
+            "update" => self.js_update(ctx, name, reply, payload),
+            "delete" => self.js_delete(ctx, name, reply),
+            "mstep" => {
+                let Some(js) = self.js.as_mut() else { return };
+                let Some(g) = js.meta.as_mut() else { return };
+                let gname = g.name.clone();
+                let mut out = Output::new();
+                let r = g.raft.step_down(ctx.now, None, &mut Ent(ctx.rng), &mut out);
+                self.js_output(ctx, &gname, out);
+                match r {
+                    Ok(_) => Ok(Some(serde_json::to_vec(&json!({"type": response_type(short), "success": true})).unwrap_or_default())),
+                    Err(_) => Err(ApiError::cluster_unavailable()),
+                }
+            }
+            _ => Err(ApiError::bad_request()),
+        };
+        match result {
+            Ok(Some(body)) => self.js_reply(ctx, reply, body, false),
+            Ok(None) => {}
+            Err(e) => {
+                if let Some(js) = self.js.as_mut() {
+                    js.api_errors += 1;
+                }
+                self.js_reply(ctx, reply, error_response(short, &e), false)
+            }
+        }
+    }
+
+    fn js_account_info(&self) -> Vec<u8> {
+        let (streams, mem, store, total, errors) = match self.js.as_ref() {
+            Some(js) => {
+                let mut mem = 0u64;
+                let mut file = 0u64;
+                for r in js.streams.values() {
+                    let b = r.store.state().bytes;
+                    if r.assignment.config.storage_memory {
+                        mem += b;
+                    } else {
+                        file += b;
+                    }
+                }
+                (js.streams.len(), mem, file, js.api_total, js.api_errors)
+            }
+            None => (0, 0, 0, 0, 0),
+        };
+        let v = json!({
+            "type": response_type("account_info_response"),
+            "memory": mem, "storage": store, "reserved_memory": 0, "reserved_storage": 0,
+            "streams": streams, "consumers": 0,
+            "limits": {"max_memory": -1, "max_storage": -1, "max_streams": -1, "max_consumers": -1,
+                       "max_ack_pending": -1, "memory_max_stream_bytes": -1, "storage_max_stream_bytes": -1,
+                       "max_bytes_required": false},
+            "api": {"level": 2, "total": total, "errors": errors},
+        });
+        serde_json::to_vec(&v).unwrap_or_default()
+    }
+
+    fn js_create(&mut self, ctx: &mut Ctx, name: &str, reply: Option<&Rc<str>>, payload: &Bytes) -> Result<Option<Vec<u8>>, ApiError> {
+        let cfg = parse_stream_config(payload, name)?;
+        let js = self.js.as_ref().ok_or_else(ApiError::cluster_unavailable)?;
+        let key: Rc<str> = Rc::from(name);
+        if let Some(r) = js.streams.get(&key) {
+            if r.assignment.config == cfg {
+                // Identical config: idempotent (answered without did_create).
+                return Ok(Some(self.js_stream_info_json(ctx, &key, "stream_create_response", false)));
+            }
+            return Err(ApiError::new(400, 10058, "stream name already in use with a different configuration"));
+        }
+        if js.streams.len() >= api::MAX_STREAMS {
+            return Err(ApiError::new(400, 10027, "maximum number of streams reached"));
+        }
+        for r in js.streams.values() {
+            for a in &r.assignment.config.subjects {
+                if cfg.subjects.iter().any(|b| crate::subject::subjects_collide(a, b)) {
+                    return Err(ApiError::new(400, 10065, "subjects overlap with an existing stream"));
+                }
+            }
+        }
+        if let Some(c) = cfg.placement.as_ref().and_then(|p| p.cluster.as_ref()) {
+            if *c != self.config.cluster {
+                return Err(ApiError::new(400, 10005, "no suitable peers for placement"));
+            }
+        }
+        let peers = self.js_select_peers(ctx, &cfg)?;
+        let preferred = {
+            let online: Vec<Endpoint> =
+                peers.iter().copied().filter(|p| *p == ctx.me || self.routes.contains(p)).collect();
+            let pool = if online.is_empty() { &peers } else { &online };
+            pool[ctx.rng.index(pool.len())]
+        };
+        const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let hash: String = (0..8).map(|_| ALPHA[ctx.rng.index(ALPHA.len())] as char).collect();
+        let group: Rc<str> =
+            Rc::from(format!("S-R{}{}-{hash}", cfg.num_replicas, if cfg.storage_memory { "M" } else { "F" }).as_str());
+        let sa = StreamAssignment { config: cfg, group, peers, preferred, created: ctx.now, reply: reply.cloned() };
+        self.js_meta_propose(ctx, JsEntry::AddStream(Rc::new(sa)), None)?;
+        Ok(None)
+    }
+
+    fn js_update(&mut self, ctx: &mut Ctx, name: &str, reply: Option<&Rc<str>>, payload: &Bytes) -> Result<Option<Vec<u8>>, ApiError> {
+        let cfg = parse_stream_config(payload, name)?;
+        let js = self.js.as_ref().ok_or_else(ApiError::cluster_unavailable)?;
+        let key: Rc<str> = Rc::from(name);
+        let r = js.streams.get(&key).ok_or_else(ApiError::stream_not_found)?;
+        let old = &r.assignment.config;
+        if old.storage_memory != cfg.storage_memory {
+            return Err(ApiError::new(500, 10052, "stream configuration update can not change storage type"));
+        }
+        if old.num_replicas != cfg.num_replicas {
+            return Err(ApiError::new(500, 10069, "changing num_replicas is not modelled by jetsim yet"));
+        }
+        for (n, o) in &js.streams {
+            if *n == key {
+                continue;
+            }
+            for a in &o.assignment.config.subjects {
+                if cfg.subjects.iter().any(|b| crate::subject::subjects_collide(a, b)) {
+                    return Err(ApiError::new(400, 10065, "subjects overlap with an existing stream"));
+                }
+            }
+        }
+        let mut sa = (*r.assignment).clone();
+        sa.config = cfg;
+        sa.reply = None;
+        let pending = reply.map(|r| Pending::Update(r.clone()));
+        self.js_meta_propose(ctx, JsEntry::UpdateStream(Rc::new(sa)), pending)?;
+        Ok(None)
+    }
+
+    fn js_delete(&mut self, ctx: &mut Ctx, name: &str, reply: Option<&Rc<str>>) -> Result<Option<Vec<u8>>, ApiError> {
+        let js = self.js.as_ref().ok_or_else(ApiError::cluster_unavailable)?;
+        let key: Rc<str> = Rc::from(name);
+        if !js.streams.contains_key(&key) {
+            return Err(ApiError::stream_not_found());
+        }
+        let pending = reply.map(|r| Pending::Delete(r.clone()));
+        self.js_meta_propose(ctx, JsEntry::DeleteStream(key), pending)?;
+        Ok(None)
+    }
+
+    fn js_meta_propose(&mut self, ctx: &mut Ctx, entry: JsEntry, pending: Option<Pending>) -> Result<(), ApiError> {
+        let js = self.js.as_mut().ok_or_else(ApiError::cluster_unavailable)?;
+        let g = js.meta.as_mut().ok_or_else(ApiError::cluster_unavailable)?;
+        let gname = g.name.clone();
+        let mut out = Output::new();
+        let index = g.raft.propose(ctx.now, entry, &mut out).map_err(|_| ApiError::cluster_unavailable())?;
+        if let Some(p) = pending {
+            js.meta_pending.insert(index, p);
+        }
+        self.js_output(ctx, &gname, out);
+        Ok(())
+    }
+
+    /// nats `selectPeerGroup`: online JetStream peers of this cluster with
+    /// every required tag, at most one per `unique_tag` value, fewest streams
+    /// first (random among equals).
+    fn js_select_peers(&mut self, ctx: &mut Ctx, cfg: &api::StreamConfig) -> Result<Vec<Endpoint>, ApiError> {
+        let Some(js) = self.js.as_ref() else { return Err(ApiError::cluster_unavailable()) };
+        let want = cfg.num_replicas as usize;
+        let tags: Vec<String> = cfg.placement.as_ref().map(|p| p.tags.clone()).unwrap_or_default();
+        let unique = js.opts.unique_tag.clone().filter(|u| !tags.iter().any(|t| t.starts_with(u.as_str())));
+        let (mut offline, mut untagged, mut not_unique) = (false, false, false);
+        let mut cands: Vec<(u64, u64, Endpoint, Option<String>)> = Vec::new();
+        for p in js.opts.peers.iter().filter(|p| p.jetstream && p.cluster == self.config.cluster) {
+            if p.ep != ctx.me && !self.routes.contains(&p.ep) {
+                offline = true;
+                continue;
+            }
+            let has = |t: &String| match t.strip_prefix('!') {
+                Some(neg) => !p.tags.iter().any(|x| x == neg),
+                None => p.tags.iter().any(|x| x == t),
+            };
+            if !tags.iter().all(has) {
+                untagged = true;
+                continue;
+            }
+            let load = js.streams.values().filter(|r| r.assignment.peers.contains(&p.ep)).count() as u64;
+            let utag = unique.as_ref().and_then(|u| p.tags.iter().find(|t| t.starts_with(u.as_str())).cloned());
+            if unique.is_some() && utag.is_none() {
+                not_unique = true;
+                continue;
+            }
+            cands.push((load, 0, p.ep, utag));
+        }
+        for c in cands.iter_mut() {
+            c.1 = ctx.rng.next_u64();
+        }
+        cands.sort();
+        let mut chosen: Vec<Endpoint> = Vec::new();
+        let mut used: Vec<String> = Vec::new();
+        for (_, _, ep, utag) in cands {
+            if chosen.len() == want {
+                break;
+            }
+            if let Some(t) = utag {
+                if used.contains(&t) {
+                    not_unique = true;
+                    continue;
+                }
+                used.push(t);
+            }
+            chosen.push(ep);
+        }
+        if chosen.len() < want {
+            let mut text = String::from("no suitable peers for placement");
+            if offline {
+                text.push_str(", peer offline");
+            }
+            if not_unique {
+                text.push_str(", server tag not unique");
+            }
+            if untagged {
+                text.push_str(&format!(", tags not matched ['{}']", tags.join("', '")));
+            }
+            return Err(ApiError::new(400, 10005, text));
+        }
+        chosen.sort_unstable();
+        Ok(chosen)
+    }
+
+    fn js_stream_request(&mut self, ctx: &mut Ctx, op: &str, stream: &Rc<str>, reply: Option<&Rc<str>>, payload: &Bytes, short: &str) {
+        let mut entry = None;
+        let mut pending = None;
+        let body: Result<Option<Vec<u8>>, ApiError> = match op {
+            "sinfo" => Ok(Some(self.js_stream_info_json(ctx, stream, short, false))),
+            "purge" => {
+                if !payload.is_empty() && serde_json::from_slice::<Value>(payload).is_err() {
+                    Err(ApiError::invalid_json("invalid character in request"))
+                } else {
+                    entry = Some(JsEntry::Purge);
+                    pending = reply.map(|r| Pending::Purge(r.clone()));
+                    Ok(None)
+                }
+            }
+            "get" => {
+                let v: Result<Value, _> = serde_json::from_slice(payload);
+                match v.ok().and_then(|v| v.get("seq").and_then(Value::as_u64)) {
+                    None => Err(ApiError::new(400, 10003, "bad request")),
+                    Some(seq) => {
+                        let r = self.js.as_ref().and_then(|js| js.streams.get(stream));
+                        match r.and_then(|r| r.store.get(seq)) {
+                            None => Err(ApiError::new(404, 10037, "no message found")),
+                            Some(m) => {
+                                use base64_lite::encode;
+                                let mut msg = json!({"subject": &*m.subject, "seq": seq, "time": api::rfc3339(m.ts)});
+                                if !m.data.is_empty() {
+                                    msg["data"] = Value::String(encode(&m.data));
+                                }
+                                if let Some(h) = &m.hdr {
+                                    msg["hdrs"] = Value::String(encode(h));
+                                }
+                                Ok(Some(serde_json::to_vec(&json!({"type": response_type(short), "message": msg})).unwrap_or_default()))
+                            }
+                        }
+                    }
+                }
+            }
+            "mdel" => {
+                let v: Result<Value, _> = serde_json::from_slice(payload);
+                match v.ok().and_then(|v| v.get("seq").and_then(Value::as_u64)) {
+                    None => Err(ApiError::new(400, 10003, "bad request")),
+                    Some(seq) => {
+                        entry = Some(JsEntry::DeleteMsg(seq));
+                        pending = reply.map(|r| Pending::MsgDelete(r.clone()));
+                        Ok(None)
+                    }
+                }
+            }
+            "sstep" => {
+                let Some(g) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)).and_then(|r| r.group.as_mut()) else { return };
+                let gname = g.name.clone();
+                let mut out = Output::new();
+                let res = g.raft.step_down(ctx.now, None, &mut Ent(ctx.rng), &mut out);
+                self.js_output(ctx, &gname, out);
+                match res {
+                    Ok(_) => Ok(Some(serde_json::to_vec(&json!({"type": response_type(short), "success": true})).unwrap_or_default())),
+                    Err(_) => Err(ApiError::cluster_unavailable()),
+                }
+            }
+            _ => Err(ApiError::bad_request()),
+        };
+        if let Some(e) = entry {
+            if let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) {
+                if let Some(g) = r.group.as_mut() {
+                    let gname = g.name.clone();
+                    let mut out = Output::new();
+                    if let Ok(index) = g.raft.propose(ctx.now, e, &mut out) {
+                        if let Some(p) = pending {
+                            r.pending.insert(index, p);
+                        }
+                    }
+                    self.js_output(ctx, &gname, out);
+                }
+            }
+        }
+        match body {
+            Ok(Some(b)) => self.js_reply(ctx, reply, b, false),
+            Ok(None) => {}
+            Err(e) => {
+                if let Some(js) = self.js.as_mut() {
+                    js.api_errors += 1;
+                }
+                self.js_reply(ctx, reply, error_response(short, &e), false)
+            }
+        }
+    }
+
+    /// StreamInfo (as `short`, or bare when `short` is empty) from this
+    /// server's view of the stream.
+    pub(crate) fn js_stream_info_json(&self, ctx: &Ctx, stream: &Rc<str>, short: &str, did_create: bool) -> Vec<u8> {
+        let Some(js) = self.js.as_ref() else { return Vec::new() };
+        let Some(r) = js.streams.get(stream) else {
+            return error_response(if short.is_empty() { "stream_info_response" } else { short }, &ApiError::stream_not_found());
+        };
+        let st = r.store.state();
+        let mut state = json!({
+            "messages": st.messages, "bytes": st.bytes,
+            "first_seq": st.first_seq, "first_ts": api::rfc3339(st.first_ts),
+            "last_seq": st.last_seq, "last_ts": api::rfc3339(st.last_ts),
+            "consumer_count": 0,
+        });
+        if st.num_subjects > 0 {
+            state["num_subjects"] = st.num_subjects.into();
+        }
+        let num_deleted = (st.last_seq + 1).saturating_sub(st.first_seq).saturating_sub(st.messages);
+        if num_deleted > 0 && st.messages > 0 {
+            state["num_deleted"] = num_deleted.into();
+        }
+        let name_of = |ep: Endpoint| js.opts.peers.iter().find(|p| p.ep == ep).map(|p| p.name.clone()).unwrap_or_default();
+        let mut cluster = json!({"name": self.config.cluster});
+        if let Some(g) = &r.group {
+            if r.assignment.peers.len() > 1 {
+                cluster["raft_group"] = Value::String(g.name.to_string());
+            }
+            if let Some(l) = g.raft.leader() {
+                cluster["leader"] = Value::String(name_of(l));
+                if let (true, Some(since)) = (g.raft.is_leader(), g.raft.leader_since()) {
+                    cluster["leader_since"] = Value::String(api::rfc3339(since));
+                }
+            }
+            let progress = g.raft.progress();
+            let last = g.raft.last_index();
+            let mut replicas = Vec::new();
+            for &p in r.assignment.peers.iter().filter(|&&p| Some(p) != g.raft.leader()) {
+                let mut rep = json!({"name": name_of(p), "current": false, "active": 0, "peer": peer_hash(&name_of(p))});
+                if g.raft.is_leader() {
+                    if let Some(pp) = progress.iter().find(|pp| pp.id == p) {
+                        let active = pp.last_heard.map(|h| ctx.now.saturating_sub(h));
+                        let lag = last.saturating_sub(pp.match_index);
+                        let fresh = active.is_some_and(|a| a <= js.opts.raft_config().lost_quorum);
+                        rep["current"] = Value::Bool(fresh && lag == 0);
+                        rep["active"] = active.unwrap_or(0).into();
+                        if lag > 0 {
+                            rep["lag"] = lag.into();
+                        }
+                        if !fresh {
+                            rep["offline"] = Value::Bool(true);
+                        }
+                    }
+                } else if p == ctx.me {
+                    rep["current"] = Value::Bool(g.raft.leader().is_some());
+                }
+                replicas.push(rep);
+            }
+            if !replicas.is_empty() {
+                cluster["replicas"] = Value::Array(replicas);
+            }
+        }
+        let mut v = json!({
+            "config": r.assignment.config.to_json(),
+            "created": api::rfc3339(r.assignment.created),
+            "state": state,
+            "cluster": cluster,
+            "ts": api::rfc3339(ctx.now),
+        });
+        if !short.is_empty() {
+            v["type"] = Value::String(response_type(short));
+            if short == "stream_info_response" {
+                v["total"] = 0.into();
+                v["offset"] = 0.into();
+                v["limit"] = 0.into();
+            }
+        }
+        if did_create {
+            v["did_create"] = Value::Bool(true);
+        }
+        serde_json::to_vec(&v).unwrap_or_default()
+    }
+}
+
+/// nats' peer id: a short hash of the server name (8 characters).
+fn peer_hash(name: &str) -> String {
+    let mut h = crate::hash::Fnv64::default();
+    h.write_str(name);
+    const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut x = h.finish();
+    (0..8)
+        .map(|_| {
+            let c = ALPHA[(x % ALPHA.len() as u64) as usize] as char;
+            x /= ALPHA.len() as u64;
+            c
+        })
+        .collect()
+}
+
+/// Standard base64 (for STREAM.MSG.GET `data`/`hdrs`).
+mod base64_lite {
+    pub fn encode(b: &[u8]) -> String {
+        const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+        for c in b.chunks(3) {
+            let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+            out.push(T[(n >> 18) as usize & 63] as char);
+            out.push(T[(n >> 12) as usize & 63] as char);
+            out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
+            out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        }
+        out
+    }
+}

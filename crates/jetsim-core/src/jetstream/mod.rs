@@ -1,0 +1,655 @@
+//! JetStream in a simulated server: the meta group (`_meta_`) that holds
+//! stream assignments, one Raft group per stream (R1 streams too, as a
+//! one-member log that never sends anything: it is only their durable store),
+//! the stream leader's subject subscription, the publish → propose → commit →
+//! apply → PubAck path, and the `$JS.API` handlers ([`dispatch`]).
+//!
+//! Everything here is an extension of [`crate::server::Server`]: Raft messages
+//! leave as [`Frame::Raft`] over routes (dropped while the route is down),
+//! Raft timers are [`Timer::Raft`], and the server's durable storages live in
+//! the world's per-server disk between incarnations ([`JetStream::take_disk`]).
+
+pub mod api;
+mod dispatch;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use jetsim_raft::{Config, Entropy, Index, Msg, Output, Raft, RaftEvent, Storage, SyncPolicy};
+
+use crate::node::{Ctx, Frame, Timer};
+use crate::rng::Rng;
+use crate::scenario::SyncSetting;
+use crate::server::Server;
+use crate::time::Time;
+use crate::trace::{Endpoint, FrameKind, RaftNote, TraceKind};
+
+pub use api::{ApiError, StreamConfig};
+pub use store::{MsgStore, StoredMsg};
+
+/// The meta group's name (nats `defaultMetaGroupName`).
+pub const META_GROUP: &str = "_meta_";
+
+/// What JetStream Raft logs hold.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JsEntry {
+    /// Meta: a stream assignment (create).
+    AddStream(Rc<StreamAssignment>),
+    /// Meta: a changed stream configuration.
+    UpdateStream(Rc<StreamAssignment>),
+    /// Meta: the stream is deleted.
+    DeleteStream(Rc<str>),
+    /// Stream: a message (nats `streamMsgOp`).
+    Msg(Rc<StoredMsg>),
+    /// Stream: purge everything.
+    Purge,
+    /// Stream: remove one message.
+    DeleteMsg(u64),
+}
+
+/// A Raft message of a JetStream group.
+pub type RaftMsg = Msg<JsEntry>;
+
+/// Bytes a Raft frame would take on the wire (approximate, for drawing).
+pub fn raft_wire_len(group: &str, msg: &RaftMsg) -> u32 {
+    let body: usize = match msg {
+        Msg::AppendEntries { entries, .. } => entries
+            .iter()
+            .map(|e| match &e.payload {
+                jetsim_raft::Payload::Normal(JsEntry::Msg(m)) => {
+                    m.subject.len() + m.data.len() + m.hdr.as_ref().map_or(0, |h| h.len()) + 32
+                }
+                _ => 64,
+            })
+            .sum::<usize>()
+            + 42,
+        _ => 32,
+    };
+    (group.len() + 10 + body).min(u32::MAX as usize) as u32
+}
+
+/// A stream assignment (nats `streamAssignment`): config, group, peers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamAssignment {
+    pub config: StreamConfig,
+    /// Raft group name, `S-R3F-abcdefgh`.
+    pub group: Rc<str>,
+    /// Member servers (endpoints), sorted.
+    pub peers: Vec<Endpoint>,
+    /// Preferred first leader.
+    pub preferred: Endpoint,
+    pub created: Time,
+    /// The create request's reply subject (the first stream leader answers it).
+    pub reply: Option<Rc<str>>,
+}
+
+/// What a server knows statically about a peer of its cluster.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    pub ep: Endpoint,
+    pub name: String,
+    pub cluster: String,
+    pub tags: Vec<String>,
+    pub jetstream: bool,
+}
+
+/// JetStream options of a server.
+#[derive(Clone, Debug)]
+pub struct JsOptions {
+    /// Raft timings are multiplied by num/den.
+    pub timescale: (u64, u64),
+    pub sync: SyncSetting,
+    pub unique_tag: Option<String>,
+    /// JetStream servers of this server's cluster (the meta group), itself included.
+    pub peers: Vec<PeerInfo>,
+}
+
+impl JsOptions {
+    pub fn raft_config(&self) -> Config {
+        Config::nats_defaults().scaled(self.timescale.0, self.timescale.1)
+    }
+    fn policy(&self) -> SyncPolicy {
+        match self.sync {
+            SyncSetting::Always => SyncPolicy::Always,
+            SyncSetting::Interval(d) => SyncPolicy::Interval(d.max(1)),
+        }
+    }
+}
+
+/// One Raft group member on this server.
+#[derive(Debug)]
+pub struct Group {
+    pub name: Rc<str>,
+    pub raft: Raft<JsEntry>,
+    armed: Option<Time>,
+    /// Elections this member won.
+    pub elections_won: u64,
+}
+
+/// A reply the leader owes once an entry is applied.
+#[derive(Clone, Debug)]
+enum Pending {
+    PubAck(Rc<str>),
+    Purge(Rc<str>),
+    MsgDelete(Rc<str>),
+    Update(Rc<str>),
+    Delete(Rc<str>),
+}
+
+/// A stream as one server sees it: its assignment, and if this server is a
+/// member, its Raft group and message store.
+#[derive(Debug)]
+pub struct StreamReplica {
+    pub assignment: Rc<StreamAssignment>,
+    pub group: Option<Group>,
+    pub store: MsgStore,
+    /// Last applied log index.
+    pub applied: Index,
+    pending: BTreeMap<Index, Pending>,
+    create_reply: Option<Rc<str>>,
+    /// Internal subscription ids of the leader's subject subscriptions.
+    subs: Vec<u32>,
+}
+
+impl StreamReplica {
+    pub fn is_leader(&self) -> bool {
+        self.group.as_ref().is_some_and(|g| g.raft.is_leader_ready())
+    }
+    pub fn leader(&self) -> Option<Endpoint> {
+        self.group.as_ref().and_then(|g| g.raft.leader())
+    }
+}
+
+/// What an internal subscription is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum InternalSub {
+    Api,
+    Stream(Rc<str>),
+}
+
+/// A server's JetStream state.
+#[derive(Debug)]
+pub struct JetStream {
+    pub opts: JsOptions,
+    pub meta: Option<Group>,
+    pub streams: BTreeMap<Rc<str>, StreamReplica>,
+    /// Group name → stream name.
+    groups: BTreeMap<Rc<str>, Rc<str>>,
+    meta_pending: BTreeMap<Index, Pending>,
+    /// Storages from the disk not yet claimed by a group.
+    pub disk: BTreeMap<Rc<str>, Storage<JsEntry>>,
+    pub(crate) internal: BTreeMap<u32, InternalSub>,
+    next_internal: u32,
+    delayed: BTreeMap<u64, (Rc<str>, Vec<u8>)>,
+    next_delayed: u64,
+    pub api_total: u64,
+    pub api_errors: u64,
+}
+
+impl JetStream {
+    pub fn new(opts: JsOptions, disk: BTreeMap<Rc<str>, Storage<JsEntry>>) -> JetStream {
+        JetStream {
+            opts,
+            meta: None,
+            streams: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            meta_pending: BTreeMap::new(),
+            disk,
+            internal: BTreeMap::new(),
+            next_internal: 1,
+            delayed: BTreeMap::new(),
+            next_delayed: 1,
+            api_total: 0,
+            api_errors: 0,
+        }
+    }
+
+    /// Every storage this server holds (groups and unclaimed), by group name,
+    /// as they are now: the world turns them into the crash or power-loss
+    /// image when the process dies.
+    pub fn take_disk(&mut self) -> BTreeMap<Rc<str>, Storage<JsEntry>> {
+        let mut disk = std::mem::take(&mut self.disk);
+        if let Some(g) = self.meta.take() {
+            disk.insert(g.name.clone(), g.raft.into_storage());
+        }
+        for (_, s) in std::mem::take(&mut self.streams) {
+            if let Some(g) = s.group {
+                disk.insert(g.name.clone(), g.raft.into_storage());
+            }
+        }
+        disk
+    }
+
+    pub fn is_meta_leader(&self) -> bool {
+        self.meta.as_ref().is_some_and(|g| g.raft.is_leader())
+    }
+
+    pub fn meta_leader(&self) -> Option<Endpoint> {
+        self.meta.as_ref().and_then(|g| g.raft.leader())
+    }
+
+    fn group_mut(&mut self, name: &str) -> Option<&mut Group> {
+        if name == META_GROUP {
+            return self.meta.as_mut();
+        }
+        let stream = self.groups.get(name)?.clone();
+        self.streams.get_mut(&stream)?.group.as_mut()
+    }
+
+    /// Every Raft group member on this server: (group, stream name, raft).
+    pub fn rafts(&self) -> impl Iterator<Item = (&Rc<str>, Option<&Rc<str>>, &Raft<JsEntry>)> {
+        self.meta.iter().map(|g| (&g.name, None, &g.raft)).chain(
+            self.streams.iter().filter_map(|(n, s)| s.group.as_ref().map(|g| (&g.name, Some(n), &g.raft))),
+        )
+    }
+}
+
+/// The world's PRNG as Raft entropy.
+pub(crate) struct Ent<'a>(pub &'a mut Rng);
+
+impl Entropy for Ent<'_> {
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+}
+
+fn frame_kind(msg: &RaftMsg) -> FrameKind {
+    match msg {
+        Msg::AppendEntries { .. } => FrameKind::RaftAppend,
+        Msg::AppendResponse { .. } => FrameKind::RaftAppendAck,
+        Msg::RequestVote { .. } | Msg::TimeoutNow { .. } => FrameKind::RaftVote,
+        Msg::VoteResponse { .. } => FrameKind::RaftVoteReply,
+    }
+}
+
+/// The PubAck body of nats-server 2.12 (no space after the comma).
+pub fn pub_ack(stream: &str, seq: u64) -> Vec<u8> {
+    let name = serde_json::to_string(stream).unwrap_or_else(|_| "\"\"".into());
+    format!("{{\"stream\":{name},\"seq\":{seq}}}").into_bytes()
+}
+
+/// An error PubAck.
+pub fn pub_ack_error(stream: &str, err: &ApiError) -> Vec<u8> {
+    let v = serde_json::json!({"error": err, "stream": stream, "seq": 0});
+    serde_json::to_vec(&v).unwrap_or_default()
+}
+
+impl Server {
+    /// Start JetStream (at boot or restart): the meta group from the disk,
+    /// the `$JS.API.>` subscription.
+    pub fn js_start(&mut self, ctx: &mut Ctx, opts: JsOptions, disk: BTreeMap<Rc<str>, Storage<JsEntry>>) {
+        let mut js = JetStream::new(opts, disk);
+        let me = ctx.me;
+        let peers: Vec<Endpoint> = js.opts.peers.iter().filter(|p| p.jetstream).map(|p| p.ep).collect();
+        let name: Rc<str> = Rc::from(META_GROUP);
+        let storage = js.disk.remove(&name).unwrap_or_else(|| Storage::new(js.opts.policy()));
+        let fresh = storage.term() == 0 && storage.last_index() == 0;
+        let (mut raft, mut out) = Raft::new(me, peers, js.opts.raft_config(), storage, ctx.now, &mut Ent(ctx.rng));
+        if fresh {
+            // A new meta group bootstraps with a campaign (nats `Campaign`).
+            raft.campaign(ctx.now, &mut Ent(ctx.rng), &mut out);
+        }
+        js.meta = Some(Group { name: name.clone(), raft, armed: None, elections_won: 0 });
+        let id = js.next_internal;
+        js.next_internal += 1;
+        js.internal.insert(id, InternalSub::Api);
+        self.js = Some(Box::new(js));
+        self.internal_sub(ctx, "$JS.API.>", id);
+        self.js_output(ctx, &name, out);
+    }
+
+    /// A Raft frame from a peer.
+    pub(crate) fn js_raft_frame(&mut self, ctx: &mut Ctx, from: Endpoint, group: Rc<str>, msg: RaftMsg) {
+        if !self.routes.contains(&from) {
+            return;
+        }
+        let Some(js) = self.js.as_mut() else { return };
+        let Some(g) = js.group_mut(&group) else { return };
+        let mut out = Output::new();
+        g.raft.on_message(ctx.now, from, msg, &mut Ent(ctx.rng), &mut out);
+        self.js_output(ctx, &group, out);
+    }
+
+    /// A server timer for JetStream.
+    pub fn js_timer(&mut self, ctx: &mut Ctx, timer: Timer) {
+        match timer {
+            Timer::Raft { group } => {
+                let Some(js) = self.js.as_mut() else { return };
+                let Some(g) = js.group_mut(&group) else { return };
+                if g.armed == Some(ctx.now) {
+                    g.armed = None;
+                }
+                let mut out = Output::new();
+                match g.raft.next_wakeup() {
+                    Some(w) if w <= ctx.now => g.raft.on_timer(ctx.now, &mut Ent(ctx.rng), &mut out),
+                    Some(w) => out.next_wakeup = Some(w),
+                    None => {}
+                }
+                self.js_output(ctx, &group, out);
+            }
+            Timer::JsDelayedReply(id) => {
+                let Some(js) = self.js.as_mut() else { return };
+                if let Some((reply, body)) = js.delayed.remove(&id) {
+                    self.internal_publish(ctx, &reply, None, Bytes::from(body));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Carry out a Raft output of group `group`: frames, trace and leadership
+    /// reactions, applying committed entries, the next timer.
+    pub(crate) fn js_output(&mut self, ctx: &mut Ctx, group: &Rc<str>, out: Output<JsEntry>) {
+        let Output { sends, committed, events, next_wakeup } = out;
+        for (to, msg) in sends {
+            if self.routes.contains(&to) {
+                let kind = frame_kind(&msg);
+                ctx.send(to, Frame::Raft { group: group.clone(), msg }, kind, Some(group.clone()));
+            }
+        }
+        let stream: Option<Rc<str>> = if &**group == META_GROUP {
+            None
+        } else {
+            self.js.as_ref().and_then(|js| js.groups.get(group).cloned())
+        };
+        for ev in events {
+            self.js_event(ctx, group, stream.as_ref(), ev);
+        }
+        for e in committed {
+            let jetsim_raft::Payload::Normal(entry) = e.payload else {
+                if let Some(s) = &stream {
+                    if let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(s)) {
+                        r.applied = e.index;
+                    }
+                }
+                continue;
+            };
+            match &stream {
+                None => self.js_apply_meta(ctx, e.index, entry),
+                Some(s) => self.js_apply_stream(ctx, s, e.index, entry),
+            }
+        }
+        if let Some(w) = next_wakeup {
+            if let Some(g) = self.js.as_mut().and_then(|js| js.group_mut(group)) {
+                if g.armed.is_none_or(|a| w < a) {
+                    g.armed = Some(w);
+                    ctx.timer(w, Timer::Raft { group: group.clone() });
+                }
+            }
+        }
+    }
+
+    fn js_event(&mut self, ctx: &mut Ctx, group: &Rc<str>, stream: Option<&Rc<str>>, ev: RaftEvent) {
+        let note = match ev {
+            RaftEvent::BecameCandidate { term } => Some(RaftNote::Candidate { term }),
+            RaftEvent::BecameLeader { term } => {
+                if let Some(g) = self.js.as_mut().and_then(|js| js.group_mut(group)) {
+                    g.elections_won += 1;
+                }
+                Some(RaftNote::Leader { term })
+            }
+            RaftEvent::LeaderReady { .. } => {
+                if let Some(s) = stream {
+                    self.js_stream_leader(ctx, s);
+                }
+                None
+            }
+            RaftEvent::BecameFollower { term, leader } => {
+                self.js_lost_leadership(ctx, stream, leader.is_some());
+                Some(RaftNote::Follower { term, leader })
+            }
+            RaftEvent::SteppedDown { term, reason } => {
+                self.js_lost_leadership(ctx, stream, false);
+                let reason = match reason {
+                    jetsim_raft::StepDownReason::LostQuorum => "lost quorum",
+                    jetsim_raft::StepDownReason::Requested => "requested",
+                    jetsim_raft::StepDownReason::HigherTerm => "higher term",
+                };
+                Some(RaftNote::SteppedDown { term, reason })
+            }
+            RaftEvent::QuorumReached { index, acks, .. } => Some(RaftNote::Quorum { index, acks }),
+            RaftEvent::Truncated { from_index, .. } => Some(RaftNote::Truncated { from_index }),
+            _ => None,
+        };
+        if let Some(event) = note {
+            ctx.trace(TraceKind::Raft { server: ctx.me, group: group.clone(), stream: stream.cloned(), event });
+        }
+    }
+
+    /// This server's member of `stream` became a ready leader: subscribe to
+    /// the subjects, answer the create request if still owed.
+    fn js_stream_leader(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
+        let Some(js) = self.js.as_mut() else { return };
+        let Some(r) = js.streams.get_mut(stream) else { return };
+        let mut ids = Vec::new();
+        if r.subs.is_empty() {
+            for subj in &r.assignment.config.subjects {
+                let id = js.next_internal;
+                js.next_internal += 1;
+                js.internal.insert(id, InternalSub::Stream(stream.clone()));
+                ids.push((id, subj.clone()));
+            }
+        }
+        let create = r.create_reply.take();
+        for (id, subj) in ids {
+            if let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) {
+                r.subs.push(id);
+            }
+            self.internal_sub(ctx, &subj, id);
+        }
+        if let Some(reply) = create {
+            let body = self.js_stream_info_json(ctx, stream, "stream_create_response", true);
+            self.internal_publish(ctx, &reply, None, Bytes::from(body));
+        }
+    }
+
+    fn js_lost_leadership(&mut self, ctx: &mut Ctx, stream: Option<&Rc<str>>, leader_known: bool) {
+        let Some(js) = self.js.as_mut() else { return };
+        let Some(stream) = stream else {
+            js.meta_pending.clear();
+            return;
+        };
+        let Some(r) = js.streams.get_mut(stream) else { return };
+        r.pending.clear();
+        if leader_known {
+            r.create_reply = None;
+        }
+        let subs: Vec<u32> = std::mem::take(&mut r.subs);
+        let subjects: Vec<String> = r.assignment.config.subjects.clone();
+        for id in &subs {
+            js.internal.remove(id);
+        }
+        for (id, subj) in subs.into_iter().zip(subjects) {
+            self.internal_unsub(ctx, &subj, id);
+        }
+    }
+
+    fn js_apply_meta(&mut self, ctx: &mut Ctx, index: Index, entry: JsEntry) {
+        let pending = self.js.as_mut().and_then(|js| js.meta_pending.remove(&index));
+        match entry {
+            JsEntry::AddStream(sa) => {
+                let name: Rc<str> = Rc::from(sa.config.name.as_str());
+                let Some(js) = self.js.as_mut() else { return };
+                if js.streams.contains_key(&name) {
+                    return;
+                }
+                let me = ctx.me;
+                let member = sa.peers.contains(&me);
+                js.groups.insert(sa.group.clone(), name.clone());
+                js.streams.insert(
+                    name.clone(),
+                    StreamReplica {
+                        assignment: sa.clone(),
+                        group: None,
+                        store: MsgStore::new(),
+                        applied: 0,
+                        pending: BTreeMap::new(),
+                        create_reply: if member { sa.reply.clone() } else { None },
+                        subs: Vec::new(),
+                    },
+                );
+                if member {
+                    let storage = match js.disk.remove(&sa.group) {
+                        Some(s) => s,
+                        None if sa.config.storage_memory => Storage::empty(),
+                        None => Storage::new(js.opts.policy()),
+                    };
+                    let config = js.opts.raft_config().with_preferred_leader(Some(sa.preferred));
+                    let (raft, out) = Raft::new(me, sa.peers.clone(), config, storage, ctx.now, &mut Ent(ctx.rng));
+                    if let Some(r) = js.streams.get_mut(&name) {
+                        r.group = Some(Group { name: sa.group.clone(), raft, armed: None, elections_won: 0 });
+                    }
+                    self.js_output(ctx, &sa.group, out);
+                }
+            }
+            JsEntry::UpdateStream(sa) => {
+                let name: Rc<str> = Rc::from(sa.config.name.as_str());
+                if let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(&name)) {
+                    let mut sa2 = (*sa).clone();
+                    sa2.reply = None;
+                    r.assignment = Rc::new(sa2);
+                    let cfg = r.assignment.config.clone();
+                    r.store.enforce(&cfg, ctx.now);
+                }
+                if let Some(Pending::Update(reply)) = pending {
+                    let body = self.js_stream_info_json(ctx, &name, "stream_update_response", false);
+                    self.internal_publish(ctx, &reply, None, Bytes::from(body));
+                }
+            }
+            JsEntry::DeleteStream(name) => {
+                self.js_lost_leadership(ctx, Some(&name), false);
+                if let Some(js) = self.js.as_mut() {
+                    if let Some(r) = js.streams.remove(&name) {
+                        js.groups.remove(&r.assignment.group);
+                        js.disk.remove(&r.assignment.group);
+                    }
+                }
+                if let Some(Pending::Delete(reply)) = pending {
+                    let body = serde_json::json!({"type": api::response_type("stream_delete_response"), "success": true});
+                    self.internal_publish(ctx, &reply, None, Bytes::from(serde_json::to_vec(&body).unwrap_or_default()));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn js_apply_stream(&mut self, ctx: &mut Ctx, stream: &Rc<str>, index: Index, entry: JsEntry) {
+        let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
+        r.applied = index;
+        let pending = r.pending.remove(&index);
+        let cfg = r.assignment.config.clone();
+        let (reply, body): (Option<Rc<str>>, Vec<u8>) = match entry {
+            JsEntry::Msg(m) => {
+                let seq = r.store.store(&cfg, (*m).clone());
+                match pending {
+                    Some(Pending::PubAck(reply)) => (Some(reply), pub_ack(stream, seq)),
+                    _ => (None, Vec::new()),
+                }
+            }
+            JsEntry::Purge => {
+                let n = r.store.purge();
+                match pending {
+                    Some(Pending::Purge(reply)) => {
+                        let v = serde_json::json!({"type": api::response_type("stream_purge_response"), "success": true, "purged": n});
+                        (Some(reply), serde_json::to_vec(&v).unwrap_or_default())
+                    }
+                    _ => (None, Vec::new()),
+                }
+            }
+            JsEntry::DeleteMsg(seq) => {
+                let ok = r.store.remove(&cfg, seq);
+                match pending {
+                    Some(Pending::MsgDelete(reply)) => {
+                        let v = if ok {
+                            serde_json::json!({"type": api::response_type("stream_msg_delete_response"), "success": true})
+                        } else {
+                            serde_json::json!({"type": api::response_type("stream_msg_delete_response"),
+                                "error": ApiError::new(500, 10057, "no message found")})
+                        };
+                        (Some(reply), serde_json::to_vec(&v).unwrap_or_default())
+                    }
+                    _ => (None, Vec::new()),
+                }
+            }
+            _ => (None, Vec::new()),
+        };
+        if let Some(reply) = reply {
+            self.internal_publish(ctx, &reply, None, Bytes::from(body));
+        }
+    }
+
+    /// A message on an internal subscription.
+    pub(crate) fn js_internal_msg(
+        &mut self,
+        ctx: &mut Ctx,
+        id: u32,
+        subject: &Rc<str>,
+        reply: Option<&Rc<str>>,
+        headers: Option<&Bytes>,
+        payload: &Bytes,
+        from_client: bool,
+    ) {
+        let Some(kind) = self.js.as_ref().and_then(|js| js.internal.get(&id).cloned()) else { return };
+        match kind {
+            InternalSub::Api => self.js_api(ctx, subject, reply, payload, from_client),
+            InternalSub::Stream(stream) => self.js_stream_publish(ctx, &stream, subject, reply, headers, payload),
+        }
+    }
+
+    /// The stream leader got a publish: pre-proposal checks, then propose.
+    fn js_stream_publish(
+        &mut self,
+        ctx: &mut Ctx,
+        stream: &Rc<str>,
+        subject: &Rc<str>,
+        reply: Option<&Rc<str>>,
+        headers: Option<&Bytes>,
+        payload: &Bytes,
+    ) {
+        let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
+        if !r.is_leader() {
+            return;
+        }
+        let cfg = &r.assignment.config;
+        let reply = reply.filter(|_| !cfg.no_ack).cloned();
+        let size = MsgStore::msg_size(cfg.memory(), subject, headers, payload);
+        let err = if cfg.max_msg_size > 0 && (payload.len() + headers.map_or(0, |h| h.len())) as i64 > cfg.max_msg_size {
+            Some(ApiError::new(400, 10054, "message size exceeds maximum allowed"))
+        } else {
+            r.store.check_discard_new(cfg, size).err().map(|e| ApiError::new(503, 10077, e.description()))
+        };
+        if let Some(err) = err {
+            if let Some(reply) = reply {
+                let body = pub_ack_error(stream, &err);
+                self.internal_publish(ctx, &reply, None, Bytes::from(body));
+            }
+            return;
+        }
+        let msg = StoredMsg { subject: subject.clone(), hdr: headers.cloned(), data: payload.clone(), ts: ctx.now };
+        let Some(g) = r.group.as_mut() else { return };
+        let gname = g.name.clone();
+        let mut out = Output::new();
+        if let Ok(index) = g.raft.propose(ctx.now, JsEntry::Msg(Rc::new(msg)), &mut out) {
+            if let Some(reply) = reply {
+                r.pending.insert(index, Pending::PubAck(reply));
+            }
+        }
+        self.js_output(ctx, &gname, out);
+    }
+
+    /// Publish a reply now, or after nats' `errRespDelay` (500 ms).
+    fn js_reply(&mut self, ctx: &mut Ctx, reply: Option<&Rc<str>>, body: Vec<u8>, delayed: bool) {
+        let Some(reply) = reply else { return };
+        if delayed {
+            let Some(js) = self.js.as_mut() else { return };
+            let id = js.next_delayed;
+            js.next_delayed += 1;
+            js.delayed.insert(id, (reply.clone(), body));
+            ctx.timer(ctx.now + 500 * crate::time::MS, Timer::JsDelayedReply(id));
+        } else {
+            self.internal_publish(ctx, reply, None, Bytes::from(body));
+        }
+    }
+}
