@@ -110,6 +110,9 @@ fn cmd_run(args: &[String]) -> Result<(), String> {
     let mut world = World::new(sc, seed).map_err(|e| format!("{path}: {e}"))?;
     world.set_track_in_flight(false);
     world.trace.set_capacity(if json { 0 } else { 100_000 });
+    if json {
+        world.set_check_invariants(true);
+    }
     if !world.run_until_bounded(until, MAX_EVENTS) {
         return Err(format!("stopped after {MAX_EVENTS} events at {} (the scenario never goes quiet)", fmt_time(world.now())));
     }

@@ -25,6 +25,69 @@ pub struct Report {
     pub servers: Vec<ServerReport>,
     pub clients: Vec<ClientReport>,
     pub metrics: MetricsReport,
+    /// JetStream streams (empty without JetStream).
+    pub streams: Vec<StreamReport>,
+    /// Safety violations: Raft invariants (when checked) and acknowledged
+    /// publishes missing from a running replica.
+    pub violations: Vec<ViolationReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StreamReport {
+    pub name: String,
+    pub replicas_configured: u32,
+    pub storage: String,
+    /// Raft group name (`S-R3F-...`).
+    pub group: String,
+    /// Current leader and its term (absent while leaderless).
+    pub leader: Option<String>,
+    pub term: u64,
+    /// Elections won over the run, summed over the members that are up.
+    pub elections: u64,
+    pub replicas: Vec<ReplicaReport>,
+    /// JetStream publishes to the stream's subjects, from every client.
+    pub publishes_sent: u64,
+    pub publishes_acked: u64,
+    pub publishes_timed_out: u64,
+    pub publishes_errored: u64,
+    /// PubAck latency, virtual ms (absent without acks).
+    pub puback_latency_ms: Option<PercentilesMs>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplicaReport {
+    pub server: String,
+    /// `up`, `down` or `paused`.
+    pub state: String,
+    /// `leader`, `follower`, `candidate`, or `down`.
+    pub role: String,
+    pub term: u64,
+    pub messages: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub last_applied: u64,
+    pub log_last_index: u64,
+    pub commit_index: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PercentilesMs {
+    pub count: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ViolationReport {
+    /// Raft group, or empty for lost acknowledged publishes.
+    pub group: String,
+    pub stream: Option<String>,
+    /// The step after which it was seen: virtual ns and trace sequence number.
+    pub at_ns: u64,
+    pub trace_seq: u64,
+    pub text: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -71,6 +134,11 @@ pub struct ClientReport {
     pub last_error: Option<String>,
     /// Request round trips, virtual nanoseconds (absent without replies).
     pub rtt_ns: Option<Percentiles>,
+    /// JetStream publishes (`nats pub --jetstream`): sent / acked / timed out / errored.
+    pub js_published: u64,
+    pub js_acked: u64,
+    pub js_timeouts: u64,
+    pub js_errors: u64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -167,6 +235,10 @@ impl Report {
                     reconnects: c.stats.reconnects,
                     last_error: c.last_error.clone(),
                     rtt_ns: Percentiles::of(&c.stats.rtts),
+                    js_published: c.js.published,
+                    js_acked: c.js.acked,
+                    js_timeouts: c.js.timeouts,
+                    js_errors: c.js.errors,
                 }
             })
             .collect();
@@ -192,8 +264,90 @@ impl Report {
             },
             servers,
             clients,
+            streams: streams(world),
+            violations: world
+                .all_violations()
+                .into_iter()
+                .map(|v| ViolationReport { group: v.group, stream: v.stream, at_ns: v.at, trace_seq: v.trace_seq, text: v.text })
+                .collect(),
         }
     }
+}
+
+fn streams(world: &World) -> Vec<StreamReport> {
+    let mut out = Vec::new();
+    for name in world.stream_names() {
+        let reps = world.stream_replicas(&name);
+        let Some((_, first)) = reps.first() else { continue };
+        let sa = first.assignment.clone();
+        let leader = world.stream_leader(&name);
+        let term = leader
+            .and_then(|l| reps.iter().find(|(e, _)| *e == l))
+            .and_then(|(_, r)| r.group.as_ref().map(|g| g.raft.term()))
+            .unwrap_or(0);
+        let mut replicas = Vec::new();
+        let mut elections = 0;
+        for &p in &sa.peers {
+            let slot = &world.servers[p as usize];
+            let state = match slot.liveness {
+                Liveness::Up => "up",
+                Liveness::Down => "down",
+                Liveness::Paused => "paused",
+            };
+            let r = reps.iter().find(|(e, _)| *e == p).map(|(_, r)| *r);
+            let g = r.and_then(|r| r.group.as_ref());
+            elections += g.map_or(0, |g| g.elections_won);
+            let st = r.map(|r| r.store.state()).unwrap_or_default();
+            replicas.push(ReplicaReport {
+                server: world.name(p).to_string(),
+                state: state.to_string(),
+                role: match g.map(|g| g.raft.role()) {
+                    Some(jetsim_raft::Role::Leader) => "leader",
+                    Some(jetsim_raft::Role::Candidate) => "candidate",
+                    Some(jetsim_raft::Role::Follower) => "follower",
+                    None => "down",
+                }
+                .to_string(),
+                term: g.map_or(0, |g| g.raft.term()),
+                messages: st.messages,
+                first_seq: st.first_seq,
+                last_seq: st.last_seq,
+                last_applied: r.map_or(0, |r| r.applied),
+                log_last_index: g.map_or(0, |g| g.raft.last_index()),
+                commit_index: g.map_or(0, |g| g.raft.commit_index()),
+            });
+        }
+        let (mut sent, mut acked, mut timeouts, mut errors, mut lats) = (0, 0, 0, 0, Vec::new());
+        for c in &world.clients {
+            for (subject, s) in &c.node.js.by_subject {
+                if sa.config.subjects.iter().any(|p| crate::subject::matches(p, subject)) {
+                    sent += s.sent;
+                    acked += s.acked;
+                    timeouts += s.timeouts;
+                    errors += s.errors;
+                    lats.extend_from_slice(&s.latencies);
+                }
+            }
+        }
+        let ms = |ns: u64| ns as f64 / 1e6;
+        out.push(StreamReport {
+            name: name.clone(),
+            replicas_configured: sa.config.num_replicas,
+            storage: if sa.config.storage_memory { "memory" } else { "file" }.to_string(),
+            group: sa.group.to_string(),
+            leader: leader.map(|l| world.name(l).to_string()),
+            term,
+            elections,
+            replicas,
+            publishes_sent: sent,
+            publishes_acked: acked,
+            publishes_timed_out: timeouts,
+            publishes_errored: errors,
+            puback_latency_ms: Percentiles::of(&lats)
+                .map(|p| PercentilesMs { count: p.count, p50: ms(p.p50), p90: ms(p.p90), p99: ms(p.p99), max: ms(p.max) }),
+        });
+    }
+    out
 }
 
 #[cfg(test)]
