@@ -12,7 +12,7 @@ use std::rc::Rc;
 use bytes::Bytes;
 
 use crate::node::{Ctx, Frame, Timer};
-use crate::proto::{self, ClientParser, ServerOp};
+use crate::proto::{self, ClientParser, ServerOp, ServerOpRef};
 use crate::scenario::{ClientCmd, StreamCmd};
 use crate::time::{Dur, Time, SEC};
 use crate::trace::{Endpoint, FrameKind, TraceKind};
@@ -105,8 +105,8 @@ pub struct ClientStats {
 pub struct Client {
     pub config: ClientConfig,
     pub state: ConnState,
-    parser: ClientParser,
-    ops: Vec<ServerOp>,
+    /// Boxed so that taking it out while its operations are handled moves a pointer.
+    parser: Option<Box<ClientParser>>,
     next_sid: u64,
     subs: BTreeMap<u64, Sub>,
     inbox_prefix: Option<Rc<str>>,
@@ -129,6 +129,8 @@ pub struct Client {
     js_jobs: BTreeMap<u64, JsPubJob>,
     /// JetStream counters (`nats pub --jetstream`, `nats stream ...`).
     pub js: JsStats,
+    /// Publish frames are cut from shared blocks (no allocation per frame).
+    frames: proto::FrameArena,
 }
 
 #[derive(Clone, Debug)]
@@ -196,8 +198,7 @@ impl Client {
         Client {
             config,
             state: ConnState::Disconnected,
-            parser: ClientParser::new(),
-            ops: Vec::new(),
+            parser: Some(Box::default()),
             next_sid: 1,
             subs: BTreeMap::new(),
             inbox_prefix: None,
@@ -216,6 +217,7 @@ impl Client {
             js_pending: BTreeMap::new(),
             js_jobs: BTreeMap::new(),
             js: JsStats::default(),
+            frames: proto::FrameArena::new(),
         }
     }
 
@@ -248,7 +250,7 @@ impl Client {
         let idx = self.next_server % self.config.servers.len();
         let server = self.config.servers[idx];
         self.next_server = idx + 1;
-        self.parser = ClientParser::new();
+        self.parser = Some(Box::default());
         self.state = ConnState::Connecting { server };
         ctx.send(server, Frame::Open, FrameKind::Connect, None);
     }
@@ -297,13 +299,13 @@ impl Client {
         match frame {
             Frame::Close => self.disconnected(ctx),
             Frame::Bytes(b) => {
-                let mut ops = std::mem::take(&mut self.ops);
-                ops.clear();
-                let res = self.parser.feed(&b, &mut ops);
-                for op in ops.drain(..) {
-                    self.server_op(ctx, from, op);
-                }
-                self.ops = ops;
+                // Operations are handled as they are parsed, messages borrowed
+                // from the frame (no allocation per message). The parser is
+                // taken out meanwhile; nothing an operation does replaces it
+                // (only `connect` does, from a timer).
+                let mut parser = self.parser.take().unwrap_or_default();
+                let res = parser.feed_with(&b, |op| self.server_op(ctx, from, op));
+                self.parser = Some(parser);
                 if let Err(e) = res {
                     self.last_error = Some(e.text.clone());
                     self.stats.errors += 1;
@@ -331,7 +333,14 @@ impl Client {
         self.disconnected(ctx);
     }
 
-    fn server_op(&mut self, ctx: &mut Ctx, server: Endpoint, op: ServerOp) {
+    fn server_op(&mut self, ctx: &mut Ctx, server: Endpoint, op: ServerOpRef<'_>) {
+        let op = match op {
+            ServerOpRef::Msg { subject, sid, reply, headers, payload } => {
+                self.on_msg(ctx, &subject, &sid, reply.as_deref(), headers.map(|h| h.as_slice()), payload.as_slice());
+                return;
+            }
+            ServerOpRef::Op(op) => op,
+        };
         match op {
             ServerOp::Info(_) => {
                 if let ConnState::Connecting { .. } = self.state {
@@ -384,11 +393,12 @@ impl Client {
                 self.stats.errors += 1;
                 self.last_error = Some(text);
             }
+            // Messages arrive as `ServerOpRef::Msg`; handled the same if not.
             ServerOp::Msg { subject, sid, reply, payload } => {
-                self.on_msg(ctx, subject, &sid, reply, None, payload);
+                self.on_msg(ctx, &subject, &sid, reply.as_deref(), None, &payload);
             }
             ServerOp::Hmsg { subject, sid, reply, headers, payload } => {
-                self.on_msg(ctx, subject, &sid, reply, Some(headers), payload);
+                self.on_msg(ctx, &subject, &sid, reply.as_deref(), Some(&headers), &payload);
             }
         }
     }
@@ -396,11 +406,11 @@ impl Client {
     fn on_msg(
         &mut self,
         ctx: &mut Ctx,
-        subject: String,
+        subject: &str,
         sid: &str,
-        reply: Option<String>,
-        headers: Option<Bytes>,
-        payload: Bytes,
+        reply: Option<&str>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
     ) {
         let Ok(sid) = sid.parse::<u64>() else { return };
         let Some(sub) = self.subs.get_mut(&sid) else { return };
@@ -408,7 +418,7 @@ impl Client {
         let subject_rc: Rc<str> = match &sub.last_subject {
             Some(s) if **s == *subject => s.clone(),
             _ => {
-                let s: Rc<str> = Rc::from(subject.as_str());
+                let s: Rc<str> = Rc::from(subject);
                 sub.last_subject = Some(s.clone());
                 s
             }
@@ -426,10 +436,10 @@ impl Client {
                 let id = subject.rsplit('.').next().and_then(|t| t.parse::<u64>().ok());
                 let Some(id) = id else { return };
                 let Some(p) = self.pending.remove(&id) else {
-                    self.js_response(ctx, id, headers.as_ref(), &payload);
+                    self.js_response(ctx, id, headers, payload);
                     return;
                 };
-                let status = headers.as_ref().and_then(|h| proto::Headers::parse(h).ok()).and_then(|h| h.status);
+                let status = headers.and_then(|h| proto::Headers::parse(h).ok()).and_then(|h| h.status);
                 if status == Some(503) {
                     self.stats.no_responders += 1;
                     ctx.trace(TraceKind::NoResponders { client: ctx.me, subject: p.subject });
@@ -450,7 +460,7 @@ impl Client {
                 self.stats.received += 1;
                 ctx.trace(TraceKind::Received { client: ctx.me, subject: subject_rc, bytes: payload.len() as u32 });
                 if let Some(reply) = reply {
-                    let reply: Rc<str> = Rc::from(reply.as_str());
+                    let reply: Rc<str> = Rc::from(reply);
                     self.publish_raw(ctx, &reply, None, &[], &body);
                 }
             }
@@ -518,17 +528,18 @@ impl Client {
     }
 
     fn publish_raw(&mut self, ctx: &mut Ctx, subject: &Rc<str>, reply: Option<&str>, headers: &[(String, String)], body: &[u8]) {
-        self.buf.clear();
-        if headers.is_empty() || !self.config.headers {
-            proto::write_pub(&mut self.buf, subject, reply, body);
-        } else {
-            let mut h = proto::Headers::default();
-            for (k, v) in headers {
-                h.append(k, v);
+        let with_headers = !headers.is_empty() && self.config.headers;
+        let b = self.frames.frame(|buf| {
+            if !with_headers {
+                proto::write_pub(buf, subject, reply, body);
+            } else {
+                let mut h = proto::Headers::default();
+                for (k, v) in headers {
+                    h.append(k, v);
+                }
+                proto::write_hpub(buf, subject, reply, &h.to_bytes(), body);
             }
-            proto::write_hpub(&mut self.buf, subject, reply, &h.to_bytes(), body);
-        }
-        let b = Bytes::copy_from_slice(&self.buf);
+        });
         if self.transmit(ctx, b, FrameKind::Publish, Some(subject.clone())) {
             self.stats.published += 1;
             ctx.trace(TraceKind::Published { client: ctx.me, subject: subject.clone(), bytes: body.len() as u32 });
@@ -673,7 +684,7 @@ impl Client {
     }
 
     /// A reply on the inbox for a JetStream publish or API call.
-    fn js_response(&mut self, ctx: &mut Ctx, id: u64, headers: Option<&Bytes>, payload: &Bytes) {
+    fn js_response(&mut self, ctx: &mut Ctx, id: u64, headers: Option<&[u8]>, payload: &[u8]) {
         let Some(p) = self.js_pending.remove(&id) else { return };
         let status = headers.and_then(|h| proto::Headers::parse(h).ok()).and_then(|h| h.status);
         let json: Option<serde_json::Value> = serde_json::from_slice(payload).ok();
@@ -810,7 +821,8 @@ impl Client {
     fn run_job(&mut self, ctx: &mut Ctx, id: u64) {
         // Taken out of the map while it runs, so its fields are borrowed, not cloned.
         let Some(mut job) = self.jobs.remove(&id) else { return };
-        let templated = job.body.contains("{{Count}}");
+        // (The cheap character search first: most bodies have no template.)
+        let templated = job.body.contains('{') && job.body.contains("{{Count}}");
         while job.next <= job.count {
             let n = job.next;
             job.next += 1;

@@ -87,9 +87,10 @@
 //! Nothing in here panics on any input, allocates in proportion to a size a
 //! peer *claims* rather than sends, or depends on the pointer width.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Cow;
 use std::fmt;
 
 // ---------------------------------------------------------------------------
@@ -934,6 +935,276 @@ pub enum ServerOp {
 // ---------------------------------------------------------------------------
 // The shared framing state machine
 // ---------------------------------------------------------------------------
+//
+// Two ways through the same rules:
+//
+// * the **fast path** ([`fast_op`]): at the start of an operation, a message
+//   operation (`PUB`/`HPUB` from a client, `MSG`/`HMSG` from a server) whose
+//   control line, payload and terminating `\r\n` are all in the input is
+//   handled in one go: one scan for `\n`, the fields split in place, the
+//   payload borrowed (or sliced, zero-copy, from a `Bytes` input). It has no
+//   side effect until it knows the operation is complete and well-formed;
+//   anything else (an error, a split operation, an odd line) returns
+//   without touching the state, and
+// * the **byte-at-a-time state machine** handles it exactly as before.
+//
+// So the fast path is an optimisation of the state machine, never a second
+// interpretation: the tests feed the same bytes whole (fast path) and split
+// at every position (state machine) and compare.
+
+/// An operation a client sent, borrowing from the input: what
+/// [`ServerParser::feed_with`] hands its callback. Messages come as
+/// [`ClientOpRef::Pub`] (with `headers` for `HPUB`); every other operation as
+/// the owned [`ClientOp`]. [`ClientOpRef::into_owned`] gives exactly what
+/// [`ServerParser::feed`] would have produced.
+#[derive(Debug, Clone)]
+pub enum ClientOpRef<'a> {
+    /// `PUB`, or `HPUB` when `headers` is `Some`.
+    Pub { subject: Cow<'a, str>, reply: Option<Cow<'a, str>>, headers: Option<PayloadRef<'a>>, payload: PayloadRef<'a> },
+    /// Any other operation.
+    Op(ClientOp),
+}
+
+impl ClientOpRef<'_> {
+    /// The owned operation [`ServerParser::feed`] reports.
+    pub fn into_owned(self) -> ClientOp {
+        match self {
+            ClientOpRef::Pub { subject, reply, headers: None, payload } => {
+                ClientOp::Pub { subject: subject.into_owned(), reply: reply.map(Cow::into_owned), payload: payload.to_bytes() }
+            }
+            ClientOpRef::Pub { subject, reply, headers: Some(h), payload } => ClientOp::Hpub {
+                subject: subject.into_owned(),
+                reply: reply.map(Cow::into_owned),
+                headers: h.to_bytes(),
+                payload: payload.to_bytes(),
+            },
+            ClientOpRef::Op(op) => op,
+        }
+    }
+}
+
+/// An operation a server sent, borrowing from the input: what
+/// [`ClientParser::feed_with`] hands its callback. Messages come as
+/// [`ServerOpRef::Msg`] (with `headers` for `HMSG`); every other operation as
+/// the owned [`ServerOp`]. [`ServerOpRef::into_owned`] gives exactly what
+/// [`ClientParser::feed`] would have produced.
+#[derive(Debug, Clone)]
+pub enum ServerOpRef<'a> {
+    /// `MSG`, or `HMSG` when `headers` is `Some`.
+    Msg {
+        subject: Cow<'a, str>,
+        sid: Cow<'a, str>,
+        reply: Option<Cow<'a, str>>,
+        headers: Option<PayloadRef<'a>>,
+        payload: PayloadRef<'a>,
+    },
+    /// Any other operation.
+    Op(ServerOp),
+}
+
+impl ServerOpRef<'_> {
+    /// The owned operation [`ClientParser::feed`] reports.
+    pub fn into_owned(self) -> ServerOp {
+        match self {
+            ServerOpRef::Msg { subject, sid, reply, headers: None, payload } => ServerOp::Msg {
+                subject: subject.into_owned(),
+                sid: sid.into_owned(),
+                reply: reply.map(Cow::into_owned),
+                payload: payload.to_bytes(),
+            },
+            ServerOpRef::Msg { subject, sid, reply, headers: Some(h), payload } => ServerOp::Hmsg {
+                subject: subject.into_owned(),
+                sid: sid.into_owned(),
+                reply: reply.map(Cow::into_owned),
+                headers: h.to_bytes(),
+                payload: payload.to_bytes(),
+            },
+            ServerOpRef::Op(op) => op,
+        }
+    }
+}
+
+/// A payload or header block handed to a `feed_with` callback: borrowed from
+/// the input, or from the parser's buffer when the operation arrived split
+/// over several inputs. [`to_bytes`](Self::to_bytes) is zero-copy when the
+/// input was given as [`Bytes`] and the operation was not split.
+#[derive(Clone, Copy)]
+pub struct PayloadRef<'a> {
+    data: &'a [u8],
+    /// The input as `Bytes` and where `data` starts in it.
+    src: Option<(&'a Bytes, usize)>,
+}
+
+impl fmt::Debug for PayloadRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PayloadRef({:?})", show(self.data))
+    }
+}
+
+impl<'a> PayloadRef<'a> {
+    /// The bytes.
+    pub fn as_slice(&self) -> &'a [u8] {
+        self.data
+    }
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+    /// As `Bytes`: a slice of the input when it was given as `Bytes`, else a copy.
+    pub fn to_bytes(&self) -> Bytes {
+        match self.src {
+            Some((b, off)) if off.checked_add(self.data.len()).is_some_and(|end| end <= b.len()) => {
+                b.slice(off..off + self.data.len())
+            }
+            _ => Bytes::copy_from_slice(self.data),
+        }
+    }
+    /// The first `at` bytes (at most all) and the rest.
+    fn split_at(self, at: usize) -> (PayloadRef<'a>, PayloadRef<'a>) {
+        let at = at.min(self.data.len());
+        let (a, b) = self.data.split_at(at);
+        (PayloadRef { data: a, src: self.src }, PayloadRef { data: b, src: self.src.map(|(s, off)| (s, off + at)) })
+    }
+}
+
+/// A complete payload as the framer has it.
+enum Payload<'a> {
+    /// In the current input.
+    Input(PayloadRef<'a>),
+    /// Collected in the parser's buffer (the operation was split); an owning
+    /// sink takes the buffer, a borrowing one leaves it for reuse.
+    Buffered(&'a mut Vec<u8>),
+}
+
+impl Payload<'_> {
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Payload::Input(p) => p.to_bytes(),
+            Payload::Buffered(v) => Bytes::from(std::mem::take(v)),
+        }
+    }
+    fn as_ref(&self) -> PayloadRef<'_> {
+        match self {
+            Payload::Input(p) => *p,
+            Payload::Buffered(v) => PayloadRef { data: v, src: None },
+        }
+    }
+}
+
+/// The fields of a message operation's control line (`PUB`/`HPUB` from a
+/// client, `MSG`/`HMSG` from a server), borrowed from the line. `sid` is
+/// empty for a publish.
+#[derive(Debug, Clone, Copy)]
+struct MsgLine<'a> {
+    subject: &'a [u8],
+    sid: &'a [u8],
+    reply: Option<&'a [u8]>,
+    hdr: Option<u32>,
+    size: u32,
+}
+
+/// Where parsed operations go: a `Vec` of owned operations, or a callback
+/// taking borrowed ones.
+trait Sink<Op> {
+    fn op(&mut self, op: Op);
+    /// A complete message operation.
+    fn msg(&mut self, m: &MsgLine<'_>, payload: Payload<'_>);
+}
+
+impl Sink<ClientOp> for Vec<ClientOp> {
+    fn op(&mut self, op: ClientOp) {
+        self.push(op);
+    }
+    fn msg(&mut self, m: &MsgLine<'_>, payload: Payload<'_>) {
+        let data = payload.into_bytes();
+        let (subject, reply) = (lossy(m.subject), m.reply.map(lossy));
+        match m.hdr {
+            None => self.push(ClientOp::Pub { subject, reply, payload: data }),
+            Some(h) => {
+                let h = (h as usize).min(data.len());
+                let mut payload = data;
+                let headers = payload.split_to(h);
+                self.push(ClientOp::Hpub { subject, reply, headers, payload });
+            }
+        }
+    }
+}
+
+impl Sink<ServerOp> for Vec<ServerOp> {
+    fn op(&mut self, op: ServerOp) {
+        self.push(op);
+    }
+    fn msg(&mut self, m: &MsgLine<'_>, payload: Payload<'_>) {
+        let data = payload.into_bytes();
+        let (subject, sid, reply) = (lossy(m.subject), lossy(m.sid), m.reply.map(lossy));
+        match m.hdr {
+            None => self.push(ServerOp::Msg { subject, sid, reply, payload: data }),
+            Some(h) => {
+                let h = (h as usize).min(data.len());
+                let mut payload = data;
+                let headers = payload.split_to(h);
+                self.push(ServerOp::Hmsg { subject, sid, reply, headers, payload });
+            }
+        }
+    }
+}
+
+/// A callback taking borrowed operations.
+struct WithFn<F>(F);
+
+/// `String::from_utf8_lossy`, with the common valid case checked first (faster).
+#[inline]
+fn lossy_cow(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
+fn split_headers<'a>(m: &MsgLine<'_>, all: PayloadRef<'a>) -> (Option<PayloadRef<'a>>, PayloadRef<'a>) {
+    match m.hdr {
+        None => (None, all),
+        Some(h) => {
+            let (h, p) = all.split_at(h as usize);
+            (Some(h), p)
+        }
+    }
+}
+
+impl<F: FnMut(ClientOpRef<'_>)> Sink<ClientOp> for WithFn<F> {
+    fn op(&mut self, op: ClientOp) {
+        (self.0)(ClientOpRef::Op(op));
+    }
+    fn msg(&mut self, m: &MsgLine<'_>, payload: Payload<'_>) {
+        let (headers, payload) = split_headers(m, payload.as_ref());
+        (self.0)(ClientOpRef::Pub {
+            subject: lossy_cow(m.subject),
+            reply: m.reply.map(lossy_cow),
+            headers,
+            payload,
+        });
+    }
+}
+
+impl<F: FnMut(ServerOpRef<'_>)> Sink<ServerOp> for WithFn<F> {
+    fn op(&mut self, op: ServerOp) {
+        (self.0)(ServerOpRef::Op(op));
+    }
+    fn msg(&mut self, m: &MsgLine<'_>, payload: Payload<'_>) {
+        let (headers, payload) = split_headers(m, payload.as_ref());
+        (self.0)(ServerOpRef::Msg {
+            subject: lossy_cow(m.subject),
+            sid: lossy_cow(m.sid),
+            reply: m.reply.map(lossy_cow),
+            headers,
+            payload,
+        });
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kw {
@@ -1000,6 +1271,42 @@ enum Lex {
     EndN,
 }
 
+/// The fields of the message operation whose payload the state machine is
+/// reading, packed into one reusable buffer.
+#[derive(Debug, Clone, Default)]
+struct PendingLine {
+    buf: Vec<u8>,
+    subject: usize,
+    sid: usize,
+    reply: Option<usize>,
+    hdr: Option<u32>,
+    size: u32,
+}
+
+impl PendingLine {
+    fn store(&mut self, m: &MsgLine<'_>) {
+        self.buf.clear();
+        self.buf.extend_from_slice(m.subject);
+        self.buf.extend_from_slice(m.sid);
+        if let Some(r) = m.reply {
+            self.buf.extend_from_slice(r);
+        }
+        self.subject = m.subject.len();
+        self.sid = m.sid.len();
+        self.reply = m.reply.map(<[u8]>::len);
+        self.hdr = m.hdr;
+        self.size = m.size;
+    }
+
+    fn line(&self) -> MsgLine<'_> {
+        let b = &self.buf[..];
+        let (subject, rest) = b.split_at(self.subject.min(b.len()));
+        let (sid, rest) = rest.split_at(self.sid.min(rest.len()));
+        let reply = self.reply.map(|r| &rest[..r.min(rest.len())]);
+        MsgLine { subject, sid, reply, hdr: self.hdr, size: self.size }
+    }
+}
+
 /// The state both parsers share: where we are, the partial control line, the
 /// partial payload.
 #[derive(Debug, Clone)]
@@ -1010,11 +1317,12 @@ struct Framer {
     drop: bool,
     msg: Vec<u8>,
     need: usize,
+    pending: PendingLine,
 }
 
 impl Framer {
     fn new() -> Self {
-        Framer { state: Lex::Start, arg: Vec::new(), drop: false, msg: Vec::new(), need: 0 }
+        Framer { state: Lex::Start, arg: Vec::new(), drop: false, msg: Vec::new(), need: 0, pending: PendingLine::default() }
     }
 }
 
@@ -1030,12 +1338,20 @@ trait Side {
     /// A framing error (bad keyword, bad payload terminator).
     fn framing_error(&self) -> ProtoError;
     /// `PING`, `PONG`, `+OK`.
-    fn simple(&mut self, kw: Kw, out: &mut Vec<Self::Op>);
-    /// A complete control line (without the line ending). Returns the payload
-    /// size to read next, if any.
-    fn line(&mut self, kw: Kw, arg: &[u8], out: &mut Vec<Self::Op>) -> Result<Option<u32>, ProtoError>;
-    /// A complete payload (`need` bytes, without the trailing CRLF).
-    fn payload(&mut self, data: Bytes, out: &mut Vec<Self::Op>);
+    fn simple<K: Sink<Self::Op>>(&mut self, kw: Kw, out: &mut K);
+    /// Whether `kw` is a message operation (a payload follows its line).
+    fn is_msg(&self, kw: Kw) -> bool;
+    /// A complete control line (without the line ending) of an operation that
+    /// is not a message operation.
+    fn line<K: Sink<Self::Op>>(&mut self, kw: Kw, arg: &[u8], out: &mut K) -> Result<(), ProtoError>;
+    /// A message operation's complete control line, checked; no side effect.
+    fn msg_line<'a>(&self, kw: Kw, arg: &'a [u8]) -> Result<MsgLine<'a>, ProtoError>;
+    /// What happens once a message operation's line is accepted, before its
+    /// payload (a pedantic `-ERR`).
+    fn msg_accepted<K: Sink<Self::Op>>(&mut self, _kw: Kw, _m: &MsgLine<'_>, _out: &mut K) {}
+    /// The message operation the fast path handles that `rest` starts with
+    /// (keyword and one blank): the keyword and its length.
+    fn fast_keyword(&self, rest: &[u8]) -> Option<(Kw, usize)>;
 }
 
 fn after_keyword(kw: Kw) -> Lex {
@@ -1072,17 +1388,113 @@ fn keyword_step(table: &KwTable, alive: u16, pos: usize, b: u8) -> KwStep {
     }
 }
 
+#[inline]
 fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// Run the state machine over `data`.
-fn run<S: Side>(fr: &mut Framer, side: &mut S, data: &[u8], out: &mut Vec<S::Op>) -> Result<(), ProtoError> {
+/// Whether `rest` starts with `word` (upper case; matched case-insensitively,
+/// as the state machine does) followed by a blank.
+#[inline]
+fn starts_with_kw(rest: &[u8], word: &[u8]) -> bool {
+    rest.len() > word.len() && rest[..word.len()].eq_ignore_ascii_case(word) && is_blank(rest[word.len()])
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The bytes of `w` equal to `b`, as the high bit of each byte; exact for the
+/// lowest match (bits above a match may be spurious).
+#[inline]
+fn eq_bytes(w: u64, b: u8) -> u64 {
+    let x = w ^ (LO * u64::from(b));
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// The first `\n` in `s`, and whether a `\r` comes before it, eight bytes at
+/// a time (little-endian words, so the same on every target).
+fn find_line_end(s: &[u8]) -> Option<(usize, bool)> {
+    let mut base = 0;
+    let mut cr = false;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let nl = eq_bytes(w, b'\n');
+        let crs = eq_bytes(w, b'\r');
+        if nl != 0 {
+            let bit = nl.trailing_zeros();
+            // A spurious `\r` bit sits above a real `\r`, so this is exact.
+            let below = (1u64 << bit) - 1;
+            return Some((base + (bit / 8) as usize, cr || crs & below != 0));
+        }
+        cr |= crs != 0;
+        base += 8;
+    }
+    for (k, &b) in chunks.remainder().iter().enumerate() {
+        if b == b'\n' {
+            return Some((base + k, cr));
+        }
+        cr |= b == b'\r';
+    }
+    None
+}
+
+/// The fast path: if `data[start..]` begins with a complete, well-formed
+/// message operation the side handles this way, process it and return where
+/// the next operation starts. Otherwise return `None` having changed nothing,
+/// and the state machine takes over (errors included).
+#[inline]
+fn fast_op<S: Side, K: Sink<S::Op>>(side: &mut S, data: &[u8], start: usize, src: Option<&Bytes>, out: &mut K) -> Option<usize> {
+    let rest = data.get(start..)?;
+    let (kw, kw_len) = side.fast_keyword(rest)?;
+    side.op_start(rest[0]).ok()?;
+    // Blanks before the arguments; the first argument byte is taken
+    // literally by the state machine even if it is `\r` or `\n`: leave
+    // those lines to it.
+    let mut a = kw_len + 1;
+    while a < rest.len() && is_blank(rest[a]) {
+        a += 1;
+    }
+    let first = *rest.get(a)?;
+    if first == b'\r' || first == b'\n' {
+        return None;
+    }
+    let (len, drop) = find_line_end(&rest[a..])?;
+    let nl = a + len;
+    // Like the state machine: a line with a `\r` loses the byte before `\n`.
+    let arg = &rest[a..nl - usize::from(drop)];
+    if arg.len() > side.max_control_line() {
+        return None;
+    }
+    let m = side.msg_line(kw, arg).ok()?;
+    let p = nl + 1;
+    let end = p.checked_add(m.size as usize)?;
+    if rest.get(end..)?.get(..2)? != b"\r\n" {
+        return None;
+    }
+    side.msg_accepted(kw, &m, out);
+    let payload = PayloadRef { data: &rest[p..end], src: src.map(|b| (b, start + p)) };
+    out.msg(&m, Payload::Input(payload));
+    Some(start + end + 2)
+}
+
+/// Run the state machine over `data` (which is `src`'s bytes when `src` is given).
+fn run<S: Side, K: Sink<S::Op>>(
+    fr: &mut Framer,
+    side: &mut S,
+    data: &[u8],
+    src: Option<&Bytes>,
+    out: &mut K,
+) -> Result<(), ProtoError> {
     let n = data.len();
     let mut i = 0;
     while i < n {
         match fr.state {
             Lex::Start => {
+                if let Some(next) = fast_op(side, data, i, src, out) {
+                    i = next;
+                    continue;
+                }
                 let b = data[i];
                 side.op_start(b)?;
                 fr.state = match keyword_step(side.keywords(), u16::MAX, 0, b.to_ascii_uppercase()) {
@@ -1144,22 +1556,36 @@ fn run<S: Side>(fr: &mut Framer, side: &mut S, data: &[u8], out: &mut Vec<S::Op>
                         fr.state = Lex::Start;
                         fr.drop = false;
                         let arg = std::mem::take(&mut fr.arg);
-                        let res = side.line(kw, &arg[..end], out);
+                        let res = if side.is_msg(kw) {
+                            side.msg_line(kw, &arg[..end]).map(|m| {
+                                side.msg_accepted(kw, &m, out);
+                                fr.pending.store(&m);
+                                Some(m.size)
+                            })
+                        } else {
+                            side.line(kw, &arg[..end], out).map(|()| None)
+                        };
                         fr.arg = arg;
                         fr.arg.clear();
                         if let Some(size) = res? {
                             let need = size as usize;
                             fr.need = need;
                             if need == 0 {
-                                fr.msg = Vec::new();
+                                fr.msg.clear();
                                 fr.state = Lex::EndR;
                             } else if n - i >= need {
                                 // Whole payload in this chunk: one exact copy.
-                                fr.msg = data[i..i + need].to_vec();
+                                if fr.msg.capacity() == 0 {
+                                    fr.msg = data[i..i + need].to_vec();
+                                } else {
+                                    fr.msg.clear();
+                                    fr.msg.extend_from_slice(&data[i..i + need]);
+                                }
                                 i += need;
                                 fr.state = Lex::EndR;
                             } else {
-                                fr.msg = Vec::with_capacity(need.min(64 * 1024));
+                                fr.msg.clear();
+                                fr.msg.reserve(need.min(64 * 1024));
                                 fr.state = Lex::Payload;
                             }
                         }
@@ -1196,8 +1622,11 @@ fn run<S: Side>(fr: &mut Framer, side: &mut S, data: &[u8], out: &mut Vec<S::Op>
                 }
                 fr.state = Lex::Start;
                 i += 1;
-                let msg = Bytes::from(std::mem::take(&mut fr.msg));
-                side.payload(msg, out);
+                out.msg(&fr.pending.line(), Payload::Buffered(&mut fr.msg));
+                if fr.msg.capacity() > 64 * 1024 {
+                    // A borrowing sink left a big buffer behind: do not keep it.
+                    fr.msg = Vec::new();
+                }
             }
         }
     }
@@ -1220,26 +1649,37 @@ impl<'a> Fields<'a> {
 /// Split on blanks; with `crlf`, `\r` and `\n` separate too (client.go
 /// `splitArg`), without they do not (client.go `processPub`).
 fn split_fields(arg: &[u8], crlf: bool) -> Fields<'_> {
+    if crlf {
+        split_fields_by::<true>(arg)
+    } else {
+        split_fields_by::<false>(arg)
+    }
+}
+
+#[inline]
+fn split_fields_by<const CRLF: bool>(arg: &[u8]) -> Fields<'_> {
     let mut f = Fields { items: [&[]; MAX_FIELDS], count: 0 };
-    let sep = |c: u8| is_blank(c) || (crlf && (c == b'\r' || c == b'\n'));
+    let mut push = |field| {
+        if let Some(slot) = f.items.get_mut(f.count) {
+            *slot = field;
+        }
+        f.count += 1;
+    };
+    // Start of the current field, if inside one.
     let mut start: Option<usize> = None;
     for (i, &c) in arg.iter().enumerate() {
-        if sep(c) {
+        // One comparison for the common case (a byte above the space).
+        let sep = c <= b' ' && (c == b' ' || c == b'\t' || (CRLF && (c == b'\r' || c == b'\n')));
+        if sep {
             if let Some(s) = start.take() {
-                if f.count < MAX_FIELDS {
-                    f.items[f.count] = &arg[s..i];
-                }
-                f.count += 1;
+                push(&arg[s..i]);
             }
         } else if start.is_none() {
             start = Some(i);
         }
     }
     if let Some(s) = start {
-        if f.count < MAX_FIELDS {
-            f.items[f.count] = &arg[s..];
-        }
-        f.count += 1;
+        push(&arg[s..]);
     }
     f
 }
@@ -1297,13 +1737,6 @@ fn is_valid_literal_subject(subject: &[u8]) -> bool {
 // ---------------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
-struct PendingPub {
-    subject: String,
-    reply: Option<String>,
-    hdr: Option<usize>,
-}
-
-#[derive(Debug, Clone)]
 struct ServerSide {
     max_payload: u32,
     max_control_line: u32,
@@ -1311,7 +1744,6 @@ struct ServerSide {
     auth_required: bool,
     opts: ConnectInfo,
     connect_received: bool,
-    pending: Option<PendingPub>,
 }
 
 impl ServerSide {
@@ -1319,22 +1751,11 @@ impl ServerSide {
         self.connect_received && self.server_headers && self.opts.headers
     }
 
-    fn publish(
-        &mut self,
-        subject: &[u8],
-        reply: Option<&[u8]>,
-        hdr: Option<u32>,
-        size: u32,
-        out: &mut Vec<ClientOp>,
-    ) -> Result<Option<u32>, ProtoError> {
+    fn check_size(&self, size: u32) -> Result<(), ProtoError> {
         if size > self.max_payload {
             return Err(ProtoError::max_payload().with_detail(format!("{size} vs {}", self.max_payload)));
         }
-        if self.opts.pedantic && !is_valid_literal_subject(subject) {
-            out.push(ClientOp::SendErr(ProtoError::invalid_publish_subject().with_detail(show(subject))));
-        }
-        self.pending = Some(PendingPub { subject: lossy(subject), reply: reply.map(lossy), hdr: hdr.map(|h| h as usize) });
-        Ok(Some(size))
+        Ok(())
     }
 }
 
@@ -1360,15 +1781,27 @@ impl Side for ServerSide {
         ProtoError::unknown_op()
     }
 
-    fn simple(&mut self, kw: Kw, out: &mut Vec<ClientOp>) {
+    fn simple<K: Sink<ClientOp>>(&mut self, kw: Kw, out: &mut K) {
         match kw {
-            Kw::Ping => out.push(ClientOp::Ping),
-            Kw::Pong => out.push(ClientOp::Pong),
+            Kw::Ping => out.op(ClientOp::Ping),
+            Kw::Pong => out.op(ClientOp::Pong),
             _ => {} // +OK from a client is ignored
         }
     }
 
-    fn line(&mut self, kw: Kw, arg: &[u8], out: &mut Vec<ClientOp>) -> Result<Option<u32>, ProtoError> {
+    fn is_msg(&self, kw: Kw) -> bool {
+        matches!(kw, Kw::Pub | Kw::Hpub | Kw::Hmsg)
+    }
+
+    fn fast_keyword(&self, rest: &[u8]) -> Option<(Kw, usize)> {
+        match rest.first()? | 0x20 {
+            b'p' if starts_with_kw(rest, b"PUB") => Some((Kw::Pub, 3)),
+            b'h' if starts_with_kw(rest, b"HPUB") => Some((Kw::Hpub, 4)),
+            _ => None,
+        }
+    }
+
+    fn msg_line<'a>(&self, kw: Kw, arg: &'a [u8]) -> Result<MsgLine<'a>, ProtoError> {
         match kw {
             Kw::Pub => {
                 let f = split_fields(arg, false);
@@ -1382,7 +1815,8 @@ impl Side for ServerSide {
                 let Some(size) = parse_size(size) else {
                     return Err(ProtoError::silent_close(ProtoErrorKind::BadPub, format!("processPub Bad or Missing Size: {}", show(arg))));
                 };
-                self.publish(subject, reply, None, size, out)
+                self.check_size(size)?;
+                Ok(MsgLine { subject, sid: &[], reply, hdr: None, size })
             }
             Kw::Hpub => {
                 if !self.headers_enabled() {
@@ -1402,14 +1836,24 @@ impl Side for ServerSide {
                 if hdr > size {
                     return Err(bad("Header Size larger then TotalSize"));
                 }
-                self.publish(subject, reply, Some(hdr), size, out)
+                self.check_size(size)?;
+                Ok(MsgLine { subject, sid: &[], reply, hdr: Some(hdr), size })
             }
-            Kw::Hmsg => {
-                // A client's HMSG is not processed; what follows is an empty
-                // payload published to an empty subject (see module docs).
-                self.pending = Some(PendingPub { subject: String::new(), reply: None, hdr: None });
-                Ok(Some(0))
-            }
+            // A client's HMSG is not processed; what follows is an empty
+            // payload published to an empty subject (see module docs).
+            Kw::Hmsg => Ok(MsgLine { subject: &[], sid: &[], reply: None, hdr: None, size: 0 }),
+            _ => Err(ProtoError::unknown_op()),
+        }
+    }
+
+    fn msg_accepted<K: Sink<ClientOp>>(&mut self, kw: Kw, m: &MsgLine<'_>, out: &mut K) {
+        if matches!(kw, Kw::Pub | Kw::Hpub) && self.opts.pedantic && !is_valid_literal_subject(m.subject) {
+            out.op(ClientOp::SendErr(ProtoError::invalid_publish_subject().with_detail(show(m.subject))));
+        }
+    }
+
+    fn line<K: Sink<ClientOp>>(&mut self, kw: Kw, arg: &[u8], out: &mut K) -> Result<(), ProtoError> {
+        match kw {
             Kw::Sub => {
                 let f = split_fields(arg, true);
                 let (subject, queue, sid) = match f.count {
@@ -1419,8 +1863,8 @@ impl Side for ServerSide {
                         return Err(ProtoError::silent_close(ProtoErrorKind::BadSub, format!("processSub Parse Error: {}", show(arg))))
                     }
                 };
-                out.push(ClientOp::Sub { subject: lossy(subject), queue: queue.map(lossy), sid: lossy(sid) });
-                Ok(None)
+                out.op(ClientOp::Sub { subject: lossy(subject), queue: queue.map(lossy), sid: lossy(sid) });
+                Ok(())
             }
             Kw::Unsub => {
                 let f = split_fields(arg, true);
@@ -1431,39 +1875,26 @@ impl Side for ServerSide {
                         return Err(ProtoError::silent_close(ProtoErrorKind::BadUnsub, format!("processUnsub Parse Error: {}", show(arg))))
                     }
                 };
-                out.push(ClientOp::Unsub { sid: lossy(sid), max });
-                Ok(None)
+                out.op(ClientOp::Unsub { sid: lossy(sid), max });
+                Ok(())
             }
             Kw::Connect => {
                 if let Err(e) = self.opts.apply_json(arg) {
                     return Err(ProtoError::silent_close(ProtoErrorKind::BadConnect, e));
                 }
                 self.connect_received = true;
-                out.push(ClientOp::Connect(Box::new(self.opts.clone())));
-                Ok(None)
+                out.op(ClientOp::Connect(Box::new(self.opts.clone())));
+                Ok(())
             }
             Kw::Info => {
                 if let Err(e) = ServerInfo::from_json(arg) {
                     return Err(ProtoError::silent_close(ProtoErrorKind::BadInfo, e));
                 }
-                out.push(ClientOp::Info(lossy(arg)));
-                Ok(None)
+                out.op(ClientOp::Info(lossy(arg)));
+                Ok(())
             }
             Kw::Err => Err(ProtoError::silent_close(ProtoErrorKind::ClientSentErr, format!("Client Error {}", lossy(arg)))),
-            Kw::Ping | Kw::Pong | Kw::Ok | Kw::Msg => Err(ProtoError::unknown_op()),
-        }
-    }
-
-    fn payload(&mut self, data: Bytes, out: &mut Vec<ClientOp>) {
-        let Some(p) = self.pending.take() else { return };
-        match p.hdr {
-            None => out.push(ClientOp::Pub { subject: p.subject, reply: p.reply, payload: data }),
-            Some(h) => {
-                let h = h.min(data.len());
-                let mut payload = data;
-                let headers = payload.split_to(h);
-                out.push(ClientOp::Hpub { subject: p.subject, reply: p.reply, headers, payload });
-            }
+            Kw::Pub | Kw::Hpub | Kw::Hmsg | Kw::Ping | Kw::Pong | Kw::Ok | Kw::Msg => Err(ProtoError::unknown_op()),
         }
     }
 }
@@ -1474,6 +1905,12 @@ impl Side for ServerSide {
 /// Feed data as it arrives, split anywhere; the result never depends on how
 /// the bytes were split. Once an error that closes the connection is
 /// returned, every later [`feed`](Self::feed) returns the same error.
+///
+/// Three ways to feed, same operations: [`feed`](Self::feed) (owned
+/// operations, payloads copied), [`feed_bytes`](Self::feed_bytes) (owned
+/// operations, payloads sliced from the input without copying) and
+/// [`feed_with`](Self::feed_with) (a callback gets each operation as it is
+/// parsed, messages borrowed from the input: no allocation per message).
 #[derive(Debug, Clone)]
 pub struct ServerParser {
     fr: Framer,
@@ -1493,7 +1930,6 @@ impl ServerParser {
                 auth_required: false,
                 opts: ConnectInfo::nats_server_initial(),
                 connect_received: false,
-                pending: None,
             },
             failed: None,
         }
@@ -1541,10 +1977,33 @@ impl ServerParser {
     /// Parse `data`, pushing complete operations to `out`. On error the
     /// operations before it have been pushed.
     pub fn feed(&mut self, data: &[u8], out: &mut Vec<ClientOp>) -> Result<(), ProtoError> {
+        self.feed_into(data, None, out)
+    }
+
+    /// [`feed`](Self::feed), with payloads and header blocks sliced from
+    /// `data` (no copy) when an operation is complete in it.
+    pub fn feed_bytes(&mut self, data: &Bytes, out: &mut Vec<ClientOp>) -> Result<(), ProtoError> {
+        self.feed_into(data, Some(data), out)
+    }
+
+    /// Parse `data`, calling `f` with each operation as soon as it is
+    /// complete; the same operations, in the same order, as [`feed`](Self::feed)
+    /// (see [`ClientOpRef::into_owned`]), and the same result.
+    pub fn feed_with(&mut self, data: &[u8], f: impl FnMut(ClientOpRef<'_>)) -> Result<(), ProtoError> {
+        self.feed_into(data, None, &mut WithFn(f))
+    }
+
+    /// [`feed_with`](Self::feed_with) with `data` as `Bytes`, so that
+    /// [`PayloadRef::to_bytes`] does not copy.
+    pub fn feed_bytes_with(&mut self, data: &Bytes, f: impl FnMut(ClientOpRef<'_>)) -> Result<(), ProtoError> {
+        self.feed_into(data, Some(data), &mut WithFn(f))
+    }
+
+    fn feed_into<K: Sink<ClientOp>>(&mut self, data: &[u8], src: Option<&Bytes>, out: &mut K) -> Result<(), ProtoError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        run(&mut self.fr, &mut self.side, data, out).inspect_err(|e| {
+        run(&mut self.fr, &mut self.side, data, src, out).inspect_err(|e| {
             if e.closes {
                 self.failed = Some(e.clone());
             }
@@ -1557,17 +2016,8 @@ impl ServerParser {
 // ---------------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
-struct PendingMsg {
-    subject: String,
-    sid: String,
-    reply: Option<String>,
-    hdr: Option<usize>,
-}
-
-#[derive(Debug, Clone)]
 struct ClientSide {
     max_control_line: u32,
-    pending: Option<PendingMsg>,
 }
 
 impl Side for ClientSide {
@@ -1585,15 +2035,27 @@ impl Side for ClientSide {
         ProtoError::unknown_op().client_side()
     }
 
-    fn simple(&mut self, kw: Kw, out: &mut Vec<ServerOp>) {
+    fn simple<K: Sink<ServerOp>>(&mut self, kw: Kw, out: &mut K) {
         match kw {
-            Kw::Ping => out.push(ServerOp::Ping),
-            Kw::Pong => out.push(ServerOp::Pong),
-            _ => out.push(ServerOp::Ok),
+            Kw::Ping => out.op(ServerOp::Ping),
+            Kw::Pong => out.op(ServerOp::Pong),
+            _ => out.op(ServerOp::Ok),
         }
     }
 
-    fn line(&mut self, kw: Kw, arg: &[u8], out: &mut Vec<ServerOp>) -> Result<Option<u32>, ProtoError> {
+    fn is_msg(&self, kw: Kw) -> bool {
+        matches!(kw, Kw::Msg | Kw::Hmsg)
+    }
+
+    fn fast_keyword(&self, rest: &[u8]) -> Option<(Kw, usize)> {
+        match rest.first()? | 0x20 {
+            b'm' if starts_with_kw(rest, b"MSG") => Some((Kw::Msg, 3)),
+            b'h' if starts_with_kw(rest, b"HMSG") => Some((Kw::Hmsg, 4)),
+            _ => None,
+        }
+    }
+
+    fn msg_line<'a>(&self, kw: Kw, arg: &'a [u8]) -> Result<MsgLine<'a>, ProtoError> {
         match kw {
             Kw::Msg => {
                 let f = split_fields(arg, true);
@@ -1604,8 +2066,7 @@ impl Side for ClientSide {
                 };
                 let size = parse_u32(size)
                     .ok_or_else(|| ProtoError::silent_close(ProtoErrorKind::BadMsg, format!("processMsgArgs Bad or Missing Size: {}", show(arg))))?;
-                self.pending = Some(PendingMsg { subject: lossy(subject), sid: lossy(sid), reply: reply.map(lossy), hdr: None });
-                Ok(Some(size))
+                Ok(MsgLine { subject, sid, reply, hdr: None, size })
             }
             Kw::Hmsg => {
                 let f = split_fields(arg, true);
@@ -1620,32 +2081,24 @@ impl Side for ClientSide {
                 if hdr > size {
                     return Err(bad("Header Size larger than Total Size"));
                 }
-                self.pending = Some(PendingMsg { subject: lossy(subject), sid: lossy(sid), reply: reply.map(lossy), hdr: Some(hdr as usize) });
-                Ok(Some(size))
-            }
-            Kw::Info => {
-                let end = arg.iter().rposition(|&c| !c.is_ascii_whitespace()).map_or(0, |p| p + 1);
-                out.push(ServerOp::Info(lossy(&arg[..end])));
-                Ok(None)
-            }
-            Kw::Err => {
-                out.push(ServerOp::Err(normalize_err(arg)));
-                Ok(None)
+                Ok(MsgLine { subject, sid, reply, hdr: Some(hdr), size })
             }
             _ => Err(ProtoError::unknown_op().client_side()),
         }
     }
 
-    fn payload(&mut self, data: Bytes, out: &mut Vec<ServerOp>) {
-        let Some(p) = self.pending.take() else { return };
-        match p.hdr {
-            None => out.push(ServerOp::Msg { subject: p.subject, sid: p.sid, reply: p.reply, payload: data }),
-            Some(h) => {
-                let h = h.min(data.len());
-                let mut payload = data;
-                let headers = payload.split_to(h);
-                out.push(ServerOp::Hmsg { subject: p.subject, sid: p.sid, reply: p.reply, headers, payload });
+    fn line<K: Sink<ServerOp>>(&mut self, kw: Kw, arg: &[u8], out: &mut K) -> Result<(), ProtoError> {
+        match kw {
+            Kw::Info => {
+                let end = arg.iter().rposition(|&c| !c.is_ascii_whitespace()).map_or(0, |p| p + 1);
+                out.op(ServerOp::Info(lossy(&arg[..end])));
+                Ok(())
             }
+            Kw::Err => {
+                out.op(ServerOp::Err(normalize_err(arg)));
+                Ok(())
+            }
+            _ => Err(ProtoError::unknown_op().client_side()),
         }
     }
 }
@@ -1665,7 +2118,8 @@ fn normalize_err(arg: &[u8]) -> String {
 ///
 /// Same framing rules as [`ServerParser`]; a payload must be followed by
 /// exactly `\r\n`. Errors never carry `-ERR` text. After an error every later
-/// [`feed`](Self::feed) returns it again.
+/// [`feed`](Self::feed) returns it again. Same three ways to feed as
+/// [`ServerParser`].
 #[derive(Debug, Clone)]
 pub struct ClientParser {
     fr: Framer,
@@ -1682,11 +2136,7 @@ impl Default for ClientParser {
 impl ClientParser {
     /// A parser for a new connection, control lines up to [`CLIENT_MAX_CONTROL_LINE`].
     pub fn new() -> Self {
-        ClientParser {
-            fr: Framer::new(),
-            side: ClientSide { max_control_line: CLIENT_MAX_CONTROL_LINE, pending: None },
-            failed: None,
-        }
+        ClientParser { fr: Framer::new(), side: ClientSide { max_control_line: CLIENT_MAX_CONTROL_LINE }, failed: None }
     }
 
     /// Change the control-line limit.
@@ -1696,10 +2146,85 @@ impl ClientParser {
 
     /// Parse `data`, pushing complete operations to `out`.
     pub fn feed(&mut self, data: &[u8], out: &mut Vec<ServerOp>) -> Result<(), ProtoError> {
+        self.feed_into(data, None, out)
+    }
+
+    /// [`feed`](Self::feed), with payloads and header blocks sliced from
+    /// `data` (no copy) when an operation is complete in it.
+    pub fn feed_bytes(&mut self, data: &Bytes, out: &mut Vec<ServerOp>) -> Result<(), ProtoError> {
+        self.feed_into(data, Some(data), out)
+    }
+
+    /// Parse `data`, calling `f` with each operation as soon as it is
+    /// complete; the same operations, in the same order, as [`feed`](Self::feed)
+    /// (see [`ServerOpRef::into_owned`]), and the same result.
+    pub fn feed_with(&mut self, data: &[u8], f: impl FnMut(ServerOpRef<'_>)) -> Result<(), ProtoError> {
+        self.feed_into(data, None, &mut WithFn(f))
+    }
+
+    /// [`feed_with`](Self::feed_with) with `data` as `Bytes`, so that
+    /// [`PayloadRef::to_bytes`] does not copy.
+    pub fn feed_bytes_with(&mut self, data: &Bytes, f: impl FnMut(ServerOpRef<'_>)) -> Result<(), ProtoError> {
+        self.feed_into(data, Some(data), &mut WithFn(f))
+    }
+
+    fn feed_into<K: Sink<ServerOp>>(&mut self, data: &[u8], src: Option<&Bytes>, out: &mut K) -> Result<(), ProtoError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        run(&mut self.fr, &mut self.side, data, out).inspect_err(|e| self.failed = Some(e.clone()))
+        run(&mut self.fr, &mut self.side, data, src, out).inspect_err(|e| self.failed = Some(e.clone()))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Frames without an allocation each
+// ---------------------------------------------------------------------------
+
+/// Frames (and frames smaller than this) are cut from blocks of this size.
+const FRAME_BLOCK: usize = 4 * 1024;
+
+/// Builds outgoing frames in shared blocks: each frame is a [`Bytes`] view of
+/// a block, so a small frame costs no allocation of its own. A block is
+/// reused once every frame cut from it has been dropped, and freed when the
+/// last one goes if the arena has moved on. A frame keeps its whole block
+/// alive: something that keeps a payload long (a stream store) should copy
+/// it (`Bytes::copy_from_slice`) rather than keep a slice of a frame.
+#[derive(Debug, Default)]
+pub struct FrameArena {
+    block: BytesMut,
+    scratch: Vec<u8>,
+}
+
+impl FrameArena {
+    /// An empty arena (it allocates its first block on first use).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A frame with the bytes `write` appends to an empty buffer (e.g. one of
+    /// the `write_*` functions).
+    pub fn frame(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Bytes {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        write(&mut scratch);
+        let frame = self.copy(&scratch);
+        if scratch.capacity() <= FRAME_BLOCK {
+            self.scratch = scratch;
+        }
+        frame
+    }
+
+    /// A frame holding a copy of `data`.
+    pub fn copy(&mut self, data: &[u8]) -> Bytes {
+        if data.len() > FRAME_BLOCK / 8 {
+            return Bytes::copy_from_slice(data);
+        }
+        if self.block.capacity() < data.len() {
+            // Reclaims the block if no frame of it is alive, else starts a new one.
+            self.block.reserve(FRAME_BLOCK);
+        }
+        self.block.extend_from_slice(data);
+        self.block.split().freeze()
     }
 }
 
@@ -2158,8 +2683,8 @@ pub fn get_header<'a>(hdr: &'a [u8], key: &str) -> Option<&'a [u8]> {
 mod tests {
     use super::*;
 
-    type SRes = (Vec<ClientOp>, Option<ProtoError>);
-    type CRes = (Vec<ServerOp>, Option<ProtoError>);
+    pub(super) type SRes = (Vec<ClientOp>, Option<ProtoError>);
+    pub(super) type CRes = (Vec<ServerOp>, Option<ProtoError>);
 
     fn srv_chunks(mut p: ServerParser, data: &[u8], sizes: &[usize]) -> SRes {
         let mut out = Vec::new();
@@ -2923,6 +3448,163 @@ UNSUB 7 1000000000000\r\nUNSUB 8\r\nPING\r\nPONG\r\n+OK\r\n-ERR 'Invalid Subject
         assert_eq!(get_header(b"NATS/1.0\r\nB: 1\r\n\r\n", "B"), Some(&b"1"[..]));
     }
 
+    // ---- the other ways to feed: same operations, same errors --------------
+
+    /// How to feed a parser.
+    #[derive(Clone, Copy, Debug)]
+    pub(super) enum Way {
+        Slice,
+        Bytes,
+        With,
+        BytesWith,
+    }
+    pub(super) const WAYS: [Way; 4] = [Way::Slice, Way::Bytes, Way::With, Way::BytesWith];
+
+    pub(super) fn srv_way(mut p: ServerParser, way: Way, data: &[u8], sizes: &[usize]) -> SRes {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        let mut k = 0;
+        while pos < data.len() {
+            let sz = if sizes.is_empty() { data.len() } else { sizes[k % sizes.len()].max(1) };
+            k += 1;
+            let end = (pos + sz).min(data.len());
+            let chunk = Bytes::copy_from_slice(&data[pos..end]);
+            let res = match way {
+                Way::Slice => p.feed(&chunk, &mut out),
+                Way::Bytes => p.feed_bytes(&chunk, &mut out),
+                Way::With => p.feed_with(&chunk, |op| out.push(op.into_owned())),
+                Way::BytesWith => p.feed_bytes_with(&chunk, |op| out.push(op.into_owned())),
+            };
+            if let Err(e) = res {
+                return (out, Some(e));
+            }
+            pos = end;
+        }
+        (out, None)
+    }
+
+    pub(super) fn cli_way(mut p: ClientParser, way: Way, data: &[u8], sizes: &[usize]) -> CRes {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        let mut k = 0;
+        while pos < data.len() {
+            let sz = if sizes.is_empty() { data.len() } else { sizes[k % sizes.len()].max(1) };
+            k += 1;
+            let end = (pos + sz).min(data.len());
+            let chunk = Bytes::copy_from_slice(&data[pos..end]);
+            let res = match way {
+                Way::Slice => p.feed(&chunk, &mut out),
+                Way::Bytes => p.feed_bytes(&chunk, &mut out),
+                Way::With => p.feed_with(&chunk, |op| out.push(op.into_owned())),
+                Way::BytesWith => p.feed_bytes_with(&chunk, |op| out.push(op.into_owned())),
+            };
+            if let Err(e) = res {
+                return (out, Some(e));
+            }
+            pos = end;
+        }
+        (out, None)
+    }
+
+    #[test]
+    fn every_way_of_feeding_agrees() {
+        let connect = b"CONNECT {\"headers\":true,\"pedantic\":true}\r\n".to_vec();
+        let cases: &[&[u8]] = &[
+            b"PUB foo 5\r\nhello\r\n",
+            b"pub\tfoo  bar\t 5\r\nhello\r\nPUB foo 0\r\n\r\n",
+            b"HPUB foo 12 17\r\nNATS/1.0\r\n\r\nhello\r\nHPUB a r 12 12\r\nNATS/1.0\r\n\r\n\r\n",
+            b"PUB foo.* 2\r\nhi\r\nPING\r\nSUB a 1\r\n",
+            b"PUB foo 5\r\nhelloXX",
+            b"PUB foo 5\nhello\r\nPUB f\ro 1\r\nx\r\n",
+            b"PUB \r\nfoo 1\r\nx\r\n",
+            b"PUB foo 99999\r\n",
+            b"HMSG x\r\n\r\n",
+        ];
+        for case in cases {
+            let mut data = connect.clone();
+            data.extend_from_slice(case);
+            let want = srv_chunks(ServerParser::new(64), &data, &[]);
+            for way in WAYS {
+                for sizes in [&[][..], &[1], &[3, 7], &[16]] {
+                    assert_eq!(srv_way(ServerParser::new(64), way, &data, sizes), want, "{way:?} {sizes:?} {:?}", show(&data));
+                }
+            }
+        }
+        let cases: &[&[u8]] = &[
+            b"MSG foo 1 5\r\nhello\r\n",
+            b"msg\tfoo 1 r 5\r\nhello\r\nMSG foo 1  0\r\n\r\n",
+            b"HMSG foo 1 12 17\r\nNATS/1.0\r\n\r\nhello\r\nHMSG a 2 r 12 12\r\nNATS/1.0\r\n\r\n\r\n",
+            b"MSG foo 1 5\r\nhelloXX",
+            b"MSG f\ro 1 1\r\nx\r\nPING\r\n+OK\r\n-ERR 'x'\r\n",
+            b"MSG foo 1 4294967296\r\n",
+            b"MSG \nfoo 1 1\r\nx\r\n",
+        ];
+        for case in cases {
+            let want = cli_chunks(ClientParser::new(), case, &[]);
+            for way in WAYS {
+                for sizes in [&[][..], &[1], &[3, 7], &[16]] {
+                    assert_eq!(cli_way(ClientParser::new(), way, case, sizes), want, "{way:?} {sizes:?} {:?}", show(case));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn feed_bytes_slices_payloads_without_copying() {
+        let data = Bytes::from_static(b"MSG foo 1 5\r\nhello\r\nHMSG foo 1 12 14\r\nNATS/1.0\r\n\r\nhi\r\n");
+        let inside = |b: &[u8]| {
+            let (start, end) = (data.as_ptr() as usize, data.as_ptr() as usize + data.len());
+            b.as_ptr() as usize >= start && b.as_ptr() as usize + b.len() <= end
+        };
+        let mut out = Vec::new();
+        ClientParser::new().feed_bytes(&data, &mut out).unwrap();
+        match &out[..] {
+            [ServerOp::Msg { payload, .. }, ServerOp::Hmsg { headers, payload: p2, .. }] => {
+                assert_eq!(&payload[..], b"hello");
+                assert!(inside(payload) && inside(headers) && inside(p2));
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut seen = 0;
+        ClientParser::new()
+            .feed_bytes_with(&data, |op| {
+                if let ServerOpRef::Msg { payload, subject, sid, .. } = op {
+                    assert!(inside(payload.as_slice()) && inside(payload.to_bytes().as_ref()));
+                    assert!(matches!(subject, Cow::Borrowed("foo")) && sid == "1");
+                    seen += 1;
+                }
+            })
+            .unwrap();
+        assert_eq!(seen, 2);
+        let pubs = Bytes::from_static(b"PUB foo 5\r\nhello\r\n");
+        let mut out = Vec::new();
+        ServerParser::new(64).feed_bytes(&pubs, &mut out).unwrap();
+        match &out[..] {
+            [ClientOp::Pub { payload, .. }] => assert_eq!(payload.as_ptr(), pubs[11..].as_ptr()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn frame_arena_frames_are_independent() {
+        let mut arena = FrameArena::new();
+        let mut frames = Vec::new();
+        for i in 0..5000u32 {
+            let f = arena.frame(|buf| write_pub(buf, "a.b", None, i.to_string().as_bytes()));
+            frames.push((i, f));
+            if i % 3 == 0 {
+                frames.remove(0);
+            }
+        }
+        let big = arena.copy(&vec![7u8; FRAME_BLOCK * 2]);
+        assert_eq!(big.len(), FRAME_BLOCK * 2);
+        for (i, f) in frames {
+            let mut want = Vec::new();
+            write_pub(&mut want, "a.b", None, i.to_string().as_bytes());
+            assert_eq!(&f[..], &want[..]);
+        }
+    }
+
     // ---- a deterministic fuzz loop (runs on wasm32 too) --------------------
 
     const FRAGMENTS: &[&[u8]] = &[
@@ -2973,6 +3655,10 @@ UNSUB 7 1000000000000\r\nUNSUB 8\r\nPING\r\nPONG\r\n+OK\r\n-ERR 'Invalid Subject
             let c = cli_chunks(ClientParser::new(), &data, &[]);
             let d = cli_chunks(ClientParser::new(), &data, &sizes);
             assert_eq!(c, d, "client {:?}", show(&data));
+            for way in WAYS {
+                assert_eq!(srv_way(ServerParser::new(64), way, &data, &sizes), a, "server {way:?} {:?}", show(&data));
+                assert_eq!(cli_way(ClientParser::new(), way, &data, &[]), c, "client {way:?} {:?}", show(&data));
+            }
             errors += usize::from(a.1.is_some());
             ops_seen += a.0.len() + c.0.len();
         }
@@ -3249,6 +3935,49 @@ mod prop_tests {
         fn headers_parse_never_panics(data in vec(any::<u8>(), 0..200), key in ".{0,6}") {
             let _ = Headers::parse(&data);
             let _ = get_header(&data, &key);
+        }
+
+        #[test]
+        fn every_way_of_feeding_agrees_on_arbitrary_bytes(
+            data in vec(any::<u8>(), 0..300),
+            sizes in vec(1usize..40, 1..8),
+            max_payload in 0u32..100,
+        ) {
+            let a = feed_server(ServerParser::new(max_payload), &data, &[]);
+            let c = feed_client(ClientParser::new(), &data, &[]);
+            for way in super::tests::WAYS {
+                for sz in [&[][..], &sizes[..]] {
+                    prop_assert_eq!(&super::tests::srv_way(ServerParser::new(max_payload), way, &data, sz), &a);
+                    prop_assert_eq!(&super::tests::cli_way(ClientParser::new(), way, &data, sz), &c);
+                }
+            }
+        }
+
+        #[test]
+        fn every_way_of_feeding_agrees_on_protocol_like_bytes(data in fragments(), sizes in vec(1usize..12, 1..8)) {
+            let a = feed_server(ServerParser::new(64), &data, &[]);
+            let c = feed_client(ClientParser::new(), &data, &[]);
+            for way in super::tests::WAYS {
+                for sz in [&[][..], &sizes[..]] {
+                    prop_assert_eq!(&super::tests::srv_way(ServerParser::new(64), way, &data, sz), &a);
+                    prop_assert_eq!(&super::tests::cli_way(ClientParser::new(), way, &data, sz), &c);
+                }
+            }
+        }
+
+        #[test]
+        fn every_way_of_feeding_agrees_on_round_trips(ops in vec(server_op(), 0..20), sizes in vec(1usize..64, 1..8)) {
+            let mut bytes = Vec::new();
+            for op in &ops {
+                write_server_op(&mut bytes, op);
+            }
+            for way in super::tests::WAYS {
+                for sz in [&[][..], &sizes[..]] {
+                    let (got, err) = super::tests::cli_way(ClientParser::new(), way, &bytes, sz);
+                    prop_assert_eq!(err, None);
+                    prop_assert_eq!(&got, &ops);
+                }
+            }
         }
 
         #[test]

@@ -109,6 +109,8 @@ pub struct Server {
     scratch_forward: Vec<(Endpoint, Vec<Rc<str>>)>,
     /// JetStream, when enabled and started ([`Server::js_start`]).
     pub js: Option<Box<crate::jetstream::JetStream>>,
+    /// Delivery frames are cut from shared blocks (no allocation per frame).
+    frames: proto::FrameArena,
 }
 
 /// Per-server summary for reports and the UI.
@@ -140,6 +142,7 @@ impl Server {
             scratch_local: Vec::new(),
             scratch_forward: Vec::new(),
             js: None,
+            frames: proto::FrameArena::new(),
         }
     }
 
@@ -239,12 +242,13 @@ impl Server {
         }
     }
 
-    fn client_bytes(&mut self, ctx: &mut Ctx, from: Endpoint, data: &[u8]) {
+    fn client_bytes(&mut self, ctx: &mut Ctx, from: Endpoint, data: &Bytes) {
         let Some(&cid) = self.conn_by_endpoint.get(&from) else { return };
         let mut ops = std::mem::take(&mut self.ops);
         ops.clear();
         let result = match self.conns.get_mut(&cid) {
-            Some(conn) => conn.parser.feed(data, &mut ops),
+            // Payloads are sliced from the frame, not copied.
+            Some(conn) => conn.parser.feed_bytes(data, &mut ops),
             None => return,
         };
         for op in ops.drain(..) {
@@ -669,20 +673,17 @@ impl Server {
         let Some(sub) = conn.subs.get_mut(&sub_id) else { return false };
         sub.delivered += 1;
         let done = sub.max.is_some_and(|m| sub.delivered >= m);
-        let sid = sub.sid.clone();
-        let hlen = headers.map_or(0, |h| h.len());
-        let mut buf = Vec::with_capacity(subject.len() + sid.len() + reply.map_or(0, |r| r.len()) + hlen + payload.len() + 32);
-        match headers {
-            Some(h) if conn.headers => {
-                proto::write_hmsg(&mut buf, subject, &sid, reply.map(|r| &**r), h, payload);
-            }
-            _ => proto::write_msg(&mut buf, subject, &sid, reply.map(|r| &**r), payload),
-        }
+        let (sid, conn_headers) = (&*sub.sid, conn.headers);
+        // Cut from a shared block: no allocation per delivery.
+        let frame = self.frames.frame(|buf| match headers {
+            Some(h) if conn_headers => proto::write_hmsg(buf, subject, sid, reply.map(|r| &**r), h, payload),
+            _ => proto::write_msg(buf, subject, sid, reply.map(|r| &**r), payload),
+        });
         conn.out_msgs += 1;
         self.stats.out_msgs += 1;
         self.stats.out_bytes += (payload.len() + headers.map_or(0, |h| h.len())) as u64;
         let endpoint = conn.endpoint;
-        ctx.send(endpoint, Frame::Bytes(Bytes::from(buf)), FrameKind::Deliver, Some(subject.clone()));
+        ctx.send(endpoint, Frame::Bytes(frame), FrameKind::Deliver, Some(subject.clone()));
         if done {
             self.unsub_now(ctx, cid, sub_id);
         }
