@@ -3,6 +3,7 @@
 use yew::prelude::*;
 
 use crate::components::{Footer, Header};
+use crate::playground::Playground;
 
 /// The attribute set on `<body>` after the first render (`data-ready="1"`).
 pub const READY_ATTR: &str = "data-ready";
@@ -18,9 +19,7 @@ pub fn App() -> Html {
         <div class="app">
             <Header />
             <main role="main" id="main" class="main">
-                <section class="placeholder" aria-label="simulation">
-                    <p>{ "The simulator view will appear here." }</p>
-                </section>
+                <Playground />
             </main>
             <Footer />
         </div>

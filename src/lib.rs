@@ -5,6 +5,9 @@
 //! - [`app`]: the root component (page shell).
 //! - [`components`]: the pieces of the page.
 //! - [`panic`]: a panic hook that shows a visible error instead of a blank page.
+//! - [`playground`]: the playground itself (cluster view, time control,
+//!   faults, event log); [`examples`] are the scenarios it offers; [`text`]
+//!   makes untrusted text safe to show.
 //!
 //! Boot: [`start`] runs when the module is instantiated (wasm-bindgen `start`);
 //! it mounts [`app::App`] into `#jetsim` (or `<body>` if the page has no such
@@ -13,7 +16,10 @@
 
 pub mod app;
 pub mod components;
+pub mod examples;
 pub mod panic;
+pub mod playground;
+pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen::prelude::wasm_bindgen;

@@ -1,0 +1,778 @@
+//! The playground page: a cluster view over a running world, time control
+//! (play, pause, step, speed, reset), scenario picker and seed, fault
+//! controls, a console, per-client counters and an event log.
+//!
+//! The component owns one [`session::Session`] (scenario text, seed, world,
+//! log). While playing it asks for animation frames and advances the world by
+//! wall time × speed, at most [`EVENTS_PER_FRAME`] events per frame; while
+//! paused, or when the tab is hidden, it asks for none.
+
+pub mod layout;
+pub mod session;
+pub mod speed;
+pub mod view;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use jetsim_core::client::ConnState;
+use jetsim_core::scenario::Fault;
+use jetsim_core::sim::Liveness;
+use jetsim_core::time::{fmt_time, Time};
+use jetsim_core::trace::Endpoint;
+use yew::prelude::*;
+
+use crate::examples::{self, EXAMPLES};
+use crate::text;
+use layout::Layout;
+use session::{parse_seed, Advance, Session};
+
+/// Events processed per animation frame at most, so a busy scenario cannot
+/// freeze the tab (the clock then falls behind and says so).
+pub const EVENTS_PER_FRAME: u64 = 10_000;
+/// Wall time one frame may spend simulating, in ms (checked between chunks
+/// of events), so drawing keeps up.
+const FRAME_BUDGET_MS: f64 = 8.0;
+/// Longest wall-time gap one frame accounts for (a stalled tab does not
+/// make the simulation jump).
+const MAX_FRAME_MS: f64 = 100.0;
+/// The picker's value for text that is not one of the examples.
+const CUSTOM: &str = "custom";
+
+pub enum Msg {
+    Frame(f64),
+    Play,
+    Pause,
+    Step,
+    Reset,
+    Speed(String),
+    Seed(String),
+    Pick(String),
+    Draft(String),
+    LoadDraft,
+    Fault(Fault),
+    CommandInput(String),
+    RunCommand,
+    VisibilityChanged,
+    ReducedMotion(bool),
+}
+
+/// What the status line says.
+#[derive(Clone, PartialEq)]
+enum Status {
+    None,
+    Info(String),
+    Error(String),
+}
+
+pub struct Playground {
+    session: Option<Session>,
+    layout: Option<Layout>,
+    playing: bool,
+    hidden: bool,
+    reduced_motion: bool,
+    behind: bool,
+    speed: usize,
+    last_ts: Option<f64>,
+    frame: Option<gloo::render::AnimationFrame>,
+    example: String,
+    draft: String,
+    seed_text: String,
+    seed_error: Option<String>,
+    load_error: Option<String>,
+    status: Status,
+    command: String,
+    command_result: Status,
+    log_ref: NodeRef,
+    /// Keep the log scrolled to the bottom (false once the reader scrolls up).
+    log_stick: Rc<Cell<bool>>,
+    _visibility: Option<gloo::events::EventListener>,
+    _motion: Option<gloo::events::EventListener>,
+}
+
+fn document_hidden() -> bool {
+    #[cfg(target_arch = "wasm32")]
+    {
+        gloo::utils::document().visibility_state() == web_sys::VisibilityState::Hidden
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        false
+    }
+}
+
+/// `performance.now()` in ms (0 natively).
+fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0.0
+    }
+}
+
+fn reduced_motion_query() -> Option<web_sys::MediaQueryList> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        gloo::utils::window()
+            .match_media("(prefers-reduced-motion: reduce)")
+            .ok()
+            .flatten()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        None
+    }
+}
+
+impl Playground {
+    fn install(&mut self, session: Session) {
+        let specs = view::server_specs(&session.world);
+        let clients = view::client_specs(&session.world);
+        self.layout = Some(Layout::new(&specs, &clients));
+        self.seed_text = session.seed.to_string();
+        self.seed_error = None;
+        self.load_error = None;
+        self.session = Some(session);
+        self.log_stick.set(true);
+        self.pause();
+    }
+
+    fn pause(&mut self) {
+        self.playing = false;
+        self.frame = None;
+        self.last_ts = None;
+        self.behind = false;
+    }
+
+    /// Ask for the next animation frame if playing and visible.
+    fn schedule(&mut self, ctx: &Context<Self>) {
+        if self.playing && !self.hidden && self.frame.is_none() {
+            let link = ctx.link().clone();
+            self.frame = Some(gloo::render::request_animation_frame(move |ts| {
+                link.send_message(Msg::Frame(ts))
+            }));
+        }
+    }
+
+    fn load(&mut self, text: &str, seed: Option<u64>) -> Result<(), String> {
+        let s = Session::build(text, seed)?;
+        self.install(s);
+        Ok(())
+    }
+}
+
+impl Component for Playground {
+    type Message = Msg;
+    type Properties = ();
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let mut me = Playground {
+            session: None,
+            layout: None,
+            playing: false,
+            hidden: document_hidden(),
+            reduced_motion: reduced_motion_query().is_some_and(|q| q.matches()),
+            behind: false,
+            speed: speed::DEFAULT,
+            last_ts: None,
+            frame: None,
+            example: examples::DEFAULT_EXAMPLE.to_string(),
+            draft: String::new(),
+            seed_text: String::new(),
+            seed_error: None,
+            load_error: None,
+            status: Status::None,
+            command: String::new(),
+            command_result: Status::None,
+            log_ref: NodeRef::default(),
+            log_stick: Rc::new(Cell::new(true)),
+            _visibility: None,
+            _motion: None,
+        };
+        let text = examples::find(examples::DEFAULT_EXAMPLE).map_or("", |e| e.text);
+        me.draft = text.to_string();
+        if let Err(e) = me.load(text, None) {
+            me.load_error = Some(format!("The built-in example could not be loaded: {e}"));
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let link = ctx.link().clone();
+            me._visibility = Some(gloo::events::EventListener::new(
+                &gloo::utils::document(),
+                "visibilitychange",
+                move |_| link.send_message(Msg::VisibilityChanged),
+            ));
+            if let Some(q) = reduced_motion_query() {
+                let link = ctx.link().clone();
+                let q2 = q.clone();
+                me._motion = Some(gloo::events::EventListener::new(&q, "change", move |_| {
+                    link.send_message(Msg::ReducedMotion(q2.matches()))
+                }));
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = ctx;
+        me
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        match msg {
+            Msg::Frame(ts) => {
+                self.frame = None;
+                if !self.playing || self.hidden {
+                    return false;
+                }
+                let dt = self
+                    .last_ts
+                    .map_or(0.0, |last| (ts - last).clamp(0.0, MAX_FRAME_MS));
+                self.last_ts = Some(ts);
+                let Some(s) = self.session.as_mut() else {
+                    self.pause();
+                    return true;
+                };
+                let started = now_ms();
+                let mut more = || now_ms() - started < FRAME_BUDGET_MS;
+                match s.advance(dt * 1e6 * speed::factor(self.speed), EVENTS_PER_FRAME, &mut more) {
+                    Advance::Reached => self.behind = false,
+                    Advance::Behind => self.behind = true,
+                    Advance::End => {
+                        let t = s.now();
+                        self.pause();
+                        self.status = Status::Info(format!(
+                            "Paused at {}, the scenario's end (its until line). Play runs on from here.",
+                            fmt_time(t)
+                        ));
+                        return true;
+                    }
+                }
+                self.schedule(ctx);
+                true
+            }
+            Msg::Play => {
+                if self.session.is_some() && !self.playing {
+                    self.playing = true;
+                    self.last_ts = None;
+                    self.status = Status::None;
+                    self.schedule(ctx);
+                }
+                true
+            }
+            Msg::Pause => {
+                self.pause();
+                true
+            }
+            Msg::Step => {
+                self.pause();
+                let Some(s) = self.session.as_mut() else {
+                    return true;
+                };
+                self.status = match s.step() {
+                    None => Status::Info("Nothing left to happen: no event is scheduled. Faults and commands still work.".into()),
+                    Some(r) => {
+                        let what = if r.events.is_empty() {
+                            "an event with no visible effect (a timer, or a command waiting for its connection)".to_string()
+                        } else {
+                            let mut shown: Vec<String> = r.events.iter().take(3).cloned().collect();
+                            if r.events.len() > 3 {
+                                shown.push(format!("and {} more", r.events.len() - 3));
+                            }
+                            shown.join("; ")
+                        };
+                        Status::Info(format!("Stepped to {}: {what}", fmt_time(r.at)))
+                    }
+                };
+                true
+            }
+            Msg::Reset => {
+                if let Some(s) = &self.session {
+                    match s.rebuilt() {
+                        Ok(fresh) => {
+                            self.install(fresh);
+                            self.status = Status::Info("Reset to the start.".into());
+                        }
+                        Err(e) => self.status = Status::Error(e),
+                    }
+                }
+                true
+            }
+            Msg::Speed(v) => {
+                if let Ok(i) = v.trim().parse::<usize>() {
+                    if i < speed::SPEEDS.len() {
+                        self.speed = i;
+                    }
+                }
+                true
+            }
+            Msg::Seed(v) => {
+                self.seed_text = v.clone();
+                match parse_seed(&v) {
+                    Err(e) => self.seed_error = Some(e),
+                    Ok(seed) => {
+                        let text = self.session.as_ref().map(|s| s.text.clone());
+                        let text = text.as_deref().unwrap_or(self.draft.as_str()).to_string();
+                        match self.load(&text, Some(seed)) {
+                            Ok(()) => {
+                                self.status = Status::Info(format!("Rebuilt with seed {seed}."))
+                            }
+                            Err(e) => self.load_error = Some(e),
+                        }
+                    }
+                }
+                true
+            }
+            Msg::Pick(id) => {
+                if let Some(e) = examples::find(&id) {
+                    self.draft = e.text.to_string();
+                    match self.load(e.text, None) {
+                        Ok(()) => {
+                            self.example = id;
+                            self.status = Status::None;
+                        }
+                        Err(err) => self.load_error = Some(format!("{}: {err}", e.id)),
+                    }
+                }
+                true
+            }
+            Msg::Draft(v) => {
+                self.draft = v;
+                true
+            }
+            Msg::LoadDraft => {
+                let draft = self.draft.clone();
+                match self.load(&draft, None) {
+                    Ok(()) => {
+                        self.example = EXAMPLES
+                            .iter()
+                            .find(|e| e.text == draft)
+                            .map_or(CUSTOM.to_string(), |e| e.id.to_string());
+                        self.status = Status::Info("Loaded the scenario text.".into());
+                    }
+                    Err(e) => self.load_error = Some(e),
+                }
+                true
+            }
+            Msg::Fault(f) => {
+                if let Some(s) = self.session.as_mut() {
+                    s.apply_fault(&f);
+                }
+                true
+            }
+            Msg::CommandInput(v) => {
+                self.command = v;
+                false
+            }
+            Msg::RunCommand => {
+                if let Some(s) = self.session.as_mut() {
+                    self.command_result = match s.run_command(&self.command) {
+                        Ok(done) => {
+                            self.command.clear();
+                            Status::Info(format!("Done at {}: {done}", fmt_time(s.now())))
+                        }
+                        Err(e) => Status::Error(e),
+                    };
+                }
+                true
+            }
+            Msg::VisibilityChanged => {
+                self.hidden = document_hidden();
+                if self.hidden {
+                    self.frame = None;
+                } else {
+                    self.last_ts = None;
+                    self.schedule(ctx);
+                }
+                true
+            }
+            Msg::ReducedMotion(on) => {
+                self.reduced_motion = on;
+                true
+            }
+        }
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+        if self.log_stick.get() {
+            if let Some(el) = self.log_ref.cast::<web_sys::Element>() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        }
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        html! {
+            <div class="playground">
+                { self.view_toolbar(ctx) }
+                { self.view_scenario(ctx) }
+                <section class="panel view-panel" aria-labelledby="view-h">
+                    <h2 id="view-h" class="panel-title">{ "Cluster" }</h2>
+                    {
+                        match (&self.session, &self.layout) {
+                            (Some(s), Some(l)) => view::cluster_view(&s.world, l, self.reduced_motion),
+                            _ => html! { <p class="error">{ "No scenario is loaded." }</p> },
+                        }
+                    }
+                    { view::legend() }
+                </section>
+                { self.view_log() }
+                { self.view_faults(ctx) }
+                { self.view_clients() }
+            </div>
+        }
+    }
+}
+
+/// A 16×16 filled icon for a button (decorative: the button's text names it).
+fn icon(d: &'static str) -> Html {
+    html! {
+        <svg class="icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
+            <path d={d} fill="currentColor" />
+        </svg>
+    }
+}
+
+/// A 16×16 outlined icon.
+fn icon_stroke(d: &'static str) -> Html {
+    html! {
+        <svg class="icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
+            <path d={d} fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" />
+        </svg>
+    }
+}
+
+impl Playground {
+    fn view_toolbar(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let (now, events, next): (Time, u64, Option<Time>) = match &self.session {
+            Some(s) => (s.now(), s.world.metrics.events, s.world.next_event_time()),
+            None => (0, 0, None),
+        };
+        let speed_label = speed::label(self.speed);
+        let speed_text = format!("{speed_label} ({})", speed::per_second(self.speed));
+        let play = if self.playing {
+            html! {
+                <button id="play" type="button" class="primary" onclick={link.callback(|_| Msg::Pause)}>
+                    { icon("M3 2h3.5v12H3z M9.5 2H13v12H9.5z") }{ "Pause" }
+                </button>
+            }
+        } else {
+            html! {
+                <button id="play" type="button" class="primary" onclick={link.callback(|_| Msg::Play)}
+                    disabled={self.session.is_none()}>
+                    { icon("M4 2l10 6-10 6z") }{ "Play" }
+                </button>
+            }
+        };
+        html! {
+            <section class="panel toolbar" aria-label="Time control">
+                <div class="buttons">
+                    { play }
+                    <button id="step" type="button" onclick={link.callback(|_| Msg::Step)}
+                        title="Run the next event and say what it did" disabled={self.session.is_none()}>
+                        { icon("M2 2l8 6-8 6z M11 2h3v12h-3z") }{ "Step" }
+                    </button>
+                    <button id="reset" type="button" onclick={link.callback(|_| Msg::Reset)}
+                        title="Start this scenario again with the same seed" disabled={self.session.is_none()}>
+                        { icon_stroke("M3.5 8a4.5 4.5 0 1 0 1.4-3.3 M2.5 2.5v3.5H6") }{ "Reset" }
+                    </button>
+                </div>
+                <div class="speed">
+                    <label for="speed">{ "Speed" }</label>
+                    <input id="speed" type="range" min="0" max={(speed::SPEEDS.len() - 1).to_string()} step="1"
+                        value={self.speed.to_string()} aria-valuetext={speed_text.clone()}
+                        aria-describedby="speed-out"
+                        oninput={link.callback(|e: InputEvent| {
+                            let el: web_sys::HtmlInputElement = e.target_unchecked_into();
+                            Msg::Speed(el.value())
+                        })} />
+                    <output id="speed-out" for="speed" title={speed_text}>{ speed_label }</output>
+                </div>
+                <div class="clock-box" data-events={events.to_string()} data-now-ns={now.to_string()}>
+                    <span class="muted">{ "Virtual time " }</span>
+                    <span id="clock" class="clock">{ fmt_time(now) }</span>
+                    <span class="muted small" id="events">{ format!(" · {events} events") }</span>
+                    <span class="muted small">
+                        { match next { Some(t) => format!(" · next at {}", fmt_time(t)), None => " · nothing scheduled".to_string() } }
+                    </span>
+                    if self.behind {
+                        <span class="warn small">{ " · running behind: too many events for this speed" }</span>
+                    }
+                    if self.hidden && self.playing {
+                        <span class="muted small">{ " · tab hidden: paused" }</span>
+                    }
+                </div>
+                <p id="status" class="status" role="status">
+                    {
+                        match &self.status {
+                            Status::None => html! {},
+                            Status::Info(t) => html! { { t.clone() } },
+                            Status::Error(t) => html! { <span class="error">{ t.clone() }</span> },
+                        }
+                    }
+                </p>
+            </section>
+        }
+    }
+
+    fn view_scenario(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let (name, description) = match &self.session {
+            Some(s) => (
+                s.world.scenario().name.clone(),
+                s.world.scenario().description.clone(),
+            ),
+            None => (String::new(), String::new()),
+        };
+        html! {
+            <section class="panel scenario" aria-labelledby="scenario-h">
+                <h2 id="scenario-h" class="panel-title">{ "Scenario" }</h2>
+                <div class="row">
+                    <div class="field">
+                        <label for="scenario">{ "Example" }</label>
+                        <select id="scenario" onchange={link.callback(|e: Event| {
+                            let el: web_sys::HtmlSelectElement = e.target_unchecked_into();
+                            Msg::Pick(el.value())
+                        })}>
+                            { for EXAMPLES.iter().map(|e| html! {
+                                <option value={e.id} selected={self.example == e.id}>{ examples::title(e) }</option>
+                            }) }
+                            if self.example == CUSTOM {
+                                <option value={CUSTOM} selected=true disabled=true>{ "Your scenario text" }</option>
+                            }
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="seed">{ "Seed" }</label>
+                        <input id="seed" type="text" inputmode="numeric" autocomplete="off" spellcheck="false"
+                            size="12" value={self.seed_text.clone()}
+                            aria-invalid={self.seed_error.is_some().then_some("true")}
+                            aria-describedby="seed-help"
+                            onchange={link.callback(|e: Event| {
+                                let el: web_sys::HtmlInputElement = e.target_unchecked_into();
+                                Msg::Seed(el.value())
+                            })} />
+                        <span id="seed-help" class="muted small">{ "Same scenario and seed, same run. Enter to apply." }</span>
+                    </div>
+                </div>
+                if let Some(e) = &self.seed_error {
+                    <p id="seed-error" class="error" role="alert">{ e.clone() }</p>
+                }
+                if let Some(e) = &self.load_error {
+                    <p id="load-error" class="error" role="alert">
+                        { format!("The scenario could not be loaded: {e}") }
+                        if self.session.is_some() { { " The previous run is still shown." } }
+                    </p>
+                }
+                if !name.is_empty() {
+                    <h3 class="scenario-name">{ text::display(&name) }</h3>
+                }
+                if !description.is_empty() {
+                    <p class="scenario-desc">{ text::display_max(&description, 1000) }</p>
+                }
+                <details class="scenario-text">
+                    <summary>{ "Scenario text (edit and load)" }</summary>
+                    <label for="scenario-text" class="visually-hidden">{ "Scenario text" }</label>
+                    <textarea id="scenario-text" spellcheck="false" rows="14" value={self.draft.clone()}
+                        oninput={link.callback(|e: InputEvent| {
+                            let el: web_sys::HtmlTextAreaElement = e.target_unchecked_into();
+                            Msg::Draft(el.value())
+                        })} />
+                    <button id="load-text" type="button" onclick={link.callback(|_| Msg::LoadDraft)}>{ "Load this text" }</button>
+                </details>
+            </section>
+        }
+    }
+
+    fn view_faults(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let Some(s) = &self.session else {
+            return html! {};
+        };
+        let w = &s.world;
+        let n = w.servers.len();
+        let roles = view::JsRoles::of(w);
+        let rows = w.servers.iter().enumerate().map(|(i, slot)| {
+            let name = slot.config.name.clone();
+            let state = view::liveness_name(slot.liveness);
+            let cut_from: Vec<&str> = (0..n)
+                .filter(|&j| j != i && (w.is_cut(i as Endpoint, j as Endpoint) || w.is_cut(j as Endpoint, i as Endpoint)))
+                .map(|j| w.name(j as Endpoint))
+                .collect();
+            let where_ = match (&slot.config.az, &slot.config.region) {
+                (Some(az), Some(r)) => format!("{} · {az} · {r}", slot.config.cluster),
+                (Some(az), None) => format!("{} · {az}", slot.config.cluster),
+                (None, Some(r)) => format!("{} · {r}", slot.config.cluster),
+                (None, None) => slot.config.cluster.clone(),
+            };
+            let button = |label: &'static str, enabled: bool, fault: Fault| {
+                let aria = format!("{label} {name}");
+                html! {
+                    <button type="button" class={classes!("fault", label.to_lowercase().replace(' ', "-"))} aria-label={aria}
+                        disabled={!enabled} onclick={link.callback(move |_| Msg::Fault(fault.clone()))}>
+                        { label }
+                    </button>
+                }
+            };
+            let role = roles.describe(i);
+            let js = slot.config.jetstream;
+            let up = slot.liveness == Liveness::Up;
+            let down = slot.liveness == Liveness::Down;
+            let paused = slot.liveness == Liveness::Paused;
+            html! {
+                <tr key={name.clone()} data-server={name.clone()}>
+                    <th scope="row">{ text::short(&name, 24) }</th>
+                    <td class="muted small">{ text::short(&where_, 60) }</td>
+                    <td class={classes!("state", state)}>
+                        { state }
+                        if let Some(role) = &role {
+                            <span class="small role">{ format!(" · {role}") }</span>
+                        }
+                        if !cut_from.is_empty() {
+                            <span class="small">{ format!(" · cut from {}", cut_from.join(", ")) }</span>
+                        }
+                    </td>
+                    <td class="actions">
+                        { button("Kill", !down, Fault::Kill(name.clone())) }
+                        if js {
+                            { button("Power loss", !down, Fault::PowerLoss(name.clone())) }
+                        }
+                        { button("Restart", down, Fault::Restart(name.clone())) }
+                        { button("Pause", up, Fault::Pause(name.clone())) }
+                        { button("Resume", paused, Fault::Resume(name.clone())) }
+                        { button("Isolate", !down, Fault::Isolate(name.clone())) }
+                    </td>
+                </tr>
+            }
+        });
+        let onsubmit = link.callback(|e: SubmitEvent| {
+            e.prevent_default();
+            Msg::RunCommand
+        });
+        html! {
+            <section class="panel faults" aria-labelledby="faults-h">
+                <h2 id="faults-h" class="panel-title">{ "Faults" }</h2>
+                <div class="table-wrap">
+                    <table class="fault-table">
+                        <caption class="visually-hidden">{ "Servers and fault controls" }</caption>
+                        <thead><tr>
+                            <th scope="col">{ "Server" }</th><th scope="col">{ "Where" }</th>
+                            <th scope="col">{ "State" }</th><th scope="col">{ "Actions" }</th>
+                        </tr></thead>
+                        <tbody>{ for rows }</tbody>
+                    </table>
+                </div>
+                <p>
+                    <button id="heal" type="button" onclick={link.callback(|_| Msg::Fault(Fault::Heal(None)))}>
+                        { "Heal all partitions" }
+                    </button>
+                </p>
+                <form class="console" onsubmit={onsubmit}>
+                    <label for="command">{ "Command" }</label>
+                    <input id="command" type="text" autocomplete="off" spellcheck="false"
+                        placeholder="kill n2 · partition n1 | n2 n3 · pub: nats pub orders.new hi"
+                        aria-describedby="command-help"
+                        value={self.command.clone()}
+                        oninput={link.callback(|e: InputEvent| {
+                            let el: web_sys::HtmlInputElement = e.target_unchecked_into();
+                            Msg::CommandInput(el.value())
+                        })} />
+                    <button type="submit" id="run-command">{ "Run" }</button>
+                    <p id="command-help" class="muted small">
+                        { "Any scenario action, run now: a client's nats pub/sub/req/reply/unsub, kill, restart, pause, resume, partition, isolate, split, heal, latency or note." }
+                    </p>
+                    <p id="command-result" role="status" class="small">
+                        {
+                            match &self.command_result {
+                                Status::None => html! {},
+                                Status::Info(t) => html! { { t.clone() } },
+                                Status::Error(t) => html! { <span class="error">{ t.clone() }</span> },
+                            }
+                        }
+                    </p>
+                </form>
+            </section>
+        }
+    }
+
+    fn view_clients(&self) -> Html {
+        let Some(s) = &self.session else {
+            return html! {};
+        };
+        let w = &s.world;
+        let rows = w.clients.iter().map(|c| {
+            let n = &c.node;
+            let conn = match n.state {
+                ConnState::Connected { server } => w.name(server).to_string(),
+                ConnState::Connecting { server } | ConnState::Handshake { server } => {
+                    format!("connecting to {}", w.name(server))
+                }
+                ConnState::Disconnected => "disconnected".to_string(),
+            };
+            let st = &n.stats;
+            html! {
+                <tr key={n.config.name.clone()} data-client={n.config.name.clone()}>
+                    <th scope="row">{ text::short(&n.config.name, 24) }</th>
+                    <td>{ conn }</td>
+                    <td class="num">{ st.published }</td>
+                    <td class="num">{ st.received }</td>
+                    <td class="num">{ st.replies }</td>
+                    <td class="num">{ st.no_responders }</td>
+                    <td class="num">{ st.timeouts }</td>
+                </tr>
+            }
+        });
+        html! {
+            <section class="panel clients" aria-labelledby="clients-h">
+                <h2 id="clients-h" class="panel-title">{ "Clients" }</h2>
+                <div class="table-wrap">
+                    <table class="client-table">
+                        <caption class="visually-hidden">{ "Per-client counters" }</caption>
+                        <thead><tr>
+                            <th scope="col">{ "Client" }</th>
+                            <th scope="col">{ "Server" }</th>
+                            <th scope="col" class="num">{ "Published" }</th>
+                            <th scope="col" class="num">{ "Received" }</th>
+                            <th scope="col" class="num">{ "Replies" }</th>
+                            <th scope="col" class="num">{ "No responders" }</th>
+                            <th scope="col" class="num">{ "Timeouts" }</th>
+                        </tr></thead>
+                        <tbody>{ for rows }</tbody>
+                    </table>
+                </div>
+            </section>
+        }
+    }
+
+    fn view_log(&self) -> Html {
+        let stick = self.log_stick.clone();
+        let onscroll = Callback::from(move |e: Event| {
+            let el: web_sys::Element = e.target_unchecked_into();
+            stick.set(el.scroll_top() + el.client_height() >= el.scroll_height() - 8);
+        });
+        let entries = self.session.iter().flat_map(|s| s.log.iter());
+        let count = self.session.as_ref().map_or(0, |s| s.log.len());
+        html! {
+            <section class="panel log-panel" aria-labelledby="log-h">
+                <h2 id="log-h" class="panel-title">{ "Event log" }</h2>
+                <p class="muted small">
+                    { format!("Most recent at the bottom; the last {} headline events (frames are not listed).", session::LOG_CAP) }
+                </p>
+                <div class="log-scroll" ref={self.log_ref.clone()} onscroll={onscroll} tabindex="0"
+                    aria-label="Event log entries">
+                    <ol id="log" class="log" aria-live="polite" aria-relevant="additions">
+                        { for entries.map(|e| html! {
+                            <li key={e.seq} class={e.class}>
+                                <span class="t">{ fmt_time(e.at) }</span>{ " " }<span class="what">{ e.text.clone() }</span>
+                            </li>
+                        }) }
+                    </ol>
+                    if count == 0 {
+                        <p class="muted small">{ "Nothing has happened yet. Press Play or Step." }</p>
+                    }
+                </div>
+            </section>
+        }
+    }
+}

@@ -1,0 +1,626 @@
+//! The cluster view (SVG) and its legend. Everything drawn is read from the
+//! world through the core's public API; nothing here changes the simulation.
+
+use std::collections::BTreeMap;
+
+use jetsim_core::client::ConnState;
+use jetsim_core::link::Latency;
+use jetsim_core::sim::{InFlight, Liveness, World};
+use jetsim_core::time::fmt_duration;
+use jetsim_core::trace::{Endpoint, FrameKind};
+use yew::prelude::*;
+
+use super::layout::{
+    num, pill_width, ClientSpec, Layout, Pill, Pt, ServerSpec, PILL_H, PILL_MAX_CHARS, SERVER_R,
+};
+use crate::text;
+
+/// Frames drawn at most (the rest are counted in the caption).
+pub const MAX_FRAMES_DRAWN: usize = 300;
+/// A cluster with more route links than this labels only the unusual ones.
+const LABEL_ALL_UP_TO: usize = 6;
+
+/// The layout's view of the world's servers.
+pub fn server_specs(world: &World) -> Vec<ServerSpec> {
+    world
+        .servers
+        .iter()
+        .map(|s| ServerSpec {
+            name: s.config.name.clone(),
+            cluster: s.config.cluster.clone(),
+            az: s.config.az.clone(),
+            region: s.config.region.clone(),
+        })
+        .collect()
+}
+
+/// The layout's view of the world's clients: each sits by its current
+/// server, else by the first one it would try.
+pub fn client_specs(world: &World) -> Vec<ClientSpec> {
+    world
+        .clients
+        .iter()
+        .map(|c| ClientSpec {
+            name: c.node.config.name.clone(),
+            home: c
+                .node
+                .server()
+                .or_else(|| c.node.config.servers.first().copied())
+                .map(|s| s as usize),
+        })
+        .collect()
+}
+
+pub fn liveness_name(l: Liveness) -> &'static str {
+    match l {
+        Liveness::Up => "up",
+        Liveness::Down => "down",
+        Liveness::Paused => "paused",
+    }
+}
+
+/// Colour class and legend group of a frame kind (`k-other` for kinds the
+/// core may add before the legend learns them).
+#[allow(unreachable_patterns)]
+pub fn kind_class(k: FrameKind) -> &'static str {
+    match k {
+        FrameKind::Publish => "k-publish",
+        FrameKind::Deliver => "k-deliver",
+        FrameKind::RouteMsg => "k-route-msg",
+        FrameKind::RouteSub => "k-route-sub",
+        FrameKind::RaftAppend | FrameKind::RaftAppendAck => "k-raft-append",
+        FrameKind::RaftVote | FrameKind::RaftVoteReply => "k-raft-vote",
+        FrameKind::ClientCtl | FrameKind::ServerCtl => "k-control",
+        FrameKind::Connect | FrameKind::Close => "k-connection",
+        _ => "k-other",
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Dot,
+    Diamond,
+    Ring,
+}
+
+#[allow(unreachable_patterns)]
+fn kind_shape(k: FrameKind) -> Shape {
+    match k {
+        FrameKind::Publish | FrameKind::Deliver | FrameKind::RouteMsg | FrameKind::RaftAppend => Shape::Dot,
+        FrameKind::RouteSub | FrameKind::ClientCtl | FrameKind::ServerCtl | FrameKind::RaftVote => Shape::Diamond,
+        // Replies and acks are rings in their request's colour.
+        FrameKind::RaftAppendAck | FrameKind::RaftVoteReply => Shape::Ring,
+        FrameKind::Connect | FrameKind::Close => Shape::Ring,
+        _ => Shape::Diamond,
+    }
+}
+
+fn shape_html(shape: Shape, class: &'static str, at: Pt) -> Html {
+    let (x, y) = (num(at.x), num(at.y));
+    match shape {
+        Shape::Dot => html! { <circle class={classes!("frame", class)} cx={x} cy={y} r="6" /> },
+        Shape::Diamond => html! {
+            <rect class={classes!("frame", class)} x="-4.5" y="-4.5" width="9" height="9"
+                transform={format!("translate({x} {y}) rotate(45)")} />
+        },
+        Shape::Ring => {
+            html! { <circle class={classes!("frame", "ring", class)} cx={x} cy={y} r="5" /> }
+        }
+    }
+}
+
+/// The legend, as text with swatches (the SVG's colours explained).
+pub fn legend() -> Html {
+    // name, colour class, shapes (request, reply), what it is
+    let frames: [(&str, &str, &[Shape], &str); 8] = [
+        ("publish", "k-publish", &[Shape::Dot], "client → server PUB"),
+        ("deliver", "k-deliver", &[Shape::Dot], "server → client MSG"),
+        ("route-msg", "k-route-msg", &[Shape::Dot], "server → server RMSG"),
+        ("route-sub", "k-route-sub", &[Shape::Diamond], "interest RS+ / RS−"),
+        ("raft-append", "k-raft-append", &[Shape::Dot, Shape::Ring], "AppendEntries and its ack"),
+        ("raft-vote", "k-raft-vote", &[Shape::Diamond, Shape::Ring], "vote request and reply"),
+        ("control", "k-control", &[Shape::Diamond], "CONNECT, SUB, PING, INFO, +OK…"),
+        ("connection", "k-connection", &[Shape::Ring], "TCP open / close"),
+    ];
+    let swatch = |shape: Shape, class: &'static str| {
+        html! {
+            <svg class="swatch" viewBox="-8 -8 16 16" width="16" height="16" aria-hidden="true" focusable="false">
+                { shape_html(shape, class, Pt::new(0.0, 0.0)) }
+            </svg>
+        }
+    };
+    let line = |class: &'static str| {
+        html! {
+            <svg class="swatch wide" viewBox="0 -5 28 10" width="28" height="10" aria-hidden="true" focusable="false">
+                <line class={classes!("route", class)} x1="1" y1="0" x2="27" y2="0" />
+            </svg>
+        }
+    };
+    html! {
+        <div class="legend" aria-label="Legend">
+            <h3 class="visually-hidden">{ "Legend" }</h3>
+            <ul class="legend-frames">
+                { for frames.iter().map(|(name, class, shapes, what)| html! {
+                    <li>{ for shapes.iter().map(|sh| swatch(*sh, class)) }<b>{ *name }</b>{ " " }<span class="muted">{ *what }</span></li>
+                }) }
+            </ul>
+            <ul class="legend-links">
+                <li>{ line("up") }{ "route up" }</li>
+                <li>{ line("cut") }{ "cut by a partition" }</li>
+                <li>{ line("down") }{ "down (server not running)" }</li>
+                <li><span class="state-dot up" aria-hidden="true"></span>{ "server up" }</li>
+                <li><span class="state-dot paused" aria-hidden="true"></span>{ "paused" }</li>
+                <li><span class="state-dot down" aria-hidden="true"></span>{ "down" }</li>
+                <li><span class="role-dot" aria-hidden="true">{ "M" }</span>{ "JetStream meta leader" }</li>
+                <li><span class="role-dot" aria-hidden="true">{ "S" }</span>{ "stream leader (a number: leads that many)" }</li>
+            </ul>
+        </div>
+    }
+}
+
+/// State of the route between two servers of a cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteState {
+    Up,
+    /// Both directions cut.
+    Cut,
+    /// One direction cut (`partition a -> b`).
+    OneWay,
+    /// Not up for another reason (a server is down).
+    Down,
+}
+
+pub fn route_state(world: &World, a: Endpoint, b: Endpoint) -> RouteState {
+    let (ab, ba) = (world.is_cut(a, b), world.is_cut(b, a));
+    if ab && ba {
+        RouteState::Cut
+    } else if ab || ba {
+        RouteState::OneWay
+    } else if world.route_up(a, b) {
+        RouteState::Up
+    } else {
+        RouteState::Down
+    }
+}
+
+/// A short label for a latency model: `1ms`, `1ms–2ms`, `70ms+ tail`
+/// (the full description goes in the link's tooltip).
+#[allow(unreachable_patterns)]
+pub fn latency_label(l: &Latency) -> String {
+    match l {
+        Latency::Fixed(_) | Latency::Uniform { .. } => l.describe(),
+        Latency::Pareto { min, .. } => format!("{}+ tail", fmt_duration(*min)),
+        _ => fmt_duration(l.typical()),
+    }
+}
+
+/// Short and full latency text of a link: `1ms`, or `1ms / 2ms` when the
+/// directions differ.
+pub fn link_latency(world: &World, a: Endpoint, b: Endpoint) -> (String, String) {
+    let (ab, ba) = (world.latency(a, b), world.latency(b, a));
+    if ab == ba {
+        (latency_label(ab), ab.describe())
+    } else {
+        (
+            format!("{} / {}", latency_label(ab), latency_label(ba)),
+            format!(
+                "{} → {}: {}; {} → {}: {}",
+                world.name(a),
+                world.name(b),
+                ab.describe(),
+                world.name(b),
+                world.name(a),
+                ba.describe()
+            ),
+        )
+    }
+}
+
+/// Endpoint positions: servers, then clients (pill centres).
+fn endpoint_pos(layout: &Layout, pills: &[Pill], n_servers: usize, ep: Endpoint) -> Option<Pt> {
+    let i = ep as usize;
+    if i < n_servers {
+        layout.servers.get(i).copied()
+    } else {
+        pills.get(i - n_servers).map(|p| p.center)
+    }
+}
+
+/// Where a frame is drawn now, shifted to the right of its direction of
+/// travel so the two directions of a link do not overlap.
+fn frame_pos(now: u64, f: &InFlight, a: Pt, b: Pt) -> Pt {
+    let span = f.arrives_at.saturating_sub(f.sent_at);
+    let t = if span == 0 {
+        1.0
+    } else {
+        (now.saturating_sub(f.sent_at) as f64 / span as f64).clamp(0.0, 1.0)
+    };
+    let p = Pt::lerp(a, b, t);
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let len = (dx * dx + dy * dy).sqrt();
+    if len < 1e-6 {
+        return p;
+    }
+    Pt::new(p.x - dy / len * 5.0, p.y + dx / len * 5.0)
+}
+
+/// The whole cluster view.
+pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Html {
+    let ns = world.servers.len();
+    let specs = client_specs(world);
+    let pills = layout.place_clients(&specs);
+    let (vx, vy, vw, vh) = layout.view_box(&pills);
+    let now = world.now();
+
+    // Route links, per cluster: which to label.
+    let mut routes: Vec<(usize, usize, RouteState, String)> = Vec::new();
+    let mut full_latency: Vec<String> = Vec::new();
+    for a in 0..ns {
+        for b in (a + 1)..ns {
+            if world.servers[a].config.cluster == world.servers[b].config.cluster {
+                let (ea, eb) = (a as Endpoint, b as Endpoint);
+                let (short, full) = link_latency(world, ea, eb);
+                routes.push((a, b, route_state(world, ea, eb), short));
+                full_latency.push(full);
+            }
+        }
+    }
+    let mut captions: BTreeMap<usize, String> = BTreeMap::new();
+    let mut label_it: Vec<bool> = vec![true; routes.len()];
+    for (ci, _) in layout.clusters.iter().enumerate() {
+        let mine: Vec<usize> = (0..routes.len())
+            .filter(|&r| layout.cluster_of(routes[r].0) == Some(ci))
+            .collect();
+        if mine.len() > LABEL_ALL_UP_TO {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for &r in &mine {
+                *counts.entry(routes[r].3.as_str()).or_default() += 1;
+            }
+            // Most common latency; ties go to the first in text order (deterministic).
+            let mode = counts
+                .iter()
+                .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)))
+                .map(|(k, _)| k.to_string());
+            if let Some(mode) = mode {
+                for &r in &mine {
+                    label_it[r] = routes[r].3 != mode;
+                }
+                captions.insert(ci, format!("routes {mode} unless labelled"));
+            }
+        }
+    }
+
+    let clusters = layout.clusters.iter().enumerate().map(|(ci, c)| {
+        let (x, y, w, h) = c.rect;
+        let mut title = format!("cluster {}", text::short(&c.name, 24));
+        if !c.caption.is_empty() {
+            title.push_str(" · ");
+            title.push_str(&text::short(&c.caption, 60));
+        }
+        html! {
+            <g class="cluster" key={format!("c{ci}")}>
+                <rect class="cluster-box" x={num(x)} y={num(y)} width={num(w)} height={num(h)} rx="14" />
+                <text class="cluster-label" x={num(x + 12.0)} y={num(y + 20.0)}>{ title }</text>
+                if let Some(cap) = captions.get(&ci) {
+                    <text class="cluster-caption" x={num(x + 12.0)} y={num(y + 36.0)}>{ cap.clone() }</text>
+                }
+            </g>
+        }
+    });
+
+    let zones = layout.zones.iter().enumerate().map(|(zi, z)| {
+        html! {
+            <g class="zone" key={format!("z{zi}")}>
+                <path class="zone-band" d={z.path.clone()} fill-rule="evenodd">
+                    <title>{ format!("AZ {}", text::short(&z.label, 60)) }</title>
+                </path>
+            </g>
+        }
+    });
+    let zone_labels = layout.zones.iter().enumerate().map(|(zi, z)| {
+        html! {
+            <text class="zone-label halo" key={format!("zl{zi}")} x={num(z.label_at.x)} y={num(z.label_at.y)}
+                text-anchor="middle" dominant-baseline="middle">{ text::short(&z.label, 24) }</text>
+        }
+    });
+
+    let route_lines = routes.iter().zip(&full_latency).map(|((a, b, st, _), lat)| {
+        let (pa, pb) = (layout.servers[*a], layout.servers[*b]);
+        let class = match st {
+            RouteState::Up => "up",
+            RouteState::Cut => "cut",
+            RouteState::OneWay => "cut oneway",
+            RouteState::Down => "down",
+        };
+        let state_text = match st {
+            RouteState::Up => "route up".to_string(),
+            RouteState::Cut => "cut by a partition (both ways)".to_string(),
+            RouteState::OneWay => {
+                let (ea, eb) = (*a as Endpoint, *b as Endpoint);
+                if world.is_cut(ea, eb) {
+                    format!("cut one way: {} → {} is dropped", world.name(ea), world.name(eb))
+                } else {
+                    format!("cut one way: {} → {} is dropped", world.name(eb), world.name(ea))
+                }
+            }
+            RouteState::Down => "route down".to_string(),
+        };
+        let title = format!("{} ↔ {}: {state_text}; latency {lat}", world.name(*a as Endpoint), world.name(*b as Endpoint));
+        html! {
+            <line key={format!("r{a}-{b}")} class={classes!("route", class)}
+                data-route={format!("{}-{}", world.name(*a as Endpoint), world.name(*b as Endpoint))}
+                data-state={class}
+                x1={num(pa.x)} y1={num(pa.y)} x2={num(pb.x)} y2={num(pb.y)}>
+                <title>{ text::display(&title) }</title>
+            </line>
+        }
+    });
+    let route_labels = routes.iter().zip(&label_it).filter(|(_, l)| **l).map(|((a, b, _, lat), _)| {
+        let (pa, pb) = (layout.servers[*a], layout.servers[*b]);
+        let t = layout.label_t(*a, *b);
+        let at = Pt::lerp(pa, pb, t);
+        html! {
+            <text key={format!("rl{a}-{b}")} class="route-label halo" x={num(at.x)} y={num(at.y)}
+                text-anchor="middle" dominant-baseline="middle">{ text::short(lat, 40) }</text>
+        }
+    });
+
+    // Client connections.
+    let client_lines = world.clients.iter().enumerate().filter_map(|(i, c)| {
+        let ep = (ns + i) as Endpoint;
+        let (class, server) = match c.node.state {
+            ConnState::Connected { server } => ("up", server),
+            ConnState::Connecting { server } | ConnState::Handshake { server } => {
+                ("pending", server)
+            }
+            ConnState::Disconnected => return None,
+        };
+        let cut = world.is_cut(ep, server) || world.is_cut(server, ep);
+        let (pc, ps) = (
+            pills.get(i)?.center,
+            layout.servers.get(server as usize).copied()?,
+        );
+        Some(html! {
+            <line key={format!("cl{i}")} class={classes!("clink", class, cut.then_some("cut"))}
+                x1={num(pc.x)} y1={num(pc.y)} x2={num(ps.x)} y2={num(ps.y)} />
+        })
+    });
+
+    // Frames in flight: moving along their link, or counted per link.
+    let flights: Vec<&InFlight> = world.in_flight().collect();
+    let total_frames = flights.len();
+    let frames_html: Html = if reduced_motion {
+        let mut per_link: BTreeMap<(Endpoint, Endpoint), Vec<FrameKind>> = BTreeMap::new();
+        for f in &flights {
+            let key = if f.from < f.to {
+                (f.from, f.to)
+            } else {
+                (f.to, f.from)
+            };
+            per_link.entry(key).or_default().push(f.label.kind);
+        }
+        let badges = per_link.iter().filter_map(|((a, b), kinds)| {
+            let pa = endpoint_pos(layout, &pills, ns, *a)?;
+            let pb = endpoint_pos(layout, &pills, ns, *b)?;
+            let at = Pt::lerp(pa, pb, 0.5);
+            let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+            for k in kinds {
+                *by_kind.entry(k.name()).or_default() += 1;
+            }
+            let detail: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            let main_class = kinds.first().map_or("k-control", |k| kind_class(*k));
+            Some(html! {
+                <g key={format!("fc{a}-{b}")} class="frame-count" transform={format!("translate({} {})", num(at.x), num(at.y))}>
+                    <circle class={classes!("badge", main_class)} r="10" />
+                    <text text-anchor="middle" dominant-baseline="central">{ kinds.len().to_string() }</text>
+                    <title>{ format!("{} ↔ {}: {} in flight ({})", world.name(*a), world.name(*b), kinds.len(), detail.join(", ")) }</title>
+                </g>
+            })
+        });
+        html! { <g class="frames static">{ for badges }</g> }
+    } else {
+        let dots = flights.iter().take(MAX_FRAMES_DRAWN).filter_map(|f| {
+            let pa = endpoint_pos(layout, &pills, ns, f.from)?;
+            let pb = endpoint_pos(layout, &pills, ns, f.to)?;
+            let at = frame_pos(now, f, pa, pb);
+            let k = f.label.kind;
+            let title = match &f.label.subject {
+                Some(s) => format!(
+                    "{} {} → {}: {}",
+                    k.name(),
+                    world.name(f.from),
+                    world.name(f.to),
+                    text::short(s, 80)
+                ),
+                None => format!("{} {} → {}", k.name(), world.name(f.from), world.name(f.to)),
+            };
+            Some(html! {
+                <g key={f.id.to_string()} class="frame-g" data-kind={k.name()}>
+                    { shape_html(kind_shape(k), kind_class(k), at) }
+                    <title>{ title }</title>
+                </g>
+            })
+        });
+        html! { <g class="frames moving">{ for dots }</g> }
+    };
+
+    let roles = JsRoles::of(world);
+    let servers = world.servers.iter().enumerate().map(|(i, s)| {
+        let p = layout.servers[i];
+        let state = liveness_name(s.liveness);
+        let name = &s.config.name;
+        let mut title = format!("server {name}: {state} · cluster {}", s.config.cluster);
+        if let Some(az) = &s.config.az {
+            title.push_str(&format!(" · AZ {az}"));
+        }
+        if let Some(r) = &s.config.region {
+            title.push_str(&format!(" · region {r}"));
+        }
+        let meta = roles.is_meta_leader(i);
+        let streams = roles.streams_led(i);
+        if let Some(role) = roles.describe(i) {
+            title.push_str(" · ");
+            title.push_str(&role);
+        }
+        html! {
+            <g key={format!("s{i}")} class={classes!("server", state)} data-server={name.clone()} data-state={state}
+                data-meta-leader={meta.then_some("1")}
+                transform={format!("translate({} {})", num(p.x), num(p.y))}>
+                <circle class="server-body" r={num(SERVER_R)} />
+                if s.liveness == Liveness::Down {
+                    <path class="server-x" d="M -11 -11 L 11 11 M 11 -11 L -11 11" />
+                }
+                <text class="server-name" text-anchor="middle" y="-3">{ text::short(name, 7) }</text>
+                <text class="server-state" text-anchor="middle" y="11">{ state }</text>
+                if meta {
+                    <g class="badge-g meta" transform="translate(-21 -21)">
+                        <circle class="role-badge" r="9" />
+                        <text text-anchor="middle" dominant-baseline="central">{ "M" }</text>
+                    </g>
+                }
+                if !streams.is_empty() {
+                    <g class="badge-g stream" transform="translate(21 -21)">
+                        <circle class="role-badge" r="9" />
+                        <text text-anchor="middle" dominant-baseline="central">
+                            { if streams.len() == 1 { "S".to_string() } else { streams.len().to_string() } }
+                        </text>
+                    </g>
+                }
+                <title>{ text::display(&title) }</title>
+            </g>
+        }
+    });
+
+    let clients = world.clients.iter().enumerate().filter_map(|(i, c)| {
+        let pill = pills.get(i)?;
+        let name = &c.node.config.name;
+        let (state, server) = match c.node.state {
+            ConnState::Connected { server } => ("connected", Some(server)),
+            ConnState::Connecting { server } | ConnState::Handshake { server } => ("connecting", Some(server)),
+            ConnState::Disconnected => ("disconnected", None),
+        };
+        let title = match server {
+            Some(s) => format!("client {name}: {state} to {}", world.name(s)),
+            None => format!("client {name}: disconnected"),
+        };
+        let w = pill_width(name).max(pill.w);
+        Some(html! {
+            <g key={format!("k{i}")} class={classes!("client", state)} data-client={name.clone()}
+                data-server={server.map(|s| world.name(s).to_string()).unwrap_or_default()}
+                transform={format!("translate({} {})", num(pill.center.x), num(pill.center.y))}>
+                <rect class="client-body" x={num(-w / 2.0)} y={num(-PILL_H / 2.0)} width={num(w)} height={num(PILL_H)} rx="10" />
+                <text class="client-name" text-anchor="middle" dominant-baseline="central">{ text::short(name, PILL_MAX_CHARS) }</text>
+                <title>{ text::display(&title) }</title>
+            </g>
+        })
+    });
+
+    let summary = view_summary(world, total_frames);
+    let more = total_frames.saturating_sub(MAX_FRAMES_DRAWN);
+    html! {
+        <figure class="cluster-figure">
+            <svg class={classes!("cluster-view", reduced_motion.then_some("reduced-motion"))}
+                viewBox={format!("{} {} {} {}", num(vx), num(vy), num(vw), num(vh))}
+                role="img" aria-labelledby="cv-title cv-desc" preserveAspectRatio="xMidYMid meet">
+                <title id="cv-title">{ "Cluster view" }</title>
+                <desc id="cv-desc">{ summary.clone() }</desc>
+                <g class="layer-clusters">{ for clusters }</g>
+                <g class="layer-zones">{ for zones }</g>
+                <g class="layer-routes">{ for route_lines }</g>
+                <g class="layer-clinks">{ for client_lines }</g>
+                <g class="layer-labels">{ for zone_labels }{ for route_labels }</g>
+                <g class="layer-servers">{ for servers }</g>
+                <g class="layer-clients">{ for clients }</g>
+                { frames_html }
+            </svg>
+            <figcaption class="muted" id="frames-caption">
+                { format!("{total_frames} frame{} in flight", if total_frames == 1 { "" } else { "s" }) }
+                if more > 0 { { format!(" ({more} not drawn)") } }
+                if reduced_motion { { " · reduced motion: frames are counted per link instead of moving" } }
+            </figcaption>
+        </figure>
+    }
+}
+
+/// JetStream roles to show on servers: the meta leader of each cluster and
+/// the leader of each stream (from the core's read-only JetStream view).
+pub struct JsRoles {
+    meta: Vec<Endpoint>,
+    /// (stream, leader)
+    streams: Vec<(String, Endpoint)>,
+}
+
+impl JsRoles {
+    pub fn of(world: &World) -> JsRoles {
+        let mut meta = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, s) in world.servers.iter().enumerate() {
+            if s.config.jetstream && !seen.contains(&s.config.cluster.as_str()) {
+                seen.push(&s.config.cluster);
+                if let Some(l) = world.meta_leader(i as Endpoint) {
+                    meta.push(l);
+                }
+            }
+        }
+        let streams =
+            world.stream_names().into_iter().filter_map(|n| world.stream_leader(&n).map(|l| (n, l))).collect();
+        JsRoles { meta, streams }
+    }
+
+    pub fn is_meta_leader(&self, server: usize) -> bool {
+        self.meta.contains(&(server as Endpoint))
+    }
+
+    pub fn streams_led(&self, server: usize) -> Vec<&str> {
+        self.streams.iter().filter(|(_, l)| *l as usize == server).map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// `meta leader · leads ORDERS, EVENTS`, or None.
+    pub fn describe(&self, server: usize) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.is_meta_leader(server) {
+            parts.push("meta leader".to_string());
+        }
+        let led = self.streams_led(server);
+        if !led.is_empty() {
+            parts.push(format!("leads {}", led.join(", ")));
+        }
+        (!parts.is_empty()).then(|| text::display(&parts.join(" · ")))
+    }
+}
+
+/// One sentence for the SVG's description.
+pub fn view_summary(world: &World, frames: usize) -> String {
+    let servers: Vec<String> = world
+        .servers
+        .iter()
+        .map(|s| format!("{} {}", s.config.name, liveness_name(s.liveness)))
+        .collect();
+    let connected = world
+        .clients
+        .iter()
+        .filter(|c| c.node.is_connected())
+        .count();
+    let n = world.servers.len();
+    let mut down = 0;
+    for a in 0..n {
+        for b in (a + 1)..n {
+            if world.servers[a].config.cluster == world.servers[b].config.cluster
+                && route_state(world, a as Endpoint, b as Endpoint) != RouteState::Up
+            {
+                down += 1;
+            }
+        }
+    }
+    text::display(&format!(
+        "{} servers: {}. {} of {} clients connected. {} route{} not up. {} frame{} in flight.",
+        n,
+        servers.join(", "),
+        connected,
+        world.clients.len(),
+        down,
+        if down == 1 { " is" } else { "s are" },
+        frames,
+        if frames == 1 { "" } else { "s" },
+    ))
+}
