@@ -1,0 +1,97 @@
+// Helpers for the playground's browser tests (tests/e2e/playground*.test.mjs),
+// on top of the shared harness (serveDist, launchBrowser, watchPage).
+import assert from 'node:assert/strict';
+import { watchPage } from './harness.mjs';
+
+export const BOOT_TIMEOUT = 30_000;
+
+/** Speeds on the slider (src/playground/speed.rs SPEEDS): index of 1× and 10×. */
+export const SPEED_1X = 12;
+export const SPEED_10X = 15;
+
+/**
+ * Open the page in a fresh browser context and wait until the cluster is
+ * drawn. Options: viewport, colorScheme, reducedMotion, initScript (a
+ * function or source run before the page's scripts), hash (URL fragment).
+ */
+export async function openPlayground(browser, server, opts = {}) {
+  const context = await browser.newContext({
+    viewport: opts.viewport ?? { width: 1280, height: 900 },
+    colorScheme: opts.colorScheme ?? 'light',
+    reducedMotion: opts.reducedMotion ?? 'no-preference',
+  });
+  const page = await context.newPage();
+  const log = watchPage(page);
+  if (opts.initScript) await page.addInitScript(opts.initScript);
+  await page.goto(server.url + (opts.hash ?? ''));
+  await page.waitForSelector('body[data-ready="1"]', { timeout: BOOT_TIMEOUT });
+  await page.waitForSelector('svg.cluster-view g.server', { timeout: BOOT_TIMEOUT });
+  return { page, log, context, close: () => context.close() };
+}
+
+/** The virtual clock, in nanoseconds (a BigInt). */
+export async function clockNs(page) {
+  return BigInt((await page.getAttribute('.clock-box', 'data-now-ns')) ?? '0');
+}
+
+/** Events the world has processed so far. */
+export async function eventsDone(page) {
+  return Number((await page.getAttribute('.clock-box', 'data-events')) ?? 'NaN');
+}
+
+/** The event log's lines (the text after the timestamp). */
+export function logLines(page) {
+  return page.$$eval('#log li .what', (els) => els.map((e) => e.textContent ?? ''));
+}
+
+/** Wait until some log line satisfies `pred` (a RegExp or string prefix). */
+export async function waitForLogLine(page, pattern, timeout = 15_000) {
+  const source = pattern instanceof RegExp ? pattern.source : null;
+  const flags = pattern instanceof RegExp ? pattern.flags : '';
+  const prefix = typeof pattern === 'string' ? pattern : null;
+  await page.waitForFunction(
+    ({ source, flags, prefix }) => {
+      const re = source === null ? null : new RegExp(source, flags);
+      return [...document.querySelectorAll('#log li .what')].some((el) => {
+        const t = el.textContent ?? '';
+        return re ? re.test(t) : t.startsWith(prefix);
+      });
+    },
+    { source, flags, prefix },
+    { timeout },
+  );
+}
+
+/** Set the speed slider to step `index`. */
+export async function setSpeed(page, index) {
+  await page.fill('#speed', String(index));
+  assert.equal(await page.inputValue('#speed'), String(index));
+}
+
+/** The page stayed clean: no page errors, console errors or failed requests. */
+export function assertClean(log) {
+  assert.deepEqual(log.pageErrors, [], 'page errors');
+  assert.deepEqual(log.errors, [], 'console errors');
+  assert.deepEqual(log.failedRequests, [], 'failed requests');
+}
+
+/**
+ * An init script counting requestAnimationFrame calls in
+ * window.__rafCalls, and letting a test fake the tab's visibility with
+ * window.__setHidden(bool) (dispatches visibilitychange).
+ */
+export function instrumentScript() {
+  window.__rafCalls = 0;
+  const raf = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = (cb) => {
+    window.__rafCalls += 1;
+    return raf(cb);
+  };
+  let hidden = false;
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+  Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+  window.__setHidden = (h) => {
+    hidden = h;
+    document.dispatchEvent(new Event('visibilitychange'));
+  };
+}
