@@ -8,6 +8,7 @@
 //! - [`playground`]: the playground itself (cluster view, time control,
 //!   faults, event log); [`examples`] are the scenarios it offers; [`text`]
 //!   makes untrusted text safe to show.
+//! - [`hooks`]: `window.jetsim.bench` / `traceHash` for the browser tests.
 //!
 //! Boot: [`start`] runs when the module is instantiated (wasm-bindgen `start`);
 //! it mounts [`app::App`] into `#jetsim` (or `<body>` if the page has no such
@@ -17,6 +18,7 @@
 pub mod app;
 pub mod components;
 pub mod examples;
+pub mod hooks;
 pub mod panic;
 pub mod playground;
 pub mod text;
@@ -35,6 +37,7 @@ pub const TEST_PANIC_FRAGMENT: &str = "#jetsim-test-panic";
 #[wasm_bindgen(start)]
 pub fn start() {
     panic::install();
+    hooks::install();
     let document = gloo::utils::document();
     if gloo::utils::window().location().hash().ok().as_deref() == Some(TEST_PANIC_FRAGMENT) {
         panic!("test panic requested by the URL fragment {TEST_PANIC_FRAGMENT}");
