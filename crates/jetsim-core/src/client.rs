@@ -529,17 +529,15 @@ impl Client {
 
     fn publish_raw(&mut self, ctx: &mut Ctx, subject: &Rc<str>, reply: Option<&str>, headers: &[(String, String)], body: &[u8]) {
         let with_headers = !headers.is_empty() && self.config.headers;
-        let b = self.frames.frame(|buf| {
-            if !with_headers {
-                proto::write_pub(buf, subject, reply, body);
-            } else {
-                let mut h = proto::Headers::default();
-                for (k, v) in headers {
-                    h.append(k, v);
-                }
-                proto::write_hpub(buf, subject, reply, &h.to_bytes(), body);
+        let b = if !with_headers {
+            self.frames.publish(subject, reply, body)
+        } else {
+            let mut h = proto::Headers::default();
+            for (k, v) in headers {
+                h.append(k, v);
             }
-        });
+            self.frames.frame(|buf| proto::write_hpub(buf, subject, reply, &h.to_bytes(), body))
+        };
         if self.transmit(ctx, b, FrameKind::Publish, Some(subject.clone())) {
             self.stats.published += 1;
             ctx.trace(TraceKind::Published { client: ctx.me, subject: subject.clone(), bytes: body.len() as u32 });
@@ -819,36 +817,49 @@ impl Client {
     /// Send the next message(s) of a publish job: all at once without
     /// `--sleep`, else one now and a timer for the next.
     fn run_job(&mut self, ctx: &mut Ctx, id: u64) {
-        // Taken out of the map while it runs, so its fields are borrowed, not cloned.
-        let Some(mut job) = self.jobs.remove(&id) else { return };
+        // The job stays in the map; what is borrowed while it runs is lent
+        // out of it meanwhile (no map removal and re-insertion per message).
+        let Some(job) = self.jobs.get_mut(&id) else { return };
+        let body_src = std::mem::take(&mut job.body);
+        let headers = std::mem::take(&mut job.headers);
+        let reply_to = job.reply.take();
+        let subject = job.subject.clone();
+        let (request, timeout, count, sleep) = (job.request, job.timeout, job.count, job.sleep);
+        let mut next = job.next;
         // (The cheap character search first: most bodies have no template.)
-        let templated = job.body.contains('{') && job.body.contains("{{Count}}");
-        while job.next <= job.count {
-            let n = job.next;
-            job.next += 1;
+        let templated = body_src.contains('{') && body_src.contains("{{Count}}");
+        while next <= count {
+            let n = next;
+            next += 1;
             let body: std::borrow::Cow<str> = if templated {
-                job.body.replace("{{Count}}", &n.to_string()).into()
+                body_src.replace("{{Count}}", &n.to_string()).into()
             } else {
-                job.body.as_str().into()
+                body_src.as_str().into()
             };
-            if job.request {
+            if request {
                 let prefix = self.inbox(ctx);
                 let rid = self.next_req;
                 self.next_req += 1;
                 let reply = format!("{prefix}.{rid}");
-                self.pending.insert(rid, Pending { subject: job.subject.clone(), sent_at: ctx.now });
-                ctx.timer(ctx.now + job.timeout, Timer::RequestTimeout(rid));
+                self.pending.insert(rid, Pending { subject: subject.clone(), sent_at: ctx.now });
+                ctx.timer(ctx.now + timeout, Timer::RequestTimeout(rid));
                 self.stats.requests += 1;
-                self.publish_raw(ctx, &job.subject, Some(&reply), &job.headers, body.as_bytes());
+                self.publish_raw(ctx, &subject, Some(&reply), &headers, body.as_bytes());
             } else {
-                self.publish_raw(ctx, &job.subject, job.reply.as_deref(), &job.headers, body.as_bytes());
+                self.publish_raw(ctx, &subject, reply_to.as_deref(), &headers, body.as_bytes());
             }
-            if job.sleep > 0 && job.next <= job.count {
-                ctx.timer(ctx.now + job.sleep, Timer::PublishJob(id));
-                self.jobs.insert(id, job);
+            if sleep > 0 && next <= count {
+                ctx.timer(ctx.now + sleep, Timer::PublishJob(id));
+                if let Some(job) = self.jobs.get_mut(&id) {
+                    job.body = body_src;
+                    job.headers = headers;
+                    job.reply = reply_to;
+                    job.next = next;
+                }
                 return;
             }
         }
+        self.jobs.remove(&id);
     }
 }
 

@@ -1105,6 +1105,25 @@ struct MsgLine<'a> {
     reply: Option<&'a [u8]>,
     hdr: Option<u32>,
     size: u32,
+    /// Known to be all ASCII (`subject`, `sid`, `reply`): only [`fast_op`]
+    /// sets it, after checking the whole line.
+    ascii: bool,
+}
+
+impl<'a> MsgLine<'a> {
+    /// One of this line's fields as text (lossy, like [`lossy`]).
+    #[inline]
+    fn text(&self, field: &'a [u8]) -> Cow<'a, str> {
+        if self.ascii {
+            debug_assert!(field.is_ascii());
+            // SAFETY: `ascii` is set only when the whole control line these
+            // fields are slices of was checked to be ASCII (`fast_op`), and
+            // ASCII is valid UTF-8. Skips a second validation per field.
+            Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(field) })
+        } else {
+            lossy_cow(field)
+        }
+    }
 }
 
 /// Where parsed operations go: a `Vec` of owned operations, or a callback
@@ -1121,7 +1140,7 @@ impl Sink<ClientOp> for Vec<ClientOp> {
     }
     fn msg(&mut self, m: &MsgLine<'_>, payload: Payload<'_>) {
         let data = payload.into_bytes();
-        let (subject, reply) = (lossy(m.subject), m.reply.map(lossy));
+        let (subject, reply) = (m.text(m.subject).into_owned(), m.reply.map(|r| m.text(r).into_owned()));
         match m.hdr {
             None => self.push(ClientOp::Pub { subject, reply, payload: data }),
             Some(h) => {
@@ -1140,7 +1159,7 @@ impl Sink<ServerOp> for Vec<ServerOp> {
     }
     fn msg(&mut self, m: &MsgLine<'_>, payload: Payload<'_>) {
         let data = payload.into_bytes();
-        let (subject, sid, reply) = (lossy(m.subject), lossy(m.sid), m.reply.map(lossy));
+        let (subject, sid, reply) = (m.text(m.subject).into_owned(), m.text(m.sid).into_owned(), m.reply.map(|r| m.text(r).into_owned()));
         match m.hdr {
             None => self.push(ServerOp::Msg { subject, sid, reply, payload: data }),
             Some(h) => {
@@ -1182,8 +1201,8 @@ impl<F: FnMut(ClientOpRef<'_>)> Sink<ClientOp> for WithFn<F> {
     fn msg(&mut self, m: &MsgLine<'_>, payload: Payload<'_>) {
         let (headers, payload) = split_headers(m, payload.as_ref());
         (self.0)(ClientOpRef::Pub {
-            subject: lossy_cow(m.subject),
-            reply: m.reply.map(lossy_cow),
+            subject: m.text(m.subject),
+            reply: m.reply.map(|r| m.text(r)),
             headers,
             payload,
         });
@@ -1197,9 +1216,9 @@ impl<F: FnMut(ServerOpRef<'_>)> Sink<ServerOp> for WithFn<F> {
     fn msg(&mut self, m: &MsgLine<'_>, payload: Payload<'_>) {
         let (headers, payload) = split_headers(m, payload.as_ref());
         (self.0)(ServerOpRef::Msg {
-            subject: lossy_cow(m.subject),
-            sid: lossy_cow(m.sid),
-            reply: m.reply.map(lossy_cow),
+            subject: m.text(m.subject),
+            sid: m.text(m.sid),
+            reply: m.reply.map(|r| m.text(r)),
             headers,
             payload,
         });
@@ -1303,7 +1322,7 @@ impl PendingLine {
         let (subject, rest) = b.split_at(self.subject.min(b.len()));
         let (sid, rest) = rest.split_at(self.sid.min(rest.len()));
         let reply = self.reply.map(|r| &rest[..r.min(rest.len())]);
-        MsgLine { subject, sid, reply, hdr: self.hdr, size: self.size }
+        MsgLine { subject, sid, reply, hdr: self.hdr, size: self.size, ascii: false }
     }
 }
 
@@ -1466,7 +1485,8 @@ fn fast_op<S: Side, K: Sink<S::Op>>(side: &mut S, data: &[u8], start: usize, src
     if arg.len() > side.max_control_line() {
         return None;
     }
-    let m = side.msg_line(kw, arg).ok()?;
+    let mut m = side.msg_line(kw, arg).ok()?;
+    m.ascii = arg.is_ascii();
     let p = nl + 1;
     let end = p.checked_add(m.size as usize)?;
     if rest.get(end..)?.get(..2)? != b"\r\n" {
@@ -1648,38 +1668,102 @@ impl<'a> Fields<'a> {
 
 /// Split on blanks; with `crlf`, `\r` and `\n` separate too (client.go
 /// `splitArg`), without they do not (client.go `processPub`).
+#[inline]
 fn split_fields(arg: &[u8], crlf: bool) -> Fields<'_> {
-    if crlf {
-        split_fields_by::<true>(arg)
+    if (8..=64).contains(&arg.len()) {
+        split_fields_words(arg, crlf)
     } else {
-        split_fields_by::<false>(arg)
+        split_fields_bytes(arg, crlf)
     }
 }
 
 #[inline]
-fn split_fields_by<const CRLF: bool>(arg: &[u8]) -> Fields<'_> {
-    let mut f = Fields { items: [&[]; MAX_FIELDS], count: 0 };
-    let mut push = |field| {
-        if let Some(slot) = f.items.get_mut(f.count) {
+fn is_sep(c: u8, crlf: bool) -> bool {
+    c == b' ' || c == b'\t' || (crlf && (c == b'\r' || c == b'\n'))
+}
+
+impl<'a> Fields<'a> {
+    #[inline]
+    fn push(&mut self, field: &'a [u8]) {
+        if let Some(slot) = self.items.get_mut(self.count) {
             *slot = field;
         }
-        f.count += 1;
-    };
-    // Start of the current field, if inside one.
+        self.count += 1;
+    }
+}
+
+/// [`split_fields`] a byte at a time (the reference, and for short or long lines).
+fn split_fields_bytes(arg: &[u8], crlf: bool) -> Fields<'_> {
+    let mut f = Fields { items: [&[]; MAX_FIELDS], count: 0 };
     let mut start: Option<usize> = None;
     for (i, &c) in arg.iter().enumerate() {
-        // One comparison for the common case (a byte above the space).
-        let sep = c <= b' ' && (c == b' ' || c == b'\t' || (CRLF && (c == b'\r' || c == b'\n')));
-        if sep {
+        if is_sep(c, crlf) {
             if let Some(s) = start.take() {
-                push(&arg[s..i]);
+                f.push(&arg[s..i]);
             }
         } else if start.is_none() {
             start = Some(i);
         }
     }
     if let Some(s) = start {
-        push(&arg[s..]);
+        f.push(&arg[s..]);
+    }
+    f
+}
+
+/// One bit per byte of the little-endian word `w` (bit k for byte k): set
+/// iff the byte is below 0x21, i.e. a candidate separator. Exact: `(b &
+/// 0x7F) + 0x5F` never carries out of its byte.
+#[inline]
+fn low_byte_bits(w: u64) -> u64 {
+    const L7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let hi = !(((w & L7) + 0x5F5F_5F5F_5F5F_5F5F) | w) & HI;
+    // Gather the eight high bits into the top byte (the partial products
+    // land on distinct bits, so nothing carries), then down.
+    (hi >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+#[inline]
+fn word_at(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// [`split_fields`] for 8 to 64 bytes: a bitmask of the separators, eight
+/// bytes at a time, then one step per field.
+#[inline]
+fn split_fields_words(arg: &[u8], crlf: bool) -> Fields<'_> {
+    let n = arg.len();
+    debug_assert!((8..=64).contains(&n));
+    let mut low = 0u64;
+    let mut at = 0;
+    while at + 8 <= n {
+        low |= low_byte_bits(word_at(arg, at)) << at;
+        at += 8;
+    }
+    if at < n {
+        // The last eight bytes (overlapping the previous word).
+        low |= low_byte_bits(word_at(arg, n - 8)) << (n - 8);
+    }
+    // Bytes below 0x21 that are not separators (control characters) belong
+    // to a field.
+    let mut seps = 0u64;
+    while low != 0 {
+        let i = low.trailing_zeros();
+        if is_sep(arg[i as usize], crlf) {
+            seps |= 1 << i;
+        }
+        low &= low - 1;
+    }
+    let valid = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+    let mut rest = !seps & valid;
+    let mut f = Fields { items: [&[]; MAX_FIELDS], count: 0 };
+    while rest != 0 {
+        let s = rest.trailing_zeros();
+        let e = s + (rest >> s).trailing_ones();
+        f.push(&arg[s as usize..e as usize]);
+        rest = if e >= 64 { 0 } else { rest & (u64::MAX << e) };
     }
     f
 }
@@ -1816,7 +1900,7 @@ impl Side for ServerSide {
                     return Err(ProtoError::silent_close(ProtoErrorKind::BadPub, format!("processPub Bad or Missing Size: {}", show(arg))));
                 };
                 self.check_size(size)?;
-                Ok(MsgLine { subject, sid: &[], reply, hdr: None, size })
+                Ok(MsgLine { subject, sid: &[], reply, hdr: None, size, ascii: false })
             }
             Kw::Hpub => {
                 if !self.headers_enabled() {
@@ -1837,11 +1921,11 @@ impl Side for ServerSide {
                     return Err(bad("Header Size larger then TotalSize"));
                 }
                 self.check_size(size)?;
-                Ok(MsgLine { subject, sid: &[], reply, hdr: Some(hdr), size })
+                Ok(MsgLine { subject, sid: &[], reply, hdr: Some(hdr), size, ascii: false })
             }
             // A client's HMSG is not processed; what follows is an empty
             // payload published to an empty subject (see module docs).
-            Kw::Hmsg => Ok(MsgLine { subject: &[], sid: &[], reply: None, hdr: None, size: 0 }),
+            Kw::Hmsg => Ok(MsgLine { subject: &[], sid: &[], reply: None, hdr: None, size: 0, ascii: false }),
             _ => Err(ProtoError::unknown_op()),
         }
     }
@@ -2066,7 +2150,7 @@ impl Side for ClientSide {
                 };
                 let size = parse_u32(size)
                     .ok_or_else(|| ProtoError::silent_close(ProtoErrorKind::BadMsg, format!("processMsgArgs Bad or Missing Size: {}", show(arg))))?;
-                Ok(MsgLine { subject, sid, reply, hdr: None, size })
+                Ok(MsgLine { subject, sid, reply, hdr: None, size, ascii: false })
             }
             Kw::Hmsg => {
                 let f = split_fields(arg, true);
@@ -2081,7 +2165,7 @@ impl Side for ClientSide {
                 if hdr > size {
                     return Err(bad("Header Size larger than Total Size"));
                 }
-                Ok(MsgLine { subject, sid, reply, hdr: Some(hdr), size })
+                Ok(MsgLine { subject, sid, reply, hdr: Some(hdr), size, ascii: false })
             }
             _ => Err(ProtoError::unknown_op().client_side()),
         }
@@ -2214,6 +2298,40 @@ impl FrameArena {
         frame
     }
 
+    /// [`write_msg`] as a frame.
+    pub fn msg(&mut self, subject: &str, sid: &str, reply: Option<&str>, payload: &[u8]) -> Bytes {
+        let max = msg_len_bound(subject, sid, reply, 0, payload.len());
+        self.cut(max, |out| msg_to(out, subject, sid, reply, payload))
+    }
+
+    /// [`write_hmsg`] as a frame.
+    pub fn hmsg(&mut self, subject: &str, sid: &str, reply: Option<&str>, headers: &[u8], payload: &[u8]) -> Bytes {
+        let max = msg_len_bound(subject, sid, reply, headers.len(), payload.len());
+        self.cut(max, |out| hmsg_to(out, subject, sid, reply, headers, payload))
+    }
+
+    /// [`write_pub`] as a frame.
+    pub fn publish(&mut self, subject: &str, reply: Option<&str>, payload: &[u8]) -> Bytes {
+        let max = msg_len_bound(subject, "", reply, 0, payload.len());
+        self.cut(max, |out| pub_to(out, subject, reply, payload))
+    }
+
+    /// A frame of at most `max` bytes written by `write` straight into the block.
+    #[inline]
+    fn cut(&mut self, max: usize, write: impl FnOnce(&mut BytesMut)) -> Bytes {
+        if max > FRAME_BLOCK / 8 {
+            let mut own = BytesMut::with_capacity(max);
+            write(&mut own);
+            return own.freeze();
+        }
+        if self.block.capacity() < max {
+            // Reclaims the block if no frame of it is alive, else starts a new one.
+            self.block.reserve(FRAME_BLOCK);
+        }
+        write(&mut self.block);
+        self.block.split().freeze()
+    }
+
     /// A frame holding a copy of `data`.
     pub fn copy(&mut self, data: &[u8]) -> Bytes {
         if data.len() > FRAME_BLOCK / 8 {
@@ -2232,8 +2350,37 @@ impl FrameArena {
 // Writers
 // ---------------------------------------------------------------------------
 
+/// Where the writers put bytes: a `Vec` (the public `write_*`) or a
+/// [`FrameArena`] block.
+trait Out {
+    fn put(&mut self, b: &[u8]);
+    fn reserve_total(&mut self, n: usize);
+}
+
+impl Out for Vec<u8> {
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        self.extend_from_slice(b);
+    }
+    #[inline]
+    fn reserve_total(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
+impl Out for BytesMut {
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        self.extend_from_slice(b);
+    }
+    #[inline]
+    fn reserve_total(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
 #[inline]
-fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+fn push_u64<O: Out>(out: &mut O, mut v: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
@@ -2244,12 +2391,17 @@ fn push_u64(out: &mut Vec<u8>, mut v: u64) {
             break;
         }
     }
-    out.extend_from_slice(&buf[i..]);
+    out.put(&buf[i..]);
 }
 
 #[inline]
-fn push_len(out: &mut Vec<u8>, n: usize) {
+fn push_len<O: Out>(out: &mut O, n: usize) {
     push_u64(out, n as u64);
+}
+
+/// At most how long a `MSG`/`HMSG`/`PUB`/`HPUB` with these parts is.
+fn msg_len_bound(subject: &str, sid: &str, reply: Option<&str>, headers: usize, payload: usize) -> usize {
+    subject.len() + sid.len() + reply.map_or(0, str::len) + headers + payload + 64
 }
 
 /// `INFO <json> \r\n` exactly as nats-server writes it (note the space
@@ -2266,41 +2418,51 @@ pub fn write_info(info: &ServerInfo) -> Vec<u8> {
 /// `MSG <subject> <sid> [reply ]<#bytes>\r\n<payload>\r\n`, as client.go
 /// `msgHeader` writes it: `Some("")` as reply gives the double space.
 pub fn write_msg(out: &mut Vec<u8>, subject: &str, sid: &str, reply: Option<&str>, payload: &[u8]) {
-    out.reserve(subject.len() + sid.len() + reply.map_or(0, str::len) + payload.len() + 20);
-    out.extend_from_slice(b"MSG ");
-    out.extend_from_slice(subject.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(sid.as_bytes());
-    out.push(b' ');
+    msg_to(out, subject, sid, reply, payload);
+}
+
+#[inline]
+fn msg_to<O: Out>(out: &mut O, subject: &str, sid: &str, reply: Option<&str>, payload: &[u8]) {
+    out.reserve_total(msg_len_bound(subject, sid, reply, 0, payload.len()));
+    out.put(b"MSG ");
+    out.put(subject.as_bytes());
+    out.put(b" ");
+    out.put(sid.as_bytes());
+    out.put(b" ");
     if let Some(r) = reply {
-        out.extend_from_slice(r.as_bytes());
-        out.push(b' ');
+        out.put(r.as_bytes());
+        out.put(b" ");
     }
     push_len(out, payload.len());
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(payload);
-    out.extend_from_slice(b"\r\n");
+    out.put(b"\r\n");
+    out.put(payload);
+    out.put(b"\r\n");
 }
 
 /// `HMSG <subject> <sid> [reply ]<#hdr> <#total>\r\n<headers><payload>\r\n`.
 pub fn write_hmsg(out: &mut Vec<u8>, subject: &str, sid: &str, reply: Option<&str>, headers: &[u8], payload: &[u8]) {
-    out.reserve(subject.len() + sid.len() + reply.map_or(0, str::len) + headers.len() + payload.len() + 32);
-    out.extend_from_slice(b"HMSG ");
-    out.extend_from_slice(subject.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(sid.as_bytes());
-    out.push(b' ');
+    hmsg_to(out, subject, sid, reply, headers, payload);
+}
+
+#[inline]
+fn hmsg_to<O: Out>(out: &mut O, subject: &str, sid: &str, reply: Option<&str>, headers: &[u8], payload: &[u8]) {
+    out.reserve_total(msg_len_bound(subject, sid, reply, headers.len(), payload.len()));
+    out.put(b"HMSG ");
+    out.put(subject.as_bytes());
+    out.put(b" ");
+    out.put(sid.as_bytes());
+    out.put(b" ");
     if let Some(r) = reply {
-        out.extend_from_slice(r.as_bytes());
-        out.push(b' ');
+        out.put(r.as_bytes());
+        out.put(b" ");
     }
     push_len(out, headers.len());
-    out.push(b' ');
+    out.put(b" ");
     push_u64(out, headers.len() as u64 + payload.len() as u64);
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(headers);
-    out.extend_from_slice(payload);
-    out.extend_from_slice(b"\r\n");
+    out.put(b"\r\n");
+    out.put(headers);
+    out.put(payload);
+    out.put(b"\r\n");
 }
 
 /// The 2.12 no-responders header block:
@@ -2356,18 +2518,23 @@ fn nonempty(s: Option<&str>) -> Option<&str> {
 
 /// `PUB <subject> [reply ]<#bytes>\r\n<payload>\r\n`; an empty reply is left out.
 pub fn write_pub(out: &mut Vec<u8>, subject: &str, reply: Option<&str>, payload: &[u8]) {
-    out.reserve(subject.len() + reply.map_or(0, str::len) + payload.len() + 20);
-    out.extend_from_slice(b"PUB ");
-    out.extend_from_slice(subject.as_bytes());
-    out.push(b' ');
+    pub_to(out, subject, reply, payload);
+}
+
+#[inline]
+fn pub_to<O: Out>(out: &mut O, subject: &str, reply: Option<&str>, payload: &[u8]) {
+    out.reserve_total(msg_len_bound(subject, "", reply, 0, payload.len()));
+    out.put(b"PUB ");
+    out.put(subject.as_bytes());
+    out.put(b" ");
     if let Some(r) = nonempty(reply) {
-        out.extend_from_slice(r.as_bytes());
-        out.push(b' ');
+        out.put(r.as_bytes());
+        out.put(b" ");
     }
     push_len(out, payload.len());
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(payload);
-    out.extend_from_slice(b"\r\n");
+    out.put(b"\r\n");
+    out.put(payload);
+    out.put(b"\r\n");
 }
 
 /// `HPUB <subject> [reply ]<#hdr> <#total>\r\n<headers><payload>\r\n`.
@@ -3586,6 +3753,21 @@ UNSUB 7 1000000000000\r\nUNSUB 8\r\nPING\r\nPONG\r\n+OK\r\n-ERR 'Invalid Subject
     }
 
     #[test]
+    fn field_splitters_agree() {
+        let mut rng = XorShift(0x1234_5678_9ABC_DEF1);
+        const BYTES: &[u8] = b" \t\r\n\x00\x01\x1f\x20\x21ab.*>\x7f\x80\xa0\xff9";
+        for _ in 0..20_000 {
+            let len = rng.below(80);
+            let arg: Vec<u8> = (0..len).map(|_| BYTES[rng.below(BYTES.len() as u64)]).collect();
+            for crlf in [false, true] {
+                let a = split_fields_bytes(&arg, crlf);
+                let b = split_fields(&arg, crlf);
+                assert_eq!((a.count, a.items), (b.count, b.items), "{:?} {crlf}", show(&arg));
+            }
+        }
+    }
+
+    #[test]
     fn frame_arena_frames_are_independent() {
         let mut arena = FrameArena::new();
         let mut frames = Vec::new();
@@ -3595,6 +3777,19 @@ UNSUB 7 1000000000000\r\nUNSUB 8\r\nPING\r\nPONG\r\n+OK\r\n-ERR 'Invalid Subject
             if i % 3 == 0 {
                 frames.remove(0);
             }
+        }
+        for (subject, sid, reply, headers, payload) in
+            [("a", "1", None, &b""[..], &b"x"[..]), ("a.b", "22", Some("r"), b"NATS/1.0\r\n\r\n", b""), ("", "", Some(""), b"h", &[9u8; 3000][..])]
+        {
+            let mut want = Vec::new();
+            write_msg(&mut want, subject, sid, reply, payload);
+            assert_eq!(&arena.msg(subject, sid, reply, payload)[..], &want[..]);
+            want.clear();
+            write_hmsg(&mut want, subject, sid, reply, headers, payload);
+            assert_eq!(&arena.hmsg(subject, sid, reply, headers, payload)[..], &want[..]);
+            want.clear();
+            write_pub(&mut want, subject, reply, payload);
+            assert_eq!(&arena.publish(subject, reply, payload)[..], &want[..]);
         }
         let big = arena.copy(&vec![7u8; FRAME_BLOCK * 2]);
         assert_eq!(big.len(), FRAME_BLOCK * 2);

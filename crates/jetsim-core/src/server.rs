@@ -12,7 +12,7 @@ use std::rc::Rc;
 use bytes::Bytes;
 
 use crate::node::{Ctx, Frame, RouteMsg};
-use crate::proto::{self, ClientOp, ServerParser};
+use crate::proto::{self, ClientOp, ClientOpRef, ServerParser};
 use crate::sublist::Sublist;
 use crate::trace::{Endpoint, FrameKind, TraceKind};
 
@@ -53,7 +53,8 @@ struct ClientSub {
 #[derive(Debug)]
 struct Conn {
     endpoint: Endpoint,
-    parser: ServerParser,
+    /// Boxed: taken out (a pointer move) while its operations are handled.
+    parser: Option<Box<ServerParser>>,
     connected: bool,
     verbose: bool,
     echo: bool,
@@ -100,7 +101,6 @@ pub struct Server {
     /// Interest each peer told us about.
     route_interest: BTreeMap<Endpoint, BTreeSet<(Rc<str>, Option<Rc<str>>)>>,
     pub stats: ServerStats,
-    ops: Vec<ClientOp>,
     /// The last subject published here, reused while publishes repeat it
     /// (saves an allocation per message on the hot path).
     last_subject: Option<Rc<str>>,
@@ -137,7 +137,6 @@ impl Server {
             routes: BTreeSet::new(),
             route_interest: BTreeMap::new(),
             stats: ServerStats::default(),
-            ops: Vec::new(),
             last_subject: None,
             scratch_local: Vec::new(),
             scratch_forward: Vec::new(),
@@ -192,7 +191,7 @@ impl Server {
             cid,
             Conn {
                 endpoint: from,
-                parser: ServerParser::new(self.config.max_payload),
+                parser: Some(Box::new(ServerParser::new(self.config.max_payload))),
                 connected: false,
                 verbose: false,
                 echo: true,
@@ -244,20 +243,19 @@ impl Server {
 
     fn client_bytes(&mut self, ctx: &mut Ctx, from: Endpoint, data: &Bytes) {
         let Some(&cid) = self.conn_by_endpoint.get(&from) else { return };
-        let mut ops = std::mem::take(&mut self.ops);
-        ops.clear();
-        let result = match self.conns.get_mut(&cid) {
-            // Payloads are sliced from the frame, not copied.
-            Some(conn) => conn.parser.feed_bytes(data, &mut ops),
-            None => return,
-        };
-        for op in ops.drain(..) {
-            if !self.conns.contains_key(&cid) {
-                break;
+        // Each operation is handled as soon as it is parsed, messages borrowed
+        // from the frame (payloads sliced from it, not copied). The parser is
+        // out of the connection meanwhile; once an operation has closed the
+        // connection the rest are not handled.
+        let Some(mut parser) = self.conns.get_mut(&cid).and_then(|c| c.parser.take()) else { return };
+        let result = parser.feed_bytes_with(data, |op| {
+            if self.conns.contains_key(&cid) {
+                self.client_op(ctx, cid, op);
             }
-            self.client_op(ctx, cid, op);
+        });
+        if let Some(conn) = self.conns.get_mut(&cid) {
+            conn.parser = Some(parser);
         }
-        self.ops = ops;
         if let Err(e) = result {
             self.protocol_error(ctx, cid, &e.text, e.closes);
         }
@@ -291,7 +289,14 @@ impl Server {
         }
     }
 
-    fn client_op(&mut self, ctx: &mut Ctx, cid: u32, op: ClientOp) {
+    fn client_op(&mut self, ctx: &mut Ctx, cid: u32, op: ClientOpRef<'_>) {
+        let op = match op {
+            ClientOpRef::Pub { subject, reply, headers, payload } => {
+                self.client_pub(ctx, cid, &subject, reply.as_deref(), headers.map(|h| h.to_bytes()), payload.to_bytes());
+                return;
+            }
+            ClientOpRef::Op(op) => op,
+        };
         match op {
             ClientOp::Connect(info) => {
                 // Same checks, same order as nats-server's processConnect.
@@ -325,11 +330,12 @@ impl Server {
                 self.client_unsub(ctx, cid, &sid, max);
                 self.send_ok(ctx, cid);
             }
+            // Publishes arrive as `ClientOpRef::Pub`; handled the same if not.
             ClientOp::Pub { subject, reply, payload } => {
-                self.client_pub(ctx, cid, subject, reply, None, payload);
+                self.client_pub(ctx, cid, &subject, reply.as_deref(), None, payload);
             }
             ClientOp::Hpub { subject, reply, headers, payload } => {
-                self.client_pub(ctx, cid, subject, reply, Some(headers), payload);
+                self.client_pub(ctx, cid, &subject, reply.as_deref(), Some(headers), payload);
             }
             // An error the parser reports without closing (a pedantic
             // client's wildcard publish): -ERR, and the op goes on.
@@ -427,8 +433,8 @@ impl Server {
         &mut self,
         ctx: &mut Ctx,
         cid: u32,
-        subject: String,
-        reply: Option<String>,
+        subject: &str,
+        reply: Option<&str>,
         headers: Option<Bytes>,
         payload: Bytes,
     ) {
@@ -441,8 +447,8 @@ impl Server {
         // subject with wildcard tokens is matched only by wildcard
         // subscriptions (the sublist handles that).
         self.send_ok(ctx, cid);
-        let subject = self.intern(&subject);
-        let reply: Option<Rc<str>> = reply.map(|r| Rc::from(r.as_str()));
+        let subject = self.intern(subject);
+        let reply: Option<Rc<str>> = reply.map(Rc::from);
         let delivered = self.route_and_deliver(
             ctx,
             &subject,
@@ -675,10 +681,10 @@ impl Server {
         let done = sub.max.is_some_and(|m| sub.delivered >= m);
         let (sid, conn_headers) = (&*sub.sid, conn.headers);
         // Cut from a shared block: no allocation per delivery.
-        let frame = self.frames.frame(|buf| match headers {
-            Some(h) if conn_headers => proto::write_hmsg(buf, subject, sid, reply.map(|r| &**r), h, payload),
-            _ => proto::write_msg(buf, subject, sid, reply.map(|r| &**r), payload),
-        });
+        let frame = match headers {
+            Some(h) if conn_headers => self.frames.hmsg(subject, sid, reply.map(|r| &**r), h, payload),
+            _ => self.frames.msg(subject, sid, reply.map(|r| &**r), payload),
+        };
         conn.out_msgs += 1;
         self.stats.out_msgs += 1;
         self.stats.out_bytes += (payload.len() + headers.map_or(0, |h| h.len())) as u64;
