@@ -345,7 +345,36 @@ impl Layout {
         )
     }
 
-    pub fn cluster_of(&self, server: usize) -> Option<usize> {
+/// Places for route labels, `(a, b, width)` each, in order: the preferred
+    /// spot ([`Layout::label_t`]) or, if that overlaps a server or a label
+    /// already placed, the first free one of a few others along the line;
+    /// None when the line has no free spot (its tooltip still says it).
+    pub fn place_route_labels(&self, labels: &[(usize, usize, f64)]) -> Vec<Option<Pt>> {
+        const H: f64 = 14.0;
+        let boxed = |c: Pt, w: f64, h: f64| (c.x - w / 2.0, c.y - h / 2.0, c.x + w / 2.0, c.y + h / 2.0);
+        let hit = |a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)| a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3;
+        let servers: Vec<(f64, f64, f64, f64)> =
+            self.servers.iter().map(|p| boxed(*p, 2.0 * SERVER_R + 2.0, 2.0 * SERVER_R + 2.0)).collect();
+        let mut placed: Vec<(f64, f64, f64, f64)> = Vec::new();
+        labels
+            .iter()
+            .map(|&(a, b, w)| {
+                let (Some(&pa), Some(&pb)) = (self.servers.get(a), self.servers.get(b)) else { return None };
+                let first = self.label_t(a, b);
+                for t in [first, 0.5, 0.3, 0.7, 0.4, 0.6, 0.22, 0.78] {
+                    let at = Pt::lerp(pa, pb, t);
+                    let bx = boxed(at, w + 4.0, H);
+                    if servers.iter().chain(placed.iter()).all(|o| !hit(bx, *o)) {
+                        placed.push(bx);
+                        return Some(at);
+                    }
+                }
+                None
+            })
+            .collect()
+    }
+
+        pub fn cluster_of(&self, server: usize) -> Option<usize> {
         self.cluster_of.get(server).copied()
     }
 
@@ -705,6 +734,33 @@ mod tests {
         assert!(apart > 60.0, "diagonal labels {apart} px apart");
         assert_eq!(l.label_t(0, 1), 0.5);
         assert_eq!(l.label_t(2, 0), 1.0 - l.label_t(0, 2));
+    }
+
+    #[test]
+    fn route_labels_never_overlap() {
+        for n in 3..=9 {
+            let l = Layout::new(&mesh(n, 3), &[]);
+            let mut items = Vec::new();
+            for a in 0..n {
+                for b in (a + 1)..n {
+                    items.push((a, b, 40.0));
+                }
+            }
+            let at = l.place_route_labels(&items);
+            let boxes: Vec<(f64, f64, f64, f64)> =
+                at.iter().flatten().map(|p| (p.x - 22.0, p.y - 7.0, p.x + 22.0, p.y + 7.0)).collect();
+            for i in 0..boxes.len() {
+                for s in 0..n {
+                    assert!(!overlap(boxes[i], server_box(l.servers[s])), "n={n}: label {i} on server {s}");
+                }
+                for j in (i + 1)..boxes.len() {
+                    assert!(!overlap(boxes[i], boxes[j]), "n={n}: labels {i} and {j}");
+                }
+            }
+            if n <= 4 {
+                assert!(at.iter().all(Option::is_some), "n={n}: every label has room");
+            }
+        }
     }
 
     #[test]

@@ -355,14 +355,24 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Htm
             </line>
         }
     });
-    let route_labels = routes.iter().zip(&label_it).filter(|(_, l)| **l).map(|((a, b, _, lat), _)| {
-        let (pa, pb) = (layout.servers[*a], layout.servers[*b]);
-        let t = layout.label_t(*a, *b);
-        let at = Pt::lerp(pa, pb, t);
-        html! {
+    let wanted: Vec<(usize, usize, f64, String)> = routes
+        .iter()
+        .zip(&label_it)
+        .filter(|(_, l)| **l)
+        .map(|((a, b, _, lat), _)| {
+            let shown = text::short(lat, 40);
+            let w = shown.chars().count() as f64 * 6.3 + 4.0;
+            (*a, *b, w, shown)
+        })
+        .collect();
+    let spots = layout.place_route_labels(&wanted.iter().map(|(a, b, w, _)| (*a, *b, *w)).collect::<Vec<_>>());
+    let hidden_labels = spots.iter().filter(|s| s.is_none()).count();
+    let route_labels = wanted.iter().zip(&spots).filter_map(|((a, b, _, shown), at)| {
+        let at = (*at)?;
+        Some(html! {
             <text key={format!("rl{a}-{b}")} class="route-label halo" x={num(at.x)} y={num(at.y)}
-                text-anchor="middle" dominant-baseline="middle">{ text::short(lat, 40) }</text>
-        }
+                text-anchor="middle" dominant-baseline="middle">{ shown.clone() }</text>
+        })
     });
 
     // Client connections.
@@ -536,6 +546,9 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Htm
             <figcaption class="muted" id="frames-caption">
                 { format!("{total_frames} frame{} in flight", if total_frames == 1 { "" } else { "s" }) }
                 if more > 0 { { format!(" ({more} not drawn)") } }
+                if hidden_labels > 0 {
+                    { format!(" · {hidden_labels} latency label{} left out for room (a link's tooltip gives it)", if hidden_labels == 1 { "" } else { "s" }) }
+                }
                 if reduced_motion { { " · reduced motion: frames are counted per link instead of moving" } }
             </figcaption>
         </figure>

@@ -310,3 +310,53 @@ test('JetStream: the meta and stream leaders are shown; a publish is acknowledge
   assertClean(log);
   await close();
 });
+
+test('nine servers and twelve clients stay readable (nothing overlaps)', T, async () => {
+  const servers = Array.from({ length: 9 }, (_, i) => `server n${i + 1} az=az${(i % 3) + 1}`);
+  const clients = Array.from({ length: 12 }, (_, i) => `client app${i + 1} server=n${(i % 5) + 1}`);
+  const text = [
+    'jetsim 1',
+    'name "Nine servers, twelve clients"',
+    'cluster big region=eu-central',
+    ...servers,
+    ...clients,
+    'link az:az1 az:az2 latency=3ms',
+    'at 0s app1: nats sub demo.>',
+    'at 10ms app12: nats pub demo.x hi --count 3 --sleep 1ms',
+  ].join('\n');
+  const { page, log, close } = await openPlayground(browser, server);
+  await page.locator('details.scenario-text summary').click();
+  await page.fill('#scenario-text', text);
+  await page.getByRole('button', { name: 'Load this text' }).click();
+  await page.waitForSelector('svg.cluster-view g.server[data-server="n9"]');
+  await setSpeed(page, SPEED_1X);
+  await page.getByRole('button', { name: 'Play', exact: true }).click();
+  await waitForLogLine(page, /^app1 received demo\.x/);
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  const boxes = await page.$$eval('svg.cluster-view g.server circle.server-body, svg.cluster-view g.client rect', (els) =>
+    els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { id: e.parentElement.dataset.server ?? e.parentElement.dataset.client, x: r.x, y: r.y, w: r.width, h: r.height };
+    }),
+  );
+  assert.equal(boxes.length, 21);
+  const overlaps = [];
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, b] = [boxes[i], boxes[j]];
+      if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) overlaps.push(`${a.id}/${b.id}`);
+    }
+  }
+  assert.deepEqual(overlaps, [], 'overlapping nodes');
+  // 36 routes: only the unusual latencies are labelled, the rest is said once.
+  assert.equal(await page.locator('svg.cluster-view line.route').count(), 36);
+  assert.match((await page.textContent('svg.cluster-view .cluster-caption')) ?? '', /routes 1ms unless labelled/);
+  // The az1-az2 routes (3 x 3) are labelled, or said to be left out for room.
+  const shown = await page.locator('svg.cluster-view .route-label').count();
+  const left = Number(((await page.textContent('#frames-caption')) ?? '').match(/(\d+) latency labels? left out/)?.[1] ?? 0);
+  assert.equal(shown + left, 9, `${shown} shown + ${left} left out`);
+  assert.ok(shown >= 6, `most are shown (${shown})`);
+  console.log(`screenshot: ${await screenshot(page, 'playground-9-servers')}`);
+  assertClean(log);
+  await close();
+});
