@@ -1365,6 +1365,11 @@ trait Side {
     fn line<K: Sink<Self::Op>>(&mut self, kw: Kw, arg: &[u8], out: &mut K) -> Result<(), ProtoError>;
     /// A message operation's complete control line, checked; no side effect.
     fn msg_line<'a>(&self, kw: Kw, arg: &'a [u8]) -> Result<MsgLine<'a>, ProtoError>;
+    /// [`msg_line`](Self::msg_line) for the fast path: the same line when it
+    /// is valid, `None` when it is not (the state machine then reports it).
+    fn msg_line_fast<'a>(&self, kw: Kw, arg: &'a [u8]) -> Option<MsgLine<'a>> {
+        self.msg_line(kw, arg).ok()
+    }
     /// What happens once a message operation's line is accepted, before its
     /// payload (a pedantic `-ERR`).
     fn msg_accepted<K: Sink<Self::Op>>(&mut self, _kw: Kw, _m: &MsgLine<'_>, _out: &mut K) {}
@@ -1485,7 +1490,7 @@ fn fast_op<S: Side, K: Sink<S::Op>>(side: &mut S, data: &[u8], start: usize, src
     if arg.len() > side.max_control_line() {
         return None;
     }
-    let mut m = side.msg_line(kw, arg).ok()?;
+    let mut m = side.msg_line_fast(kw, arg)?;
     m.ascii = arg.is_ascii();
     let p = nl + 1;
     let end = p.checked_add(m.size as usize)?;
@@ -1730,10 +1735,10 @@ fn word_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
-/// [`split_fields`] for 8 to 64 bytes: a bitmask of the separators, eight
-/// bytes at a time, then one step per field.
-#[inline]
-fn split_fields_words(arg: &[u8], crlf: bool) -> Fields<'_> {
+/// The bytes of `arg` (8 to 64 of them) that are not separators, one bit
+/// per byte: eight bytes at a time.
+#[inline(always)]
+fn field_bits(arg: &[u8], crlf: bool) -> u64 {
     let n = arg.len();
     debug_assert!((8..=64).contains(&n));
     let mut low = 0u64;
@@ -1757,15 +1762,47 @@ fn split_fields_words(arg: &[u8], crlf: bool) -> Fields<'_> {
         low &= low - 1;
     }
     let valid = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
-    let mut rest = !seps & valid;
+    !seps & valid
+}
+
+/// The next field in `bits` (from [`field_bits`]), removing it.
+#[inline(always)]
+fn next_field<'a>(arg: &'a [u8], bits: &mut u64) -> &'a [u8] {
+    let s = bits.trailing_zeros();
+    let e = s + (*bits >> s).trailing_ones();
+    *bits = if e >= 64 { 0 } else { *bits & (u64::MAX << e) };
+    arg.get(s as usize..e as usize).unwrap_or(&[])
+}
+
+/// [`split_fields`] for 8 to 64 bytes.
+#[inline]
+fn split_fields_words(arg: &[u8], crlf: bool) -> Fields<'_> {
+    let mut rest = field_bits(arg, crlf);
     let mut f = Fields { items: [&[]; MAX_FIELDS], count: 0 };
     while rest != 0 {
-        let s = rest.trailing_zeros();
-        let e = s + (rest >> s).trailing_ones();
-        f.push(&arg[s as usize..e as usize]);
-        rest = if e >= 64 { 0 } else { rest & (u64::MAX << e) };
+        f.push(next_field(arg, &mut rest));
     }
     f
+}
+
+/// For the fast path: the fields of `arg` if it is 8 to 64 bytes long and
+/// has 2 to 5 fields (else `None`: take the general way). The same fields
+/// as [`split_fields`].
+#[inline(always)]
+fn few_fields(arg: &[u8], crlf: bool) -> Option<([&[u8]; 5], u32)> {
+    if !(8..=64).contains(&arg.len()) {
+        return None;
+    }
+    let mut bits = field_bits(arg, crlf);
+    let count = (bits & !(bits << 1)).count_ones();
+    if !(2..=5).contains(&count) {
+        return None;
+    }
+    let mut f: [&[u8]; 5] = [&[]; 5];
+    for slot in f.iter_mut().take(count as usize) {
+        *slot = next_field(arg, &mut bits);
+    }
+    Some((f, count))
 }
 
 /// nats-server `parseSize` (util.go): 1 to 9 ASCII digits, else `None`.
@@ -1883,6 +1920,26 @@ impl Side for ServerSide {
             b'h' if starts_with_kw(rest, b"HPUB") => Some((Kw::Hpub, 4)),
             _ => None,
         }
+    }
+
+    fn msg_line_fast<'a>(&self, kw: Kw, arg: &'a [u8]) -> Option<MsgLine<'a>> {
+        let Some((f, n)) = few_fields(arg, false) else { return self.msg_line(kw, arg).ok() };
+        let (subject, reply, hdr, size) = match (kw, n) {
+            (Kw::Pub, 2) => (f[0], None, None, f[1]),
+            (Kw::Pub, 3) => (f[0], Some(f[1]), None, f[2]),
+            (Kw::Hpub, 3) if self.headers_enabled() => (f[0], None, Some(f[1]), f[2]),
+            (Kw::Hpub, 4) if self.headers_enabled() => (f[0], Some(f[1]), Some(f[2]), f[3]),
+            _ => return None,
+        };
+        let size = parse_size(size)?;
+        let hdr = match hdr {
+            Some(h) => Some(parse_size(h).filter(|&h| h <= size)?),
+            None => None,
+        };
+        if size > self.max_payload {
+            return None;
+        }
+        Some(MsgLine { subject, sid: &[], reply, hdr, size, ascii: false })
     }
 
     fn msg_line<'a>(&self, kw: Kw, arg: &'a [u8]) -> Result<MsgLine<'a>, ProtoError> {
@@ -2135,6 +2192,24 @@ impl Side for ClientSide {
         match rest.first()? | 0x20 {
             b'm' if starts_with_kw(rest, b"MSG") => Some((Kw::Msg, 3)),
             b'h' if starts_with_kw(rest, b"HMSG") => Some((Kw::Hmsg, 4)),
+            _ => None,
+        }
+    }
+
+    fn msg_line_fast<'a>(&self, kw: Kw, arg: &'a [u8]) -> Option<MsgLine<'a>> {
+        let Some((f, n)) = few_fields(arg, true) else { return self.msg_line(kw, arg).ok() };
+        let line = |subject, sid, reply, hdr, size| Some(MsgLine { subject, sid, reply, hdr, size, ascii: false });
+        match (kw, n) {
+            (Kw::Msg, 3) => line(f[0], f[1], None, None, parse_u32(f[2])?),
+            (Kw::Msg, 4) => line(f[0], f[1], Some(f[2]), None, parse_u32(f[3])?),
+            (Kw::Hmsg, 4 | 5) => {
+                let (reply, hdr, size) = if n == 4 { (None, f[2], f[3]) } else { (Some(f[2]), f[3], f[4]) };
+                let (hdr, size) = (parse_u32(hdr)?, parse_u32(size)?);
+                if hdr > size {
+                    return None;
+                }
+                line(f[0], f[1], reply, Some(hdr), size)
+            }
             _ => None,
         }
     }
@@ -3750,6 +3825,39 @@ UNSUB 7 1000000000000\r\nUNSUB 8\r\nPING\r\nPONG\r\n+OK\r\n-ERR 'Invalid Subject
             [ClientOp::Pub { payload, .. }] => assert_eq!(payload.as_ptr(), pubs[11..].as_ptr()),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn fast_line_parsing_agrees_with_general() {
+        let mut rng = XorShift(0x0BAD_5EED_1234_5678);
+        const BYTES: &[u8] = b"  \t\r\n\x01ab.*>\x800123456789";
+        let mut srv = ServerSide {
+            max_payload: 5000,
+            max_control_line: MAX_CONTROL_LINE_SIZE,
+            server_headers: true,
+            auth_required: false,
+            opts: ConnectInfo::nats_server_initial(),
+            connect_received: false,
+        };
+        let cli = ClientSide { max_control_line: CLIENT_MAX_CONTROL_LINE };
+        let key = |m: MsgLine<'_>| (m.subject.to_vec(), m.sid.to_vec(), m.reply.map(<[u8]>::to_vec), m.hdr, m.size);
+        let mut fast = 0;
+        for i in 0..40_000 {
+            srv.connect_received = i % 3 != 0;
+            let len = rng.below(70);
+            let arg: Vec<u8> = (0..len).map(|_| BYTES[rng.below(BYTES.len() as u64)]).collect();
+            for kw in [Kw::Pub, Kw::Hpub] {
+                let a = srv.msg_line_fast(kw, &arg).map(key);
+                assert_eq!(a, srv.msg_line(kw, &arg).ok().map(key), "{kw:?} {:?}", show(&arg));
+                fast += usize::from(a.is_some());
+            }
+            for kw in [Kw::Msg, Kw::Hmsg] {
+                let a = cli.msg_line_fast(kw, &arg).map(key);
+                assert_eq!(a, cli.msg_line(kw, &arg).ok().map(key), "{kw:?} {:?}", show(&arg));
+                fast += usize::from(a.is_some());
+            }
+        }
+        assert!(fast > 1000, "{fast}");
     }
 
     #[test]
