@@ -163,7 +163,7 @@ test('kill a server from the fault controls: shown down and logged; restart: up'
   await close();
 });
 
-test('Step advances exactly one event and says what it was', T, async () => {
+test('Step advances exactly one event and says what it was; Reset starts again', T, async () => {
   const { page, log, close } = await openPlayground(browser, server);
   const step = page.getByRole('button', { name: 'Step', exact: true });
   for (let i = 0; i < 12; i++) {
@@ -175,6 +175,13 @@ test('Step advances exactly one event and says what it was', T, async () => {
   // The clock is the last event's time, not wall time.
   const next = await page.textContent('.clock-box');
   assert.match(next ?? '', /next at \d+\.\d{6}s/);
+  // Reset: the same scenario and seed from the start.
+  await page.getByRole('button', { name: 'Reset', exact: true }).click();
+  assert.equal(await eventsDone(page), 0);
+  assert.equal(await clockNs(page), 0n);
+  assert.match((await page.textContent('#status')) ?? '', /Reset to the start/);
+  await step.click();
+  assert.equal(await eventsDone(page), 1);
   assertClean(log);
   await close();
 });
