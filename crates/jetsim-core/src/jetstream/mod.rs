@@ -318,7 +318,11 @@ impl Server {
             Timer::Raft { group } => {
                 let Some(js) = self.js.as_mut() else { return };
                 let Some(g) = js.group_mut(&group) else { return };
-                if g.armed == Some(ctx.now) {
+                // The armed timer has fired once the clock reaches it. A timer
+                // may fire late (held while the process was paused, then
+                // replayed on resume), so compare with <=, not ==: an armed
+                // time left in the past would block every later wake-up.
+                if g.armed.is_some_and(|a| a <= ctx.now) {
                     g.armed = None;
                 }
                 let mut out = Output::new();
