@@ -804,13 +804,14 @@ impl World {
     }
 
     /// Acknowledged publishes missing from a running replica of their stream
-    /// (or whose stream vanished without a client deleting it). Meaningful
-    /// after heal and catch-up.
+    /// (absent, or another message at their sequence number), or whose stream
+    /// vanished without a client deleting it. Meaningful after heal and
+    /// catch-up.
     pub fn lost_acked_publishes(&self) -> Vec<LostAck> {
         let mut lost = Vec::new();
         for c in &self.clients {
             let js = &c.node.js;
-            for (stream, seq, _, _) in &js.acked_msgs {
+            for (stream, seq, subject, body) in &js.acked_msgs {
                 let deleted = self.clients.iter().any(|o| o.node.js.deleted_streams.iter().any(|d| d == stream));
                 if deleted {
                     continue;
@@ -825,7 +826,14 @@ impl World {
                     if r.group.is_none() {
                         continue;
                     }
-                    let present = r.store.get(*seq).is_some() || (*seq < r.store.first_seq() && *seq <= r.store.last_seq());
+                    // The acknowledged message itself, not just its sequence
+                    // number: after a lazy-fsync power loss the sequence can be
+                    // reused by a later publish. (Removed by the stream's
+                    // limits, below first_seq, counts as present.)
+                    let present = match r.store.get(*seq) {
+                        Some(m) => m.subject == *subject && m.data == *body,
+                        None => *seq < r.store.first_seq() && *seq <= r.store.last_seq(),
+                    };
                     if !present {
                         lost.push(LostAck {
                             client: c.node.config.name.clone(),
