@@ -1133,7 +1133,7 @@ fn parse_stream(args: &[String], limits: &Limits) -> Result<ClientCmd, String> {
                         }
                     }
                     "tag" => {
-                        check_name("tag", v, limits)?;
+                        check_tag(v, limits).map_err(|e| format!("--tag: {e}"))?;
                         tags.push(v.clone());
                     }
                     _ => {}
@@ -1170,6 +1170,21 @@ fn parse_stream(args: &[String], limits: &Limits) -> Result<ClientCmd, String> {
         other => return Err(format!("unknown command \"nats stream {other}\": known subcommands are {KNOWN}")),
     };
     Ok(ClientCmd::Stream(cmd))
+}
+
+/// A server tag or a stream placement tag (`--tag`): the same characters, so
+/// a stream can ask for the `az:`/`region:` tags servers get from `az=`.
+fn check_tag(t: &str, limits: &Limits) -> Result<(), String> {
+    if t.is_empty() {
+        return Err("a tag is empty".into());
+    }
+    if let Some(c) = t.chars().find(|c| !(c.is_ascii_alphanumeric() || "_-.:".contains(*c))) {
+        return Err(format!("tag {t:?} contains {c:?}: tags use letters, digits, '_', '-', '.' and ':'"));
+    }
+    if t.chars().count() > limits.max_name_len {
+        return Err(format!("tag {t:?} is longer than {} characters", limits.max_name_len));
+    }
+    Ok(())
 }
 
 fn parse_limit(flag: &str, v: &str) -> Result<i64, String> {
@@ -1944,12 +1959,7 @@ impl<'l> FileParser<'l> {
                 if t.is_empty() {
                     return Err(format!("tags={list} has an empty tag: write tags=a,b"));
                 }
-                if let Some(c) = t.chars().find(|c| !(c.is_ascii_alphanumeric() || "_-.:".contains(*c))) {
-                    return Err(format!("tag {t:?} contains {c:?}: tags use letters, digits, '_', '-', '.' and ':'"));
-                }
-                if t.chars().count() > self.limits.max_name_len {
-                    return Err(format!("tag {t:?} is longer than {} characters", self.limits.max_name_len));
-                }
+                check_tag(t, self.limits)?;
                 if t.starts_with("az:") || t.starts_with("region:") {
                     return Err(format!("tag {t:?} is added from az= and region=; give az= or region= instead"));
                 }

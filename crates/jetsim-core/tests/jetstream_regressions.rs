@@ -117,3 +117,28 @@ at 8s c2: nats pub orders.b \"b-{{Count}}\" --jetstream --count 5
     let want = format!("{} acknowledged publishes missing (seq {}..", reused.len(), reused[0]);
     assert!(v.iter().any(|v| v.text.contains(&want)), "{want}: {v:#?}");
 }
+
+/// `nats stream add --tag` used the name rule (letters, digits, `_`, `-`), so
+/// the `az:`/`region:` tags every server gets from `az=`/`region=` could not
+/// be asked for: `--tag az:a2` was a parse error. Tags now follow the server
+/// tag rule (also `.` and `:`). Found while writing the parser tests.
+#[test]
+fn regression_stream_placement_by_az_tag() {
+    let text = "jetsim 1
+raft_timescale 1/10
+server n1 az=a1 jetstream=true
+server n2 az=a2 jetstream=true
+server n3 az=a3 jetstream=true
+client c1 servers=n1,n2,n3
+link default latency=1ms
+at 1s c1: nats stream add ONE --subjects one --replicas 1 --storage file --tag az:a2
+at 2s c1: nats pub one x --jetstream
+";
+    let mut w = scripted(text, 1);
+    w.run_until(3 * SEC);
+    let reps = w.stream_replicas("ONE");
+    let peers: Vec<String> = reps.first().map(|(_, r)| r.assignment.peers.iter().map(|&p| w.name(p).to_string()).collect()).unwrap_or_default();
+    assert_eq!(peers, vec!["n2".to_string()]);
+    assert_eq!(client(&w, "c1").map(|c| c.js.acked), Some(1));
+    assert!(w.all_violations().is_empty(), "{:#?}", w.all_violations());
+}
