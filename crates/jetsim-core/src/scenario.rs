@@ -2941,6 +2941,251 @@ mod tests {
         }
     }
 
+    // --- JetStream syntax ----------------------------------------------------------
+
+    /// Three JetStream servers and two clients; an error on the first extra
+    /// line is on line `JL`.
+    const JS: &str = "jetsim 1\nserver n1 az=a1 jetstream=true\nserver n2 az=a2 jetstream=true\n\
+                      server n3 az=a3 jetstream=true\nclient c1 servers=n1,n2,n3\nclient c2 server=n2\n";
+    const JL: u32 = 7;
+
+    fn js_ok(extra: &str) -> Scenario {
+        let text = format!("{JS}{extra}");
+        parse(&text).unwrap_or_else(|e| panic!("{e}\n--- text ---\n{text}"))
+    }
+
+    #[track_caller]
+    fn js_fails(extra: &str, phrase: &str) {
+        fails(&format!("{JS}{extra}"), JL, phrase);
+    }
+
+    fn js_cmd(extra: &str) -> ClientCmd {
+        match js_ok(extra).script.pop().map(|s| s.action) {
+            Some(Action::Client { cmd, .. }) => cmd,
+            other => panic!("not a client command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn raft_timescale_header() {
+        assert_eq!(js_ok("").raft_timescale, None);
+        assert_eq!(js_ok("raft_timescale 1/10\n").raft_timescale, Some((1, 10)));
+        assert_eq!(js_ok("raft_timescale 3\n").raft_timescale, Some((3, 1)));
+        assert_eq!(js_ok("raft_timescale 1000/1\n").raft_timescale, Some((1000, 1)));
+        assert_eq!(js_ok("raft_timescale 1/1000\n").raft_timescale, Some((1, 1000)));
+        // It is a header line: anywhere, once.
+        let s = parse("jetsim 1\nraft_timescale 2/3\nserver n1 jetstream=true\n").unwrap();
+        assert_eq!(s.raft_timescale, Some((2, 3)));
+        for bad in ["0/1", "1/0", "1001/1", "1/1001", "a/b", "1/10/3", "-1/2", "1.5/2", "1/", "/10", "1 / 10"] {
+            js_fails(&format!("raft_timescale {bad}\n"), "raft_timescale");
+        }
+        js_fails("raft_timescale 1/0\n", "whole numbers from 1 to 1000");
+        js_fails("raft_timescale\n", "raft_timescale takes one ratio");
+        fails(&format!("{JS}raft_timescale 1/10\nraft_timescale 1/2\n"), JL + 1, "already given on line 7");
+    }
+
+    #[test]
+    fn server_sync_interval_and_unique_tag() {
+        let s = js_ok(
+            "server n4 jetstream=true sync_interval=always unique_tag=az:\nserver n5 jetstream=true sync_interval=10s\n\
+             server n6 jetstream=true sync_interval=1.5s unique_tag=rack-\n",
+        );
+        let by = |n: &str| s.servers.iter().find(|d| d.name == n).unwrap();
+        assert_eq!((by("n1").sync, by("n1").unique_tag.as_deref()), (SyncSetting::Interval(DEFAULT_SYNC_INTERVAL), None));
+        assert_eq!(by("n1").sync, SyncSetting::Interval(120 * SEC), "nats' default is 2m");
+        assert_eq!((by("n4").sync, by("n4").unique_tag.as_deref()), (SyncSetting::Always, Some("az:")));
+        assert_eq!(by("n5").sync, SyncSetting::Interval(10 * SEC));
+        assert_eq!((by("n6").sync, by("n6").unique_tag.as_deref()), (SyncSetting::Interval(1500 * MS), Some("rack-")));
+        assert!(by("n4").jetstream && by("n1").jetstream);
+        js_fails("server n4 sync_interval=0s\n", "sync_interval must be more than 0s (or always)");
+        js_fails("server n4 sync_interval=never\n", "sync_interval");
+        js_fails("server n4 sync_interval=\n", "sync_interval");
+        js_fails("server n4 sync_interval=25h\n", "beyond the limit");
+        js_fails("server n4 sync_interval=1s sync_interval=2s\n", "given twice");
+        js_fails("server n4 unique_tag=\n", "unique_tag=\"\": a tag prefix like az:");
+        js_fails("server n4 unique_tag=a/b\n", "unique_tag=\"a/b\"");
+        js_fails("server n4 unique_tag=\"a b\"\n", "a tag prefix");
+        js_fails("server n4 sync=always\n", "unknown option sync=");
+    }
+
+    #[test]
+    fn jetstream_publish_command() {
+        assert_eq!(
+            cmd("nats pub orders.new hi --jetstream"),
+            ClientCmd::JsPub {
+                subject: "orders.new".into(),
+                body: "hi".into(),
+                headers: vec![],
+                count: 1,
+                sleep: 0,
+                timeout: DEFAULT_REQUEST_TIMEOUT
+            }
+        );
+        let full = ClientCmd::JsPub {
+            subject: "orders.new".into(),
+            body: "o {{Count}}".into(),
+            headers: vec![("K".into(), "v".into())],
+            count: 5,
+            sleep: 10 * MS,
+            timeout: 2 * SEC,
+        };
+        assert_eq!(cmd("nats pub orders.new 'o {{Count}}' --jetstream --count 5 --sleep 10ms --timeout 2s -H K:v"), full);
+        // -J, flags anywhere, --flag=value, the publish alias.
+        cmd_err("nats -J pub a", "unknown command \"nats -J\"");
+        assert_eq!(cmd("nats publish -J --timeout=2s --count 5 orders.new --sleep=10ms 'o {{Count}}' -HK:v"), full);
+        assert!(matches!(cmd("nats pub a -J"), ClientCmd::JsPub { .. }));
+        // `--jetstream` after `--` is the body, not the switch.
+        assert!(matches!(cmd("nats pub a -- --jetstream"), ClientCmd::Pub { ref body, .. } if body == "--jetstream"));
+        cmd_err("nats pub a --jetstream --timeout 0s", "--timeout must be more than 0");
+        cmd_err("nats pub a --jetstream --timeout soon", "--timeout");
+        cmd_err("nats pub a --jetstream --reply r", "unknown flag --reply");
+        cmd_err("nats pub 'a.*' --jetstream", "cannot publish to \"a.*\"");
+        cmd_err("nats pub a --jetstream --count 0", "--count must be at least 1");
+        cmd_err("nats pub --jetstream", "missing subject");
+        // In a file, errors name the line.
+        js_fails("at 1s c1: nats pub a --jetstream --timeout 0s\n", "--timeout must be more than 0");
+        js_fails("at 1s c1: nats pub a --jetstream --count 2000000\n", "exceeds the limit");
+        js_fails("at 1s c1: nats pub a b c --jetstream\n", "unexpected argument");
+        // --count counts towards the scenario's message limit like nats pub.
+        let limits = Limits { max_messages: 10, ..Limits::default() };
+        let e = parse_with_limits(&format!("{JS}at 1s c1: nats pub a -J --count 6\nat 2s c2: nats pub a -J --count 6\n"), &limits)
+            .unwrap_err();
+        assert_eq!(e.line, JL + 1, "{e}");
+        assert!(matches!(js_cmd("at 1s c1: nats pub a -J --count 3\n"), ClientCmd::JsPub { count: 3, .. }));
+    }
+
+    #[test]
+    fn stream_commands() {
+        let add = |line: &str| match cmd(line) {
+            ClientCmd::Stream(s) => s,
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(
+            add("nats stream add ORDERS --subjects 'orders.>' --replicas 3 --storage file"),
+            StreamCmd::Add {
+                name: "ORDERS".into(),
+                subjects: vec!["orders.>".into()],
+                replicas: 3,
+                memory: false,
+                max_msgs: None,
+                max_bytes: None,
+                max_age: None,
+                discard_new: false,
+                tags: vec![],
+            }
+        );
+        assert_eq!(
+            add("nats stream create S --defaults --subjects a,b.* --subjects c --replicas=5 --storage m --max-msgs 100 \
+                 --max-bytes 1MB --max-age 1h --discard new --tag ssd --tag az:x"),
+            StreamCmd::Add {
+                name: "S".into(),
+                subjects: vec!["a".into(), "b.*".into(), "c".into()],
+                replicas: 5,
+                memory: true,
+                max_msgs: Some(100),
+                max_bytes: Some(1024 * 1024),
+                max_age: Some(3600 * SEC),
+                discard_new: true,
+                tags: vec!["ssd".into(), "az:x".into()],
+            }
+        );
+        // Defaults: R1, file, no subjects (the stream's name is its subject).
+        assert!(matches!(add("nats stream new S"), StreamCmd::Add { replicas: 1, memory: false, ref subjects, .. } if subjects.is_empty()));
+        assert!(matches!(add("nats stream add S --max-msgs -1 --max-bytes -1"), StreamCmd::Add { max_msgs: Some(-1), max_bytes: Some(-1), .. }));
+        assert_eq!(add("nats stream info S"), StreamCmd::Info { name: "S".into() });
+        assert_eq!(add("nats stream ls"), StreamCmd::Ls);
+        assert_eq!(add("nats stream list"), StreamCmd::Ls);
+        assert_eq!(add("nats stream rm S -f"), StreamCmd::Rm { name: "S".into() });
+        assert_eq!(add("nats stream delete -f S"), StreamCmd::Rm { name: "S".into() });
+        assert_eq!(add("nats stream purge S --force"), StreamCmd::Purge { name: "S".into() });
+        assert_eq!(add("nats stream cluster step-down S"), StreamCmd::StepDown { name: "S".into() });
+        assert_eq!(add("nats stream cluster stepdown S"), StreamCmd::StepDown { name: "S".into() });
+
+        cmd_err("nats stream", "missing subcommand after \"nats stream\"");
+        cmd_err("nats stream edit S", "unknown command \"nats stream edit\"");
+        cmd_err("nats stream add", "missing stream name");
+        cmd_err("nats stream add a.b", "invalid stream name \"a.b\"");
+        cmd_err("nats stream add 'A B'", "invalid stream name");
+        cmd_err("nats stream add S --replicas 0", "--replicas 0: replicas are 1 to 5");
+        cmd_err("nats stream add S --replicas 6", "replicas are 1 to 5");
+        cmd_err("nats stream add S --replicas three", "replicas are 1 to 5");
+        cmd_err("nats stream add S --replicas 3 --replicas 3", "given twice");
+        cmd_err("nats stream add S --storage disk", "--storage disk: storage is file or memory");
+        cmd_err("nats stream add S --discard newest", "discard is old or new");
+        cmd_err("nats stream add S --max-msgs -2", "--max-msgs -2: expected a whole number (-1 for unlimited)");
+        cmd_err("nats stream add S --max-bytes lots", "--max-bytes");
+        cmd_err("nats stream add S --max-age forever", "--max-age");
+        cmd_err("nats stream add S --subjects 'a..b'", "invalid subject \"a..b\"");
+        cmd_err("nats stream add S --subjects a,", "invalid subject \"\"");
+        cmd_err("nats stream add S --tag 'a b'", "--tag: tag \"a b\" contains ' '");
+        cmd_err("nats stream add S --tag ''", "--tag: a tag is empty");
+        cmd_err("nats stream add S --retention work", "unknown flag --retention");
+        cmd_err("nats stream add S T", "unexpected argument \"T\"");
+        cmd_err("nats stream rm S", "needs -f");
+        cmd_err("nats stream purge S", "needs -f");
+        cmd_err("nats stream info", "missing stream name");
+        cmd_err("nats stream ls X", "unexpected argument");
+        cmd_err("nats stream cluster S", "usage: nats stream cluster step-down NAME");
+        // In a file, errors name the line.
+        js_fails("at 1s c1: nats stream add S --replicas 9\n", "replicas are 1 to 5");
+        js_fails("at 1s c1: nats stream rm S\n", "needs -f");
+        js_fails("at 1s c9: nats stream ls\n", "unknown client \"c9\"");
+        fails(&format!("{JS}at 1s c1: nats stream ls\nat 2s c1: nats stream add x.y\n"), JL + 1, "invalid stream name");
+    }
+
+    #[test]
+    fn power_loss_action() {
+        assert_eq!(action("at 1s power-loss n1\n"), Action::Fault(Fault::PowerLoss("n1".into())));
+        assert_eq!(js_ok("at 1s power-loss n3\n+1s restart n3\n").script.len(), 2);
+        fails_extra("at 1s power-loss\n", "power-loss takes one server name, like: power-loss n1");
+        fails_extra("at 1s power-loss n1 n2\n", "power-loss takes one server name");
+        fails_extra("at 1s power-loss n9\n", "n9");
+        fails_extra("at 1s power-loss c1\n", "c1");
+        let sc = js_ok("");
+        let l = Limits::default();
+        assert_eq!(parse_action_line("power-loss n2", &sc, &l), Ok(Action::Fault(Fault::PowerLoss("n2".into()))));
+        assert!(parse_action_line("power-loss n7", &sc, &l).is_err());
+        assert_eq!(action_text(&Action::Fault(Fault::PowerLoss("n2".into()))), "power-loss n2");
+    }
+
+    /// Every new command prints back to itself, alone and inside a scenario.
+    #[test]
+    fn jetstream_commands_round_trip() {
+        for line in [
+            "nats pub orders.new hi --jetstream",
+            "nats pub orders.new 'a b' -J --count 7 --sleep 5ms --timeout 250ms -H a:b -H 'c:d e'",
+            "nats pub x --jetstream -- -dash",
+            "nats stream add ORDERS --subjects 'orders.>,x.*' --replicas 3 --storage file",
+            "nats stream add S --replicas 5 --storage memory --max-msgs -1 --max-bytes 1KB --max-age 90s --discard new --tag ssd --tag 'az:x'",
+            "nats stream add S",
+            "nats stream info S",
+            "nats stream ls",
+            "nats stream rm S -f",
+            "nats stream purge S -f",
+            "nats stream cluster step-down S",
+        ] {
+            let c = cmd(line);
+            let printed = client_cmd_text(&c);
+            assert_eq!(cmd(&printed), c, "{line} printed as {printed}");
+            assert_eq!(client_cmd_text(&cmd(&printed)), printed);
+        }
+        round_trips(
+            "jetsim 1\nname \"js\"\nraft_timescale 1/10\n\
+             server n1 az=a1 jetstream=true sync_interval=always unique_tag=az:\n\
+             server n2 az=a2 jetstream=true sync_interval=30s\nserver n3 az=a3 jetstream=true\n\
+             client c1 servers=n1,n2,n3\n\
+             at 1s c1: nats stream add ORDERS --subjects 'orders.>' --replicas 3 --storage file --max-age 1h --tag az:a1\n\
+             at 2s c1: nats pub orders.new 'o {{Count}}' --jetstream --count 20 --sleep 50ms --timeout 1s\n\
+             at 3s power-loss n1\nat 4s restart n1\nat 5s c1: nats stream cluster step-down ORDERS\n\
+             at 6s c1: nats stream info ORDERS\nat 7s c1: nats stream purge ORDERS -f\nat 8s c1: nats stream rm ORDERS -f\n",
+        );
+        // A bare `raft_timescale N` prints as N/1, which reads back the same.
+        round_trips("jetsim 1\nraft_timescale 4\nserver n1 jetstream=true sync_interval=2m\n");
+        let s = parse("jetsim 1\nraft_timescale 4\nserver n1 jetstream=true sync_interval=2m\n").unwrap();
+        let t = to_text(&s);
+        assert!(t.contains("raft_timescale 4/1\n") && !t.contains("sync_interval"), "{t}");
+    }
+
     // --- printer and example files -------------------------------------------------
 
     pub(super) fn strip_lines(mut s: Scenario) -> Scenario {
