@@ -22,6 +22,7 @@ const SCENARIOS: &[(&str, &str)] = &[
     ("partition.jetsim", include_str!("../../../scenarios/partition.jetsim")),
     ("r3-publish.jetsim", include_str!("../../../scenarios/r3-publish.jetsim")),
     ("regions.jetsim", include_str!("../../../scenarios/regions.jetsim")),
+    ("regions-r3.jetsim", include_str!("../../../scenarios/regions-r3.jetsim")),
 ];
 
 const MAX_EVENTS: u64 = 50_000_000;
