@@ -424,6 +424,19 @@ impl Component for Playground {
     }
 }
 
+/// A numeric column header shown short, read in full (the visible
+/// abbreviation is hidden from screen readers; the full word is there).
+fn short_th(short: &'static str, full: &'static str) -> Html {
+    if short == full {
+        return html! { <th scope="col" class="num">{ full }</th> };
+    }
+    html! {
+        <th scope="col" class="num" title={full}>
+            <span aria-hidden="true">{ short }</span><span class="visually-hidden">{ full }</span>
+        </th>
+    }
+}
+
 /// A 16×16 filled icon for a button (decorative: the button's text names it).
 fn icon(d: &'static str) -> Html {
     html! {
@@ -732,11 +745,11 @@ impl Playground {
                         <thead><tr>
                             <th scope="col">{ "Client" }</th>
                             <th scope="col">{ "Server" }</th>
-                            <th scope="col" class="num">{ "Published" }</th>
-                            <th scope="col" class="num">{ "Received" }</th>
-                            <th scope="col" class="num">{ "Replies" }</th>
-                            <th scope="col" class="num">{ "No responders" }</th>
-                            <th scope="col" class="num">{ "Timeouts" }</th>
+                            { short_th("Pub.", "Published") }
+                            { short_th("Recv.", "Received") }
+                            { short_th("Replies", "Replies") }
+                            { short_th("No resp.", "No responders") }
+                            { short_th("Timeouts", "Timeouts") }
                         </tr></thead>
                         <tbody>{ for rows }</tbody>
                     </table>
