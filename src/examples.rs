@@ -28,6 +28,10 @@ pub const EXAMPLES: &[Example] = &[
         text: include_str!("../scenarios/regions.jetsim"),
     },
     Example {
+        id: "regions-r3",
+        text: include_str!("../scenarios/regions-r3.jetsim"),
+    },
+    Example {
         id: "r3-publish",
         text: include_str!("../scenarios/r3-publish.jetsim"),
     },
