@@ -18,7 +18,7 @@ pub const BAND: f64 = 44.0;
 /// Smallest ring radius (also for two servers).
 const RING_MIN: f64 = 120.0;
 /// Arc length per server on the ring.
-const ARC_PER_SERVER: f64 = 125.0;
+const ARC_PER_SERVER: f64 = 140.0;
 /// Half-size of the box around a cluster of one server.
 const SOLO_HALF: f64 = 50.0;
 /// Gap between neighbouring AZ bands, in px along the ring.
@@ -32,7 +32,7 @@ pub const PILL_MAX_CHARS: usize = 10;
 const PILL_GAP: f64 = 8.0;
 /// Space between the cluster's content and its box, and above for the label.
 const MARGIN: f64 = 18.0;
-const TITLE_H: f64 = 30.0;
+const TITLE_H: f64 = 40.0;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Pt {
@@ -94,10 +94,13 @@ pub struct ClusterBox {
 pub struct Zone {
     pub cluster: usize,
     pub az: String,
-    /// `az1`, or `euw-a · eu-west` when the cluster spans regions.
+    /// The AZ's name, shortened for the label.
     pub label: String,
+    /// The AZ's region, on a second line, when the cluster spans regions.
+    pub sublabel: Option<String>,
     /// SVG path of the band segment (or box).
     pub path: String,
+    /// Centre of the label (one or two lines).
     pub label_at: Pt,
     pub servers: Vec<usize>,
 }
@@ -138,6 +141,31 @@ pub struct Layout {
 pub fn pill_width(name: &str) -> f64 {
     let chars = name.chars().count().min(PILL_MAX_CHARS + 1) as f64;
     PILL_PAD + PILL_CHAR_W * chars
+}
+
+/// Characters of an AZ or region name shown in a zone label.
+const ZONE_LABEL_CHARS: usize = 14;
+
+/// A box: left, top, right, bottom.
+pub type Rect = (f64, f64, f64, f64);
+
+fn rect_at(c: Pt, w: f64, h: f64) -> Rect {
+    (c.x - w / 2.0, c.y - h / 2.0, c.x + w / 2.0, c.y + h / 2.0)
+}
+
+fn hits(a: Rect, b: Rect) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+fn short_name(s: &str, max: usize) -> String {
+    crate::text::display_max(s, max)
+}
+
+/// Size of a zone's label (one or two lines of 11 px text).
+pub fn zone_label_size(z: &Zone) -> (f64, f64) {
+    let chars = z.label.chars().count().max(z.sublabel.as_ref().map_or(0, |s| s.chars().count()));
+    let lines = if z.sublabel.is_some() { 2.0 } else { 1.0 };
+    (chars as f64 * 6.6 + 4.0, lines * 12.0 + 2.0)
 }
 
 fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
@@ -217,14 +245,15 @@ impl Layout {
                     continue;
                 }
                 let zone_region = zs.iter().find_map(|&i| servers[i].region.as_deref());
-                let label = match zone_region {
-                    Some(r) if regions.len() > 1 => format!("{az} · {r}"),
-                    _ => (*az).to_string(),
+                let sublabel = match zone_region {
+                    Some(r) if regions.len() > 1 => Some(short_name(r, ZONE_LABEL_CHARS)),
+                    _ => None,
                 };
                 layout.zones.push(Zone {
                     cluster: ci,
                     az: (*az).to_string(),
-                    label,
+                    label: short_name(az, ZONE_LABEL_CHARS),
+                    sublabel,
                     path: String::new(),
                     label_at: Pt::new(0.0, 0.0),
                     servers: zs,
@@ -298,27 +327,34 @@ impl Layout {
                 layout.servers[i] = Pt::new(layout.servers[i].x + c.x, layout.servers[i].y + c.y);
             }
         }
-        // Zone shapes, now that the clusters have their places.
+        // Zone shapes and labels, now that the clusters have their places.
+        let mut placed: Vec<Rect> = Vec::new();
         for zi in 0..layout.zones.len() {
-            let (path, label_at) = layout.zone_shape(&layout.zones[zi]);
+            let (path, label_at) = layout.zone_shape(&layout.zones[zi], &placed);
+            let (w, h) = zone_label_size(&layout.zones[zi]);
+            placed.push(rect_at(label_at, w, h));
             layout.zones[zi].path = path;
             layout.zones[zi].label_at = label_at;
         }
         layout
     }
 
-    /// The band segment (or box) of a zone and where its label goes.
-    fn zone_shape(&self, z: &Zone) -> (String, Pt) {
+    /// The band segment (or box) of a zone, and where its label goes: the
+    /// first spot, among a few in the band (its corners first, where route
+    /// lines and clients are not), that overlaps no server and no label in
+    /// `taken`.
+    fn zone_shape(&self, z: &Zone, taken: &[Rect]) -> (String, Pt) {
         let Some(cl) = self.clusters.get(z.cluster) else {
             return (String::new(), Pt::new(0.0, 0.0));
         };
         let c = cl.center;
         let m = cl.members.len();
+        let (w, h) = zone_label_size(z);
         if m <= 1 {
-            let h = SOLO_HALF;
+            let half = SOLO_HALF;
             return (
-                rounded_rect(c.x - h, c.y - h, 2.0 * h, 2.0 * h, 12.0),
-                Pt::new(c.x, c.y - h + 13.0),
+                rounded_rect(c.x - half, c.y - half, 2.0 * half, 2.0 * half, 12.0),
+                Pt::new(c.x, c.y - half + h / 2.0 + 3.0),
             );
         }
         let (r_in, r_out) = (cl.ring - BAND, cl.ring + BAND);
@@ -326,26 +362,46 @@ impl Layout {
             return (String::new(), c);
         };
         let step = 2.0 * PI / m as f64;
-        // The label sits in the band's outer edge, like a tab, where neither
-        // route lines (they go inwards) nor clients (outwards, by their
-        // server) are: between the zone's first server and the zone's start.
-        let label_r = r_out - 11.0;
-        let label_w = z.label.chars().count().min(24) as f64 * 6.4;
-        if z.servers.len() == m {
-            let at = Pt::polar(c, label_r, self.angle[first] + step / 2.0);
-            return (annulus(c, r_in, r_out), at);
+        let (path, a0, a1) = if z.servers.len() == m {
+            let a = self.angle[first] + step / 2.0;
+            (annulus(c, r_in, r_out), a - step / 2.0, a + 2.0 * PI - step / 2.0)
+        } else {
+            let half_gap = ZONE_GAP / 2.0 / cl.ring;
+            let a0 = self.angle[first] - step / 2.0 + half_gap;
+            let a1 = self.angle[last] + step / 2.0 - half_gap;
+            (sector(c, r_in, r_out, a0, a1), a0, a1)
+        };
+        // Radii: the band's outer edge, its inner edge, then just outside it.
+        let radii = [r_out - h / 2.0 - 3.0, r_in + h / 2.0 + 3.0, r_out + h / 2.0 + 3.0];
+        let mut candidates: Vec<Pt> = Vec::new();
+        for r in radii {
+            let along = (w / 2.0 + 4.0) / r;
+            candidates.push(Pt::polar(c, r, a0 + along));
+            candidates.push(Pt::polar(c, r, a1 - along));
+            // Between the zone's servers.
+            for k in 1..z.servers.len() {
+                candidates.push(Pt::polar(c, r, self.angle[first] + (k as f64 - 0.5) * step));
+            }
         }
-        let half_gap = ZONE_GAP / 2.0 / cl.ring;
-        let a0 = self.angle[first] - step / 2.0 + half_gap;
-        let a1 = self.angle[last] + step / 2.0 - half_gap;
-        let along = ((label_w / 2.0 + 8.0) / label_r).min((self.angle[first] - a0) * 0.45);
-        (
-            sector(c, r_in, r_out, a0, a1),
-            Pt::polar(c, label_r, a0 + along),
-        )
+        let servers: Vec<Rect> = self
+            .servers
+            .iter()
+            .map(|p| rect_at(*p, 2.0 * SERVER_R + 4.0, 2.0 * SERVER_R + 4.0))
+            .collect();
+        let free = |at: &Pt| {
+            let r = rect_at(*at, w, h);
+            servers.iter().chain(taken).all(|o| !hits(r, *o))
+        };
+        let at = candidates
+            .iter()
+            .copied()
+            .find(free)
+            .or_else(|| candidates.first().copied())
+            .unwrap_or(c);
+        (path, at)
     }
 
-/// Places for route labels, `(a, b, width)` each, in order: the preferred
+        /// Places for route labels, `(a, b, width)` each, in order: the preferred
     /// spot ([`Layout::label_t`]) or, if that overlaps a server or a label
     /// already placed, the first free one of a few others along the line;
     /// None when the line has no free spot (its tooltip still says it).
@@ -722,6 +778,38 @@ mod tests {
             vec!["x", "y"]
         );
         assert!(l.ring_neighbours(0, 2) && l.ring_neighbours(3, 0) && !l.ring_neighbours(0, 1));
+    }
+
+    #[test]
+    fn zone_labels_overlap_no_server_and_no_other_label() {
+        for n in 3..=9 {
+            for azs in [1, 2, 3, n] {
+                for long in [false, true] {
+                    let ss: Vec<ServerSpec> = (0..n)
+                        .map(|i| ServerSpec {
+                            name: format!("n{i}"),
+                            cluster: "c".into(),
+                            az: Some(if long { format!("euw-{}", i % azs) } else { format!("az{}", i % azs) }),
+                            region: Some(if long { format!("region-{}", i % 2) } else { "r".into() }),
+                        })
+                        .collect();
+                    let l = Layout::new(&ss, &clients(6, n, false));
+                    let boxes: Vec<Rect> = l.zones.iter().map(|z| {
+                        let (w, h) = zone_label_size(z);
+                        rect_at(z.label_at, w, h)
+                    }).collect();
+                    let what = format!("n={n} azs={azs} long={long}");
+                    for (i, b) in boxes.iter().enumerate() {
+                        for s in 0..n {
+                            assert!(!overlap(*b, server_box(l.servers[s])), "{what}: zone label {i} on server {s}");
+                        }
+                        for (j, o) in boxes.iter().enumerate().skip(i + 1) {
+                            assert!(!overlap(*b, *o), "{what}: zone labels {i} and {j}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -292,18 +292,37 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Htm
 
     let clusters = layout.clusters.iter().enumerate().map(|(ci, c)| {
         let (x, y, w, h) = c.rect;
+        // Line 1: the name, and the region(s) if they fit; line 2: the rest.
+        let title_chars = ((w - 24.0) / 8.6).max(8.0) as usize;
+        let caption_chars = ((w - 24.0) / 6.4).max(8.0) as usize;
         let mut title = format!("cluster {}", text::short(&c.name, 24));
+        let mut second: Vec<String> = Vec::new();
         if !c.caption.is_empty() {
-            title.push_str(" · ");
-            title.push_str(&text::short(&c.caption, 60));
+            let region = text::short(&c.caption, 80);
+            if title.chars().count() + 3 + region.chars().count() <= title_chars {
+                title.push_str(" · ");
+                title.push_str(&region);
+            } else {
+                second.push(region);
+            }
         }
+        if let Some(cap) = captions.get(&ci) {
+            second.push(cap.clone());
+        }
+        // One caption line if both fit on it, else one line each.
+        let joined = second.join(" · ");
+        let lines: Vec<String> = if joined.chars().count() <= caption_chars {
+            vec![joined].into_iter().filter(|l| !l.is_empty()).collect()
+        } else {
+            second.iter().map(|l| text::display_max(l, caption_chars)).collect()
+        };
         html! {
             <g class="cluster" key={format!("c{ci}")}>
                 <rect class="cluster-box" x={num(x)} y={num(y)} width={num(w)} height={num(h)} rx="14" />
-                <text class="cluster-label" x={num(x + 12.0)} y={num(y + 20.0)}>{ title }</text>
-                if let Some(cap) = captions.get(&ci) {
-                    <text class="cluster-caption" x={num(x + 12.0)} y={num(y + 36.0)}>{ cap.clone() }</text>
-                }
+                <text class="cluster-label" x={num(x + 12.0)} y={num(y + 20.0)}>{ text::display_max(&title, title_chars) }</text>
+                { for lines.into_iter().enumerate().map(|(k, l)| html! {
+                    <text class="cluster-caption" x={num(x + 12.0)} y={num(y + 36.0 + 15.0 * k as f64)}>{ l }</text>
+                }) }
             </g>
         }
     });
@@ -312,15 +331,26 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Htm
         html! {
             <g class="zone" key={format!("z{zi}")}>
                 <path class="zone-band" d={z.path.clone()} fill-rule="evenodd">
-                    <title>{ format!("AZ {}", text::short(&z.label, 60)) }</title>
+                    <title>{ match &z.sublabel { Some(r) => format!("AZ {} · region {r}", text::short(&z.az, 60)), None => format!("AZ {}", text::short(&z.az, 60)) } }</title>
                 </path>
             </g>
         }
     });
     let zone_labels = layout.zones.iter().enumerate().map(|(zi, z)| {
-        html! {
-            <text class="zone-label halo" key={format!("zl{zi}")} x={num(z.label_at.x)} y={num(z.label_at.y)}
-                text-anchor="middle" dominant-baseline="middle">{ text::short(&z.label, 24) }</text>
+        let (x, y) = (z.label_at.x, z.label_at.y);
+        match &z.sublabel {
+            None => html! {
+                <text class="zone-label halo" key={format!("zl{zi}")} x={num(x)} y={num(y)}
+                    text-anchor="middle" dominant-baseline="central">{ z.label.clone() }</text>
+            },
+            Some(region) => html! {
+                <g key={format!("zl{zi}")} class="zone-label-2">
+                    <text class="zone-label halo" x={num(x)} y={num(y - 6.0)}
+                        text-anchor="middle" dominant-baseline="central">{ z.label.clone() }</text>
+                    <text class="zone-region halo" x={num(x)} y={num(y + 6.5)}
+                        text-anchor="middle" dominant-baseline="central">{ region.clone() }</text>
+                </g>
+            },
         }
     });
 
