@@ -181,22 +181,9 @@ pub struct World {
     pub last_crash: Option<(Time, u64, String)>,
 }
 
-/// A world could not be built from a scenario.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BuildError {
-    pub line: u32,
-    pub message: String,
-}
-
-impl std::fmt::Display for BuildError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}", self.message)
-        } else {
-            write!(f, "line {}: {}", self.line, self.message)
-        }
-    }
-}
+/// A world could not be built from a scenario: the line and what is wrong
+/// (the same shape as a parse error, so callers report both alike).
+pub type BuildError = crate::scenario::ParseError;
 
 impl World {
     /// Build a world from a (parsed, validated) scenario and a seed.
