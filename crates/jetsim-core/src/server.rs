@@ -40,6 +40,9 @@ pub enum SubTarget {
     Internal { id: u32 },
 }
 
+/// Interest on a subject, optionally in a queue group (what RS+/RS- carry).
+type InterestKey = (Rc<str>, Option<Rc<str>>);
+
 #[derive(Clone, Debug)]
 struct ClientSub {
     subject: Rc<str>,
@@ -95,11 +98,11 @@ pub struct Server {
     sublist: Sublist<SubTarget>,
     /// Local interest counts per (subject, queue), to send RS+/RS- on the
     /// first/last local subscription.
-    local_interest: BTreeMap<(Rc<str>, Option<Rc<str>>), u32>,
+    local_interest: BTreeMap<InterestKey, u32>,
     /// Connected routes.
     pub(crate) routes: BTreeSet<Endpoint>,
     /// Interest each peer told us about.
-    route_interest: BTreeMap<Endpoint, BTreeSet<(Rc<str>, Option<Rc<str>>)>>,
+    route_interest: BTreeMap<Endpoint, BTreeSet<InterestKey>>,
     pub stats: ServerStats,
     /// The last subject published here, reused while publishes repeat it
     /// (saves an allocation per message on the hot path).
@@ -369,19 +372,7 @@ impl Server {
             conn.by_sid.insert(sid.clone(), sub_id);
             conn.subs.insert(sub_id, ClientSub { subject: subject.clone(), queue: queue.clone(), sid, max: None, delivered: 0 });
         }
-        let key = (subject, queue);
-        let count = self.local_interest.entry(key.clone()).or_insert(0);
-        *count += 1;
-        if *count == 1 {
-            for &peer in &self.routes {
-                ctx.send(
-                    peer,
-                    Frame::Route(RouteMsg::Sub { subject: key.0.clone(), queue: key.1.clone() }),
-                    FrameKind::RouteSub,
-                    Some(key.0.clone()),
-                );
-            }
-        }
+        self.add_interest(ctx, (subject, queue));
         self.send_ok(ctx, cid);
     }
 
@@ -406,9 +397,26 @@ impl Server {
         self.remove_local_sub(ctx, cid, sub_id, &sub);
     }
 
-    fn remove_local_sub(&mut self, ctx: &mut Ctx, cid: u32, sub_id: u32, sub: &ClientSub) {
-        self.sublist.remove(&sub.subject, sub.queue.as_deref(), &SubTarget::Client { cid, sub: sub_id });
-        let key = (sub.subject.clone(), sub.queue.clone());
+    /// One more local subscription on (subject, queue): the first tells every
+    /// route (RS+), as nats-server propagates interest.
+    fn add_interest(&mut self, ctx: &mut Ctx, key: InterestKey) {
+        let count = self.local_interest.entry(key.clone()).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            for &peer in &self.routes {
+                ctx.send(
+                    peer,
+                    Frame::Route(RouteMsg::Sub { subject: key.0.clone(), queue: key.1.clone() }),
+                    FrameKind::RouteSub,
+                    Some(key.0.clone()),
+                );
+            }
+        }
+    }
+
+    /// One local subscription fewer on (subject, queue): the last tells every
+    /// route (RS-).
+    fn release_interest(&mut self, ctx: &mut Ctx, key: InterestKey) {
         let gone = match self.local_interest.get_mut(&key) {
             Some(n) => {
                 *n -= 1;
@@ -427,6 +435,11 @@ impl Server {
                 );
             }
         }
+    }
+
+    fn remove_local_sub(&mut self, ctx: &mut Ctx, cid: u32, sub_id: u32, sub: &ClientSub) {
+        self.sublist.remove(&sub.subject, sub.queue.as_deref(), &SubTarget::Client { cid, sub: sub_id });
+        self.release_interest(ctx, (sub.subject.clone(), sub.queue.clone()));
     }
 
     fn client_pub(
@@ -616,19 +629,7 @@ impl Server {
         if self.sublist.insert(&subject, None, SubTarget::Internal { id }).is_err() {
             return;
         }
-        let key = (subject, None);
-        let count = self.local_interest.entry(key.clone()).or_insert(0);
-        *count += 1;
-        if *count == 1 {
-            for &peer in &self.routes {
-                ctx.send(
-                    peer,
-                    Frame::Route(RouteMsg::Sub { subject: key.0.clone(), queue: None }),
-                    FrameKind::RouteSub,
-                    Some(key.0.clone()),
-                );
-            }
-        }
+        self.add_interest(ctx, (subject, None));
     }
 
     /// Drop an internal subscription.
@@ -636,25 +637,7 @@ impl Server {
         if !self.sublist.remove(subject, None, &SubTarget::Internal { id }) {
             return;
         }
-        let key: (Rc<str>, Option<Rc<str>>) = (Rc::from(subject), None);
-        let gone = match self.local_interest.get_mut(&key) {
-            Some(n) => {
-                *n -= 1;
-                *n == 0
-            }
-            None => false,
-        };
-        if gone {
-            self.local_interest.remove(&key);
-            for &peer in &self.routes {
-                ctx.send(
-                    peer,
-                    Frame::Route(RouteMsg::Unsub { subject: key.0.clone(), queue: None }),
-                    FrameKind::RouteSub,
-                    Some(key.0.clone()),
-                );
-            }
-        }
+        self.release_interest(ctx, (Rc::from(subject), None));
     }
 
     /// Publish from the server itself (JetStream replies and acks).
