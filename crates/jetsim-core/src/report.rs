@@ -201,7 +201,8 @@ impl Report {
                     .to_string(),
                     connections: if up { sum.connections } else { 0 },
                     subscriptions: if up { sum.subscriptions } else { 0 },
-                    routes: sum.routes.iter().map(|&r| world.name(r).to_string()).collect(),
+                    // A crashed server's volatile state lingers until restart: report no routes.
+                    routes: if up { sum.routes.iter().map(|&r| world.name(r).to_string()).collect() } else { Vec::new() },
                     in_msgs: sum.stats.in_msgs,
                     out_msgs: sum.stats.out_msgs,
                     in_bytes: sum.stats.in_bytes,

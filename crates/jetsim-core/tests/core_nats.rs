@@ -215,6 +215,10 @@ at 8s p: nats pub t two
     let mut w = world(text, 1);
     w.run_until(2 * SEC);
     assert_eq!(w.servers[1].liveness, Liveness::Down);
+    let r = Report::from_world(&w, None);
+    assert_eq!(r.servers[1].state, "down");
+    assert!(r.servers[1].routes.is_empty(), "a dead server reports no routes: {:?}", r.servers[1].routes);
+    assert_eq!(r.servers[0].routes, Vec::<String>::new(), "n1 lost its only peer");
     w.run_until(10 * SEC);
     let s = client(&w, "s");
     assert!(s.stats.reconnects >= 1);
