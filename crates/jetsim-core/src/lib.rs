@@ -12,12 +12,14 @@
 //! - [`trace`]: the typed trace of everything that happens.
 //! - [`node`]: the sans-IO node interface (frames, timers, the outbox).
 //! - [`server`], [`client`]: the node state machines.
+//! - [`external`]: connections fed from outside (real clients via `jetsim serve`).
 //! - [`sim`]: the world: event queue, links, faults, node dispatch.
 //! - [`scenario`]: the scenario file format (version 1) and its limits.
 //! - [`report`]: the JSON report of `jetsim run --json`.
 
 pub mod bench;
 pub mod client;
+pub mod external;
 pub mod hash;
 pub mod jetstream;
 pub mod link;

@@ -114,6 +114,8 @@ pub struct Server {
     pub js: Option<Box<crate::jetstream::JetStream>>,
     /// Delivery frames are cut from shared blocks (no allocation per frame).
     frames: proto::FrameArena,
+    /// Real addresses INFO announces (`jetsim serve`); `None` in scenario runs.
+    pub advertise: Option<Rc<crate::external::Advertise>>,
 }
 
 /// Per-server summary for reports and the UI.
@@ -145,6 +147,7 @@ impl Server {
             scratch_forward: Vec::new(),
             js: None,
             frames: proto::FrameArena::new(),
+            advertise: None,
         }
     }
 
@@ -208,12 +211,12 @@ impl Server {
             },
         );
         self.conn_by_endpoint.insert(from, cid);
-        let info = self.info_json(cid);
+        let info = self.info_json(cid, ctx.me);
         ctx.send(from, Frame::Bytes(Bytes::from(info)), FrameKind::ServerCtl, None);
     }
 
-    fn info_json(&self, cid: u32) -> Vec<u8> {
-        let info = proto::ServerInfo {
+    fn info_json(&self, cid: u32, me: Endpoint) -> Vec<u8> {
+        let mut info = proto::ServerInfo {
             server_id: self.server_id.clone(),
             server_name: self.config.name.clone(),
             version: crate::NATS_VERSION.to_string(),
@@ -229,6 +232,24 @@ impl Server {
             cluster: Some(self.config.cluster.clone()),
             ..Default::default()
         };
+        if let Some(adv) = &self.advertise {
+            // What nats-server 2.12.8 listening there sends (jetsim serve).
+            info.host = adv.host.clone();
+            info.port = adv.ports.get(&me).copied().map_or(0, i64::from);
+            info.git_commit = crate::external::NATS_GIT_COMMIT.to_string();
+            info.go = crate::external::NATS_GO_VERSION.to_string();
+            if self.config.jetstream {
+                info.api_lvl = crate::external::NATS_API_LEVEL;
+            }
+            if self.cluster_peers.len() > 1 {
+                info.connect_urls = self
+                    .cluster_peers
+                    .iter()
+                    .filter(|&&p| p == me || self.routes.contains(&p))
+                    .filter_map(|&p| adv.url_of(p))
+                    .collect();
+            }
+        }
         proto::write_info(&info)
     }
 
@@ -516,6 +537,13 @@ impl Server {
         payload: &Bytes,
         origin: Origin,
     ) -> bool {
+        // A second answer to a local client's $JS.API request is dropped
+        // (nats' singleton response import, see jetstream::JetStream::response_gate).
+        if let Some(js) = self.js.as_mut() {
+            if !js.response_gate(ctx.now, subject) {
+                return true;
+            }
+        }
         let result = self.sublist.matches(subject);
         let mut delivered = false;
         // Routes to forward to (each once, in endpoint order), with the queue

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::rc::Rc;
 
 use crate::client::{Client, ClientConfig};
+use crate::external::{Advertise, ExternalConn, ExternalEvent, MAX_EXTERNAL, MAX_SEND_BYTES};
 use crate::jetstream::{JsEntry, JsOptions, PeerInfo};
 use jetsim_raft::invariants::{Checker, NodeView};
 use jetsim_raft::Storage;
@@ -179,6 +180,17 @@ pub struct World {
     pub violations: Vec<ViolationRecord>,
     /// The last kill / power-loss fault: (time, trace seq, text).
     pub last_crash: Option<(Time, u64, String)>,
+    /// External connections (real clients), by endpoint. Their endpoints
+    /// come after every scenario server and client.
+    externals: BTreeMap<Endpoint, ExternalConn>,
+    /// Endpoints of detached external connections, for reuse (smallest last).
+    free_externals: Vec<Endpoint>,
+    /// Endpoints created for external connections so far.
+    external_endpoints: u32,
+    /// External connections attached so far (names them `ext1`, `ext2`, ...).
+    external_attached: u64,
+    /// Real addresses announced in INFO (`jetsim serve`).
+    advertise: Option<Rc<Advertise>>,
 }
 
 /// A world could not be built from a scenario: the line and what is wrong
@@ -271,6 +283,11 @@ impl World {
             violated: std::collections::BTreeSet::new(),
             violations: Vec::new(),
             last_crash: None,
+            externals: BTreeMap::new(),
+            free_externals: Vec::new(),
+            external_endpoints: 0,
+            external_attached: 0,
+            advertise: None,
         };
         // More specific rules win whatever their order: default, then region,
         // cluster, AZ, client links, and named endpoints last; among rules of
@@ -319,6 +336,16 @@ impl World {
 
     pub fn is_server(&self, ep: Endpoint) -> bool {
         ep < self.server_count()
+    }
+
+    /// Is `ep` one of the scenario's simulated clients?
+    pub fn is_client(&self, ep: Endpoint) -> bool {
+        ep >= self.server_count() && ((ep - self.server_count()) as usize) < self.clients.len()
+    }
+
+    /// Is `ep` an external connection's endpoint (attached now or earlier)?
+    pub fn is_external(&self, ep: Endpoint) -> bool {
+        ep >= self.server_count() + self.clients.len() as u32 && ep < self.links.len_endpoints()
     }
 
     /// Keep (or stop keeping) the set of frames in flight for drawing.
@@ -446,12 +473,20 @@ impl World {
                     self.emit(TraceKind::Drop { id, from, to, kind, reason: DropReason::NodeDown });
                     return;
                 }
+                if self.is_external(to) && !self.external_accepts(to, from) {
+                    // For a connection detached (or replaced) meanwhile.
+                    self.metrics.frames_dropped += 1;
+                    self.emit(TraceKind::Drop { id, from, to, kind, reason: DropReason::ConnectionClosed });
+                    return;
+                }
                 self.metrics.frames_delivered += 1;
                 self.emit(TraceKind::Deliver { id, from, to, kind });
                 if self.is_server(to) {
                     self.with_server(to, |s, ctx| s.on_frame(ctx, from, frame));
-                } else {
+                } else if self.is_client(to) {
                     self.with_client(to, |c, ctx| c.on_frame(ctx, from, frame));
+                } else {
+                    self.external_frame(to, frame);
                 }
             }
             EventKind::Timer { node, incarnation, timer } => {
@@ -536,6 +571,163 @@ impl World {
         self.push(arrives, EventKind::Frame { id, from, to, epoch, frame, kind });
     }
 
+    // ------------------------------------------------------------- externals
+
+    /// Announce real addresses in every server's INFO (`jetsim serve`): the
+    /// host, each server's port, `connect_urls`, and the 2.12.8 binary's
+    /// `git_commit`/`go`/`api_lvl`. Kept across restarts.
+    pub fn set_advertise(&mut self, adv: Advertise) {
+        let adv = Rc::new(adv);
+        for s in &mut self.servers {
+            s.node.advertise = Some(adv.clone());
+        }
+        self.advertise = Some(adv);
+    }
+
+    /// Open a connection from outside to `server`, as a TCP connect: a new
+    /// endpoint (named `ext<N>`) with a link to the server whose latency
+    /// follows the scenario's `link` rules (else the 1 ms default), and an
+    /// `Open` frame on it; the server answers with INFO. Refused for a server
+    /// that is down (a real one refuses the TCP connection) and beyond
+    /// [`MAX_EXTERNAL`] open connections.
+    pub fn attach_external(&mut self, server: Endpoint) -> Result<Endpoint, String> {
+        if !self.is_server(server) {
+            return Err(format!("no server with endpoint {server}"));
+        }
+        if self.servers[server as usize].liveness == Liveness::Down {
+            return Err(format!("server {} is down", self.name(server)));
+        }
+        if self.externals.len() >= MAX_EXTERNAL {
+            return Err(format!("too many external connections: the limit is {MAX_EXTERNAL}"));
+        }
+        self.external_attached += 1;
+        let name = format!("ext{}", self.external_attached);
+        let ep = match self.free_externals.pop() {
+            Some(ep) => {
+                // What servers still send to the previous connection on this
+                // endpoint is dropped; what it sent (its Close) still arrives.
+                for x in 0..self.server_count() {
+                    let d = self.links.dir_mut(x, ep);
+                    d.reset();
+                    d.heal();
+                    self.links.dir_mut(ep, x).heal();
+                }
+                self.names[ep as usize] = name;
+                ep
+            }
+            None => {
+                let ep = self.links.len_endpoints();
+                self.grow_links(ep + 1);
+                self.external_endpoints += 1;
+                debug_assert_eq!(self.names.len(), ep as usize);
+                self.names.push(name);
+                ep
+            }
+        };
+        self.externals.insert(ep, ExternalConn { server, events: Vec::new(), closed: false });
+        self.apply_latency_rules_to(ep);
+        self.transmit(ep, server, Frame::Open, Label { kind: FrameKind::Connect, subject: None });
+        Ok(ep)
+    }
+
+    /// Bytes from the outside client on `ep`, sent now (they reach the
+    /// server after the link's latency, in order). Refused once the server
+    /// has closed the connection or after [`World::detach_external`].
+    pub fn external_send(&mut self, ep: Endpoint, bytes: &[u8]) -> Result<(), String> {
+        let Some(x) = self.externals.get(&ep) else {
+            return Err(format!("no external connection {ep}"));
+        };
+        if x.closed {
+            return Err(format!("connection {} was closed by the server", self.name(ep)));
+        }
+        let server = x.server;
+        for chunk in bytes.chunks(MAX_SEND_BYTES) {
+            let kind = if chunk.starts_with(b"PUB ") || chunk.starts_with(b"HPUB ") {
+                FrameKind::Publish
+            } else {
+                FrameKind::ClientCtl
+            };
+            let frame = Frame::Bytes(bytes::Bytes::copy_from_slice(chunk));
+            self.transmit(ep, server, frame, Label { kind, subject: None });
+        }
+        Ok(())
+    }
+
+    /// What the server sent to `ep` since the last call, in order (empty for
+    /// an unknown endpoint).
+    pub fn external_take(&mut self, ep: Endpoint) -> Vec<ExternalEvent> {
+        self.externals.get_mut(&ep).map(|x| std::mem::take(&mut x.events)).unwrap_or_default()
+    }
+
+    /// The outside client went away: a FIN to the server (unless the server
+    /// closed first). The endpoint is reused by a later attach.
+    pub fn detach_external(&mut self, ep: Endpoint) {
+        let Some(x) = self.externals.remove(&ep) else { return };
+        if !x.closed {
+            self.transmit(ep, x.server, Frame::Close, Label { kind: FrameKind::Close, subject: None });
+        }
+        self.free_externals.push(ep);
+    }
+
+    /// The server of an attached external connection.
+    pub fn external_server(&self, ep: Endpoint) -> Option<Endpoint> {
+        self.externals.get(&ep).map(|x| x.server)
+    }
+
+    /// Has the server closed external connection `ep` (or is it unknown)?
+    pub fn external_closed(&self, ep: Endpoint) -> bool {
+        self.externals.get(&ep).is_none_or(|x| x.closed)
+    }
+
+    /// Attached external connections, by endpoint.
+    pub fn externals(&self) -> impl Iterator<Item = (Endpoint, &ExternalConn)> {
+        self.externals.iter().map(|(&e, x)| (e, x))
+    }
+
+    /// Is a frame from `from` for external endpoint `to` still wanted?
+    fn external_accepts(&self, to: Endpoint, from: Endpoint) -> bool {
+        self.externals.get(&to).is_some_and(|x| x.server == from && !x.closed)
+    }
+
+    fn external_frame(&mut self, to: Endpoint, frame: Frame) {
+        let Some(x) = self.externals.get_mut(&to) else { return };
+        match frame {
+            Frame::Bytes(b) => x.events.push(ExternalEvent::Bytes(b)),
+            Frame::Close => {
+                x.closed = true;
+                x.events.push(ExternalEvent::Closed);
+            }
+            Frame::Open | Frame::Route(_) | Frame::Raft { .. } => {}
+        }
+    }
+
+    /// Grow the dense link table to `n` endpoints, keeping every direction.
+    fn grow_links(&mut self, n: u32) {
+        let old = self.links.len_endpoints();
+        let mut links = LinkTable::new(n, DEFAULT_LATENCY);
+        for a in 0..old {
+            for b in 0..old {
+                *links.dir_mut(a, b) = self.links.dir(a, b).clone();
+            }
+        }
+        self.links = links;
+    }
+
+    /// The scenario's `link` rules, in their order of precedence, applied to
+    /// the links of endpoint `ep` only.
+    fn apply_latency_rules_to(&mut self, ep: Endpoint) {
+        for x in 0..self.server_count() {
+            self.links.dir_mut(x, ep).latency = DEFAULT_LATENCY;
+            self.links.dir_mut(ep, x).latency = DEFAULT_LATENCY;
+        }
+        let scenario = self.scenario.clone();
+        let mut rules: Vec<&crate::scenario::LinkRule> = scenario.links.iter().collect();
+        rules.sort_by_key(|r| specificity(&r.a) + specificity(&r.b));
+        for rule in rules {
+            self.apply_latency_where(&rule.a, &rule.b, &rule.latency, Some(ep));
+        }
+    }
+
     // ---------------------------------------------------------------- faults
 
     /// Apply a script or console action now.
@@ -543,7 +735,7 @@ impl World {
         match action {
             Action::Client { client, cmd } => {
                 if let Some(ep) = self.endpoint(client) {
-                    if !self.is_server(ep) {
+                    if self.is_client(ep) {
                         self.with_client(ep, |c, ctx| c.on_command(ctx, cmd));
                     }
                 }
@@ -708,6 +900,7 @@ impl World {
         let id = server_id(&mut self.rng, i);
         let config = self.servers[i].config.clone();
         self.servers[i].node = Server::new(config, peers, id);
+        self.servers[i].node.advertise = self.advertise.clone();
         self.servers[i].liveness = Liveness::Up;
         self.emit(TraceKind::ServerState { server: ep, state: ServerState::Up });
         self.refresh_routes();
@@ -988,9 +1181,11 @@ impl World {
         let server_of = |ep: Endpoint| -> Option<&ServerSlot> {
             if self.is_server(ep) {
                 self.servers.get(ep as usize)
-            } else {
+            } else if self.is_client(ep) {
                 let c = &self.clients[(ep - self.server_count()) as usize].node;
                 c.server().or_else(|| c.config.servers.first().copied()).and_then(|s| self.servers.get(s as usize))
+            } else {
+                self.externals.get(&ep).and_then(|x| self.servers.get(x.server as usize))
             }
         };
         match sel {
@@ -1026,12 +1221,17 @@ impl World {
     /// and `b` (both directions). Client links match through their server's
     /// AZ/region/cluster.
     fn apply_latency(&mut self, a: &Selector, b: &Selector, spec: &LatencySpec) {
+        self.apply_latency_where(a, b, spec, None);
+    }
+
+    /// [`World::apply_latency`], only on links touching `only` when given.
+    fn apply_latency_where(&mut self, a: &Selector, b: &Selector, spec: &LatencySpec, only: Option<Endpoint>) {
         let lat = Latency::from_spec(spec);
         let n = self.links.len_endpoints();
         let is_default = matches!((a, b), (Selector::Any, Selector::Any));
         for x in 0..n {
             for y in 0..n {
-                if x == y {
+                if x == y || only.is_some_and(|e| x != e && y != e) {
                     continue;
                 }
                 let client_link = !self.is_server(x) || !self.is_server(y);
