@@ -5,7 +5,10 @@
 //! jetsim check <scenario>...
 //! jetsim bench [--r3] [--messages N] [--repeat N]
 //! jetsim hashes [--seeds 1,2,3] <scenario>...
+//! jetsim serve [<scenario>] [--servers N] [--port P] [--seed S] [--raft-timescale N/D] [--trace]
 //! ```
+
+mod serve;
 
 use std::process::ExitCode;
 
@@ -19,13 +22,20 @@ const USAGE: &str = "usage:
   jetsim check <scenario>...
   jetsim bench [--r3] [--messages N] [--repeat N]
   jetsim hashes [--seeds 1,2,3] <scenario>...
+  jetsim serve [<scenario>] [--servers N] [--port P] [--seed S] [--raft-timescale N/D] [--trace]
 
 run     simulate a scenario and print what happened (--json: one JSON document)
 check   parse and validate scenarios, reporting errors by line
 bench   measure the kernel: simulated message deliveries per wall second
         (--r3: acknowledged JetStream publishes to an R3 stream per wall second)
 hashes  print `<file> <seed> <trace hash>` per scenario and seed (the browser
-        determinism test compares these with the same runs in wasm)";
+        determinism test compares these with the same runs in wasm)
+serve   run a scenario (or --servers N JetStream servers n1..nN in cluster \"jetsim\",
+        default 3) in real time; server i listens on 127.0.0.1:<P+i> (P default 4222,
+        0 = any free ports) for real NATS clients. Prints one nats:// URL per server,
+        then `ready` once JetStream has a meta leader. Stdin takes actions in the
+        scenario syntax (kill n2, restart n2, partition n1 | n2 n3, heal, ...) and
+        `status`, `help`, `quit`; --trace prints the event log to stderr";
 
 /// Hard cap on events processed by one `run`, so no scenario can spin forever.
 const MAX_EVENTS: u64 = 200_000_000;
@@ -37,6 +47,7 @@ fn main() -> ExitCode {
         Some("check") => cmd_check(&args[1..]),
         Some("bench") => cmd_bench(&args[1..]),
         Some("hashes") => cmd_hashes(&args[1..]),
+        Some("serve") => serve::cmd_serve(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
             Ok(())
