@@ -191,7 +191,16 @@ pub struct JsStats {
     pub api_errors: u64,
     /// The last API response: (command, JSON body).
     pub last_api: Option<(String, String)>,
+    /// Every message that arrived on the request inbox (the last
+    /// [`INBOX_LOG`]), duplicates and late answers included: (subject,
+    /// headers, payload). For tests comparing replies byte for byte.
+    pub inbox_log: VecDeque<(Rc<str>, Option<Bytes>, Bytes)>,
+    /// Messages that arrived on the request inbox, in total.
+    pub inbox_seen: u64,
 }
+
+/// How many inbox messages [`JsStats::inbox_log`] keeps.
+pub const INBOX_LOG: usize = 256;
 
 impl Client {
     pub fn new(config: ClientConfig) -> Client {
@@ -433,6 +442,15 @@ impl Client {
         };
         match kind {
             SubKind::Inbox => {
+                self.js.inbox_seen += 1;
+                if self.js.inbox_log.len() >= INBOX_LOG {
+                    self.js.inbox_log.pop_front();
+                }
+                self.js.inbox_log.push_back((
+                    subject_rc.clone(),
+                    headers.map(Bytes::copy_from_slice),
+                    Bytes::copy_from_slice(payload),
+                ));
                 let id = subject.rsplit('.').next().and_then(|t| t.parse::<u64>().ok());
                 let Some(id) = id else { return };
                 let Some(p) = self.pending.remove(&id) else {

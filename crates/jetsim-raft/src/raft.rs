@@ -458,6 +458,44 @@ impl<E: Clone + Debug> Raft<E> {
         Ok((first, last))
     }
 
+    /// Replaces the member set at once (no joint consensus), for a stream
+    /// scale up/down decided by an outer, already replicated layer (nats: the
+    /// meta group's new peer set, `UpdateKnownPeers`). `id` stays a member.
+    /// Kept peers keep their progress; a leader probes added peers from its
+    /// log end (they are caught up entry by entry) and recomputes its commit
+    /// index with the new quorum. Safe only when no two disjoint majorities can
+    /// form during the change: the caller keeps added, empty members from
+    /// campaigning until they heard from the leader.
+    pub fn set_peers(&mut self, now: u64, peers: Vec<NodeId>, out: &mut Output<E>) {
+        let mut peers = peers;
+        peers.push(self.id);
+        peers.sort_unstable();
+        peers.dedup();
+        let mut progress: Vec<Progress> = Vec::with_capacity(peers.len());
+        for &p in peers.iter().filter(|&&p| p != self.id) {
+            match self.progress.iter().position(|x| x.id == p) {
+                Some(i) => progress.push(self.progress[i].clone()),
+                None => {
+                    // Probe from the start: an added member is usually empty.
+                    progress.push(Progress::new(p));
+                }
+            }
+        }
+        self.quorum = peers.len() / 2 + 1;
+        self.peers = peers;
+        self.progress = progress;
+        self.votes.retain(|v| self.peers.binary_search(v).is_ok());
+        if self.role == Role::Leader {
+            for i in 0..self.progress.len() {
+                if self.progress[i].probing && self.progress[i].matched == 0 {
+                    self.send_batch(i, now, out);
+                }
+            }
+            self.maybe_commit(now, out);
+        }
+        self.finish(out);
+    }
+
     /// Leader step-down, optionally transferring leadership (nats `StepDown`).
     /// The target is `preferred` if it is a member heard from within
     /// `healthy_window`, otherwise the healthy follower with the highest match

@@ -52,12 +52,22 @@ impl Server {
             [_, _, s] | [_, _, _, s] => s.to_string(),
             _ => String::new(),
         };
+        if from_client {
+            // This server's client asked: only the first answer gets through.
+            if let (Some(js), Some(r)) = (self.js.as_mut(), reply) {
+                js.open_response(ctx.now, r);
+            }
+        }
+        let unavailable = || error_response(short, &ApiError::cluster_unavailable());
         match who {
             Who::MetaLeader => {
+                // nats: every server answers 503 while the meta group is
+                // leaderless (past the startup threshold); else only the
+                // meta leader answers.
                 let Some(js) = self.js.as_ref() else { return };
-                if js.meta_leader().is_none() {
+                if js.meta_leaderless(ctx.now) {
                     self.js_count(true);
-                    self.js_reply(ctx, reply, error_response(short, &ApiError::cluster_unavailable()), true);
+                    self.js_reply(ctx, reply, unavailable(), false);
                     return;
                 }
                 if !js.is_meta_leader() {
@@ -69,21 +79,26 @@ impl Server {
             Who::StreamLeader(stream) => {
                 let Some(js) = self.js.as_ref() else { return };
                 let key: Rc<str> = Rc::from(stream.as_str());
+                let meta_leaderless = js.meta_leaderless(ctx.now);
+                // STREAM.INFO delays its errors so that a leader's answer
+                // comes first; the other stream requests answer at once.
+                let delayed = op == "sinfo";
                 let Some(r) = js.streams.get(&key) else {
                     if js.is_meta_leader() {
                         self.js_count(true);
                         self.js_reply(ctx, reply, error_response(short, &ApiError::stream_not_found()), false);
-                    } else if js.meta_leader().is_none() && from_client {
+                    } else if meta_leaderless {
                         self.js_count(true);
-                        self.js_reply(ctx, reply, error_response(short, &ApiError::cluster_unavailable()), true);
+                        self.js_reply(ctx, reply, unavailable(), delayed);
                     }
                     return;
                 };
-                let Some(g) = r.group.as_ref() else { return };
-                if g.raft.is_leader_ready() {
+                let lq = js.opts.raft_config().lost_quorum;
+                let leaderless = r.group_leaderless(ctx.now, js.started, lq);
+                if r.is_leader() {
                     self.js_count(false);
                     self.js_stream_request(ctx, op, &key, reply, payload, short);
-                } else if g.raft.leader().is_none() {
+                } else if leaderless {
                     if op == "sinfo" {
                         // Members of a leaderless group answer with their own view.
                         self.js_count(false);
@@ -91,8 +106,11 @@ impl Server {
                         self.js_reply(ctx, reply, body, false);
                     } else {
                         self.js_count(true);
-                        self.js_reply(ctx, reply, error_response(short, &ApiError::cluster_unavailable()), true);
+                        self.js_reply(ctx, reply, unavailable(), false);
                     }
+                } else if meta_leaderless {
+                    self.js_count(true);
+                    self.js_reply(ctx, reply, unavailable(), delayed);
                 }
             }
         }
@@ -212,7 +230,7 @@ impl Server {
                 return Err(ApiError::new(400, 10005, "no suitable peers for placement"));
             }
         }
-        let peers = self.js_select_peers(ctx, &cfg)?;
+        let peers = self.js_select_peers(ctx, &cfg, &[])?;
         let preferred = {
             let online: Vec<Endpoint> =
                 peers.iter().copied().filter(|p| *p == ctx.me || self.routes.contains(p)).collect();
@@ -237,9 +255,6 @@ impl Server {
         if old.storage_memory != cfg.storage_memory {
             return Err(ApiError::new(500, 10052, "stream configuration update can not change storage type"));
         }
-        if old.num_replicas != cfg.num_replicas {
-            return Err(ApiError::new(500, 10069, "changing num_replicas is not modelled by jetsim yet"));
-        }
         for (n, o) in &js.streams {
             if *n == key {
                 continue;
@@ -251,10 +266,37 @@ impl Server {
             }
         }
         let mut sa = (*r.assignment).clone();
+        let (old_peers, want) = (sa.peers.clone(), cfg.num_replicas as usize);
+        let leader = r.leader();
+        if want > old_peers.len() {
+            // Scale up (nats `selectPeerGroup` with the existing peers kept);
+            // a singleton becomes the preferred leader of the grown group.
+            let peers = self.js_select_peers(ctx, &cfg, &old_peers)?;
+            if old_peers.len() == 1 {
+                sa.preferred = old_peers[0];
+            }
+            sa.peers = peers;
+        } else if want < old_peers.len() {
+            // Scale down: keep the current leader, then online peers in order.
+            // nats asks the stream leader (a system request); jetsim's meta
+            // leader uses what its own replica knows (see README Fidelity).
+            let mut chosen: Vec<Endpoint> = leader.into_iter().collect();
+            for &p in &old_peers {
+                if chosen.len() == want {
+                    break;
+                }
+                if Some(p) != leader && (p == ctx.me || self.routes.contains(&p)) {
+                    chosen.push(p);
+                }
+            }
+            chosen.sort_unstable();
+            sa.peers = chosen;
+        }
         sa.config = cfg;
-        sa.reply = None;
-        let pending = reply.map(|r| Pending::Update(r.clone()));
-        self.js_meta_propose(ctx, JsEntry::UpdateStream(Rc::new(sa)), pending)?;
+        // The stream leader answers once it applied the update (nats
+        // `processClusterUpdateStream`).
+        sa.reply = reply.cloned();
+        self.js_meta_propose(ctx, JsEntry::UpdateStream(Rc::new(sa)), None)?;
         Ok(None)
     }
 
@@ -285,14 +327,14 @@ impl Server {
     /// nats `selectPeerGroup`: online JetStream peers of this cluster with
     /// every required tag, at most one per `unique_tag` value, fewest streams
     /// first (random among equals).
-    fn js_select_peers(&mut self, ctx: &mut Ctx, cfg: &api::StreamConfig) -> Result<Vec<Endpoint>, ApiError> {
+    fn js_select_peers(&mut self, ctx: &mut Ctx, cfg: &api::StreamConfig, existing: &[Endpoint]) -> Result<Vec<Endpoint>, ApiError> {
         let Some(js) = self.js.as_ref() else { return Err(ApiError::cluster_unavailable()) };
         let want = cfg.num_replicas as usize;
         let tags: Vec<String> = cfg.placement.as_ref().map(|p| p.tags.clone()).unwrap_or_default();
         let unique = js.opts.unique_tag.clone().filter(|u| !tags.iter().any(|t| t.starts_with(u.as_str())));
         let (mut offline, mut untagged, mut not_unique) = (false, false, false);
         let mut cands: Vec<(u64, u64, Endpoint, Option<String>)> = Vec::new();
-        for p in js.opts.peers.iter().filter(|p| p.jetstream && p.cluster == self.config.cluster) {
+        for p in js.opts.peers.iter().filter(|p| p.jetstream && p.cluster == self.config.cluster && !existing.contains(&p.ep)) {
             if p.ep != ctx.me && !self.routes.contains(&p.ep) {
                 offline = true;
                 continue;
@@ -317,8 +359,14 @@ impl Server {
             c.1 = ctx.rng.next_u64();
         }
         cands.sort();
-        let mut chosen: Vec<Endpoint> = Vec::new();
+        let mut chosen: Vec<Endpoint> = existing.to_vec();
         let mut used: Vec<String> = Vec::new();
+        for e in existing {
+            let tag = js.opts.peers.iter().find(|p| p.ep == *e).and_then(|p| {
+                unique.as_ref().and_then(|u| p.tags.iter().find(|t| t.starts_with(u.as_str())).cloned())
+            });
+            used.extend(tag);
+        }
         for (_, _, ep, utag) in cands {
             if chosen.len() == want {
                 break;
@@ -444,19 +492,22 @@ impl Server {
             return error_response(if short.is_empty() { "stream_info_response" } else { short }, &ApiError::stream_not_found());
         };
         let st = r.store.state();
-        let mut state = json!({
-            "messages": st.messages, "bytes": st.bytes,
-            "first_seq": st.first_seq, "first_ts": api::rfc3339(st.first_ts),
-            "last_seq": st.last_seq, "last_ts": api::rfc3339(st.last_ts),
-            "consumer_count": 0,
-        });
+        // Field order and omitempty as nats' Go structs (StreamState).
+        let mut state = serde_json::Map::new();
+        state.insert("messages".into(), st.messages.into());
+        state.insert("bytes".into(), st.bytes.into());
+        state.insert("first_seq".into(), st.first_seq.into());
+        state.insert("first_ts".into(), api::rfc3339(st.first_ts).into());
+        state.insert("last_seq".into(), st.last_seq.into());
+        state.insert("last_ts".into(), api::rfc3339(st.last_ts).into());
         if st.num_subjects > 0 {
-            state["num_subjects"] = st.num_subjects.into();
+            state.insert("num_subjects".into(), st.num_subjects.into());
         }
         let num_deleted = (st.last_seq + 1).saturating_sub(st.first_seq).saturating_sub(st.messages);
         if num_deleted > 0 && st.messages > 0 {
-            state["num_deleted"] = num_deleted.into();
+            state.insert("num_deleted".into(), num_deleted.into());
         }
+        state.insert("consumer_count".into(), self.js_consumer_count(stream).into());
         let name_of = |ep: Endpoint| js.opts.peers.iter().find(|p| p.ep == ep).map(|p| p.name.clone()).unwrap_or_default();
         let mut cluster = json!({"name": self.config.cluster});
         if let Some(g) = &r.group {
@@ -473,49 +524,67 @@ impl Server {
             let last = g.raft.last_index();
             let mut replicas = Vec::new();
             for &p in r.assignment.peers.iter().filter(|&&p| Some(p) != g.raft.leader()) {
-                let mut rep = json!({"name": name_of(p), "current": false, "active": 0, "peer": peer_hash(&name_of(p))});
+                // PeerInfo: name, current, offline?, active, lag?, peer.
+                let (mut current, mut offline, mut active, mut lag) = (false, false, 0u64, 0u64);
                 if g.raft.is_leader() {
                     if let Some(pp) = progress.iter().find(|pp| pp.id == p) {
-                        let active = pp.last_heard.map(|h| ctx.now.saturating_sub(h));
-                        let lag = last.saturating_sub(pp.match_index);
-                        let fresh = active.is_some_and(|a| a <= js.opts.raft_config().lost_quorum);
-                        rep["current"] = Value::Bool(fresh && lag == 0);
-                        rep["active"] = active.unwrap_or(0).into();
-                        if lag > 0 {
-                            rep["lag"] = lag.into();
-                        }
-                        if !fresh {
-                            rep["offline"] = Value::Bool(true);
-                        }
+                        let act = pp.last_heard.map(|h| ctx.now.saturating_sub(h));
+                        lag = last.saturating_sub(pp.match_index);
+                        let fresh = act.is_some_and(|a| a <= js.opts.raft_config().lost_quorum);
+                        current = fresh && lag == 0;
+                        active = act.unwrap_or(0);
+                        offline = !fresh;
                     }
                 } else if p == ctx.me {
-                    rep["current"] = Value::Bool(g.raft.leader().is_some());
+                    current = g.raft.leader().is_some();
                 }
-                replicas.push(rep);
+                let mut rep = serde_json::Map::new();
+                rep.insert("name".into(), name_of(p).into());
+                rep.insert("current".into(), current.into());
+                if offline {
+                    rep.insert("offline".into(), true.into());
+                }
+                rep.insert("active".into(), active.into());
+                if lag > 0 {
+                    rep.insert("lag".into(), lag.into());
+                }
+                rep.insert("peer".into(), peer_hash(&name_of(p)).into());
+                replicas.push(Value::Object(rep));
             }
             if !replicas.is_empty() {
                 cluster["replicas"] = Value::Array(replicas);
             }
         }
-        let mut v = json!({
-            "config": r.assignment.config.to_json(),
-            "created": api::rfc3339(r.assignment.created),
-            "state": state,
-            "cluster": cluster,
-            "ts": api::rfc3339(ctx.now),
-        });
+        // JSApiStreamInfoResponse: type, (error), StreamInfo, ApiPaged; the
+        // create response adds did_create.
+        let mut v = serde_json::Map::new();
         if !short.is_empty() {
-            v["type"] = Value::String(response_type(short));
-            if short == "stream_info_response" {
-                v["total"] = 0.into();
-                v["offset"] = 0.into();
-                v["limit"] = 0.into();
-            }
+            v.insert("type".into(), Value::String(response_type(short)));
+        }
+        v.insert("config".into(), r.assignment.config.to_json());
+        v.insert("created".into(), api::rfc3339(r.assignment.created).into());
+        v.insert("state".into(), Value::Object(state));
+        v.insert("cluster".into(), cluster);
+        v.insert("ts".into(), api::rfc3339(ctx.now).into());
+        if short == "stream_info_response" {
+            v.insert("total".into(), 0.into());
+            v.insert("offset".into(), 0.into());
+            v.insert("limit".into(), 0.into());
         }
         if did_create {
-            v["did_create"] = Value::Bool(true);
+            v.insert("did_create".into(), true.into());
         }
+        let v = Value::Object(v);
         serde_json::to_vec(&v).unwrap_or_default()
+    }
+}
+
+impl Server {
+    /// Consumers of a stream (nats counts the meta layer's assignments).
+    /// Streams own no consumers in this module; the consumer module provides
+    /// the number once it exists.
+    pub(crate) fn js_consumer_count(&self, _stream: &Rc<str>) -> u64 {
+        0
     }
 }
 

@@ -124,6 +124,10 @@ pub struct Group {
     pub name: Rc<str>,
     pub raft: Raft<JsEntry>,
     armed: Option<Time>,
+    /// When this member was created (nats `node.Created()`).
+    pub created: Time,
+    /// Whether it ever knew a leader (nats `HadPreviousLeader`).
+    pub had_leader: bool,
     /// Elections this member won.
     pub elections_won: u64,
 }
@@ -134,7 +138,6 @@ enum Pending {
     PubAck(Rc<str>),
     Purge(Rc<str>),
     MsgDelete(Rc<str>),
-    Update(Rc<str>),
     Delete(Rc<str>),
 }
 
@@ -151,6 +154,9 @@ pub struct StreamReplica {
     create_reply: Option<Rc<str>>,
     /// Internal subscription ids of the leader's subject subscriptions.
     subs: Vec<u32>,
+    /// Added by a scale up with an empty log: it does not campaign until it
+    /// has heard from the leader (applied something), then runs normally.
+    learner: bool,
 }
 
 impl StreamReplica {
@@ -159,6 +165,19 @@ impl StreamReplica {
     }
     pub fn leader(&self) -> Option<Endpoint> {
         self.group.as_ref().and_then(|g| g.raft.leader())
+    }
+
+    /// nats `isGroupLeaderless`: this server is a member, its group has no
+    /// leader, and it has waited long enough to say so (it had a leader and
+    /// JetStream has run for the startup threshold, or the member is older
+    /// than the lost-quorum interval).
+    pub fn group_leaderless(&self, now: Time, js_started: Time, lost_quorum: Time) -> bool {
+        let Some(g) = &self.group else { return false };
+        if g.raft.leader().is_some() || self.assignment.peers.len() < 2 {
+            return false;
+        }
+        (g.had_leader && now.saturating_sub(js_started) > lost_quorum)
+            || now.saturating_sub(g.created) > lost_quorum
     }
 }
 
@@ -186,7 +205,21 @@ pub struct JetStream {
     next_delayed: u64,
     pub api_total: u64,
     pub api_errors: u64,
+    /// Reply subjects of `$JS.API` requests from this server's own clients,
+    /// with whether one answer went through and when the entry expires. nats
+    /// imports `$JS.API.>` from the system account with a singleton response:
+    /// every server may answer, the requester's server forwards the first
+    /// answer and drops the rest.
+    responses: BTreeMap<Rc<str>, (bool, Time)>,
+    /// When JetStream started on this server (nats `js.started`).
+    pub started: Time,
 }
+
+/// How long a request's response mapping lives (nats' default service
+/// response threshold, 2 minutes).
+const RESPONSE_THRESHOLD: Time = 120 * crate::time::SEC;
+/// Hard limit: open response mappings per server.
+const MAX_RESPONSES: usize = 10_000;
 
 impl JetStream {
     pub fn new(opts: JsOptions, disk: BTreeMap<Rc<str>, Storage<JsEntry>>) -> JetStream {
@@ -203,6 +236,8 @@ impl JetStream {
             next_delayed: 1,
             api_total: 0,
             api_errors: 0,
+            responses: BTreeMap::new(),
+            started: 0,
         }
     }
 
@@ -220,6 +255,40 @@ impl JetStream {
             }
         }
         disk
+    }
+
+    /// Remember the reply subject of an API request from a local client.
+    pub(crate) fn open_response(&mut self, now: Time, reply: &Rc<str>) {
+        if self.responses.len() >= MAX_RESPONSES {
+            self.responses.retain(|_, (_, exp)| *exp > now);
+            if self.responses.len() >= MAX_RESPONSES {
+                return;
+            }
+        }
+        self.responses.insert(reply.clone(), (false, now + RESPONSE_THRESHOLD));
+    }
+
+    /// Whether a message to `subject` may go on (false: a second answer to
+    /// a request of a local client, dropped as nats' singleton response
+    /// import does).
+    pub fn response_gate(&mut self, now: Time, subject: &str) -> bool {
+        if self.responses.is_empty() {
+            return true;
+        }
+        match self.responses.get_mut(subject) {
+            None => true,
+            Some((_, exp)) if *exp <= now => {
+                self.responses.remove(subject);
+                true
+            }
+            Some((answered, _)) => !std::mem::replace(answered, true),
+        }
+    }
+
+    /// nats `isLeaderless`: no meta leader, and JetStream has run for longer
+    /// than the lost-quorum interval.
+    pub fn meta_leaderless(&self, now: Time) -> bool {
+        self.meta_leader().is_none() && now.saturating_sub(self.started) > self.opts.raft_config().lost_quorum
     }
 
     pub fn is_meta_leader(&self) -> bool {
@@ -281,6 +350,7 @@ impl Server {
     /// the `$JS.API.>` subscription.
     pub fn js_start(&mut self, ctx: &mut Ctx, opts: JsOptions, disk: BTreeMap<Rc<str>, Storage<JsEntry>>) {
         let mut js = JetStream::new(opts, disk);
+        js.started = ctx.now;
         let me = ctx.me;
         let peers: Vec<Endpoint> = js.opts.peers.iter().filter(|p| p.jetstream).map(|p| p.ep).collect();
         let name: Rc<str> = Rc::from(META_GROUP);
@@ -291,7 +361,7 @@ impl Server {
             // A new meta group bootstraps with a campaign (nats `Campaign`).
             raft.campaign(ctx.now, &mut Ent(ctx.rng), &mut out);
         }
-        js.meta = Some(Group { name: name.clone(), raft, armed: None, elections_won: 0 });
+        js.meta = Some(Group { name: name.clone(), raft, armed: None, elections_won: 0, created: ctx.now, had_leader: false });
         let id = js.next_internal;
         js.next_internal += 1;
         js.internal.insert(id, InternalSub::Api);
@@ -377,10 +447,16 @@ impl Server {
         }
         if let Some(w) = next_wakeup {
             if let Some(g) = self.js.as_mut().and_then(|js| js.group_mut(group)) {
+                g.had_leader |= g.raft.leader().is_some();
                 if g.armed.is_none_or(|a| w < a) {
                     g.armed = Some(w);
                     ctx.timer(w, Timer::Raft { group: group.clone() });
                 }
+            }
+        }
+        if let Some(s) = &stream {
+            if self.js.as_ref().and_then(|js| js.streams.get(s)).is_some_and(|r| r.learner && r.applied > 0) {
+                self.js_promote_learner(ctx, s);
             }
         }
     }
@@ -492,6 +568,7 @@ impl Server {
                         pending: BTreeMap::new(),
                         create_reply: if member { sa.reply.clone() } else { None },
                         subs: Vec::new(),
+                        learner: false,
                     },
                 );
                 if member {
@@ -503,24 +580,13 @@ impl Server {
                     let config = js.opts.raft_config().with_preferred_leader(Some(sa.preferred));
                     let (raft, out) = Raft::new(me, sa.peers.clone(), config, storage, ctx.now, &mut Ent(ctx.rng));
                     if let Some(r) = js.streams.get_mut(&name) {
-                        r.group = Some(Group { name: sa.group.clone(), raft, armed: None, elections_won: 0 });
+                        r.group = Some(Group { name: sa.group.clone(), raft, armed: None, elections_won: 0, created: ctx.now, had_leader: false });
                     }
                     self.js_output(ctx, &sa.group, out);
                 }
             }
             JsEntry::UpdateStream(sa) => {
-                let name: Rc<str> = Rc::from(sa.config.name.as_str());
-                if let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(&name)) {
-                    let mut sa2 = (*sa).clone();
-                    sa2.reply = None;
-                    r.assignment = Rc::new(sa2);
-                    let cfg = r.assignment.config.clone();
-                    r.store.enforce(&cfg, ctx.now);
-                }
-                if let Some(Pending::Update(reply)) = pending {
-                    let body = self.js_stream_info_json(ctx, &name, "stream_update_response", false);
-                    self.internal_publish(ctx, &reply, None, Bytes::from(body));
-                }
+                self.js_apply_stream_update(ctx, sa);
             }
             JsEntry::DeleteStream(name) => {
                 self.js_lost_leadership(ctx, Some(&name), false);
@@ -537,6 +603,98 @@ impl Server {
             }
             _ => {}
         }
+    }
+
+    /// A committed stream update: the new config, and a new peer set on a
+    /// scale up/down (nats `processClusterUpdateStream`): removed members stop
+    /// and delete their replica, added members start an empty one that the
+    /// leader catches up, kept members change their Raft membership. The
+    /// stream leader answers the request.
+    fn js_apply_stream_update(&mut self, ctx: &mut Ctx, sa: Rc<StreamAssignment>) {
+        let name: Rc<str> = Rc::from(sa.config.name.as_str());
+        let me = ctx.me;
+        let Some(js) = self.js.as_mut() else { return };
+        let Some(r) = js.streams.get_mut(&name) else { return };
+        let was = r.assignment.peers.contains(&me);
+        let is = sa.peers.contains(&me);
+        let peers_changed = r.assignment.peers != sa.peers;
+        let mut sa2 = (*sa).clone();
+        sa2.reply = None;
+        r.assignment = Rc::new(sa2);
+        let cfg = r.assignment.config.clone();
+        r.store.enforce(&cfg, ctx.now);
+        let group = r.assignment.group.clone();
+        if was && !is {
+            // Removed: step down, drop the group and its data (nats `removeStream`).
+            self.js_lost_leadership(ctx, Some(&name), false);
+            if let Some(js) = self.js.as_mut() {
+                js.disk.remove(&group);
+                if let Some(r) = js.streams.get_mut(&name) {
+                    r.group = None;
+                    r.store = MsgStore::new();
+                    r.applied = 0;
+                    r.pending.clear();
+                    r.learner = false;
+                }
+            }
+        } else if !was && is {
+            let storage = match js.disk.remove(&group) {
+                Some(s) => s,
+                None if cfg.storage_memory => Storage::empty(),
+                None => Storage::new(js.opts.policy()),
+            };
+            let fresh = storage.last_index() == 0;
+            let mut config = js.opts.raft_config().with_preferred_leader(Some(sa.preferred));
+            if fresh {
+                // nats does not let an empty new peer win an election before
+                // it caught up; jetsim keeps it from campaigning at all.
+                config.election_min = u64::MAX / 4;
+                config.election_max = u64::MAX / 4 + 1;
+            }
+            let (raft, out) = Raft::new(me, sa.peers.clone(), config, storage, ctx.now, &mut Ent(ctx.rng));
+            if let Some(r) = js.streams.get_mut(&name) {
+                r.group = Some(Group { name: group.clone(), raft, armed: None, elections_won: 0, created: ctx.now, had_leader: false });
+                r.store = MsgStore::new();
+                r.applied = 0;
+                r.learner = fresh;
+            }
+            self.js_output(ctx, &group, out);
+        } else if is && peers_changed {
+            if let Some(g) = js.streams.get_mut(&name).and_then(|r| r.group.as_mut()) {
+                let mut out = Output::new();
+                g.raft.set_peers(ctx.now, sa.peers.clone(), &mut out);
+                self.js_output(ctx, &group, out);
+            }
+        }
+        let leads = self.js.as_ref().and_then(|js| js.streams.get(&name)).is_some_and(|r| r.is_leader());
+        if let (true, Some(reply)) = (leads, sa.reply.as_ref()) {
+            let body = self.js_stream_info_json(ctx, &name, "stream_update_response", false);
+            self.internal_publish(ctx, reply, None, Bytes::from(body));
+        }
+    }
+
+    /// A learner that has applied something heard from the leader: restart
+    /// its Raft member with the normal timings (state kept, like a restart).
+    fn js_promote_learner(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
+        let me = ctx.me;
+        let Some(js) = self.js.as_mut() else { return };
+        let base = js.opts.raft_config();
+        let Some(r) = js.streams.get_mut(stream) else { return };
+        if !r.learner || r.applied == 0 {
+            return;
+        }
+        let Some(g) = r.group.take() else { return };
+        r.learner = false;
+        let applied = r.applied;
+        let peers = r.assignment.peers.clone();
+        let config = base.with_preferred_leader(Some(r.assignment.preferred));
+        let storage = g.raft.into_storage();
+        let (mut raft, mut out) = Raft::new(me, peers, config, storage, ctx.now, &mut Ent(ctx.rng));
+        raft.set_applied(applied);
+        out.next_wakeup = raft.next_wakeup();
+        let name = g.name.clone();
+        r.group = Some(Group { name: name.clone(), raft, armed: None, elections_won: g.elections_won, created: g.created, had_leader: g.had_leader });
+        self.js_output(ctx, &name, out);
     }
 
     fn js_apply_stream(&mut self, ctx: &mut Ctx, stream: &Rc<str>, index: Index, entry: JsEntry) {
