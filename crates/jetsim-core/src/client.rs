@@ -197,7 +197,25 @@ pub struct JsStats {
     pub inbox_log: VecDeque<(Rc<str>, Option<Bytes>, Bytes)>,
     /// Messages that arrived on the request inbox, in total.
     pub inbox_seen: u64,
+    /// Record messages of application subscriptions in [`JsStats::sub_log`]
+    /// (off by default; consumer tests turn it on).
+    pub record_subs: bool,
+    /// The last [`SUB_LOG`] messages of application subscriptions, when
+    /// `record_subs` is on.
+    pub sub_log: VecDeque<SubMsg>,
 }
+
+/// A message received on an application subscription (for tests).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SubMsg {
+    pub subject: Rc<str>,
+    pub reply: Option<Rc<str>>,
+    pub headers: Option<Bytes>,
+    pub payload: Bytes,
+}
+
+/// How many messages [`JsStats::sub_log`] keeps.
+pub const SUB_LOG: usize = 4096;
 
 /// How many inbox messages [`JsStats::inbox_log`] keeps.
 pub const INBOX_LOG: usize = 256;
@@ -297,7 +315,7 @@ impl Client {
                 }
             }
             Timer::JsTimeout(id) => self.js_timeout(ctx, id),
-            Timer::Raft { .. } | Timer::JsDelayedReply(_) => {}
+            Timer::Raft { .. } | Timer::JsDelayedReply(_) | Timer::JsConsumer { .. } => {}
         }
     }
 
@@ -472,6 +490,18 @@ impl Client {
             }
             SubKind::App => {
                 self.stats.received += 1;
+                if self.js.record_subs {
+                    // Tests of consumers read what arrived, status headers included.
+                    if self.js.sub_log.len() >= SUB_LOG {
+                        self.js.sub_log.pop_front();
+                    }
+                    self.js.sub_log.push_back(SubMsg {
+                        subject: subject_rc.clone(),
+                        reply: reply.map(Rc::from),
+                        headers: headers.map(Bytes::copy_from_slice),
+                        payload: Bytes::copy_from_slice(payload),
+                    });
+                }
                 ctx.trace(TraceKind::Received { client: ctx.me, subject: subject_rc, bytes: payload.len() as u32 });
             }
             SubKind::Replier { body } => {

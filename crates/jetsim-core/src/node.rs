@@ -40,6 +40,10 @@ pub enum RouteMsg {
         payload: Bytes,
         /// Queue groups for which the receiving server must pick a local member.
         queues: Vec<Rc<str>>,
+        /// The subject subscribers see, when it is not the routing subject
+        /// (nats `pa.deliver`: a consumer's message routed to a pull
+        /// request's inbox or a push deliver subject keeps its stream subject).
+        shown: Option<Rc<str>>,
     },
 }
 
@@ -51,7 +55,7 @@ impl Frame {
             Frame::Route(RouteMsg::Sub { subject, queue }) | Frame::Route(RouteMsg::Unsub { subject, queue }) => {
                 (subject.len() + queue.as_ref().map_or(0, |q| q.len() + 1) + 6) as u32
             }
-            Frame::Route(RouteMsg::Msg { subject, reply, headers, payload, queues }) => {
+            Frame::Route(RouteMsg::Msg { subject, reply, headers, payload, queues, .. }) => {
                 let q: usize = queues.iter().map(|q| q.len() + 1).sum();
                 (subject.len()
                     + reply.as_ref().map_or(0, |r| r.len() + 1)
@@ -81,6 +85,9 @@ pub enum Timer {
     JsDelayedReply(u64),
     /// Client: JetStream request (publish or API call) `id` timed out.
     JsTimeout(u64),
+    /// Server: consumer `consumer` of `stream` wants its timers checked
+    /// (ack waits, pull request expiry, heartbeats, inactivity).
+    JsConsumer { stream: Rc<str>, consumer: Rc<str> },
 }
 
 #[derive(Debug, Default)]

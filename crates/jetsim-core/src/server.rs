@@ -116,6 +116,9 @@ pub struct Server {
     frames: proto::FrameArena,
     /// Real addresses INFO announces (`jetsim serve`); `None` in scenario runs.
     pub advertise: Option<Rc<crate::external::Advertise>>,
+    /// While delivering a consumer's message: the subject subscribers see
+    /// ([`Server::internal_deliver`]).
+    shown_subject: Option<Rc<str>>,
 }
 
 /// Per-server summary for reports and the UI.
@@ -148,6 +151,7 @@ impl Server {
             js: None,
             frames: proto::FrameArena::new(),
             advertise: None,
+            shown_subject: None,
         }
     }
 
@@ -634,12 +638,15 @@ impl Server {
                     headers: headers.cloned(),
                     payload: payload.clone(),
                     queues,
+                    shown: self.shown_subject.clone(),
                 }),
                 FrameKind::RouteMsg,
                 Some(subject.clone()),
             );
         }
         self.scratch_forward = forward;
+        // Internal handlers publish on their own subjects.
+        self.shown_subject = None;
         if !internal.is_empty() {
             let from_client = matches!(origin, Origin::Client { cid, .. } if cid != 0);
             for id in internal {
@@ -674,6 +681,32 @@ impl Server {
         self.route_and_deliver(ctx, &subject, None, headers, &payload, Origin::Client { cid: 0, echo: true });
     }
 
+    /// Publish from the server itself to `deliver` (the routing subject),
+    /// shown to subscribers as `shown` with reply `reply` (nats `pa.deliver`:
+    /// JetStream consumers deliver stream messages to a pull request's inbox
+    /// or a push deliver subject under their stream subject). Returns whether
+    /// anything had interest.
+    pub(crate) fn internal_deliver(
+        &mut self,
+        ctx: &mut Ctx,
+        deliver: &Rc<str>,
+        shown: &Rc<str>,
+        reply: Option<&Rc<str>>,
+        headers: Option<&Bytes>,
+        payload: &Bytes,
+    ) -> bool {
+        self.shown_subject = Some(shown.clone());
+        let d = self.route_and_deliver(ctx, deliver, reply, headers, payload, Origin::Client { cid: 0, echo: true });
+        self.shown_subject = None;
+        d
+    }
+
+    /// Whether anything (a client here, a route, an internal subscription)
+    /// has interest in `subject`.
+    pub(crate) fn has_interest(&mut self, subject: &str) -> bool {
+        self.sublist.has_interest(subject)
+    }
+
     /// Write MSG/HMSG to a local subscriber. Returns false if the sub is gone.
     #[allow(clippy::too_many_arguments)]
     fn deliver_local(
@@ -691,6 +724,7 @@ impl Server {
         sub.delivered += 1;
         let done = sub.max.is_some_and(|m| sub.delivered >= m);
         let (sid, conn_headers) = (&*sub.sid, conn.headers);
+        let subject = self.shown_subject.as_ref().unwrap_or(subject);
         // Cut from a shared block: no allocation per delivery.
         let frame = match headers {
             Some(h) if conn_headers => self.frames.hmsg(subject, sid, reply.map(|r| &**r), h, payload),
@@ -725,11 +759,13 @@ impl Server {
                     }
                 }
             }
-            RouteMsg::Msg { subject, reply, headers, payload, queues } => {
+            RouteMsg::Msg { subject, reply, headers, payload, queues, shown } => {
                 self.stats.route_msgs_received += 1;
+                self.shown_subject = shown;
                 self.route_and_deliver(ctx, &subject, reply.as_ref(), headers.as_ref(), &payload, Origin::Route {
                     queues,
                 });
+                self.shown_subject = None;
             }
         }
     }

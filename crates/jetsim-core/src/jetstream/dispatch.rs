@@ -23,6 +23,11 @@ impl Server {
     pub(crate) fn js_api(&mut self, ctx: &mut Ctx, subject: &Rc<str>, reply: Option<&Rc<str>>, payload: &Bytes, from_client: bool) {
         let Some(rest) = subject.strip_prefix("$JS.API.") else { return };
         let toks: Vec<&str> = rest.split('.').collect();
+        if toks.first() == Some(&"CONSUMER") {
+            // Consumer requests: jetstream::consumer_api.
+            self.js_consumer_api(ctx, &toks, reply, payload, from_client);
+            return;
+        }
         let (op, who, short): (&str, Who, &str) = match toks.as_slice() {
             ["INFO"] => ("info", Who::MetaLeader, "account_info_response"),
             ["STREAM", "CREATE", _] => ("create", Who::MetaLeader, "stream_create_response"),
@@ -116,7 +121,7 @@ impl Server {
         }
     }
 
-    fn js_count(&mut self, error: bool) {
+    pub(super) fn js_count(&mut self, error: bool) {
         if let Some(js) = self.js.as_mut() {
             js.api_total += 1;
             if error {
@@ -311,7 +316,7 @@ impl Server {
         Ok(None)
     }
 
-    fn js_meta_propose(&mut self, ctx: &mut Ctx, entry: JsEntry, pending: Option<Pending>) -> Result<(), ApiError> {
+    pub(super) fn js_meta_propose(&mut self, ctx: &mut Ctx, entry: JsEntry, pending: Option<Pending>) -> Result<(), ApiError> {
         let js = self.js.as_mut().ok_or_else(ApiError::cluster_unavailable)?;
         let g = js.meta.as_mut().ok_or_else(ApiError::cluster_unavailable)?;
         let gname = g.name.clone();
@@ -583,8 +588,8 @@ impl Server {
     /// Consumers of a stream (nats counts the meta layer's assignments).
     /// Streams own no consumers in this module; the consumer module provides
     /// the number once it exists.
-    pub(crate) fn js_consumer_count(&self, _stream: &Rc<str>) -> u64 {
-        0
+    pub(crate) fn js_consumer_count(&self, stream: &Rc<str>) -> u64 {
+        self.js.as_ref().and_then(|js| js.streams.get(stream)).map_or(0, |r| r.consumers.len() as u64)
     }
 }
 

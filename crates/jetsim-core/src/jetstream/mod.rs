@@ -10,6 +10,8 @@
 //! the world's per-server disk between incarnations ([`JetStream::take_disk`]).
 
 pub mod api;
+pub mod consumer;
+mod consumer_api;
 mod dispatch;
 pub mod store;
 
@@ -47,6 +49,13 @@ pub enum JsEntry {
     Purge,
     /// Stream: remove one message.
     DeleteMsg(u64),
+    /// Meta: a consumer assignment (create or update).
+    AddConsumer(Rc<consumer::ConsumerAssignment>),
+    /// Meta: the consumer (stream, name) is deleted.
+    DeleteConsumer(Rc<str>, Rc<str>),
+    /// Stream: a consumer's replicated delivery state (jetsim replicates it
+    /// through the stream's group, not a group of its own).
+    Consumer(Rc<str>, consumer::ConsumerOp),
 }
 
 /// A Raft message of a JetStream group.
@@ -157,6 +166,8 @@ pub struct StreamReplica {
     /// Added by a scale up with an empty log: it does not campaign until it
     /// has heard from the leader (applied something), then runs normally.
     learner: bool,
+    /// Consumers of this stream, by name.
+    pub consumers: BTreeMap<Rc<str>, consumer::Consumer>,
 }
 
 impl StreamReplica {
@@ -186,6 +197,8 @@ impl StreamReplica {
 pub(crate) enum InternalSub {
     Api,
     Stream(Rc<str>),
+    /// A consumer leader's subscription: (stream, consumer).
+    Consumer(Rc<str>, Rc<str>),
 }
 
 /// A server's JetStream state.
@@ -409,6 +422,7 @@ impl Server {
                     self.internal_publish(ctx, &reply, None, Bytes::from(body));
                 }
             }
+            Timer::JsConsumer { stream, consumer } => self.js_consumer_timer(ctx, &stream, &consumer),
             _ => {}
         }
     }
@@ -523,9 +537,13 @@ impl Server {
             let body = self.js_stream_info_json(ctx, stream, "stream_create_response", true);
             self.internal_publish(ctx, &reply, None, Bytes::from(body));
         }
+        self.js_consumers_leader(ctx, stream);
     }
 
     fn js_lost_leadership(&mut self, ctx: &mut Ctx, stream: Option<&Rc<str>>, leader_known: bool) {
+        if let Some(s) = stream {
+            self.js_consumers_lost(ctx, s);
+        }
         let Some(js) = self.js.as_mut() else { return };
         let Some(stream) = stream else {
             js.meta_pending.clear();
@@ -569,6 +587,7 @@ impl Server {
                         create_reply: if member { sa.reply.clone() } else { None },
                         subs: Vec::new(),
                         learner: false,
+                        consumers: BTreeMap::new(),
                     },
                 );
                 if member {
@@ -601,6 +620,8 @@ impl Server {
                     self.internal_publish(ctx, &reply, None, Bytes::from(serde_json::to_vec(&body).unwrap_or_default()));
                 }
             }
+            JsEntry::AddConsumer(ca) => self.js_apply_add_consumer(ctx, ca),
+            JsEntry::DeleteConsumer(s, c) => self.js_apply_delete_consumer(ctx, &s, &c, pending),
             _ => {}
         }
     }
@@ -735,11 +756,16 @@ impl Server {
                     _ => (None, Vec::new()),
                 }
             }
+            JsEntry::Consumer(name, op) => {
+                consumer_api::apply_op(r, &name, index, &op);
+                (None, Vec::new())
+            }
             _ => (None, Vec::new()),
         };
         if let Some(reply) = reply {
             self.internal_publish(ctx, &reply, None, Bytes::from(body));
         }
+        self.js_consumers_after_apply(ctx, stream);
     }
 
     /// A message on an internal subscription.
@@ -757,6 +783,7 @@ impl Server {
         match kind {
             InternalSub::Api => self.js_api(ctx, subject, reply, payload, from_client),
             InternalSub::Stream(stream) => self.js_stream_publish(ctx, &stream, subject, reply, headers, payload),
+            InternalSub::Consumer(s, c) => self.js_consumer_msg(ctx, &s, &c, subject, reply, headers, payload),
         }
     }
 
