@@ -208,6 +208,9 @@ pub struct JsStats {
 /// A message received on an application subscription (for tests).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SubMsg {
+    /// The subscription's subject.
+    pub sub: Rc<str>,
+    /// The message's subject.
     pub subject: Rc<str>,
     pub reply: Option<Rc<str>>,
     pub headers: Option<Bytes>,
@@ -315,7 +318,7 @@ impl Client {
                 }
             }
             Timer::JsTimeout(id) => self.js_timeout(ctx, id),
-            Timer::Raft { .. } | Timer::JsDelayedReply(_) | Timer::JsConsumer { .. } => {}
+            Timer::Raft { .. } | Timer::JsDelayedReply(_) | Timer::JsConsumer { .. } | Timer::JsStreamExpire { .. } => {}
         }
     }
 
@@ -451,6 +454,7 @@ impl Client {
             }
         };
         let kind = sub.kind.clone();
+        let sub_subject = if self.js.record_subs { Some(sub.subject.clone()) } else { None };
         let finished = match sub.remaining.as_mut() {
             Some(r) => {
                 *r = r.saturating_sub(1);
@@ -496,6 +500,7 @@ impl Client {
                         self.js.sub_log.pop_front();
                     }
                     self.js.sub_log.push_back(SubMsg {
+                        sub: sub_subject.unwrap_or_default(),
                         subject: subject_rc.clone(),
                         reply: reply.map(Rc::from),
                         headers: headers.map(Bytes::copy_from_slice),

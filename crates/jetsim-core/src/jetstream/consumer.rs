@@ -826,6 +826,9 @@ pub struct WaitingRequest {
 pub struct PendingMsg {
     pub dseq: u64,
     pub ts: Time,
+    /// A NAK with a delay: redeliver at this time (nats moves the pending
+    /// timestamp to `now - ack_wait + delay`).
+    pub due: Option<Time>,
 }
 
 /// A consumer as one server sees it. The leader (the stream leader) drives
@@ -983,6 +986,9 @@ impl Consumer {
 
     /// The ack deadline of a pending message (ack_wait, or the backoff step).
     pub fn deadline(&self, seq: u64, p: &PendingMsg) -> Time {
+        if let Some(d) = p.due {
+            return d;
+        }
         let cfg = &self.assignment.config;
         let wait = if cfg.backoff.is_empty() {
             cfg.ack_wait
@@ -1019,9 +1025,12 @@ impl Consumer {
                     self.rdc.insert(sseq, dc - 1);
                 }
                 match self.pending.get_mut(&sseq) {
-                    Some(p) => p.ts = now,
+                    Some(p) => {
+                        p.ts = now;
+                        p.due = None;
+                    }
                     None => {
-                        self.pending.insert(sseq, PendingMsg { dseq, ts: now });
+                        self.pending.insert(sseq, PendingMsg { dseq, ts: now, due: None });
                     }
                 }
             }

@@ -508,10 +508,10 @@ impl Server {
         let Some(c) = r.consumers.get_mut(name) else { return };
         let mut subjects: Vec<String> = Vec::new();
         if c.subs.is_empty() {
+            // Push consumers answer pull requests with 409 too.
+            subjects.push(format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}"));
             if c.config().is_push() {
                 subjects.push(format!("$JS.FC.{stream}.{name}.*"));
-            } else {
-                subjects.push(format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}"));
             }
             subjects.push(format!("$JS.ACK.{stream}.{name}.>"));
         }
@@ -802,12 +802,11 @@ impl Server {
                     } else {
                         std::str::from_utf8(arg).ok().and_then(|s| crate::time::parse_duration(s).ok()).map(|d| d as i64)
                     };
-                    let ack_wait = c.config().ack_wait.max(0) as u64;
                     match delay {
                         Some(d) => {
                             c.rdq.retain(|&s| s != sseq);
                             if let Some(p) = c.pending.get_mut(&sseq) {
-                                p.ts = (now + d.max(0) as u64).saturating_sub(ack_wait);
+                                p.due = Some(now + d.max(0) as u64);
                             }
                         }
                         None => {
@@ -821,6 +820,7 @@ impl Server {
             } else if body == b"+WPI" {
                 if let Some(p) = c.pending.get_mut(&sseq) {
                     p.ts = now;
+                    p.due = None;
                 }
             } else {
                 ack_reply = false;
@@ -1094,17 +1094,28 @@ impl Server {
                 return;
             }
             // nats `checkPending`: expired ack waits go to the redelivery queue.
+            // A message at max_deliver leaves pending (its delivery count stays).
             let mut expired: Vec<u64> = Vec::new();
+            let mut exhausted: Vec<u64> = Vec::new();
             for (&seq, p) in &c.pending {
-                if now >= c.deadline(seq, p) && !c.rdq.contains(&seq) && !c.has_max_deliveries(seq) {
-                    expired.push(seq);
+                if now >= c.deadline(seq, p) && !c.rdq.contains(&seq) {
+                    if c.has_max_deliveries(seq) {
+                        exhausted.push(seq);
+                    } else {
+                        expired.push(seq);
+                    }
                 }
+            }
+            for s in exhausted {
+                c.pending.remove(&s);
+                c.rdc.entry(s).or_insert(0);
             }
             if let Some(&first) = expired.first() {
                 let off = c.pending.get(&first).map_or(0, |p| now.saturating_sub(p.ts));
                 for s in &expired {
                     if let Some(p) = c.pending.get_mut(s) {
                         p.ts += off;
+                        p.due = None;
                     }
                 }
                 c.rdq.extend(expired);
@@ -1166,7 +1177,7 @@ impl Server {
             }
         }
         for (&seq, p) in &c.pending {
-            if !c.rdq.contains(&seq) && !c.has_max_deliveries(seq) {
+            if !c.rdq.contains(&seq) {
                 at(c.deadline(seq, p));
             }
         }
