@@ -88,6 +88,8 @@ pub enum Timer {
     /// Server: consumer `consumer` of `stream` wants its timers checked
     /// (ack waits, pull request expiry, heartbeats, inactivity).
     JsConsumer { stream: Rc<str>, consumer: Rc<str> },
+    /// Server: the age timer of this server's replica of `stream` (max_age).
+    JsStreamExpire { stream: Rc<str> },
 }
 
 #[derive(Debug, Default)]

@@ -67,6 +67,7 @@ pub fn error_response(short: &str, err: &ApiError) -> Vec<u8> {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Placement {
+    /// Field order of nats' `Placement`: cluster, tags.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -79,6 +80,7 @@ pub struct StreamConfig {
     pub name: String,
     pub description: String,
     pub subjects: Vec<String>,
+    /// `limits`, `interest` or `workqueue`.
     pub retention: String,
     pub max_consumers: i64,
     pub max_msgs: i64,
@@ -91,81 +93,98 @@ pub struct StreamConfig {
     pub storage_memory: bool,
     pub num_replicas: u32,
     pub no_ack: bool,
+    /// ns.
     pub duplicate_window: i64,
     pub placement: Option<Placement>,
+    /// `none` or `s2` (accepted and shown; jetsim's byte counts ignore it).
+    pub compression: String,
+    pub first_seq: u64,
+    pub allow_direct: bool,
+    pub mirror_direct: bool,
+    pub discard_new_per_subject: bool,
     pub sealed: bool,
     pub deny_delete: bool,
     pub deny_purge: bool,
     pub allow_rollup_hdrs: bool,
-    pub allow_direct: bool,
-    pub mirror_direct: bool,
-}
-
-/// StreamConfig as nats-server 2.12 writes it (field order of the Go struct).
-#[derive(Serialize)]
-struct ConfigJson<'a> {
-    name: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    description: &'a str,
-    subjects: &'a [String],
-    retention: &'a str,
-    max_consumers: i64,
-    max_msgs: i64,
-    max_bytes: i64,
-    max_age: i64,
-    max_msgs_per_subject: i64,
-    max_msg_size: i64,
-    discard: &'a str,
-    storage: &'a str,
-    num_replicas: u32,
-    duplicate_window: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    placement: Option<&'a Placement>,
-    compression: &'a str,
-    allow_direct: bool,
-    mirror_direct: bool,
-    sealed: bool,
-    deny_delete: bool,
-    deny_purge: bool,
-    allow_rollup_hdrs: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    no_ack: bool,
-    consumer_limits: Map<String, Value>,
+    /// `consumer_limits.inactive_threshold` (ns, 0 = none).
+    pub consumer_inactive_threshold: i64,
+    /// `consumer_limits.max_ack_pending` (0 = none).
+    pub consumer_max_ack_pending: i64,
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 impl StreamConfig {
     pub fn memory(&self) -> bool {
         self.storage_memory
     }
+    pub fn is_interest(&self) -> bool {
+        self.retention == "interest"
+    }
+    pub fn is_workqueue(&self) -> bool {
+        self.retention == "workqueue"
+    }
 
+    /// The config as nats-server 2.12 writes it: Go struct field order and
+    /// omitempty rules (`description`, `max_msg_size` (0 only),
+    /// `no_ack`, `duplicate_window`, `placement`, `first_seq`,
+    /// `discard_new_per_subject`, `metadata` are left out when zero).
     pub fn to_json(&self) -> Value {
-        let j = ConfigJson {
-            name: &self.name,
-            description: &self.description,
-            subjects: &self.subjects,
-            retention: &self.retention,
-            max_consumers: self.max_consumers,
-            max_msgs: self.max_msgs,
-            max_bytes: self.max_bytes,
-            max_age: self.max_age,
-            max_msgs_per_subject: self.max_msgs_per_subject,
-            max_msg_size: self.max_msg_size,
-            discard: if self.discard_new { "new" } else { "old" },
-            storage: if self.storage_memory { "memory" } else { "file" },
-            num_replicas: self.num_replicas,
-            duplicate_window: self.duplicate_window,
-            placement: self.placement.as_ref(),
-            compression: "none",
-            allow_direct: self.allow_direct,
-            mirror_direct: self.mirror_direct,
-            sealed: self.sealed,
-            deny_delete: self.deny_delete,
-            deny_purge: self.deny_purge,
-            allow_rollup_hdrs: self.allow_rollup_hdrs,
-            no_ack: self.no_ack,
-            consumer_limits: Map::new(),
-        };
-        serde_json::to_value(&j).unwrap_or(Value::Null)
+        let mut m = Map::new();
+        m.insert("name".into(), self.name.clone().into());
+        if !self.description.is_empty() {
+            m.insert("description".into(), self.description.clone().into());
+        }
+        if !self.subjects.is_empty() {
+            m.insert("subjects".into(), self.subjects.clone().into());
+        }
+        m.insert("retention".into(), self.retention.clone().into());
+        m.insert("max_consumers".into(), self.max_consumers.into());
+        m.insert("max_msgs".into(), self.max_msgs.into());
+        m.insert("max_bytes".into(), self.max_bytes.into());
+        m.insert("max_age".into(), self.max_age.into());
+        m.insert("max_msgs_per_subject".into(), self.max_msgs_per_subject.into());
+        if self.max_msg_size != 0 {
+            m.insert("max_msg_size".into(), self.max_msg_size.into());
+        }
+        m.insert("discard".into(), if self.discard_new { "new" } else { "old" }.into());
+        m.insert("storage".into(), if self.storage_memory { "memory" } else { "file" }.into());
+        m.insert("num_replicas".into(), self.num_replicas.into());
+        if self.no_ack {
+            m.insert("no_ack".into(), true.into());
+        }
+        if self.duplicate_window != 0 {
+            m.insert("duplicate_window".into(), self.duplicate_window.into());
+        }
+        if let Some(p) = &self.placement {
+            m.insert("placement".into(), serde_json::to_value(p).unwrap_or(Value::Null));
+        }
+        m.insert("compression".into(), self.compression.clone().into());
+        if self.first_seq != 0 {
+            m.insert("first_seq".into(), self.first_seq.into());
+        }
+        m.insert("allow_direct".into(), self.allow_direct.into());
+        m.insert("mirror_direct".into(), self.mirror_direct.into());
+        if self.discard_new_per_subject {
+            m.insert("discard_new_per_subject".into(), true.into());
+        }
+        m.insert("sealed".into(), self.sealed.into());
+        m.insert("deny_delete".into(), self.deny_delete.into());
+        m.insert("deny_purge".into(), self.deny_purge.into());
+        m.insert("allow_rollup_hdrs".into(), self.allow_rollup_hdrs.into());
+        let mut cl = Map::new();
+        if self.consumer_inactive_threshold != 0 {
+            cl.insert("inactive_threshold".into(), self.consumer_inactive_threshold.into());
+        }
+        if self.consumer_max_ack_pending != 0 {
+            cl.insert("max_ack_pending".into(), self.consumer_max_ack_pending.into());
+        }
+        m.insert("consumer_limits".into(), Value::Object(cl));
+        m.insert("allow_msg_ttl".into(), false.into());
+        if !self.metadata.is_empty() {
+            let md: Map<String, Value> = self.metadata.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+            m.insert("metadata".into(), Value::Object(md));
+        }
+        Value::Object(m)
     }
 }
 
@@ -189,14 +208,26 @@ fn unmarshal_err(field: &str, want: &str, got: &Value) -> ApiError {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     };
-    ApiError::invalid_json(&format!("json: cannot unmarshal {kind} into Go struct field StreamConfig.{field} of type {want}"))
+    let kind = match got {
+        Value::Number(n) if n.as_i64().is_none() && n.as_u64().is_none() => format!("number {n}"),
+        Value::Number(n) => format!("number {n}"),
+        _ => kind.to_string(),
+    };
+    ApiError::invalid_json(&format!("json: cannot unmarshal {kind} into Go struct field StreamConfigRequest.{field} of type {want}"))
+}
+
+fn get_int(m: &Map<String, Value>, k: &str, want: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+    match m.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_i64() {
+            Some(n) if n >= min && n <= max => Ok(Some(n)),
+            _ => Err(unmarshal_err(k, want, v)),
+        },
+    }
 }
 
 fn get_i64(m: &Map<String, Value>, k: &str) -> Result<Option<i64>, ApiError> {
-    match m.get(k) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_i64().map(Some).ok_or_else(|| unmarshal_err(k, "int64", v)),
-    }
+    get_int(m, k, "int64", i64::MIN, i64::MAX)
 }
 
 fn get_bool(m: &Map<String, Value>, k: &str) -> Result<bool, ApiError> {
@@ -226,9 +257,56 @@ fn get_strs(m: &Map<String, Value>, k: &str) -> Result<Vec<String>, ApiError> {
     }
 }
 
-/// Parse a StreamConfig request body (`name_in_subject` from the API subject),
-/// apply nats' defaults and validation. Errors are the nats API errors.
+/// nats `JSMaxDescriptionLen`.
+pub const MAX_DESCRIPTION_LEN: usize = 4 * 1024;
+/// nats `JSMaxMetadataLen`.
+pub const MAX_METADATA_LEN: usize = 128 * 1024;
+
+/// Parse a STREAM.CREATE body (`name_in_subject` from the API subject),
+/// apply nats' defaults and validation (`jsStreamCreateRequest` +
+/// `checkStreamCfg`). Errors are the nats API errors.
 pub fn parse_stream_config(body: &[u8], name_in_subject: &str) -> Result<StreamConfig, ApiError> {
+    parse_config(body, name_in_subject, true)
+}
+
+/// Parse a STREAM.UPDATE body (nats `jsStreamUpdateRequest`: JSON, then
+/// `checkStreamCfg`, then the name in the subject).
+pub fn parse_stream_update(body: &[u8], name_in_subject: &str) -> Result<StreamConfig, ApiError> {
+    parse_config(body, name_in_subject, false)
+}
+
+/// What may not change on update (nats `configUpdateCheck`), 10052 each;
+/// a sealed stream gets its forced settings.
+pub fn check_stream_update(old: &StreamConfig, new: StreamConfig) -> Result<StreamConfig, ApiError> {
+    let mut cfg = new;
+    let bad = |t: &str| Err(ApiError::invalid_config(t));
+    if cfg.storage_memory != old.storage_memory {
+        return bad("stream configuration update can not change storage type");
+    }
+    if cfg.retention != old.retention && (old.retention == "workqueue" || cfg.retention == "workqueue") {
+        return bad("stream configuration update can not change retention policy to/from workqueue");
+    }
+    if !cfg.sealed && old.sealed {
+        return bad("stream configuration update can not unseal a sealed stream");
+    }
+    if !cfg.deny_delete && old.deny_delete {
+        return bad("stream configuration update can not cancel deny message deletes");
+    }
+    if !cfg.deny_purge && old.deny_purge {
+        return bad("stream configuration update can not cancel deny purge");
+    }
+    if cfg.sealed {
+        // nats: a sealed stream keeps everything and takes nothing new.
+        cfg.max_age = 0;
+        cfg.discard_new = true;
+        cfg.deny_delete = true;
+        cfg.deny_purge = true;
+        cfg.allow_rollup_hdrs = false;
+    }
+    Ok(cfg)
+}
+
+fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<StreamConfig, ApiError> {
     if body.is_empty() {
         return Err(ApiError::invalid_json("unexpected end of JSON input"));
     }
@@ -237,99 +315,65 @@ pub fn parse_stream_config(body: &[u8], name_in_subject: &str) -> Result<StreamC
     }
     let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::invalid_json(&e.to_string()))?;
     let Value::Object(m) = v else {
-        return Err(ApiError::invalid_json("json: cannot unmarshal non-object into Go value of type server.StreamConfig"));
+        return Err(ApiError::invalid_json("json: cannot unmarshal non-object into Go value of type server.StreamConfigRequest"));
     };
     if let Some(k) = m.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
         return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
     }
+    // Types first (json.Unmarshal fails before any check).
     let name = get_str(&m, "name")?.unwrap_or_default().to_string();
-    if name.is_empty() {
-        // nats fills an empty name from the subject.
-    } else if name != name_in_subject {
-        return Err(ApiError::new(400, 10056, "stream name in subject does not match request"));
-    }
-    let name = name_in_subject.to_string();
-    if !crate::subject::is_valid_asset_name(&name) {
-        return Err(ApiError::invalid_config("stream name is required and can not contain '.', '*', '>'"));
-    }
-    let lim = |k: &str| -> Result<i64, ApiError> {
-        Ok(match get_i64(&m, k)? {
-            None | Some(0) => -1,
-            Some(n) if n < -1 => -1,
-            Some(n) => n,
-        })
-    };
-    let max_age = get_i64(&m, "max_age")?.unwrap_or(0);
-    if max_age < 0 || (max_age != 0 && max_age < 100 * MS as i64) {
-        return Err(ApiError::invalid_config("max age needs to be >= 100ms"));
-    }
-    let mut dw = get_i64(&m, "duplicate_window")?.unwrap_or(0);
-    if dw < 0 {
-        return Err(ApiError::invalid_config("duplicates window can not be negative"));
-    }
-    if dw == 0 {
-        dw = DEFAULT_DUPLICATE_WINDOW;
-        if max_age != 0 && max_age < dw {
-            dw = max_age;
-        }
-    } else if max_age != 0 && dw > max_age {
-        return Err(ApiError::invalid_config("duplicates window can not be larger then max age"));
-    }
-    let replicas = match get_i64(&m, "num_replicas")? {
-        None | Some(0) => 1,
-        Some(r) if r < 0 => return Err(ApiError::new(400, 10133, "replicas count cannot be negative")),
-        Some(r) if r > STREAM_MAX_REPLICAS as i64 => {
-            return Err(ApiError::invalid_config(&format!("maximum replicas is {STREAM_MAX_REPLICAS}")))
-        }
-        Some(r) => r as u32,
-    };
-    let retention = get_str(&m, "retention")?.unwrap_or("limits").to_string();
-    match retention.as_str() {
-        "limits" => {}
-        "interest" | "workqueue" => {
-            return Err(ApiError::invalid_config(&format!(
-                "retention {retention} is not modelled by jetsim yet (limits only)"
-            )))
-        }
-        other => return Err(ApiError::invalid_json(&format!("can not unmarshal {other:?} into RetentionPolicy"))),
-    }
-    let storage_memory = match get_str(&m, "storage")?.unwrap_or("file") {
-        "file" => false,
-        "memory" => true,
-        other => return Err(ApiError::invalid_json(&format!("can not unmarshal {other:?} into StorageType"))),
-    };
-    let discard_new = match get_str(&m, "discard")?.unwrap_or("old") {
-        "old" => false,
-        "new" => true,
-        other => return Err(ApiError::invalid_json(&format!("can not unmarshal {other:?} into DiscardPolicy"))),
-    };
+    let description = get_str(&m, "description")?.unwrap_or_default().to_string();
     let mut subjects = get_strs(&m, "subjects")?;
-    if subjects.is_empty() {
-        subjects.push(name.clone());
-    }
-    for (i, s) in subjects.iter().enumerate() {
-        if !crate::subject::is_valid_subject(s) {
-            return Err(ApiError::invalid_config(&format!("invalid subject {s:?}")));
+    let max_consumers = get_int(&m, "max_consumers", "int", i64::MIN, i64::MAX)?;
+    let max_msgs = get_i64(&m, "max_msgs")?;
+    let max_bytes = get_i64(&m, "max_bytes")?;
+    let max_age = get_i64(&m, "max_age")?.unwrap_or(0);
+    let max_per = get_i64(&m, "max_msgs_per_subject")?;
+    let max_msg_size = get_int(&m, "max_msg_size", "int32", i32::MIN as i64, i32::MAX as i64)?;
+    let replicas = get_int(&m, "num_replicas", "int", i64::MIN, i64::MAX)?;
+    let dw = get_i64(&m, "duplicate_window")?.unwrap_or(0);
+    let first_seq = match m.get("first_seq") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v.as_u64().ok_or_else(|| unmarshal_err("first_seq", "uint64", v))?,
+    };
+    let enum_str = |k: &str, ty: &str| -> Result<Option<String>, ApiError> {
+        match m.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(v) => Err(ApiError::invalid_json(&format!("json: cannot unmarshal {} into Go struct field StreamConfigRequest.{k} of type server.{ty}", match v { Value::Bool(_) => "bool", Value::Number(_) => "number", Value::Array(_) => "array", _ => "object" }))),
         }
-        if s == ">" {
-            return Err(ApiError::invalid_config("subjects '>' overlap with internal subjects; no_ack required"));
-        }
-        if s.starts_with("$JS.") || s.starts_with("$NRG.") || s.starts_with("$SYS.") {
-            return Err(ApiError::invalid_config(&format!("subject {s:?} overlaps with internal subjects")));
-        }
-        for t in &subjects[..i] {
-            if crate::subject::subjects_collide(s, t) {
-                return Err(ApiError::invalid_config(&format!("subject {t:?} overlaps with {s:?}")));
-            }
-        }
-    }
+    };
+    let retention = match enum_str("retention", "RetentionPolicy")?.as_deref() {
+        None | Some("limits") => "limits".to_string(),
+        Some("interest") => "interest".to_string(),
+        Some("workqueue") => "workqueue".to_string(),
+        Some(other) => return Err(ApiError::invalid_json(&format!("can not unmarshal {:?} into RetentionPolicy", other))),
+    };
+    let storage_memory = match enum_str("storage", "StorageType")?.as_deref() {
+        None | Some("file") => false,
+        Some("memory") => true,
+        Some(other) => return Err(ApiError::invalid_json(&format!("can not unmarshal {:?} into StorageType", other))),
+    };
+    let discard_new = match enum_str("discard", "DiscardPolicy")?.map(|d| d.to_ascii_lowercase()).as_deref() {
+        None | Some("old") => false,
+        Some("new") => true,
+        Some(other) => return Err(ApiError::invalid_json(&format!("can not unmarshal {:?} into DiscardPolicy", other))),
+    };
+    let compression = match enum_str("compression", "StoreCompression")?.as_deref() {
+        None | Some("") | Some("none") => "none".to_string(),
+        Some("s2") => "s2".to_string(),
+        Some(other) => return Err(ApiError::invalid_json(&format!("can not unmarshal {:?} into StoreCompression", other))),
+    };
     let placement = match m.get("placement") {
         None | Some(Value::Null) => None,
         Some(Value::Object(p)) => {
+            if let Some(k) = p.keys().find(|k| !["cluster", "tags", "preferred"].contains(&k.as_str())) {
+                return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
+            }
             let cluster = get_str(p, "cluster")?.filter(|c| !c.is_empty()).map(String::from);
             let tags = get_strs(p, "tags")?;
-            if p.contains_key("preferred") {
-                return Err(ApiError::invalid_config("preferred leader placement is not allowed on stream create"));
+            if get_str(p, "preferred")?.is_some_and(|s| !s.is_empty()) {
+                return Err(ApiError::invalid_config("preferred can not be set for stream placement"));
             }
             if cluster.is_none() && tags.is_empty() {
                 None
@@ -339,37 +383,209 @@ pub fn parse_stream_config(body: &[u8], name_in_subject: &str) -> Result<StreamC
         }
         Some(v) => return Err(unmarshal_err("placement", "server.Placement", v)),
     };
-    if get_bool(&m, "sealed")? {
-        return Err(ApiError::invalid_config("stream configuration for create can not be sealed"));
+    let (consumer_inactive_threshold, consumer_max_ack_pending) = match m.get("consumer_limits") {
+        None | Some(Value::Null) => (0, 0),
+        Some(Value::Object(c)) => {
+            if let Some(k) = c.keys().find(|k| !["inactive_threshold", "max_ack_pending"].contains(&k.as_str())) {
+                return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
+            }
+            (get_i64(c, "inactive_threshold")?.unwrap_or(0), get_int(c, "max_ack_pending", "int", i64::MIN, i64::MAX)?.unwrap_or(0))
+        }
+        Some(v) => return Err(unmarshal_err("consumer_limits", "server.StreamConsumerLimits", v)),
+    };
+    let mut metadata = std::collections::BTreeMap::new();
+    match m.get("metadata") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(md)) => {
+            for (k, v) in md {
+                let v = v.as_str().ok_or_else(|| unmarshal_err("metadata", "string", v))?;
+                metadata.insert(k.clone(), v.to_string());
+            }
+        }
+        Some(v) => return Err(unmarshal_err("metadata", "map[string]string", v)),
     }
-    if m.get("mirror").is_some_and(|v| !v.is_null()) || m.get("sources").is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
-        return Err(ApiError::invalid_config("mirrors and sources are not modelled by jetsim yet"));
+    let flags = [
+        "no_ack", "sealed", "deny_delete", "deny_purge", "allow_rollup_hdrs", "allow_direct", "mirror_direct",
+        "discard_new_per_subject", "allow_msg_ttl", "allow_msg_counter", "allow_atomic", "allow_msg_schedules",
+        "pedantic",
+    ];
+    for f in flags {
+        get_bool(&m, f)?;
+    }
+    // jsStreamCreateRequest, in order (an update checks the name after
+    // checkStreamCfg, below).
+    let sealed = get_bool(&m, "sealed")?;
+    let has_mirror = m.get("mirror").is_some_and(|v| !v.is_null());
+    let mirror_direct = get_bool(&m, "mirror_direct")?;
+    if create {
+        if name_in_subject != name {
+            return Err(ApiError::new(400, 10056, "stream name in subject does not match request"));
+        }
+        if name.contains(['\\', '/']) {
+            return Err(ApiError::new(400, 10128, "Stream name can not contain path separators"));
+        }
+        if sealed {
+            return Err(ApiError::invalid_config("stream configuration for create can not be sealed"));
+        }
+        if mirror_direct && !has_mirror {
+            return Err(ApiError::invalid_config("stream has no mirror but does have mirror direct"));
+        }
+    }
+    // Features jetsim does not model: refused rather than faked.
+    let unmodelled = |what: &str| Err(ApiError::invalid_config(&format!("{what} is not modelled by jetsim (nats-server 2.12 supports it)")));
+    if has_mirror || m.get("sources").is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
+        return unmodelled("mirrors and sources");
+    }
+    if m.get("republish").is_some_and(|v| !v.is_null()) {
+        return unmodelled("republish");
+    }
+    if m.get("subject_transform").is_some_and(|v| !v.is_null()) {
+        return unmodelled("subject_transform");
+    }
+    for f in ["allow_msg_ttl", "allow_msg_counter", "allow_atomic", "allow_msg_schedules"] {
+        if get_bool(&m, f)? {
+            return unmodelled(f);
+        }
+    }
+    if get_i64(&m, "subject_delete_marker_ttl")?.unwrap_or(0) != 0 {
+        return unmodelled("subject_delete_marker_ttl");
+    }
+    if get_str(&m, "persist_mode")?.is_some_and(|p| !p.is_empty() && p != "default") {
+        return unmodelled("persist_mode");
+    }
+    // checkStreamCfg, in order.
+    if !crate::subject::is_valid_asset_name(&name) {
+        return Err(ApiError::invalid_config("stream name is required and can not contain '.', '*', '>', '\\', '/'"));
+    }
+    if description.len() > MAX_DESCRIPTION_LEN {
+        return Err(ApiError::invalid_config(&format!("stream description is too long, maximum allowed is {MAX_DESCRIPTION_LEN}")));
+    }
+    if metadata.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() > MAX_METADATA_LEN {
+        return Err(ApiError::invalid_config(&format!("stream metadata exceeds maximum size of {MAX_METADATA_LEN} bytes")));
+    }
+    let num_replicas = match replicas {
+        None | Some(0) => 1,
+        Some(r) if r > STREAM_MAX_REPLICAS as i64 => {
+            return Err(ApiError::invalid_config(&format!("maximum replicas is {STREAM_MAX_REPLICAS}")))
+        }
+        Some(r) if r < 0 => return Err(ApiError::new(400, 10133, "replicas count cannot be negative")),
+        Some(r) => r as u32,
+    };
+    let lim = |v: Option<i64>| match v {
+        None | Some(0) => -1,
+        Some(n) if n < -1 => -1,
+        Some(n) => n,
+    };
+    if max_age < 0 {
+        return Err(ApiError::invalid_config("max age can not be negative"));
+    }
+    if max_age != 0 && max_age < 100 * MS as i64 {
+        return Err(ApiError::invalid_config("max age needs to be >= 100ms"));
+    }
+    let mut dw = dw;
+    if dw == 0 {
+        dw = if max_age != 0 && max_age < DEFAULT_DUPLICATE_WINDOW { max_age } else { DEFAULT_DUPLICATE_WINDOW };
+    }
+    if dw < 0 {
+        return Err(ApiError::invalid_config("duplicates window can not be negative"));
+    }
+    if max_age != 0 && dw > max_age {
+        return Err(ApiError::invalid_config("duplicates window can not be larger then max age"));
+    }
+    if dw > 0 && dw < 100 * MS as i64 {
+        return Err(ApiError::invalid_config("duplicates window needs to be >= 100ms"));
+    }
+    let deny_purge = get_bool(&m, "deny_purge")?;
+    let allow_rollup_hdrs = get_bool(&m, "allow_rollup_hdrs")?;
+    if deny_purge && allow_rollup_hdrs {
+        return Err(ApiError::invalid_config("roll-ups require the purge permission"));
+    }
+    let max_msgs_per_subject = lim(max_per);
+    let discard_new_per_subject = get_bool(&m, "discard_new_per_subject")?;
+    if discard_new_per_subject {
+        if !discard_new {
+            return Err(ApiError::invalid_config("discard new per subject requires discard new policy to be set"));
+        }
+        if max_msgs_per_subject <= 0 {
+            return Err(ApiError::invalid_config("discard new per subject requires max msgs per subject > 0"));
+        }
+    }
+    let no_ack = get_bool(&m, "no_ack")?;
+    if subjects.is_empty() {
+        subjects.push(name.clone());
+    }
+    if subjects.len() > MAX_SUBJECTS {
+        return Err(ApiError::invalid_config(&format!("jetsim allows at most {MAX_SUBJECTS} subjects per stream")));
+    }
+    for (i, s) in subjects.iter().enumerate() {
+        if !crate::subject::is_valid_subject(s) {
+            return Err(ApiError::invalid_config("invalid subject"));
+        }
+        if subjects[..i].contains(s) {
+            return Err(ApiError::invalid_config("duplicate subjects detected"));
+        }
+        if s == ">" {
+            if !no_ack {
+                return Err(ApiError::invalid_config("capturing all subjects requires no-ack to be true"));
+            }
+            if num_replicas != 1 {
+                return Err(ApiError::invalid_config("capturing all subjects requires replicas of 1"));
+            }
+        }
+        if !no_ack {
+            let collide = |ns: &str| crate::subject::subjects_collide(s, ns);
+            if (collide("$JS.>") || collide("$JSC.>") || collide("$NRG.>")) && !crate::subject::is_subset_match(s, "$JS.EVENT.>") {
+                return Err(ApiError::invalid_config("subjects that overlap with jetstream api require no-ack to be true"));
+            }
+            if collide("$SYS.>") && !crate::subject::is_subset_match(s, "$SYS.ACCOUNT.>") {
+                return Err(ApiError::invalid_config("subjects that overlap with system api require no-ack to be true"));
+            }
+        }
+    }
+    for (i, a) in subjects.iter().enumerate() {
+        for b in &subjects[i + 1..] {
+            if crate::subject::subjects_collide(b, a) {
+                return Err(ApiError::invalid_config(&format!("subject {a:?} overlaps with {b:?}")));
+            }
+        }
+    }
+    if !create && name_in_subject != name {
+        return Err(ApiError::new(400, 10056, "stream name in subject does not match request"));
     }
     Ok(StreamConfig {
         name,
-        description: get_str(&m, "description")?.unwrap_or_default().to_string(),
+        description,
         subjects,
         retention,
-        max_consumers: lim("max_consumers")?,
-        max_msgs: lim("max_msgs")?,
-        max_bytes: lim("max_bytes")?,
+        max_consumers: lim(max_consumers),
+        max_msgs: lim(max_msgs),
+        max_bytes: lim(max_bytes),
         max_age,
-        max_msgs_per_subject: lim("max_msgs_per_subject")?,
-        max_msg_size: lim("max_msg_size")?,
+        max_msgs_per_subject,
+        max_msg_size: lim(max_msg_size),
         discard_new,
         storage_memory,
-        num_replicas: replicas,
-        no_ack: get_bool(&m, "no_ack")?,
+        num_replicas,
+        no_ack,
         duplicate_window: dw,
         placement,
-        sealed: false,
-        deny_delete: get_bool(&m, "deny_delete")?,
-        deny_purge: get_bool(&m, "deny_purge")?,
-        allow_rollup_hdrs: get_bool(&m, "allow_rollup_hdrs")?,
+        compression,
+        first_seq,
         allow_direct: get_bool(&m, "allow_direct")?,
-        mirror_direct: get_bool(&m, "mirror_direct")?,
+        mirror_direct,
+        discard_new_per_subject,
+        sealed,
+        deny_delete: get_bool(&m, "deny_delete")?,
+        deny_purge,
+        allow_rollup_hdrs,
+        consumer_inactive_threshold,
+        consumer_max_ack_pending,
+        metadata,
     })
 }
+
+/// Hard limit: subjects per stream.
+pub const MAX_SUBJECTS: usize = 1024;
 
 /// Virtual time as RFC 3339 (virtual time 0 is 2025-01-01T00:00:00Z).
 pub fn rfc3339(t: Time) -> String {

@@ -252,14 +252,11 @@ impl Server {
     }
 
     fn js_update(&mut self, ctx: &mut Ctx, name: &str, reply: Option<&Rc<str>>, payload: &Bytes) -> Result<Option<Vec<u8>>, ApiError> {
-        let cfg = parse_stream_config(payload, name)?;
+        let cfg = api::parse_stream_update(payload, name)?;
         let js = self.js.as_ref().ok_or_else(ApiError::cluster_unavailable)?;
         let key: Rc<str> = Rc::from(name);
         let r = js.streams.get(&key).ok_or_else(ApiError::stream_not_found)?;
-        let old = &r.assignment.config;
-        if old.storage_memory != cfg.storage_memory {
-            return Err(ApiError::new(500, 10052, "stream configuration update can not change storage type"));
-        }
+        let cfg = api::check_stream_update(&r.assignment.config, cfg)?;
         for (n, o) in &js.streams {
             if *n == key {
                 continue;
@@ -407,43 +404,26 @@ impl Server {
         let mut pending = None;
         let body: Result<Option<Vec<u8>>, ApiError> = match op {
             "sinfo" => Ok(Some(self.js_stream_info_json(ctx, stream, short, false))),
-            "purge" => {
-                if !payload.is_empty() && serde_json::from_slice::<Value>(payload).is_err() {
-                    Err(ApiError::invalid_json("invalid character in request"))
-                } else {
-                    entry = Some(JsEntry::Purge);
+            "purge" => match self.js_purge_request(stream, payload) {
+                Ok(req) => {
+                    entry = Some(JsEntry::Purge(req));
                     pending = reply.map(|r| Pending::Purge(r.clone()));
                     Ok(None)
                 }
-            }
-            "get" => {
-                let v: Result<Value, _> = serde_json::from_slice(payload);
-                match v.ok().and_then(|v| v.get("seq").and_then(Value::as_u64)) {
-                    None => Err(ApiError::new(400, 10003, "bad request")),
-                    Some(seq) => {
-                        let r = self.js.as_ref().and_then(|js| js.streams.get(stream));
-                        match r.and_then(|r| r.store.get(seq)) {
-                            None => Err(ApiError::new(404, 10037, "no message found")),
-                            Some(m) => {
-                                use base64_lite::encode;
-                                let mut msg = json!({"subject": &*m.subject, "seq": seq, "time": api::rfc3339(m.ts)});
-                                if !m.data.is_empty() {
-                                    msg["data"] = Value::String(encode(&m.data));
-                                }
-                                if let Some(h) = &m.hdr {
-                                    msg["hdrs"] = Value::String(encode(h));
-                                }
-                                Ok(Some(serde_json::to_vec(&json!({"type": response_type(short), "message": msg})).unwrap_or_default()))
-                            }
-                        }
-                    }
-                }
-            }
+                Err(e) => Err(e),
+            },
+            "get" => self.js_msg_get(stream, payload, short).map(Some),
             "mdel" => {
-                let v: Result<Value, _> = serde_json::from_slice(payload);
-                match v.ok().and_then(|v| v.get("seq").and_then(Value::as_u64)) {
-                    None => Err(ApiError::new(400, 10003, "bad request")),
-                    Some(seq) => {
+                let cfg = self.js.as_ref().and_then(|js| js.streams.get(stream)).map(|r| r.assignment.config.clone());
+                match parse_msg_delete(payload) {
+                    Err(e) => Err(e),
+                    Ok(_) if cfg.as_ref().is_some_and(|c| c.sealed) => {
+                        Err(ApiError::new(400, 10109, "invalid operation on sealed stream"))
+                    }
+                    Ok(_) if cfg.as_ref().is_some_and(|c| c.deny_delete) => {
+                        Err(ApiError::new(500, 10057, "message delete not permitted"))
+                    }
+                    Ok(seq) => {
                         entry = Some(JsEntry::DeleteMsg(seq));
                         pending = reply.map(|r| Pending::MsgDelete(r.clone()));
                         Ok(None)
@@ -590,6 +570,131 @@ impl Server {
     /// the number once it exists.
     pub(crate) fn js_consumer_count(&self, stream: &Rc<str>) -> u64 {
         self.js.as_ref().and_then(|js| js.streams.get(stream)).map_or(0, |r| r.consumers.len() as u64)
+    }
+}
+
+/// `$JS.API.STREAM.MSG.DELETE` body: `{seq, no_erase?}` (seq required).
+fn parse_msg_delete(payload: &[u8]) -> Result<u64, ApiError> {
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request());
+    }
+    let v: Value = serde_json::from_slice(payload).map_err(|e| ApiError::invalid_json(&e.to_string()))?;
+    let Value::Object(m) = v else { return Err(ApiError::invalid_json("json: cannot unmarshal non-object into Go value of type server.JSApiMsgDeleteRequest")) };
+    if let Some(k) = m.keys().find(|k| !["seq", "no_erase"].contains(&k.as_str())) {
+        return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
+    }
+    let seq = match m.get("seq") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v.as_u64().ok_or_else(|| ApiError::invalid_json(&format!("json: cannot unmarshal {v} into Go struct field JSApiMsgDeleteRequest.seq of type uint64")))?,
+    };
+    if seq == 0 {
+        return Err(ApiError::bad_request());
+    }
+    Ok(seq)
+}
+
+impl Server {
+    /// `$JS.API.STREAM.PURGE` body: empty, or `{filter, seq, keep}` (seq and
+    /// keep exclusive: 10003). Sealed → 10109, deny_purge → 10110.
+    fn js_purge_request(&self, stream: &Rc<str>, payload: &[u8]) -> Result<super::PurgeReq, ApiError> {
+        let mut req = super::PurgeReq::default();
+        let trimmed: Vec<u8> = payload.iter().copied().filter(|c| !c.is_ascii_whitespace()).collect();
+        if trimmed.first().is_some_and(|c| *c == b'{' || *c == b'[') {
+            let v: Value = serde_json::from_slice(payload).map_err(|e| ApiError::invalid_json(&e.to_string()))?;
+            let Value::Object(m) = v else {
+                return Err(ApiError::invalid_json("json: cannot unmarshal array into Go value of type server.JSApiStreamPurgeRequest"));
+            };
+            if let Some(k) = m.keys().find(|k| !["filter", "seq", "keep"].contains(&k.as_str())) {
+                return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
+            }
+            let num = |k: &str| -> Result<u64, ApiError> {
+                match m.get(k) {
+                    None | Some(Value::Null) => Ok(0),
+                    Some(v) => v.as_u64().ok_or_else(|| {
+                        ApiError::invalid_json(&format!("json: cannot unmarshal {v} into Go struct field JSApiStreamPurgeRequest.{k} of type uint64"))
+                    }),
+                }
+            };
+            req.seq = num("seq")?;
+            req.keep = num("keep")?;
+            match m.get("filter") {
+                None | Some(Value::Null) => {}
+                Some(Value::String(f)) => req.filter = Rc::from(f.as_str()),
+                Some(v) => return Err(ApiError::invalid_json(&format!("json: cannot unmarshal {v} into Go struct field JSApiStreamPurgeRequest.filter of type string"))),
+            }
+            if req.seq > 0 && req.keep > 0 {
+                return Err(ApiError::bad_request());
+            }
+        }
+        let cfg = self.js.as_ref().and_then(|js| js.streams.get(stream)).map(|r| &r.assignment.config);
+        if cfg.is_some_and(|c| c.sealed) {
+            return Err(ApiError::new(400, 10109, "invalid operation on sealed stream"));
+        }
+        if cfg.is_some_and(|c| c.deny_purge) {
+            return Err(ApiError::new(500, 10110, "stream purge not permitted"));
+        }
+        Ok(req)
+    }
+
+    /// `$JS.API.STREAM.MSG.GET`: `{seq}`, `{last_by_subj}` or
+    /// `{next_by_subj, seq}` (nats `jsMsgGetRequest`).
+    fn js_msg_get(&self, stream: &Rc<str>, payload: &[u8], short: &str) -> Result<Vec<u8>, ApiError> {
+        if payload.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::bad_request());
+        }
+        let v: Value = serde_json::from_slice(payload).map_err(|e| ApiError::invalid_json(&e.to_string()))?;
+        let Value::Object(m) = v else {
+            return Err(ApiError::invalid_json("json: cannot unmarshal non-object into Go value of type server.JSApiMsgGetRequest"));
+        };
+        const KNOWN: &[&str] = &["seq", "last_by_subj", "next_by_subj", "batch", "max_bytes", "start_time", "multi_last", "up_to_seq", "up_to_time", "no_hdr"];
+        if let Some(k) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+            return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
+        }
+        let seq = match m.get("seq") {
+            None | Some(Value::Null) => 0,
+            Some(v) => v.as_u64().ok_or_else(|| ApiError::invalid_json(&format!("json: cannot unmarshal {v} into Go struct field JSApiMsgGetRequest.seq of type uint64")))?,
+        };
+        let text = |k: &str| -> Result<String, ApiError> {
+            match m.get(k) {
+                None | Some(Value::Null) => Ok(String::new()),
+                Some(Value::String(s)) => Ok(s.clone()),
+                Some(v) => Err(ApiError::invalid_json(&format!("json: cannot unmarshal {v} into Go struct field JSApiMsgGetRequest.{k} of type string"))),
+            }
+        };
+        let (last_for, next_for) = (text("last_by_subj")?, text("next_by_subj")?);
+        let positive = |k: &str| m.get(k).and_then(Value::as_i64).is_some_and(|n| n > 0);
+        if positive("batch") || positive("max_bytes") {
+            return Err(ApiError::bad_request());
+        }
+        if m.get("start_time").is_some_and(|v| !v.is_null()) || m.get("multi_last").is_some_and(|v| !v.is_null()) {
+            return Err(ApiError::new(400, 10003, "bad request (start_time and multi_last are not modelled by jetsim)"));
+        }
+        if (seq > 0 && !last_for.is_empty()) || (seq == 0 && last_for.is_empty() && next_for.is_empty()) || (!last_for.is_empty() && !next_for.is_empty()) {
+            return Err(ApiError::bad_request());
+        }
+        let no_hdr = m.get("no_hdr").and_then(Value::as_bool).unwrap_or(false);
+        let r = self.js.as_ref().and_then(|js| js.streams.get(stream)).ok_or_else(ApiError::stream_not_found)?;
+        let found = if seq > 0 && next_for.is_empty() {
+            r.store.get(seq).map(|m| (seq, m))
+        } else if !next_for.is_empty() {
+            r.store.next_by_subject(&next_for, seq)
+        } else {
+            r.store.last_by_subject(&last_for)
+        };
+        let (seq, msg) = found.ok_or_else(|| ApiError::new(404, 10037, "no message found"))?;
+        // StoredMsg: subject, seq, hdrs?, data?, time.
+        let mut out = serde_json::Map::new();
+        out.insert("subject".into(), Value::String(msg.subject.to_string()));
+        out.insert("seq".into(), seq.into());
+        if let Some(h) = msg.hdr.as_ref().filter(|h| !h.is_empty() && !no_hdr) {
+            out.insert("hdrs".into(), Value::String(base64_lite::encode(h)));
+        }
+        if !msg.data.is_empty() {
+            out.insert("data".into(), Value::String(base64_lite::encode(&msg.data)));
+        }
+        out.insert("time".into(), Value::String(api::rfc3339(msg.ts)));
+        let v = json!({"type": response_type(short), "message": Value::Object(out)});
+        Ok(serde_json::to_vec(&v).unwrap_or_default())
     }
 }
 

@@ -13,6 +13,8 @@ pub mod api;
 pub mod consumer;
 mod consumer_api;
 mod dispatch;
+pub mod headers;
+mod publish;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -45,8 +47,9 @@ pub enum JsEntry {
     DeleteStream(Rc<str>),
     /// Stream: a message (nats `streamMsgOp`).
     Msg(Rc<StoredMsg>),
-    /// Stream: purge everything.
-    Purge,
+    /// Stream: purge (everything, or by filter / below a sequence / all but
+    /// the newest `keep`: nats `JSApiStreamPurgeRequest`).
+    Purge(PurgeReq),
     /// Stream: remove one message.
     DeleteMsg(u64),
     /// Meta: a consumer assignment (create or update).
@@ -56,6 +59,14 @@ pub enum JsEntry {
     /// Stream: a consumer's replicated delivery state (jetsim replicates it
     /// through the stream's group, not a group of its own).
     Consumer(Rc<str>, consumer::ConsumerOp),
+}
+
+/// A purge request (nats `JSApiStreamPurgeRequest`); the default purges all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PurgeReq {
+    pub filter: Rc<str>,
+    pub seq: u64,
+    pub keep: u64,
 }
 
 /// A Raft message of a JetStream group.
@@ -166,6 +177,10 @@ pub struct StreamReplica {
     /// Added by a scale up with an empty log: it does not campaign until it
     /// has heard from the leader (applied something), then runs normally.
     learner: bool,
+    /// Proposed messages not applied yet (leader only).
+    pub(crate) inflight: BTreeMap<Index, publish::Inflight>,
+    /// When this replica's age timer is due (max_age expiry).
+    expire_at: Option<Time>,
     /// Consumers of this stream, by name.
     pub consumers: BTreeMap<Rc<str>, consumer::Consumer>,
 }
@@ -219,11 +234,11 @@ pub struct JetStream {
     pub api_total: u64,
     pub api_errors: u64,
     /// Reply subjects of `$JS.API` requests from this server's own clients,
-    /// with whether one answer went through and when the entry expires. nats
+    /// with how many answers may still pass and when the entry expires. nats
     /// imports `$JS.API.>` from the system account with a singleton response:
     /// every server may answer, the requester's server forwards the first
     /// answer and drops the rest.
-    responses: BTreeMap<Rc<str>, (bool, Time)>,
+    responses: BTreeMap<Rc<str>, (u32, Time)>,
     /// When JetStream started on this server (nats `js.started`).
     pub started: Time,
 }
@@ -270,7 +285,8 @@ impl JetStream {
         disk
     }
 
-    /// Remember the reply subject of an API request from a local client.
+    /// Remember the reply subject of an API request from a local client
+    /// (one more answer may pass on it).
     pub(crate) fn open_response(&mut self, now: Time, reply: &Rc<str>) {
         if self.responses.len() >= MAX_RESPONSES {
             self.responses.retain(|_, (_, exp)| *exp > now);
@@ -278,12 +294,15 @@ impl JetStream {
                 return;
             }
         }
-        self.responses.insert(reply.clone(), (false, now + RESPONSE_THRESHOLD));
+        let e = self.responses.entry(reply.clone()).or_insert((0, 0));
+        e.0 = e.0.saturating_add(1);
+        e.1 = now + RESPONSE_THRESHOLD;
     }
 
-    /// Whether a message to `subject` may go on (false: a second answer to
-    /// a request of a local client, dropped as nats' singleton response
-    /// import does).
+    /// Whether a message to `subject` may go on: one answer per open
+    /// request passes, later ones are dropped (nats' singleton response
+    /// import). jetsim keys requests by reply subject, so a client reusing
+    /// one reply subject for overlapping requests is approximated.
     pub fn response_gate(&mut self, now: Time, subject: &str) -> bool {
         if self.responses.is_empty() {
             return true;
@@ -294,7 +313,11 @@ impl JetStream {
                 self.responses.remove(subject);
                 true
             }
-            Some((answered, _)) => !std::mem::replace(answered, true),
+            Some((open, _)) if *open > 0 => {
+                *open -= 1;
+                true
+            }
+            Some(_) => false,
         }
     }
 
@@ -423,6 +446,7 @@ impl Server {
                 }
             }
             Timer::JsConsumer { stream, consumer } => self.js_consumer_timer(ctx, &stream, &consumer),
+            Timer::JsStreamExpire { stream } => self.js_expire_timer(ctx, &stream),
             _ => {}
         }
     }
@@ -551,6 +575,7 @@ impl Server {
         };
         let Some(r) = js.streams.get_mut(stream) else { return };
         r.pending.clear();
+        r.inflight.clear();
         if leader_known {
             r.create_reply = None;
         }
@@ -581,12 +606,14 @@ impl Server {
                     StreamReplica {
                         assignment: sa.clone(),
                         group: None,
-                        store: MsgStore::new(),
+                        store: MsgStore::with_first_seq(sa.config.first_seq),
                         applied: 0,
                         pending: BTreeMap::new(),
                         create_reply: if member { sa.reply.clone() } else { None },
                         subs: Vec::new(),
                         learner: false,
+                        inflight: BTreeMap::new(),
+                        expire_at: None,
                         consumers: BTreeMap::new(),
                     },
                 );
@@ -719,20 +746,28 @@ impl Server {
     }
 
     fn js_apply_stream(&mut self, ctx: &mut Ctx, stream: &Rc<str>, index: Index, entry: JsEntry) {
+        let mut applied_msg = None;
+        if let JsEntry::Msg(m) = &entry {
+            let reply = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)).and_then(|r| {
+                r.applied = index;
+                match r.pending.remove(&index) {
+                    Some(Pending::PubAck(to)) => Some(to),
+                    _ => None,
+                }
+            });
+            applied_msg = self.js_apply_msg(ctx, stream, index, m.clone(), reply);
+        }
         let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
         r.applied = index;
         let pending = r.pending.remove(&index);
         let cfg = r.assignment.config.clone();
         let (reply, body): (Option<Rc<str>>, Vec<u8>) = match entry {
-            JsEntry::Msg(m) => {
-                let seq = r.store.store(&cfg, (*m).clone());
-                match pending {
-                    Some(Pending::PubAck(reply)) => (Some(reply), pub_ack(stream, seq)),
-                    _ => (None, Vec::new()),
-                }
-            }
-            JsEntry::Purge => {
-                let n = r.store.purge();
+            JsEntry::Msg(_) => match applied_msg {
+                Some((to, body)) => (Some(to), body),
+                None => (None, Vec::new()),
+            },
+            JsEntry::Purge(req) => {
+                let n = r.store.purge_ex(&cfg, &req.filter, req.seq, req.keep);
                 match pending {
                     Some(Pending::Purge(reply)) => {
                         let v = serde_json::json!({"type": api::response_type("stream_purge_response"), "success": true, "purged": n});
@@ -745,11 +780,17 @@ impl Server {
                 let ok = r.store.remove(&cfg, seq);
                 match pending {
                     Some(Pending::MsgDelete(reply)) => {
+                        // A missing message: the file store says 10057 "no
+                        // message found", the memory store 10043.
+                        let missing = if cfg.storage_memory {
+                            ApiError::new(400, 10043, format!("sequence {seq} not found"))
+                        } else {
+                            ApiError::new(500, 10057, "no message found")
+                        };
                         let v = if ok {
                             serde_json::json!({"type": api::response_type("stream_msg_delete_response"), "success": true})
                         } else {
-                            serde_json::json!({"type": api::response_type("stream_msg_delete_response"),
-                                "error": ApiError::new(500, 10057, "no message found")})
+                            serde_json::json!({"type": api::response_type("stream_msg_delete_response"), "error": missing})
                         };
                         (Some(reply), serde_json::to_vec(&v).unwrap_or_default())
                     }
@@ -765,6 +806,7 @@ impl Server {
         if let Some(reply) = reply {
             self.internal_publish(ctx, &reply, None, Bytes::from(body));
         }
+        self.js_stream_changed(ctx, stream);
         self.js_consumers_after_apply(ctx, stream);
     }
 
@@ -787,45 +829,74 @@ impl Server {
         }
     }
 
-    /// The stream leader got a publish: pre-proposal checks, then propose.
-    fn js_stream_publish(
-        &mut self,
-        ctx: &mut Ctx,
-        stream: &Rc<str>,
-        subject: &Rc<str>,
-        reply: Option<&Rc<str>>,
-        headers: Option<&Bytes>,
-        payload: &Bytes,
-    ) {
+    /// After anything changed a replica's store: hand the removed sequences
+    /// to [`Server::js_on_removed`] and (re)arm the age timer.
+    pub(crate) fn js_stream_changed(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
         let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
-        if !r.is_leader() {
-            return;
-        }
-        let cfg = &r.assignment.config;
-        let reply = reply.filter(|_| !cfg.no_ack).cloned();
-        let size = MsgStore::msg_size(cfg.memory(), subject, headers, payload);
-        let err = if cfg.max_msg_size > 0 && (payload.len() + headers.map_or(0, |h| h.len())) as i64 > cfg.max_msg_size {
-            Some(ApiError::new(400, 10054, "message size exceeds maximum allowed"))
-        } else {
-            r.store.check_discard_new(cfg, size).err().map(|e| ApiError::new(503, 10077, e.description()))
-        };
-        if let Some(err) = err {
-            if let Some(reply) = reply {
-                let body = pub_ack_error(stream, &err);
-                self.internal_publish(ctx, &reply, None, Bytes::from(body));
-            }
-            return;
-        }
-        let msg = StoredMsg { subject: subject.clone(), hdr: headers.cloned(), data: payload.clone(), ts: ctx.now };
-        let Some(g) = r.group.as_mut() else { return };
-        let gname = g.name.clone();
-        let mut out = Output::new();
-        if let Ok(index) = g.raft.propose(ctx.now, JsEntry::Msg(Rc::new(msg)), &mut out) {
-            if let Some(reply) = reply {
-                r.pending.insert(index, Pending::PubAck(reply));
+        let removed = r.store.take_removed();
+        let next = r.store.next_expiry(&r.assignment.config);
+        if let Some(t) = next {
+            if r.expire_at.is_none_or(|a| t < a) {
+                r.expire_at = Some(t);
+                ctx.timer(t, Timer::JsStreamExpire { stream: stream.clone() });
             }
         }
-        self.js_output(ctx, &gname, out);
+        if !removed.is_empty() {
+            self.js_on_removed(ctx, stream, &removed);
+        }
+    }
+
+    /// The age timer of a replica (nats `expireMsgs` on every replica's
+    /// store): messages older than max_age go, even without new publishes.
+    fn js_expire_timer(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
+        let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
+        if r.expire_at.is_none_or(|a| a > ctx.now) {
+            return;
+        }
+        r.expire_at = None;
+        if r.group.is_some() {
+            let cfg = r.assignment.config.clone();
+            r.store.expire(&cfg, ctx.now);
+        }
+        self.js_stream_changed(ctx, stream);
+        self.js_consumers_after_apply(ctx, stream);
+    }
+
+    /// Hook: messages `seqs` left this replica's store (limits, age, purge,
+    /// rollup, delete, retention). Consumers drop them from their pending
+    /// state in `js_consumers_after_apply` (below the first sequence);
+    /// interior removals are visible through [`MsgStore::get`].
+    pub(crate) fn js_on_removed(&mut self, _ctx: &mut Ctx, _stream: &Rc<str>, _seqs: &[u64]) {}
+
+    /// Hook for interest retention: does a consumer of this replica want
+    /// `subject`? (nats `checkForInterest`: any consumer whose filter
+    /// matches.) Without one, an interest stream stores nothing (the
+    /// sequence is skipped, the publish still acked).
+    pub(crate) fn js_has_interest(&self, stream: &Rc<str>, subject: &str) -> bool {
+        self.js
+            .as_ref()
+            .and_then(|js| js.streams.get(stream))
+            .is_some_and(|r| r.consumers.values().any(|c| c.config().matches(subject)))
+    }
+
+    /// Hook for interest and work-queue retention: remove `seq` from this
+    /// replica because no consumer needs it any more (nats `ackMsg` →
+    /// `RemoveMsg` on every replica as consumer acks apply). The consumer
+    /// module decides when; this keeps the store, the removal log and the
+    /// age timer consistent. Returns whether the message was there. Does
+    /// nothing on a limits stream.
+    #[allow(dead_code)] // called by the consumer module's ack path
+    pub(crate) fn js_retention_remove(&mut self, ctx: &mut Ctx, stream: &Rc<str>, seq: u64) -> bool {
+        let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return false };
+        if r.assignment.config.retention == "limits" {
+            return false;
+        }
+        let cfg = r.assignment.config.clone();
+        let ok = r.store.remove(&cfg, seq);
+        if ok {
+            self.js_stream_changed(ctx, stream);
+        }
+        ok
     }
 
     /// Publish a reply now, or after nats' `errRespDelay` (500 ms).
