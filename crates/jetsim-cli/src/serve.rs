@@ -2,16 +2,20 @@
 //! listening on its own 127.0.0.1 port and speaking the NATS client protocol,
 //! so real clients (nats CLI, nats.py, async-nats, nats.js) connect unchanged.
 //!
-//! One thread owns the world and polls non-blocking sockets; virtual time
-//! follows wall time (virtual ns = elapsed wall ns, with bounded catch-up). A
-//! second thread only reads stdin lines (control commands in the scenario's
-//! action syntax) into a channel. The core stays sans-IO: sockets are attached
-//! through `World::attach_external` and friends.
+//! One thread owns the world; virtual time follows wall time (virtual ns =
+//! elapsed wall ns, with bounded catch-up). It sleeps until the next event is
+//! due or input arrives on its channel, fed by helper threads: one reading
+//! stdin lines (control commands in the scenario's action syntax) and one
+//! reader plus one writer per connection (blocking sockets, so a slow client
+//! slows only itself). The core stays sans-IO: sockets are attached through
+//! `World::attach_external` and friends.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jetsim_core::external::{Advertise, ExternalEvent};
@@ -33,8 +37,8 @@ const HELP: &str = "serve   run a scenario (or --servers N JetStream servers n1.
 const MAX_SERVERS: u32 = 32;
 /// Bytes read from one socket per loop turn.
 const READ_CHUNK: usize = 64 * 1024;
-/// At most this much read from one socket per loop turn (fairness).
-const READ_PER_TURN: usize = 1 << 20;
+/// Listening sockets are polled at least this often.
+const ACCEPT_POLL: Duration = Duration::from_millis(2);
 /// A client that lets this much output pile up is disconnected (nats-server
 /// would call it a slow consumer; its default limit is 64 MiB of pending bytes).
 const MAX_PENDING_OUT: usize = 64 << 20;
@@ -136,12 +140,28 @@ struct Listener {
     sock: Option<TcpListener>,
 }
 
+/// What the helper threads hand the world's thread.
+enum Input {
+    Line(Result<String, String>),
+    /// Bytes read from connection `id`.
+    Data(u64, Vec<u8>),
+    /// Connection `id` reached EOF or failed (the client went away).
+    Eof(u64),
+}
+
+/// What the world's thread hands a connection's writer thread.
+enum Output {
+    Bytes(Vec<u8>),
+    /// Flush, then close the socket.
+    Close,
+}
+
 struct Conn {
-    stream: TcpStream,
     ep: Endpoint,
-    out: Vec<u8>,
-    /// The server closed: flush `out`, then close the socket.
-    closing: bool,
+    stream: TcpStream,
+    tx: Sender<Output>,
+    /// Bytes handed to the writer and not written yet.
+    pending: Arc<AtomicUsize>,
 }
 
 fn bind(port: u16) -> io::Result<TcpListener> {
@@ -180,13 +200,24 @@ pub fn cmd_serve(args: &[String]) -> Result<(), String> {
         }
         let _ = out.flush();
     }
-    let stdin = spawn_stdin();
-    let mut server = Serve { world, listeners, conns: BTreeMap::new(), start, lag: 0, ready: false, trace_from: 0, trace: o.trace };
-    server.run(stdin)
+    let (tx, rx) = mpsc::channel();
+    spawn_stdin(tx.clone());
+    let mut server = Serve {
+        world,
+        listeners,
+        conns: BTreeMap::new(),
+        next_id: 1,
+        tx,
+        start,
+        lag: 0,
+        ready: false,
+        trace_from: 0,
+        trace: o.trace,
+    };
+    server.run(rx)
 }
 
-fn spawn_stdin() -> Receiver<Result<String, String>> {
-    let (tx, rx) = mpsc::channel();
+fn spawn_stdin(tx: Sender<Input>) {
     std::thread::spawn(move || {
         let stdin = io::stdin();
         let mut lock = stdin.lock();
@@ -204,18 +235,60 @@ fn spawn_stdin() -> Receiver<Result<String, String>> {
             } else {
                 String::from_utf8(line).map(|s| s.trim().to_string()).map_err(|_| "line is not UTF-8".to_string())
             };
-            if tx.send(msg).is_err() {
+            if tx.send(Input::Line(msg)).is_err() {
                 return;
             }
         }
     });
-    rx
+}
+
+/// A connection's reader: blocking reads, each chunk to the world's thread.
+fn spawn_reader(id: u64, mut stream: TcpStream, tx: Sender<Input>) {
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; READ_CHUNK];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => {
+                    if tx.send(Input::Data(id, buf[..k].to_vec())).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        let _ = tx.send(Input::Eof(id));
+    });
+}
+
+/// A connection's writer: blocking writes, so a slow reader slows only itself.
+fn spawn_writer(mut stream: TcpStream, rx: Receiver<Output>, pending: Arc<AtomicUsize>) {
+    std::thread::spawn(move || {
+        while let Ok(out) = rx.recv() {
+            match out {
+                Output::Bytes(b) => {
+                    let ok = stream.write_all(&b).is_ok();
+                    pending.fetch_sub(b.len(), Ordering::Relaxed);
+                    if !ok {
+                        break;
+                    }
+                }
+                Output::Close => break,
+            }
+        }
+        // Ends the reader too (its read returns 0).
+        let _ = stream.shutdown(Shutdown::Both);
+    });
 }
 
 struct Serve {
     world: World,
     listeners: Vec<Listener>,
-    conns: BTreeMap<Endpoint, Conn>,
+    /// Open connections by id (ids are never reused; endpoints are).
+    conns: BTreeMap<u64, Conn>,
+    next_id: u64,
+    tx: Sender<Input>,
     start: Instant,
     /// Virtual time forgiven so far (ns the simulation fell behind).
     lag: Time,
@@ -225,47 +298,53 @@ struct Serve {
 }
 
 impl Serve {
-    fn run(&mut self, stdin: Receiver<Result<String, String>>) -> Result<(), String> {
-        let mut stdin = Some(stdin);
+    fn run(&mut self, rx: Receiver<Input>) -> Result<(), String> {
         loop {
-            let mut busy = false;
             self.advance();
-            busy |= self.accept();
-            busy |= self.read();
-            if let Some(rx) = &stdin {
-                loop {
-                    match rx.try_recv() {
-                        Ok(line) => {
-                            busy = true;
-                            if self.command(line) {
-                                return Ok(());
-                            }
-                        }
-                        Err(TryRecvError::Empty) => break,
-                        Err(TryRecvError::Disconnected) => {
-                            stdin = None;
-                            break;
-                        }
-                    }
-                }
-            }
-            // Input sent at this virtual time is handled before output is
-            // taken (zero-latency links answer in the same turn).
-            self.advance();
-            busy |= self.write();
+            self.accept();
+            self.write();
             self.listeners_follow_liveness();
             self.check_ready();
             self.print_trace();
-            if !busy {
-                let wait = match self.world.next_event_time() {
-                    Some(t) => Duration::from_nanos(t.saturating_sub(self.virtual_target())).min(Duration::from_millis(1)),
-                    None => Duration::from_millis(1),
-                };
-                if !wait.is_zero() {
-                    std::thread::sleep(wait);
+            // Sleep until the next event is due or input arrives; listeners
+            // are polled at least every ACCEPT_POLL.
+            let wait = match self.world.next_event_time() {
+                Some(t) => Duration::from_nanos(t.saturating_sub(self.virtual_target())).min(ACCEPT_POLL),
+                None => ACCEPT_POLL,
+            };
+            let first = if wait.is_zero() { rx.try_recv().ok() } else { rx.recv_timeout(wait).ok() };
+            let Some(first) = first else { continue };
+            // Input is sent at the current virtual time.
+            self.advance();
+            let mut next = Some(first);
+            while let Some(input) = next {
+                if self.input(input) {
+                    return Ok(());
+                }
+                next = rx.try_recv().ok();
+            }
+        }
+    }
+
+    /// Handle one input; true to quit.
+    fn input(&mut self, input: Input) -> bool {
+        match input {
+            Input::Line(line) => return self.command(line),
+            Input::Data(id, bytes) => {
+                if let Some(c) = self.conns.get(&id) {
+                    // Refused only once the server closed it: the bytes are lost, as on a real socket.
+                    let _ = self.world.external_send(c.ep, &bytes);
+                }
+            }
+            Input::Eof(id) => {
+                // The client went away: a FIN to its server.
+                if let Some(c) = self.conns.remove(&id) {
+                    self.world.detach_external(c.ep);
+                    let _ = c.tx.send(Output::Close);
                 }
             }
         }
+        false
     }
 
     fn virtual_target(&self) -> Time {
@@ -285,26 +364,14 @@ impl Serve {
         }
     }
 
-    fn accept(&mut self) -> bool {
-        let mut any = false;
+    fn accept(&mut self) {
         for i in 0..self.listeners.len() {
             loop {
                 let Some(sock) = &self.listeners[i].sock else { break };
                 match sock.accept() {
                     Ok((stream, _)) => {
-                        any = true;
                         let server = self.listeners[i].server;
-                        let _ = stream.set_nonblocking(true);
-                        let _ = stream.set_nodelay(true);
-                        match self.world.attach_external(server) {
-                            Ok(ep) => {
-                                self.conns.insert(ep, Conn { stream, ep, out: Vec::new(), closing: false });
-                            }
-                            Err(e) => {
-                                eprintln!("jetsim serve: connection to {} refused: {e}", self.world.name(server));
-                                let _ = stream.shutdown(Shutdown::Both);
-                            }
-                        }
+                        self.open(server, stream);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) => {
@@ -314,94 +381,68 @@ impl Serve {
                 }
             }
         }
-        any
     }
 
-    fn read(&mut self) -> bool {
-        let mut any = false;
-        let mut gone = Vec::new();
-        let mut buf = vec![0u8; READ_CHUNK];
-        for (&ep, c) in self.conns.iter_mut() {
-            if c.closing {
-                continue;
+    fn open(&mut self, server: Endpoint, stream: TcpStream) {
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_nodelay(true);
+        let (reader, writer) = match (stream.try_clone(), stream.try_clone()) {
+            (Ok(r), Ok(w)) => (r, w),
+            _ => {
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
             }
-            let mut total = 0;
-            while total < READ_PER_TURN {
-                match c.stream.read(&mut buf) {
-                    Ok(0) => {
-                        gone.push(ep);
-                        break;
-                    }
-                    Ok(k) => {
-                        any = true;
-                        total += k;
-                        if self.world.external_send(ep, &buf[..k]).is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(_) => {
-                        gone.push(ep);
-                        break;
-                    }
-                }
+        };
+        match self.world.attach_external(server) {
+            Ok(ep) => {
+                let id = self.next_id;
+                self.next_id += 1;
+                let (otx, orx) = mpsc::channel();
+                let pending = Arc::new(AtomicUsize::new(0));
+                spawn_writer(writer, orx, pending.clone());
+                spawn_reader(id, reader, self.tx.clone());
+                self.conns.insert(id, Conn { ep, stream, tx: otx, pending });
+            }
+            Err(e) => {
+                eprintln!("jetsim serve: connection to {} refused: {e}", self.world.name(server));
+                let _ = stream.shutdown(Shutdown::Both);
             }
         }
-        for ep in gone {
-            any = true;
-            // The client went away: a FIN to its server.
-            self.world.detach_external(ep);
-            if let Some(c) = self.conns.remove(&ep) {
-                let _ = c.stream.shutdown(Shutdown::Both);
-            }
-        }
-        any
     }
 
-    fn write(&mut self) -> bool {
-        let mut any = false;
+    /// Hand what the servers sent to the writers; close what they closed.
+    fn write(&mut self) {
         let mut done = Vec::new();
-        for (&ep, c) in self.conns.iter_mut() {
-            for e in self.world.external_take(ep) {
+        for (&id, c) in &self.conns {
+            let mut bytes = Vec::new();
+            let mut closed = false;
+            for e in self.world.external_take(c.ep) {
                 match e {
-                    ExternalEvent::Bytes(b) => c.out.extend_from_slice(&b),
-                    ExternalEvent::Closed => c.closing = true,
+                    ExternalEvent::Bytes(b) => bytes.extend_from_slice(&b),
+                    ExternalEvent::Closed => closed = true,
                 }
             }
-            while !c.out.is_empty() {
-                match c.stream.write(&c.out) {
-                    Ok(0) => break,
-                    Ok(k) => {
-                        any = true;
-                        c.out.drain(..k);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(_) => {
-                        c.out.clear();
-                        c.closing = true;
-                        break;
-                    }
+            if !bytes.is_empty() {
+                let n = bytes.len();
+                if c.pending.fetch_add(n, Ordering::Relaxed) + n > MAX_PENDING_OUT {
+                    eprintln!("jetsim serve: {} is not reading (over {MAX_PENDING_OUT} bytes pending): closed", self.world.name(c.ep));
+                    // Closing the socket under the writer unblocks it.
+                    let _ = c.stream.shutdown(Shutdown::Both);
+                    closed = true;
+                } else {
+                    let _ = c.tx.send(Output::Bytes(bytes));
                 }
             }
-            if c.out.len() > MAX_PENDING_OUT {
-                eprintln!("jetsim serve: {} is not reading ({} bytes pending): closed", self.world.name(c.ep), c.out.len());
-                c.out.clear();
-                c.closing = true;
-            }
-            if c.closing && c.out.is_empty() {
-                done.push(ep);
+            if closed {
+                let _ = c.tx.send(Output::Close);
+                done.push(id);
             }
         }
-        for ep in done {
-            any = true;
-            self.world.detach_external(ep);
-            if let Some(c) = self.conns.remove(&ep) {
-                let _ = c.stream.shutdown(Shutdown::Both);
+        for id in done {
+            if let Some(c) = self.conns.remove(&id) {
+                self.world.detach_external(c.ep);
             }
         }
-        any
     }
 
     /// A crashed server's port refuses connections (like a dead process);

@@ -176,6 +176,18 @@ fn real_clients_pub_sub_jetstream_and_kill() {
     assert_eq!(bad.until("\r\n"), "-ERR 'Unknown Protocol Operation'\r\n");
     assert!(bad.closed());
 
+    // A client that goes away is forgotten (its server gets the FIN).
+    let before = srv.send("status");
+    assert!(before.contains("connections=2"), "{before}");
+    let (gone, _) = Client::connect(srv.urls[1]);
+    assert!(srv.send("status").contains("connections=3"));
+    drop(gone);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !srv.send("status").contains("connections=2") {
+        assert!(Instant::now() < deadline, "the closed connection is detached");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
     // Kill n1 from stdin: its client sees the connection close, its port refuses.
     let said = srv.send("kill n1");
     assert!(said.contains("kill n1") && said.contains("server n1 is down"), "{said}");
