@@ -643,3 +643,96 @@ fn r3_consumer_survives_leader_change() {
     assert_eq!((got[0].2.as_str(), ack_tokens(&got[0].1).1, ack_tokens(&got[0].1).2), ("7", 7, 7), "{got:?}");
     no_violations(&w);
 }
+
+fn stream_msgs(w: &mut World, stream: &str) -> (u64, u64) {
+    let v = api(w, "c1", &format!("$JS.API.STREAM.INFO.{stream}"), "");
+    (v["state"]["messages"].as_u64().unwrap(), v["state"]["first_seq"].as_u64().unwrap())
+}
+
+/// Spec §7 rows 13, 14, 48, 53: work-queue restrictions, and acked messages leave.
+#[test]
+fn workqueue_retention_and_restrictions() {
+    let mut w = world(3, 14);
+    let v = api(&mut w, "c1", "$JS.API.STREAM.CREATE.WQ", r#"{"name":"WQ","subjects":["wq.>"],"retention":"workqueue","num_replicas":3}"#);
+    assert!(v.get("error").is_none(), "{v}");
+    let create = |w: &mut World, name: &str, cfg: &str| -> Value {
+        api(w, "c1", &format!("$JS.API.CONSUMER.CREATE.WQ.{name}"), &format!(r#"{{"stream_name":"WQ","config":{cfg}}}"#))
+    };
+    let e = create(&mut w, "A", r#"{"durable_name":"A"}"#);
+    assert_eq!(e["error"], json!({"code":400,"err_code":10084,"description":"consumer in pull mode requires explicit ack policy on workqueue stream"}));
+    assert!(create(&mut w, "A", r#"{"durable_name":"A","ack_policy":"explicit"}"#).get("error").is_none());
+    let e = create(&mut w, "B", r#"{"durable_name":"B","ack_policy":"explicit"}"#);
+    assert_eq!(e["error"], json!({"code":400,"err_code":10099,"description":"multiple non-filtered consumers not allowed on workqueue stream"}));
+    let e = create(&mut w, "B", r#"{"durable_name":"B","ack_policy":"explicit","filter_subject":"wq.a"}"#);
+    assert_eq!(e["error"], json!({"code":400,"err_code":10100,"description":"filtered consumer not unique on workqueue stream"}));
+    assert_eq!(api(&mut w, "c1", "$JS.API.CONSUMER.DELETE.WQ.A", "")["success"], true);
+    assert!(create(&mut w, "B", r#"{"durable_name":"B","ack_policy":"explicit","filter_subject":"wq.a"}"#).get("error").is_none());
+    assert_eq!(create(&mut w, "C", r#"{"durable_name":"C","ack_policy":"explicit","filter_subject":"wq.*"}"#)["error"]["err_code"], 10100);
+    let e = create(&mut w, "C", r#"{"durable_name":"C","ack_policy":"explicit","filter_subject":"wq.b","deliver_policy":"last"}"#);
+    assert_eq!(e["error"], json!({"code":400,"err_code":10101,"description":"consumer must be deliver all on workqueue stream"}));
+    assert!(create(&mut w, "C", r#"{"durable_name":"C","ack_policy":"explicit","filter_subject":"wq.b"}"#).get("error").is_none());
+    for s in ["wq.a", "wq.a", "wq.b", "wq.a", "wq.b"] {
+        js_pub(&mut w, "c1", s, "job");
+    }
+    assert_eq!(stream_msgs(&mut w, "WQ"), (5, 1));
+    let b = pull(&mut w, "c2", "WQ", "B", r#"{"batch":3}"#, 100 * MS);
+    assert_eq!(b.iter().map(|g| ack_tokens(&g.1).1).collect::<Vec<_>>(), [1, 2, 4]);
+    for g in &b[..2] {
+        publish(&mut w, "c2", &g.1, "+ACK", None);
+    }
+    run(&mut w, 200 * MS);
+    assert_eq!(stream_msgs(&mut w, "WQ"), (3, 3));
+    let c = pull(&mut w, "c3", "WQ", "C", r#"{"batch":3,"no_wait":true}"#, 100 * MS);
+    for g in c.iter().filter(|g| g.0 != "STATUS") {
+        publish(&mut w, "c3", &g.1, "+ACK", None);
+    }
+    run(&mut w, 200 * MS);
+    assert_eq!(stream_msgs(&mut w, "WQ"), (1, 4));
+    // Every replica removed the same messages.
+    let digests: Vec<u64> = w.stream_replicas("WQ").into_iter().map(|(_, r)| r.store.digest()).collect();
+    assert_eq!(digests.len(), 3);
+    assert!(digests.iter().all(|d| *d == digests[0]), "{digests:?}");
+    no_violations(&w);
+}
+
+/// Spec §7 rows 26, 27, 53: an interest stream keeps a message until every
+/// consumer whose filter matches acknowledged it; deleting consumers lets go.
+#[test]
+fn interest_retention_removes_when_all_acked() {
+    let mut w = world(3, 15);
+    let v = api(&mut w, "c1", "$JS.API.STREAM.CREATE.I", r#"{"name":"I","subjects":["i.>"],"retention":"interest"}"#);
+    assert!(v.get("error").is_none(), "{v}");
+    for (n, cfg) in [("X", r#""ack_policy":"explicit""#), ("Y", r#""ack_policy":"all""#), ("Z", r#""filter_subject":"i.z""#)] {
+        let v = api(&mut w, "c1", &format!("$JS.API.CONSUMER.CREATE.I.{n}"), &format!(r#"{{"stream_name":"I","config":{{"durable_name":"{n}",{cfg}}}}}"#));
+        assert!(v.get("error").is_none(), "{v}");
+    }
+    for s in ["i.a", "i.a", "i.z"] {
+        js_pub(&mut w, "c1", s, "m");
+    }
+    assert_eq!(stream_msgs(&mut w, "I"), (3, 1));
+    let x = pull(&mut w, "c1", "I", "X", r#"{"batch":3}"#, 100 * MS);
+    let y = pull(&mut w, "c1", "I", "Y", r#"{"batch":3}"#, 100 * MS);
+    assert_eq!((x.len(), y.len()), (3, 3));
+    publish(&mut w, "c1", &x[0].1, "+ACK", None);
+    run(&mut w, 100 * MS);
+    assert_eq!(stream_msgs(&mut w, "I"), (3, 1), "Y still needs 1");
+    publish(&mut w, "c1", &y[1].1, "+ACK", None);
+    run(&mut w, 100 * MS);
+    assert_eq!(stream_msgs(&mut w, "I"), (2, 2), "Y acked 1 and 2; X still needs 2");
+    publish(&mut w, "c1", &x[1].1, "+ACK", None);
+    publish(&mut w, "c1", &x[2].1, "+ACK", None);
+    publish(&mut w, "c1", &y[2].1, "+ACK", None);
+    run(&mut w, 100 * MS);
+    assert_eq!(stream_msgs(&mut w, "I"), (1, 3), "Z (ack none, filter i.z) has not seen 3 yet");
+    let z = pull(&mut w, "c1", "I", "Z", r#"{"batch":1}"#, 100 * MS);
+    assert_eq!(z.len(), 1);
+    assert_eq!(stream_msgs(&mut w, "I").0, 0);
+    // Only consumers whose filter matches hold a message; deleting them lets it go.
+    js_pub(&mut w, "c1", "i.b", "m");
+    assert_eq!(stream_msgs(&mut w, "I").0, 1);
+    api(&mut w, "c1", "$JS.API.CONSUMER.DELETE.I.X", "");
+    assert_eq!(stream_msgs(&mut w, "I").0, 1);
+    api(&mut w, "c1", "$JS.API.CONSUMER.DELETE.I.Y", "");
+    assert_eq!(stream_msgs(&mut w, "I").0, 0);
+    no_violations(&w);
+}

@@ -873,6 +873,9 @@ pub struct Consumer {
     /// Ops this leader proposed and already applied to itself, by log index
     /// (skipped when they commit).
     pub proposed: BTreeMap<u64, ConsumerOp>,
+    /// Stream sequences acknowledged since the stream last checked them for
+    /// interest / work-queue removal (inclusive ranges).
+    pub acked_ranges: Vec<(u64, u64)>,
 }
 
 impl Consumer {
@@ -901,6 +904,7 @@ impl Consumer {
             armed: None,
             delete_requested: false,
             proposed: BTreeMap::new(),
+            acked_ranges: Vec::new(),
         }
     }
 
@@ -1019,6 +1023,7 @@ impl Consumer {
             AckPolicy::None => {
                 self.adflr = self.adflr.max(dseq);
                 self.asflr = self.asflr.max(sseq);
+                self.note_acked(sseq, sseq);
             }
             _ => {
                 if dc > 1 {
@@ -1065,11 +1070,13 @@ impl Consumer {
                 }
                 self.rdc.remove(&sseq);
                 self.rdq.retain(|&s| s != sseq);
+                self.note_acked(sseq, sseq);
             }
             AckPolicy::All => {
                 if dseq <= self.adflr || sseq <= self.asflr {
                     return true;
                 }
+                self.note_acked(self.asflr + 1, sseq);
                 self.adflr = dseq;
                 self.asflr = sseq;
                 let gone: Vec<u64> = self.pending.range(..=sseq).map(|(s, _)| *s).collect();
@@ -1083,6 +1090,30 @@ impl Consumer {
         }
         self.ack_active = Some(now);
         true
+    }
+
+    fn note_acked(&mut self, lo: u64, hi: u64) {
+        if self.acked_ranges.len() >= 4096 {
+            // Coalesce rather than grow without bound.
+            let (l, h) = self.acked_ranges.iter().fold((u64::MAX, 0), |(l, h), &(a, b)| (l.min(a), h.max(b)));
+            self.acked_ranges.clear();
+            self.acked_ranges.push((l, h));
+        }
+        self.acked_ranges.push((lo, hi));
+    }
+
+    /// Whether this consumer still needs `seq` (subject `subject`) kept in an
+    /// interest or work-queue stream (nats `needAck`).
+    pub fn need_ack(&self, seq: u64, subject: &str) -> bool {
+        let cfg = &self.assignment.config;
+        if !cfg.matches(subject) {
+            return false;
+        }
+        let need = match cfg.ack_policy {
+            AckPolicy::None | AckPolicy::All => seq > self.asflr,
+            AckPolicy::Explicit => seq > self.asflr && (seq >= self.sseq || self.pending.contains_key(&seq)),
+        };
+        need || self.rdc.contains_key(&seq)
     }
 
     /// Drop pending messages below the stream's first sequence (after a

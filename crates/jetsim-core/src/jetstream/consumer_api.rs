@@ -352,8 +352,9 @@ impl Server {
                         return Err(ApiError::new(400, 10099, "multiple non-filtered consumers not allowed on workqueue stream"));
                     }
                     for o in r.consumers.values() {
+                        // nats `partitionUnique`: an unfiltered consumer collides with all.
                         let theirs = o.assignment.config.filters();
-                        if theirs.iter().any(|p| mine.iter().any(|m| crate::subject::subjects_collide(m, p))) {
+                        if theirs.is_empty() || theirs.iter().any(|p| mine.iter().any(|m| crate::subject::subjects_collide(m, p))) {
                             return Err(ApiError::new(400, 10100, "filtered consumer not unique on workqueue stream"));
                         }
                     }
@@ -559,6 +560,8 @@ impl Server {
         if let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) {
             r.consumers.remove(name);
         }
+        // Messages only this consumer held on an interest stream go.
+        self.js_consumers_retention(ctx, stream, true);
         if let Some(Pending::Delete(reply)) = pending {
             let body = json!({"type": response_type("consumer_delete_response"), "success": true});
             self.internal_publish(ctx, &reply, None, Bytes::from(serde_json::to_vec(&body).unwrap_or_default()));
@@ -631,9 +634,53 @@ impl Server {
         }
     }
 
+    /// Interest and work-queue retention (nats `ackMsg` / `checkInterestState`):
+    /// a message acknowledged by a consumer goes once no consumer needs it
+    /// any more. `everything` checks the whole store (a consumer went away).
+    pub(super) fn js_consumers_retention(&mut self, ctx: &mut Ctx, stream: &Rc<str>, everything: bool) {
+        let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
+        let mut ranges: Vec<(u64, u64)> = Vec::new();
+        for c in r.consumers.values_mut() {
+            ranges.append(&mut c.acked_ranges);
+        }
+        if r.assignment.config.retention == "limits" {
+            return;
+        }
+        if everything {
+            // Only interest streams drop what nobody wants when a consumer
+            // goes; a work queue keeps its messages for the next consumer.
+            if r.assignment.config.retention != "interest" {
+                return;
+            }
+            ranges = vec![(r.store.first_seq(), r.store.last_seq())];
+        }
+        if ranges.is_empty() {
+            return;
+        }
+        ranges.sort_unstable();
+        let mut gone: Vec<u64> = Vec::new();
+        let mut done_upto = 0u64;
+        for (lo, hi) in ranges {
+            let lo = lo.max(done_upto + 1);
+            if lo > hi {
+                continue;
+            }
+            for (seq, m) in r.store.range(lo).take_while(|(s, _)| *s <= hi) {
+                if !r.consumers.values().any(|c| c.need_ack(seq, &m.subject)) {
+                    gone.push(seq);
+                }
+            }
+            done_upto = hi;
+        }
+        for seq in gone {
+            self.js_retention_remove(ctx, stream, seq);
+        }
+    }
+
     /// After an entry of the stream was applied: the leader's consumers see
     /// new messages (or a purge).
     pub(super) fn js_consumers_after_apply(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
+        self.js_consumers_retention(ctx, stream, false);
         let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
         if r.consumers.is_empty() {
             return;
@@ -829,6 +876,7 @@ impl Server {
         if let Some(op) = op {
             self.js_consumer_propose(ctx, stream, name, op);
         }
+        self.js_consumers_retention(ctx, stream, false);
         if let (true, Some(r)) = (ack_reply, reply) {
             // Ack-ack for an ack sent as a request (AckSync).
             self.internal_publish(ctx, r, None, Bytes::new());
@@ -1005,6 +1053,9 @@ impl Server {
                 self.internal_publish(ctx, &reply, Some(&status_pending(409, "Message Size Exceeds MaxBytes", n, b)), Bytes::new());
             }
             self.internal_deliver(ctx, &target, &msg.subject, Some(&ack), hdr.as_ref(), &data);
+            if cfg.ack_policy == AckPolicy::None {
+                self.js_consumers_retention(ctx, stream, false);
+            }
             if let Some((n, b)) = batch_done {
                 self.internal_publish(ctx, &target, Some(&status_pending(409, "Batch Completed", n, b)), Bytes::new());
             }
