@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,8 @@ const HELP: &str = "serve   run a scenario (or --servers N JetStream servers n1.
 const MAX_SERVERS: u32 = 32;
 /// Bytes read from one socket per loop turn.
 const READ_CHUNK: usize = 64 * 1024;
+/// Reads (of up to READ_CHUNK bytes) waiting for the world's thread at most.
+const INPUT_QUEUE: usize = 256;
 /// Listening sockets are polled at least this often.
 const ACCEPT_POLL: Duration = Duration::from_millis(2);
 /// A client that lets this much output pile up is disconnected (nats-server
@@ -200,7 +202,8 @@ pub fn cmd_serve(args: &[String]) -> Result<(), String> {
         }
         let _ = out.flush();
     }
-    let (tx, rx) = mpsc::channel();
+    // Bounded: when the world falls behind, readers block and TCP pushes back.
+    let (tx, rx) = mpsc::sync_channel(INPUT_QUEUE);
     spawn_stdin(tx.clone());
     let mut server = Serve {
         world,
@@ -217,7 +220,7 @@ pub fn cmd_serve(args: &[String]) -> Result<(), String> {
     server.run(rx)
 }
 
-fn spawn_stdin(tx: Sender<Input>) {
+fn spawn_stdin(tx: SyncSender<Input>) {
     std::thread::spawn(move || {
         let stdin = io::stdin();
         let mut lock = stdin.lock();
@@ -243,7 +246,7 @@ fn spawn_stdin(tx: Sender<Input>) {
 }
 
 /// A connection's reader: blocking reads, each chunk to the world's thread.
-fn spawn_reader(id: u64, mut stream: TcpStream, tx: Sender<Input>) {
+fn spawn_reader(id: u64, mut stream: TcpStream, tx: SyncSender<Input>) {
     std::thread::spawn(move || {
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
@@ -288,7 +291,7 @@ struct Serve {
     /// Open connections by id (ids are never reused; endpoints are).
     conns: BTreeMap<u64, Conn>,
     next_id: u64,
-    tx: Sender<Input>,
+    tx: SyncSender<Input>,
     start: Instant,
     /// Virtual time forgiven so far (ns the simulation fell behind).
     lag: Time,
