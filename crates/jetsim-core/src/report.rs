@@ -52,6 +52,29 @@ pub struct StreamReport {
     pub publishes_errored: u64,
     /// PubAck latency, virtual ms (absent without acks).
     pub puback_latency_ms: Option<PercentilesMs>,
+    /// The stream's consumers, as the consumer leader (or, while leaderless,
+    /// the first member) sees them.
+    pub consumers: Vec<ConsumerReport>,
+}
+
+/// A consumer sequence pair (ConsumerInfo `delivered` / `ack_floor`).
+#[derive(Clone, Debug, Serialize)]
+pub struct SeqPair {
+    pub consumer_seq: u64,
+    pub stream_seq: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ConsumerReport {
+    pub name: String,
+    pub delivered: SeqPair,
+    pub ack_floor: SeqPair,
+    pub num_pending: u64,
+    pub num_ack_pending: u64,
+    pub num_redelivered: u64,
+    pub num_waiting: u64,
+    /// The consumer leader (jetsim: the stream leader), absent while leaderless.
+    pub leader: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -275,6 +298,31 @@ impl Report {
     }
 }
 
+fn consumers(
+    world: &World,
+    reps: &[(crate::trace::Endpoint, &crate::jetstream::StreamReplica)],
+    leader: Option<crate::trace::Endpoint>,
+) -> Vec<ConsumerReport> {
+    let view = leader
+        .and_then(|l| reps.iter().find(|(e, _)| *e == l))
+        .or_else(|| reps.iter().find(|(_, r)| r.group.is_some()))
+        .map(|(_, r)| *r);
+    let Some(r) = view else { return Vec::new() };
+    r.consumers
+        .iter()
+        .map(|(name, c)| ConsumerReport {
+            name: name.to_string(),
+            delivered: SeqPair { consumer_seq: c.dseq.max(1) - 1, stream_seq: c.sseq.max(1) - 1 },
+            ack_floor: SeqPair { consumer_seq: c.adflr, stream_seq: c.asflr },
+            num_pending: c.num_pending(&r.store),
+            num_ack_pending: c.pending.len() as u64,
+            num_redelivered: c.num_redelivered(),
+            num_waiting: c.waiting.len() as u64,
+            leader: leader.map(|l| world.name(l).to_string()),
+        })
+        .collect()
+}
+
 fn streams(world: &World) -> Vec<StreamReport> {
     let mut out = Vec::new();
     for name in world.stream_names() {
@@ -346,6 +394,7 @@ fn streams(world: &World) -> Vec<StreamReport> {
             publishes_errored: errors,
             puback_latency_ms: Percentiles::of(&lats)
                 .map(|p| PercentilesMs { count: p.count, p50: ms(p.p50), p90: ms(p.p90), p99: ms(p.p99), max: ms(p.max) }),
+            consumers: consumers(world, &reps, leader),
         });
     }
     out

@@ -736,3 +736,29 @@ fn interest_retention_removes_when_all_acked() {
     assert_eq!(stream_msgs(&mut w, "I").0, 0);
     no_violations(&w);
 }
+
+/// `jetsim run --json`: each stream lists its consumers with their state.
+#[test]
+fn report_lists_consumers() {
+    let mut w = world(3, 16);
+    add_stream(&mut w, "S", "s.>", 3);
+    for i in 1..=3 {
+        js_pub(&mut w, "c1", "s.x", &i.to_string());
+    }
+    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    let got = pull(&mut w, "c1", "S", "C", r#"{"batch":2}"#, 100 * MS);
+    publish(&mut w, "c1", &got[0].1, "+ACK", None);
+    let r = inbox("pull");
+    publish(&mut w, "c2", "$JS.API.CONSUMER.MSG.NEXT.S.C", r#"{"batch":5,"expires":10000000000}"#, Some(&r));
+    run(&mut w, 200 * MS);
+    let report = jetsim_core::report::Report::from_world(&w, None);
+    let v = serde_json::to_value(&report).unwrap();
+    let s = v["streams"].as_array().unwrap().iter().find(|s| s["name"] == "S").unwrap().clone();
+    let leader = w.name(w.stream_leader("S").unwrap()).to_string();
+    assert_eq!(
+        s["consumers"],
+        json!([{"name":"C","delivered":{"consumer_seq":3,"stream_seq":3},"ack_floor":{"consumer_seq":1,"stream_seq":1},
+                "num_pending":0,"num_ack_pending":2,"num_redelivered":0,"num_waiting":1,"leader":leader}])
+    );
+    no_violations(&w);
+}
