@@ -233,3 +233,30 @@ fn trace_is_deterministic_given_the_same_timed_input() {
     assert_ne!(h, scripted(9, b"hello!"), "the input is part of the trace");
     assert_ne!(h, scripted(10, b"hello"), "so is the seed");
 }
+
+#[test]
+fn scenario_link_rules_apply_to_external_connections() {
+    let text = format!("{THREE}link clients n3 latency=20ms\n");
+    let mut w = world(&text, 1);
+    let near = w.attach_external(0).unwrap();
+    let far = w.attach_external(2).unwrap();
+    let t0 = w.now();
+    w.run_until(t0 + 2 * MS);
+    assert!(take(&mut w, near).0.starts_with("INFO "), "1 ms each way to n1");
+    w.run_until(t0 + 40 * MS - 1);
+    assert_eq!(take(&mut w, far), (String::new(), false), "20 ms each way to n3");
+    w.run_until(t0 + 40 * MS);
+    assert!(take(&mut w, far).0.starts_with("INFO "));
+}
+
+#[test]
+fn a_paused_server_answers_after_resume() {
+    let mut w = world(THREE, 1);
+    w.apply_fault(&Fault::Pause("n1".into()));
+    let ep = w.attach_external(0).expect("a paused server still accepts the connection");
+    advance(&mut w, SEC);
+    assert_eq!(take(&mut w, ep), (String::new(), false));
+    w.apply_fault(&Fault::Resume("n1".into()));
+    advance(&mut w, 5 * MS);
+    assert!(take(&mut w, ep).0.starts_with("INFO "));
+}
