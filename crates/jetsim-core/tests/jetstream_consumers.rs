@@ -762,3 +762,64 @@ fn report_lists_consumers() {
     );
     no_violations(&w);
 }
+
+fn fault(w: &mut World, line: &str) {
+    let sc = w.scenario().clone();
+    let a = scenario::parse_action_line(line, &sc, &scenario::Limits::default()).unwrap_or_else(|e| panic!("{line}: {e}"));
+    w.apply_action(&a);
+}
+
+/// A consumer's state is in the stream's log: a whole-cluster restart
+/// brings it back (delivered, ack floor, pending).
+#[test]
+fn consumer_state_survives_cluster_restart() {
+    let mut w = world(3, 17);
+    add_stream(&mut w, "S", "s.>", 3);
+    for i in 1..=4 {
+        js_pub(&mut w, "c1", "s.x", &i.to_string());
+    }
+    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    let got = pull(&mut w, "c1", "S", "C", r#"{"batch":3}"#, 100 * MS);
+    publish(&mut w, "c1", &got[0].1, "+ACK", None);
+    publish(&mut w, "c1", &got[1].1, "+ACK", None);
+    run(&mut w, 200 * MS);
+    for n in ["n1", "n2", "n3"] {
+        fault(&mut w, &format!("kill {n}"));
+    }
+    run(&mut w, 100 * MS);
+    for n in ["n1", "n2", "n3"] {
+        fault(&mut w, &format!("restart {n}"));
+    }
+    run(&mut w, 5 * SEC);
+    assert!(w.stream_leader("S").is_some());
+    let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.C", "");
+    assert_eq!((info["delivered"]["consumer_seq"].as_u64(), info["delivered"]["stream_seq"].as_u64()), (Some(3), Some(3)), "{info}");
+    assert_eq!((info["ack_floor"]["stream_seq"].as_u64(), info["num_ack_pending"].as_u64(), info["num_pending"].as_u64()), (Some(2), Some(1), Some(1)), "{info}");
+    let got = pull(&mut w, "c1", "S", "C", r#"{"batch":1}"#, 100 * MS);
+    assert_eq!((got.len(), ack_tokens(&got[0].1).1), (1, 4), "{got:?}");
+    no_violations(&w);
+}
+
+/// Spec §7 rows 10, 11, 22: a purge moves the consumer past the purged
+/// messages (pending dropped, floors moved) and later messages are delivered.
+#[test]
+fn purge_moves_consumer() {
+    let mut w = world(3, 18);
+    add_stream(&mut w, "S", "s.>", 1);
+    for i in 1..=5 {
+        js_pub(&mut w, "c1", "s.x", &i.to_string());
+    }
+    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    let got = pull(&mut w, "c1", "S", "C", r#"{"batch":2}"#, 100 * MS);
+    assert_eq!(got.iter().map(|g| ack_tokens(&g.1).3).collect::<Vec<_>>(), [4, 3]);
+    let v = api(&mut w, "c1", "$JS.API.STREAM.PURGE.S", "");
+    assert_eq!(v["purged"], 5, "{v}");
+    let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.C", "");
+    assert_eq!((info["num_ack_pending"].as_u64(), info["num_pending"].as_u64(), info["ack_floor"]["stream_seq"].as_u64()), (Some(0), Some(0), Some(5)), "{info}");
+    js_pub(&mut w, "c1", "s.x", "6");
+    js_pub(&mut w, "c1", "s.x", "7");
+    let got = pull(&mut w, "c1", "S", "C", r#"{"batch":5,"no_wait":true}"#, 100 * MS);
+    let msgs: Vec<(u64, u64, u64)> = got.iter().filter(|g| g.0 != "STATUS").map(|g| { let t = ack_tokens(&g.1); (t.1, t.2, t.3) }).collect();
+    assert_eq!(msgs, [(6, 3, 1), (7, 4, 0)]);
+    no_violations(&w);
+}
