@@ -96,7 +96,7 @@ fn js_pub(w: &mut World, c: &str, subject: &str, body: &str, headers: &[(&str, &
         sleep: 0,
         timeout: 2 * SEC,
     };
-    let got = inbox_during(w, c, SEC, |w| client_cmd(w, c, cmd));
+    let got = inbox_during(w, c, 200 * MS, |w| client_cmd(w, c, cmd));
     assert!(got.len() <= 1, "{got:?}");
     got.into_iter().next().map(|(_, p)| p)
 }
@@ -246,4 +246,374 @@ fn meta_leaderless_503_reaches_the_client_once() {
     assert_eq!(all.len(), 1, "{all:?}");
     assert!(all[0].contains("\"err_code\":10008"), "{all:?}");
     let _ = MS;
+}
+
+// ------------------------------------------------------------ helpers (2)
+
+fn info(w: &mut World, stream: &str) -> Value {
+    req(w, "c1", &format!("$JS.API.STREAM.INFO.{stream}"), "")
+}
+
+fn ack_err(code: u16, err_code: u32, description: &str, stream: &str) -> String {
+    json!({"error": {"code": code, "err_code": err_code, "description": description}, "stream": stream, "seq": 0}).to_string()
+}
+
+fn ack(stream: &str, seq: u64) -> String {
+    format!("{{\"stream\":\"{stream}\",\"seq\":{seq}}}")
+}
+
+fn pub1(w: &mut World, subject: &str, body: &str, headers: &[(&str, &str)]) -> String {
+    js_pub(w, "c1", subject, body, headers).unwrap_or_else(|| panic!("no PubAck for {subject}"))
+}
+
+fn err_of(v: &Value) -> (u64, u64, String) {
+    let e = &v["error"];
+    (e["code"].as_u64().unwrap_or(0), e["err_code"].as_u64().unwrap_or(0), e["description"].as_str().unwrap_or("").to_string())
+}
+
+fn create_err(w: &mut World, name: &str, extra: Value) -> (u64, u64, String) {
+    let v = req(w, "c1", &format!("$JS.API.STREAM.CREATE.{name}"), &stream_cfg(name, extra));
+    err_of(&v)
+}
+
+// ------------------------------------------------- config defaults and rules
+
+#[test]
+fn config_defaults_bytes_as_nats() {
+    let mut w = world(3, 21);
+    let v = req(&mut w, "c1", "$JS.API.STREAM.CREATE.ORDERS", r#"{"name":"ORDERS","subjects":["orders.>"]}"#);
+    // nats 2.12.8 StreamConfig: Go field order, omitempty, `>` escaped, metadata stamped.
+    let cfg = serde_json::to_string(&v["config"]).unwrap();
+    assert_eq!(
+        cfg,
+        concat!(
+            r#"{"name":"ORDERS","subjects":["orders.>"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"#,
+            r#""max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"#,
+            r#""duplicate_window":120000000000,"compression":"none","allow_direct":false,"mirror_direct":false,"sealed":false,"#,
+            r#""deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false,"consumer_limits":{},"allow_msg_ttl":false,"#,
+            r#""metadata":{"_nats.level":"3","_nats.req.level":"0","_nats.ver":"2.12.8"}}"#
+        )
+    );
+    // The raw bytes escape `>` as Go does.
+    let raw = req_all(&mut w, "c1", "$JS.API.STREAM.INFO.ORDERS", "");
+    assert!(raw[0].starts_with(r#"{"type":"io.nats.jetstream.api.v1.stream_info_response","config":{"name":"ORDERS","subjects":["orders.\u003e"]"#), "{}", raw[0]);
+    assert!(raw[0].ends_with(r#","total":0,"offset":0,"limit":0}"#), "{}", raw[0]);
+    // Idempotent create; a different config is 10058.
+    let again = req(&mut w, "c1", "$JS.API.STREAM.CREATE.ORDERS", r#"{"name":"ORDERS","subjects":["orders.>"]}"#);
+    assert!(again.get("error").is_none() && again.get("did_create").is_none(), "{again}");
+    assert_eq!(
+        create_err(&mut w, "ORDERS", json!({"max_msgs": 5})),
+        (400, 10058, "stream name already in use with a different configuration".into())
+    );
+    // max_age sets the default window.
+    let v = create(&mut w, "AGED", json!({"max_age": 1_000_000_000i64}));
+    assert_eq!(v["config"]["duplicate_window"], 1_000_000_000i64);
+}
+
+#[test]
+fn config_validation_errors_as_nats() {
+    let mut w = world(3, 22);
+    let inv = |d: &str| (500u64, 10052u64, d.to_string());
+    let cases: Vec<(Value, (u64, u64, String))> = vec![
+        (json!({"duplicate_window": -1}), inv("duplicates window can not be negative")),
+        (json!({"max_age": 1_000_000_000i64, "duplicate_window": 2_000_000_000i64}), inv("duplicates window can not be larger then max age")),
+        (json!({"duplicate_window": 1000}), inv("duplicates window needs to be >= 100ms")),
+        (json!({"max_age": -5}), inv("max age can not be negative")),
+        (json!({"max_age": 10}), inv("max age needs to be >= 100ms")),
+        (json!({"deny_purge": true, "allow_rollup_hdrs": true}), inv("roll-ups require the purge permission")),
+        (json!({"discard_new_per_subject": true}), inv("discard new per subject requires discard new policy to be set")),
+        (json!({"discard": "new", "discard_new_per_subject": true}), inv("discard new per subject requires max msgs per subject > 0")),
+        (json!({"num_replicas": 6}), inv("maximum replicas is 5")),
+        (json!({"num_replicas": -1}), (400, 10133, "replicas count cannot be negative".into())),
+        (json!({"subjects": ["a.>", "a.b"]}), inv("subject \"a.>\" overlaps with \"a.b\"")),
+        (json!({"subjects": ["a", "a"]}), inv("duplicate subjects detected")),
+        (json!({"subjects": ["a..b"]}), inv("invalid subject")),
+        (json!({"subjects": [">"]}), inv("capturing all subjects requires no-ack to be true")),
+        (json!({"subjects": ["$JS.API.>"]}), inv("subjects that overlap with jetstream api require no-ack to be true")),
+        (json!({"subjects": ["$SYS.x"]}), inv("subjects that overlap with system api require no-ack to be true")),
+        (json!({"sealed": true}), inv("stream configuration for create can not be sealed")),
+        (json!({"description": "x".repeat(4097)}), inv("stream description is too long, maximum allowed is 4096")),
+        (json!({"bogus": 1}), (400, 10025, "invalid JSON: json: unknown field \"bogus\"".into())),
+        (json!({"name": "OTHER"}), (400, 10056, "stream name in subject does not match request".into())),
+    ];
+    for (extra, want) in cases {
+        let got = create_err(&mut w, "S", extra.clone());
+        assert_eq!(got, want, "{extra}");
+    }
+    // No stream came out of any of them.
+    let v = req(&mut w, "c1", "$JS.API.STREAM.NAMES", "");
+    assert_eq!(v["total"], 0, "{v}");
+}
+
+#[test]
+fn update_rules_as_nats() {
+    let mut w = world(3, 23);
+    create(&mut w, "S", json!({"deny_delete": true}));
+    let upd = |w: &mut World, extra: Value| err_of(&req(w, "c1", "$JS.API.STREAM.UPDATE.S", &stream_cfg("S", extra)));
+    let inv = |d: &str| (500u64, 10052u64, d.to_string());
+    assert_eq!(upd(&mut w, json!({"deny_delete": true, "storage": "memory"})), inv("stream configuration update can not change storage type"));
+    assert_eq!(upd(&mut w, json!({})), inv("stream configuration update can not cancel deny message deletes"));
+    assert_eq!(
+        upd(&mut w, json!({"deny_delete": true, "retention": "workqueue"})),
+        inv("stream configuration update can not change retention policy to/from workqueue")
+    );
+    // limits → interest is allowed, and so are limits and subjects.
+    let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.S", &stream_cfg("S", json!({"deny_delete": true, "retention": "interest", "max_msgs": 7, "subjects": ["s.>", "t"]})));
+    assert_eq!((v["config"]["retention"].clone(), v["config"]["max_msgs"].clone()), (json!("interest"), json!(7)), "{v}");
+    assert_eq!(v["type"], "io.nats.jetstream.api.v1.stream_update_response");
+    // Missing stream.
+    let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.NOPE", &stream_cfg("NOPE", json!({})));
+    assert_eq!(err_of(&v), (404, 10059, "stream not found".into()));
+    // Sealing: forced settings, then nothing new, no unseal.
+    let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.S", &stream_cfg("S", json!({"deny_delete": true, "sealed": true, "retention": "interest"})));
+    let c = &v["config"];
+    assert_eq!((c["sealed"].clone(), c["discard"].clone(), c["deny_purge"].clone()), (json!(true), json!("new"), json!(true)), "{v}");
+    assert_eq!(upd(&mut w, json!({"deny_delete": true, "deny_purge": true, "retention": "interest"})), inv("stream configuration update can not unseal a sealed stream"));
+    assert_eq!(pub1(&mut w, "s.x", "m", &[]), ack_err(400, 10109, "invalid operation on sealed stream", "S"));
+    let v = req(&mut w, "c1", "$JS.API.STREAM.PURGE.S", "");
+    assert_eq!(err_of(&v), (400, 10109, "invalid operation on sealed stream".into()));
+}
+
+// ------------------------------------------------------- limits and discard
+
+#[test]
+fn max_msgs_per_subject_keeps_newest_on_every_replica() {
+    let mut w = world(3, 24);
+    create(&mut w, "S", json!({"num_replicas": 3, "max_msgs_per_subject": 2}));
+    for (i, s) in ["s.a", "s.a", "s.b", "s.a", "s.a"].iter().enumerate() {
+        assert_eq!(pub1(&mut w, s, &format!("{i}"), &[]), ack("S", i as u64 + 1));
+    }
+    run(&mut w, SEC);
+    let v = info(&mut w, "S");
+    assert_eq!((v["state"]["messages"].clone(), v["state"]["first_seq"].clone(), v["state"]["num_subjects"].clone()), (json!(3), json!(3), json!(2)), "{v}");
+    assert!(v["state"].get("num_deleted").is_none(), "no interior gap: {v}");
+    let st = replica_states(&w, "S");
+    assert!(st.len() == 3 && st.iter().all(|s| s.1 == 3 && s.3 == st[0].3), "{st:?}");
+    let g = req(&mut w, "c1", "$JS.API.STREAM.MSG.GET.S", r#"{"last_by_subj":"s.a"}"#);
+    assert_eq!((g["message"]["seq"].clone(), g["message"]["data"].clone()), (json!(5), json!("NA==")), "{g}");
+    let g = req(&mut w, "c1", "$JS.API.STREAM.MSG.GET.S", r#"{"next_by_subj":"s.a","seq":1}"#);
+    assert_eq!(g["message"]["seq"], 4, "{g}");
+    no_violations(&w);
+}
+
+#[test]
+fn discard_new_and_per_subject_as_nats() {
+    let mut w = world(3, 25);
+    // discard new per subject: the subject is full.
+    create(&mut w, "P", json!({"subjects": ["p.>"], "discard": "new", "max_msgs_per_subject": 1, "discard_new_per_subject": true, "num_replicas": 3}));
+    assert_eq!(pub1(&mut w, "p.a", "1", &[]), ack("P", 1));
+    assert_eq!(pub1(&mut w, "p.a", "2", &[]), ack_err(503, 10077, "maximum messages per subject exceeded", "P"));
+    assert_eq!(pub1(&mut w, "p.b", "3", &[]), ack("P", 2));
+    // R1, discard new without per subject: a subject at its limit replaces
+    // its oldest even with the stream full (nats store semantics).
+    create(&mut w, "Q", json!({"subjects": ["q.>"], "discard": "new", "max_msgs": 2, "max_msgs_per_subject": 1}));
+    assert_eq!(pub1(&mut w, "q.a", "1", &[]), ack("Q", 1));
+    assert_eq!(pub1(&mut w, "q.b", "2", &[]), ack("Q", 2));
+    assert_eq!(pub1(&mut w, "q.a", "3", &[]), ack("Q", 3));
+    assert_eq!(pub1(&mut w, "q.c", "4", &[]), ack_err(503, 10077, "maximum messages exceeded", "Q"));
+    // R3: the leader's pre-proposal check counts totals first (nats
+    // checkMsgHeadersPreClusteredProposal), so the same publish is refused.
+    create(&mut w, "R", json!({"subjects": ["r.>"], "discard": "new", "max_msgs": 2, "max_msgs_per_subject": 1, "num_replicas": 3}));
+    assert_eq!(pub1(&mut w, "r.a", "1", &[]), ack("R", 1));
+    assert_eq!(pub1(&mut w, "r.b", "2", &[]), ack("R", 2));
+    assert_eq!(pub1(&mut w, "r.a", "3", &[]), ack_err(503, 10077, "maximum messages exceeded", "R"));
+    // max_bytes with discard new (file accounting: 22 + subject + payload + 8).
+    create(&mut w, "B", json!({"subjects": ["b"], "discard": "new", "max_bytes": 70}));
+    assert_eq!(pub1(&mut w, "b", "0123456789", &[]), ack("B", 1));
+    assert_eq!(pub1(&mut w, "b", "0123456789", &[]), ack_err(503, 10077, "maximum bytes exceeded", "B"));
+    // max_msg_size.
+    create(&mut w, "M", json!({"subjects": ["m"], "max_msg_size": 4, "num_replicas": 3}));
+    assert_eq!(pub1(&mut w, "m", "12345", &[]), ack_err(400, 10054, "message size exceeds maximum allowed", "M"));
+    assert_eq!(pub1(&mut w, "m", "1234", &[]), ack("M", 1));
+    no_violations(&w);
+}
+
+#[test]
+fn max_age_expires_without_new_publishes() {
+    let mut w = world(3, 26);
+    create(&mut w, "S", json!({"num_replicas": 3, "max_age": 1_000_000_000i64}));
+    for i in 0..3 {
+        pub1(&mut w, "s.x", &format!("{i}"), &[]);
+    }
+    run(&mut w, 100 * MS);
+    assert!(replica_states(&w, "S").iter().all(|s| s.1 == 3));
+    // Nothing is published any more; the replicas' age timers remove all.
+    run(&mut w, SEC);
+    let st = replica_states(&w, "S");
+    assert!(st.len() == 3 && st.iter().all(|s| s.1 == 0 && s.2 == 3), "{st:?}");
+    let v = info(&mut w, "S");
+    assert_eq!((v["state"]["messages"].clone(), v["state"]["first_seq"].clone(), v["state"]["last_seq"].clone()), (json!(0), json!(4), json!(3)), "{v}");
+    assert_eq!(pub1(&mut w, "s.x", "late", &[]), ack("S", 4));
+    no_violations(&w);
+}
+
+// --------------------------------------------------- dedup and expectations
+
+#[test]
+fn duplicate_window_as_nats() {
+    for replicas in [1, 3] {
+        let mut w = world(3, 27);
+        create(&mut w, "S", json!({"num_replicas": replicas, "duplicate_window": 2_000_000_000i64}));
+        let id = [("Nats-Msg-Id", "a1")];
+        assert_eq!(pub1(&mut w, "s.x", "m", &id), ack("S", 1));
+        assert_eq!(pub1(&mut w, "s.x", "m", &[]), ack("S", 2));
+        // Byte for byte, with nats' space after the colon.
+        assert_eq!(pub1(&mut w, "s.x", "m", &id), "{\"stream\":\"S\",\"seq\":1,\"duplicate\": true}");
+        run(&mut w, 2 * SEC);
+        assert_eq!(pub1(&mut w, "s.x", "m", &id), ack("S", 3), "R{replicas}: accepted again after the window");
+        let v = info(&mut w, "S");
+        assert_eq!(v["state"]["messages"], 3);
+        no_violations(&w);
+    }
+}
+
+#[test]
+fn expected_headers_as_nats() {
+    for replicas in [1, 3] {
+        let mut w = world(3, 28);
+        create(&mut w, "S", json!({"num_replicas": replicas}));
+        assert_eq!(pub1(&mut w, "s.a", "1", &[("Nats-Msg-Id", "m1")]), ack("S", 1));
+        assert_eq!(pub1(&mut w, "s.b", "2", &[("Nats-Msg-Id", "m2")]), ack("S", 2));
+        let cases: Vec<(&str, &str, String)> = vec![
+            ("Nats-Expected-Stream", "T", ack_err(400, 10060, "expected stream does not match", "S")),
+            ("Nats-Expected-Last-Sequence", "5", ack_err(400, 10071, "wrong last sequence: 2", "S")),
+            ("Nats-Expected-Last-Sequence", "x", ack_err(400, 10071, "wrong last sequence: 2", "S")),
+            ("Nats-Expected-Last-Subject-Sequence", "2", ack_err(400, 10071, "wrong last sequence: 1", "S")),
+            ("Nats-Expected-Last-Msg-Id", "m1", ack_err(400, 10070, "wrong last msg ID: m2", "S")),
+        ];
+        for (k, v, want) in cases {
+            assert_eq!(pub1(&mut w, "s.a", "x", &[(k, v)]), want, "R{replicas} {k}: {v}");
+        }
+        // The right expectations pass (0 = no message on the subject yet).
+        assert_eq!(pub1(&mut w, "s.a", "3", &[("Nats-Expected-Last-Sequence", "2")]), ack("S", 3));
+        assert_eq!(pub1(&mut w, "s.c", "4", &[("Nats-Expected-Last-Subject-Sequence", "0")]), ack("S", 4));
+        assert_eq!(pub1(&mut w, "s.a", "5", &[("Nats-Expected-Last-Subject-Sequence", "3")]), ack("S", 5));
+        assert_eq!(pub1(&mut w, "s.a", "6", &[("Nats-Expected-Stream", "S"), ("Nats-Msg-Id", "m6")]), ack("S", 6));
+        assert_eq!(pub1(&mut w, "s.a", "7", &[("Nats-Expected-Last-Msg-Id", "m6")]), ack("S", 7));
+        // Failed expectations used no sequence.
+        let v = info(&mut w, "S");
+        assert_eq!((v["state"]["messages"].clone(), v["state"]["last_seq"].clone()), (json!(7), json!(7)), "R{replicas}: {v}");
+        no_violations(&w);
+    }
+}
+
+#[test]
+fn no_ack_stream_sends_no_puback() {
+    let mut w = world(3, 29);
+    create(&mut w, "S", json!({"no_ack": true, "num_replicas": 3}));
+    assert_eq!(js_pub(&mut w, "c1", "s.x", "m", &[]), None);
+    run(&mut w, SEC);
+    assert_eq!(info(&mut w, "S")["state"]["messages"], 1);
+    assert!(client(&w, "c1").js.timeouts >= 1);
+}
+
+// ----------------------------------------------------------- rollup, purge
+
+#[test]
+fn rollups_as_nats() {
+    let mut w = world(3, 30);
+    create(&mut w, "N", json!({"subjects": ["n.>"]}));
+    assert_eq!(pub1(&mut w, "n.a", "x", &[("Nats-Rollup", "sub")]), ack_err(500, 10111, "rollup not permitted", "N"));
+    for replicas in [1, 3] {
+        let name = format!("R{replicas}");
+        let sub = format!("r{replicas}");
+        create(&mut w, &name, json!({"subjects": [format!("{sub}.>")], "allow_rollup_hdrs": true, "num_replicas": replicas}));
+        for i in 0..3 {
+            pub1(&mut w, &format!("{sub}.a"), &format!("a{i}"), &[]);
+            pub1(&mut w, &format!("{sub}.b"), &format!("b{i}"), &[]);
+        }
+        assert_eq!(pub1(&mut w, &format!("{sub}.a"), "x", &[("Nats-Rollup", "bogus")]), ack_err(500, 10111, "rollup value invalid: \"bogus\"", &name));
+        assert_eq!(pub1(&mut w, &format!("{sub}.a"), "ra", &[("Nats-Rollup", "sub")]), ack(&name, 7));
+        let v = info(&mut w, &name);
+        assert_eq!(v["state"]["messages"], 4, "sub rollup keeps 3 b + the rollup: {v}");
+        assert_eq!(pub1(&mut w, &format!("{sub}.b"), "all", &[("Nats-Rollup", "all")]), ack(&name, 8));
+        run(&mut w, SEC);
+        let v = info(&mut w, &name);
+        assert_eq!((v["state"]["messages"].clone(), v["state"]["first_seq"].clone()), (json!(1), json!(8)), "{v}");
+        let st = replica_states(&w, &name);
+        assert!(st.iter().all(|s| s.1 == 1 && s.3 == st[0].3), "{st:?}");
+    }
+    no_violations(&w);
+}
+
+#[test]
+fn purge_variants_as_nats() {
+    let mut w = world(3, 31);
+    create(&mut w, "S", json!({"num_replicas": 3}));
+    let fill = |w: &mut World| {
+        for i in 0..3 {
+            pub1(w, "s.a", &format!("a{i}"), &[]);
+            pub1(w, "s.b", &format!("b{i}"), &[]);
+        }
+    };
+    fill(&mut w);
+    let p = |w: &mut World, body: &str| req(w, "c1", "$JS.API.STREAM.PURGE.S", body);
+    let v = p(&mut w, r#"{"filter":"s.a","keep":1}"#);
+    assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"type":"io.nats.jetstream.api.v1.stream_purge_response","success":true,"purged":2}"#);
+    let v = p(&mut w, r#"{"seq":4}"#);
+    assert_eq!(v["purged"], 1, "below 4 only s.b 2 is left: {v}");
+    let v = p(&mut w, r#"{"seq":4,"keep":1}"#);
+    assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"type":"io.nats.jetstream.api.v1.stream_purge_response","error":{"code":400,"err_code":10003,"description":"bad request"},"purged":0}"#);
+    let v = p(&mut w, r#"{"keep":1}"#);
+    assert_eq!(v["purged"], 2, "{v}");
+    let v = info(&mut w, "S");
+    assert_eq!((v["state"]["messages"].clone(), v["state"]["first_seq"].clone()), (json!(1), json!(6)), "{v}");
+    let v = p(&mut w, "");
+    assert_eq!(v["purged"], 1);
+    let v = info(&mut w, "S");
+    assert_eq!((v["state"]["messages"].clone(), v["state"]["first_seq"].clone(), v["state"]["last_seq"].clone()), (json!(0), json!(7), json!(6)));
+    // deny_purge / deny_delete.
+    create(&mut w, "D", json!({"subjects": ["d"], "deny_purge": true, "deny_delete": true}));
+    pub1(&mut w, "d", "x", &[]);
+    let v = req(&mut w, "c1", "$JS.API.STREAM.PURGE.D", "");
+    assert_eq!(err_of(&v), (500, 10110, "stream purge not permitted".into()));
+    let v = req(&mut w, "c1", "$JS.API.STREAM.MSG.DELETE.D", r#"{"seq":1}"#);
+    assert_eq!(err_of(&v), (500, 10057, "message delete not permitted".into()));
+    no_violations(&w);
+}
+
+#[test]
+fn msg_get_variants_as_nats() {
+    let mut w = world(3, 32);
+    create(&mut w, "S", json!({"num_replicas": 3}));
+    pub1(&mut w, "s.a", "one", &[("Nats-Msg-Id", "i1")]);
+    pub1(&mut w, "s.b", "two", &[]);
+    pub1(&mut w, "s.a", "three", &[]);
+    let g = |w: &mut World, body: &str| req(w, "c1", "$JS.API.STREAM.MSG.GET.S", body);
+    let v = g(&mut w, r#"{"seq":1}"#);
+    let m = &v["message"];
+    // StoredMsg field order: subject, seq, hdrs, data, time.
+    let keys: Vec<&str> = m.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(keys, ["subject", "seq", "hdrs", "data", "time"]);
+    assert_eq!(m["hdrs"], "TkFUUy8xLjANCk5hdHMtTXNnLUlkOiBpMQ0KDQo=", "{v}");
+    assert_eq!(m["data"], "b25l");
+    assert_eq!(g(&mut w, r#"{"last_by_subj":"s.a"}"#)["message"]["seq"], 3);
+    assert_eq!(g(&mut w, r#"{"last_by_subj":"s.*"}"#)["message"]["seq"], 3);
+    assert_eq!(g(&mut w, r#"{"next_by_subj":"s.b"}"#)["message"]["seq"], 2);
+    assert_eq!(g(&mut w, r#"{"next_by_subj":"s.a","seq":2}"#)["message"]["seq"], 3);
+    assert_eq!(err_of(&g(&mut w, r#"{"next_by_subj":"s.b","seq":3}"#)), (404, 10037, "no message found".into()));
+    assert_eq!(err_of(&g(&mut w, r#"{"seq":9}"#)), (404, 10037, "no message found".into()));
+    assert_eq!(err_of(&g(&mut w, r#"{"seq":1,"last_by_subj":"s.a"}"#)), (400, 10003, "bad request".into()));
+    assert_eq!(err_of(&g(&mut w, "")), (400, 10003, "bad request".into()));
+    assert_eq!(err_of(&g(&mut w, "{}")), (400, 10003, "bad request".into()));
+}
+
+// ------------------------------------------------------------- retention
+
+#[test]
+fn interest_stream_without_consumers_stores_nothing_but_acks() {
+    let mut w = world(3, 33);
+    create(&mut w, "S", json!({"retention": "interest", "num_replicas": 3}));
+    assert_eq!(pub1(&mut w, "s.x", "1", &[]), ack("S", 1));
+    assert_eq!(pub1(&mut w, "s.x", "2", &[]), ack("S", 2));
+    run(&mut w, SEC);
+    let v = info(&mut w, "S");
+    assert_eq!(
+        (v["state"]["messages"].clone(), v["state"]["first_seq"].clone(), v["state"]["last_seq"].clone()),
+        (json!(0), json!(3), json!(2)),
+        "{v}"
+    );
+    let st = replica_states(&w, "S");
+    assert!(st.iter().all(|s| s.1 == 0 && s.2 == 2), "{st:?}");
+    no_violations(&w);
 }

@@ -46,6 +46,34 @@ impl ApiError {
     }
 }
 
+/// nats `JSApiLevel` of 2.12.8.
+pub const JS_API_LEVEL: u32 = 3;
+
+/// Go's `json.Marshal` escapes `<`, `>` and `&` (and U+2028/U+2029) inside
+/// strings; outside strings JSON has none of them, so a byte rewrite of the
+/// serialised document gives nats' bytes (`"orders.\u003e"`).
+pub fn go_escape(json: Vec<u8>) -> Vec<u8> {
+    if !json.iter().any(|&b| b == b'<' || b == b'>' || b == b'&' || b == 0xE2) {
+        return json;
+    }
+    let mut out = Vec::with_capacity(json.len() + 16);
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            b'<' => out.extend_from_slice(b"\\u003c"),
+            b'>' => out.extend_from_slice(b"\\u003e"),
+            b'&' => out.extend_from_slice(b"\\u0026"),
+            0xE2 if json.get(i + 1) == Some(&0x80) && matches!(json.get(i + 2), Some(0xA8) | Some(0xA9)) => {
+                out.extend_from_slice(if json[i + 2] == 0xA8 { b"\\u2028" } else { b"\\u2029" });
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
 /// The full type name of a response.
 pub fn response_type(short: &str) -> String {
     format!("io.nats.jetstream.api.v1.{short}")
@@ -62,7 +90,10 @@ pub fn error_response(short: &str, err: &ApiError) -> Vec<u8> {
         m.insert("offset".into(), 0.into());
         m.insert("limit".into(), 0.into());
     }
-    serde_json::to_vec(&Value::Object(m)).unwrap_or_default()
+    if short == "stream_purge_response" {
+        m.insert("purged".into(), 0.into());
+    }
+    go_escape(serde_json::to_vec(&Value::Object(m)).unwrap_or_default())
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -180,10 +211,15 @@ impl StreamConfig {
         }
         m.insert("consumer_limits".into(), Value::Object(cl));
         m.insert("allow_msg_ttl".into(), false.into());
-        if !self.metadata.is_empty() {
-            let md: Map<String, Value> = self.metadata.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-            m.insert("metadata".into(), Value::Object(md));
-        }
+        // nats 2.12 stamps `_nats.req.level` (0: jetsim models no level-1+
+        // feature) when it stores a config and adds `_nats.ver` and
+        // `_nats.level` when it shows one; Go writes map keys sorted.
+        let mut md = self.metadata.clone();
+        md.insert("_nats.req.level".into(), "0".into());
+        md.insert("_nats.ver".into(), crate::NATS_VERSION.into());
+        md.insert("_nats.level".into(), JS_API_LEVEL.to_string());
+        let md: Map<String, Value> = md.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+        m.insert("metadata".into(), Value::Object(md));
         Value::Object(m)
     }
 }
@@ -399,7 +435,10 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
         Some(Value::Object(md)) => {
             for (k, v) in md {
                 let v = v.as_str().ok_or_else(|| unmarshal_err("metadata", "string", v))?;
-                metadata.insert(k.clone(), v.to_string());
+                // The server's own keys are replaced (nats deleteDynamicMetadata).
+                if !k.starts_with("_nats.") {
+                    metadata.insert(k.clone(), v.to_string());
+                }
             }
         }
         Some(v) => return Err(unmarshal_err("metadata", "map[string]string", v)),
@@ -626,6 +665,15 @@ mod tests {
         assert_eq!(parse_stream_config(br#"{"name":"S","max_msgs":"x"}"#, "S").unwrap_err().err_code, 10025);
         let c = parse_stream_config(br#"{"name":"S"}"#, "S").unwrap();
         assert_eq!(c.subjects, vec!["S".to_string()]);
+    }
+
+    #[test]
+    fn go_escaping() {
+        assert_eq!(go_escape(br#"{"s":["a.>","<&>"]}"#.to_vec()), br#"{"s":["a.\u003e","\u003c\u0026\u003e"]}"#.to_vec());
+        assert_eq!(go_escape("\u{2028}x".as_bytes().to_vec()), br"\u2028x".to_vec());
+        let cfg = parse_stream_config(br#"{"name":"S","subjects":["s.>"],"metadata":{"b":"1","_nats.ver":"x","A":"2"}}"#, "S").unwrap();
+        let md = cfg.to_json()["metadata"].clone();
+        assert_eq!(md.to_string(), r#"{"A":"2","_nats.level":"3","_nats.req.level":"0","_nats.ver":"2.12.8","b":"1"}"#);
     }
 
     #[test]

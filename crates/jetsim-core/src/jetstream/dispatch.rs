@@ -204,7 +204,7 @@ impl Server {
             "limits": {"max_memory": -1, "max_storage": -1, "max_streams": -1, "max_consumers": -1,
                        "max_ack_pending": -1, "memory_max_stream_bytes": -1, "storage_max_stream_bytes": -1,
                        "max_bytes_required": false},
-            "api": {"level": 2, "total": total, "errors": errors},
+            "api": {"level": api::JS_API_LEVEL, "total": total, "errors": errors},
         });
         serde_json::to_vec(&v).unwrap_or_default()
     }
@@ -560,7 +560,7 @@ impl Server {
             v.insert("did_create".into(), true.into());
         }
         let v = Value::Object(v);
-        serde_json::to_vec(&v).unwrap_or_default()
+        api::go_escape(serde_json::to_vec(&v).unwrap_or_default())
     }
 }
 

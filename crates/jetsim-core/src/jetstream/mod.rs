@@ -378,7 +378,7 @@ pub fn pub_ack(stream: &str, seq: u64) -> Vec<u8> {
 /// An error PubAck.
 pub fn pub_ack_error(stream: &str, err: &ApiError) -> Vec<u8> {
     let v = serde_json::json!({"error": err, "stream": stream, "seq": 0});
-    serde_json::to_vec(&v).unwrap_or_default()
+    api::go_escape(serde_json::to_vec(&v).unwrap_or_default())
 }
 
 impl Server {
@@ -902,6 +902,8 @@ impl Server {
     /// Publish a reply now, or after nats' `errRespDelay` (500 ms).
     fn js_reply(&mut self, ctx: &mut Ctx, reply: Option<&Rc<str>>, body: Vec<u8>, delayed: bool) {
         let Some(reply) = reply else { return };
+        // Go's encoder escapes <, > and & (idempotent on escaped output).
+        let body = api::go_escape(body);
         if delayed {
             let Some(js) = self.js.as_mut() else { return };
             let id = js.next_delayed;
