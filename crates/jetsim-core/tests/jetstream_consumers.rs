@@ -823,3 +823,79 @@ fn purge_moves_consumer() {
     assert_eq!(msgs, [(6, 3, 1), (7, 4, 0)]);
     no_violations(&w);
 }
+
+/// Spec §7 row 32: a push consumer with flow control stalls after a
+/// `100 FlowControl Request` until the subscriber answers it; heartbeats
+/// then carry `Nats-Consumer-Stalled`.
+#[test]
+fn push_flow_control_stalls_until_answered() {
+    let mut w = world(3, 19);
+    add_stream(&mut w, "P", "p.>", 1);
+    let big = "x".repeat(200_000);
+    for _ in 0..5 {
+        js_pub(&mut w, "c1", "p.x", &big);
+    }
+    cmd(&mut w, "c2", "nats sub deliver.fc");
+    run(&mut w, 100 * MS);
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.P.F",
+        r#"{"stream_name":"P","config":{"durable_name":"F","deliver_subject":"deliver.fc","flow_control":true,"idle_heartbeat":300000000}}"#,
+    );
+    assert_eq!(v["config"]["flow_control"], true, "{v}");
+    run(&mut w, 500 * MS);
+    let got: Vec<SubMsg> = log(&w, "c2").into_iter().filter(|m| &*m.sub == "deliver.fc").collect();
+    let data = got.iter().filter(|m| m.payload.len() == big.len()).count();
+    let fc: Vec<&SubMsg> = got.iter().filter(|m| hdr(m) == "NATS/1.0 100 FlowControl Request\r\n\r\n").collect();
+    assert_eq!((data, fc.len()), (3, 1), "three messages (600 KB > half the window), then the request");
+    let fc_reply = fc[0].reply.as_deref().unwrap().to_string();
+    assert!(fc_reply.starts_with("$JS.FC.P.F.") && fc_reply.len() == "$JS.FC.P.F.".len() + 4, "{fc_reply}");
+    let stalled: Vec<&SubMsg> = got.iter().filter(|m| hdr(m).starts_with("NATS/1.0 100 Idle Heartbeat")).collect();
+    assert!(!stalled.is_empty());
+    assert!(hdr(stalled[0]).contains(&format!("Nats-Consumer-Stalled: {fc_reply}\r\n")), "{}", hdr(stalled[0]));
+    // The answer lets the rest through.
+    publish(&mut w, "c2", &fc_reply, "", None);
+    run(&mut w, 100 * MS);
+    let data = log(&w, "c2").iter().filter(|m| &*m.sub == "deliver.fc" && m.payload.len() == big.len()).count();
+    assert_eq!(data, 5);
+    no_violations(&w);
+}
+
+/// A push consumer with a deliver group hands each message to one member.
+#[test]
+fn push_deliver_group_splits() {
+    let mut w = world(3, 20);
+    add_stream(&mut w, "P", "p.>", 1);
+    // Members on the two servers that do not lead (a local member would
+    // always be preferred, as in nats-server).
+    let leader = w.name(w.stream_leader("P").unwrap()).to_string();
+    let members: Vec<String> = ["1", "2", "3"].iter().filter(|i| leader != format!("n{i}")).map(|i| format!("c{i}")).collect();
+    for c in &members {
+        cmd(&mut w, c, "nats sub deliver.g --queue workers");
+    }
+    run(&mut w, 100 * MS);
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.P.G",
+        r#"{"stream_name":"P","config":{"durable_name":"G","deliver_subject":"deliver.g","deliver_group":"workers","ack_policy":"explicit"}}"#,
+    );
+    assert_eq!(v["config"]["deliver_group"], "workers", "{v}");
+    for i in 1..=20 {
+        js_pub(&mut w, "c1", "p.x", &i.to_string());
+    }
+    run(&mut w, 200 * MS);
+    let mut seqs: Vec<u64> = Vec::new();
+    let mut per = Vec::new();
+    for c in &members {
+        let mine: Vec<u64> =
+            log(&w, c).iter().filter(|m| &*m.sub == "deliver.g").map(|m| ack_tokens(m.reply.as_deref().unwrap()).1).collect();
+        per.push(mine.len());
+        seqs.extend(mine);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=20).collect::<Vec<u64>>());
+    assert!(per.iter().all(|&n| n > 0), "{per:?}");
+    no_violations(&w);
+}
