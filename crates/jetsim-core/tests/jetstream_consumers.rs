@@ -899,3 +899,49 @@ fn push_deliver_group_splits() {
     assert!(per.iter().all(|&n| n > 0), "{per:?}");
     no_violations(&w);
 }
+
+/// Untrusted bodies and subjects: every create gets an error answer, pulls
+/// and acks with garbage are answered or ignored, nothing panics.
+#[test]
+fn garbage_requests_never_panic() {
+    let mut w = world(3, 21);
+    add_stream(&mut w, "S", "s.>", 1);
+    js_pub(&mut w, "c1", "s.a", "x");
+    let bodies = [
+        "{", "[]", "null", "1", r#""str""#, r#"{"stream_name":1}"#, r#"{"stream_name":"S","config":[]}"#,
+        r#"{"stream_name":"S","config":{"opt_start_time":"2025-13-45T99:99:99Z","deliver_policy":"by_start_time"}}"#,
+        r#"{"stream_name":"S","config":{"opt_start_time":"2025-01-01T00:00:0é0Z","deliver_policy":"by_start_time"}}"#,
+        r#"{"stream_name":"S","config":{"backoff":[-1],"ack_policy":"explicit"}}"#,
+        r#"{"stream_name":"S","config":{"max_deliver":-9223372036854775808,"ack_wait":-5}}"#,
+        r#"{"stream_name":"S","config":{"filter_subjects":["s.a",""]}}"#,
+        r#"{"stream_name":"S","config":{"filter_subject":"s..a"}}"#,
+        r#"{"stream_name":"S","config":{"durable_name":"a*b"}}"#,
+        r#"{"stream_name":"S","config":{"deliver_subject":"s.a"}}"#,
+        r#"{"stream_name":"S","config":{"metadata":{"k":1}}}"#,
+        r#"{"stream_name":"S","action":"explode","config":{}}"#,
+        r#"{"stream_name":"S","config":{"replay_policy":"original"}}"#,
+    ];
+    for b in bodies {
+        let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.G", b);
+        assert!(v["error"]["err_code"].as_u64().is_some(), "{b}: {v}");
+    }
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.OK", r#"{"stream_name":"S","config":{"ack_policy":"explicit","opt_start_seq":18446744073709551615,"deliver_policy":"by_start_sequence"}}"#);
+    assert!(v.get("error").is_none(), "{v}");
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.P", r#"{"stream_name":"S","config":{"ack_policy":"explicit","inactive_threshold":9223372036854775807,"max_expires":9223372036854775807}}"#);
+    assert!(v.get("error").is_none(), "{v}");
+    for body in ["{", r#"{"batch":-9223372036854775808,"expires":9223372036854775807}"#, "-3", "99999999999999999999", r#"{"no_wait":"yes"}"#, r#"{"idle_heartbeat":9223372036854775807,"expires":1}"#] {
+        pull(&mut w, "c1", "S", "P", body, 50 * MS);
+        pull(&mut w, "c1", "S", "OK", body, 50 * MS);
+    }
+    let got = pull(&mut w, "c1", "S", "P", "{", 50 * MS);
+    assert!(got[0].1.starts_with("NATS/1.0 400 Bad Request - "), "{got:?}");
+    for subj in ["$JS.ACK.S.P.x.y.z.1.2", "$JS.ACK.S.P.1.18446744073709551615.1.1.1", "$JS.ACK.S.P", "$JS.ACK.S.P.1.1.1.1.1.extra"] {
+        for body in ["+ACK", "-NAK 5zz", "-NAK {\"delay\":-5}", "+NXT {", "+TERM why", "+WPI", "junk"] {
+            publish(&mut w, "c1", subj, body, Some("_INBOX.junk"));
+        }
+    }
+    run(&mut w, 2 * SEC);
+    let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.P", "");
+    assert_eq!(info["name"], "P");
+    no_violations(&w);
+}

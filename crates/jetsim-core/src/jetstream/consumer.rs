@@ -317,7 +317,7 @@ pub fn parse_rfc3339(s: &str) -> Option<Time> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
         return None;
     }
-    let mut rest = &s[19..];
+    let mut rest = s.get(19..)?;
     let mut nanos: i64 = 0;
     if let Some(r) = rest.strip_prefix('.') {
         let digits: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -974,6 +974,17 @@ impl Consumer {
         }
         let cfg = &self.assignment.config;
         if cfg.filter_subject.is_empty() && cfg.filter_subjects.is_empty() {
+            let (first, last, n) = (store.first_seq(), store.last_seq(), store.len());
+            if n == 0 || self.sseq > last {
+                return 0;
+            }
+            if self.sseq <= first {
+                return n;
+            }
+            if last + 1 - first == n {
+                // No interior gaps: a subtraction, not a count.
+                return last + 1 - self.sseq;
+            }
             return store.range(self.sseq).count() as u64;
         }
         store.range(self.sseq).filter(|(_, m)| cfg.matches(&m.subject)).count() as u64

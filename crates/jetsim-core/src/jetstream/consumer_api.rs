@@ -1006,8 +1006,8 @@ impl Server {
                     if w.expires.is_some_and(|e| e <= now) {
                         break;
                     }
-                    w.d += 1;
-                    w.n -= 1;
+                    w.d = w.d.saturating_add(1);
+                    w.n = w.n.saturating_sub(1);
                     target = Some(w.reply.clone());
                     let (n, b, hb) = (w.n, w.b, w.hb);
                     if n <= 0 {
