@@ -19,10 +19,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jetsim_core::external::{Advertise, ExternalEvent};
-use jetsim_core::scenario::{self, Limits, Scenario};
+use jetsim_core::scenario::{self, Action, Limits, Scenario};
 use jetsim_core::sim::{Liveness, World};
 use jetsim_core::time::{fmt_time, Time, MS};
-use jetsim_core::trace::Endpoint;
+use jetsim_core::trace::{Endpoint, TraceKind};
 
 pub const USAGE: &str = "jetsim serve [<scenario>] [--servers N] [--port P] [--seed S] [--raft-timescale N/D] [--trace]";
 
@@ -31,7 +31,8 @@ const HELP: &str = "serve   run a scenario (or --servers N JetStream servers n1.
         0 = any free ports). Prints one nats:// URL per server, then `ready` once
         JetStream has a meta leader. Stdin takes actions in the scenario syntax
         (kill n2, restart n2, partition n1 | n2 n3, heal, c1: nats pub a hi, ...)
-        and `status`, `help`, `quit`; --trace prints the event log to stderr.";
+        and `status`, `help`, `quit`; `at 30s kill n2` / `+5s heal` schedule a step
+        (virtual time = time since start); --trace prints the event log to stderr.";
 
 /// Largest default cluster (the scenario limit on servers).
 const MAX_SERVERS: u32 = 32;
@@ -49,6 +50,8 @@ const MAX_EVENTS_PER_TURN: u64 = 200_000;
 /// If virtual time lags wall time by more than this, the lag beyond it is
 /// forgiven (virtual time slows down rather than spiralling).
 const MAX_LAG: Time = 250 * MS;
+/// Steps typed with a time waiting at most.
+const MAX_SCHEDULED: usize = 2000;
 /// Longest stdin line taken.
 const MAX_LINE: usize = 4096;
 
@@ -216,6 +219,7 @@ pub fn cmd_serve(args: &[String]) -> Result<(), String> {
         ready: false,
         trace_from: 0,
         trace: o.trace,
+        scheduled: BTreeMap::new(),
     };
     server.run(rx)
 }
@@ -298,6 +302,8 @@ struct Serve {
     ready: bool,
     trace_from: u64,
     trace: bool,
+    /// Steps typed with a time (`at 30s ...`, `+5s ...`), by (time, order).
+    scheduled: BTreeMap<(Time, u64), Action>,
 }
 
 impl Serve {
@@ -311,7 +317,11 @@ impl Serve {
             self.print_trace();
             // Sleep until the next event is due or input arrives; listeners
             // are polled at least every ACCEPT_POLL.
-            let wait = match self.world.next_event_time() {
+            let next = match (self.world.next_event_time(), self.scheduled.first_key_value()) {
+                (Some(a), Some(((b, _), _))) => Some(a.min(*b)),
+                (a, b) => a.or(b.map(|((t, _), _)| *t)),
+            };
+            let wait = match next {
                 Some(t) => Duration::from_nanos(t.saturating_sub(self.virtual_target())).min(ACCEPT_POLL),
                 None => ACCEPT_POLL,
             };
@@ -359,6 +369,18 @@ impl Serve {
     /// forgive lag beyond MAX_LAG.
     fn advance(&mut self) {
         let target = self.virtual_target().max(self.world.now());
+        // Steps scheduled from stdin, each at its time.
+        while let Some(entry) = self.scheduled.first_entry() {
+            let at = entry.key().0;
+            if at > target || !self.world.run_until_bounded(at, MAX_EVENTS_PER_TURN) {
+                break;
+            }
+            let action = entry.remove();
+            let line = self.apply(&action);
+            let mut out = io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
         if !self.world.run_until_bounded(target, MAX_EVENTS_PER_TURN) {
             let behind = target.saturating_sub(self.world.now());
             if behind > MAX_LAG {
@@ -530,32 +552,55 @@ impl Serve {
                 let leader = w.meta_leader(0).map(|e| w.name(e).to_string()).unwrap_or_else(|| "none".into());
                 let _ = writeln!(out, " meta_leader={leader} connections={}", self.conns.len());
             }
-            text => {
-                match scenario::parse_action_line(text, self.world.scenario(), &Limits::default()) {
-                    Ok(action) => {
-                        let from = self.world.trace.count();
-                        self.world.apply_action(&action);
-                        let _ = write!(out, "at {}: {}", fmt_time(self.world.now()), scenario::action_text(&action));
-                        let effects: Vec<String> = self
-                            .world
-                            .trace
-                            .since(from)
-                            .filter(|e| World::is_headline(&e.kind))
-                            .filter(|e| !matches!(e.kind, jetsim_core::trace::TraceKind::Fault { .. }))
-                            .map(|e| self.world.describe(&e.kind))
-                            .collect();
-                        if !effects.is_empty() {
-                            let _ = write!(out, " ({})", effects.join("; "));
-                        }
-                        let _ = writeln!(out);
+            text if text.starts_with("at ") || text.starts_with('+') => {
+                // A timed step: `at 30s kill n2` (virtual time since start) or `+5s heal`.
+                let now = self.world.now();
+                match scenario::parse_step_line(text, now, self.world.scenario(), &Limits::default()) {
+                    Ok((at, action)) if at <= now => {
+                        let _ = writeln!(out, "{}", self.apply(&action));
+                    }
+                    Ok(_) if self.scheduled.len() >= MAX_SCHEDULED => {
+                        let _ = writeln!(out, "error: {MAX_SCHEDULED} steps are already scheduled");
+                    }
+                    Ok((at, action)) => {
+                        let _ = writeln!(out, "scheduled at {}: {}", fmt_time(at), scenario::action_text(&action));
+                        self.scheduled.insert((at, self.next_id), action);
+                        self.next_id += 1;
                     }
                     Err(e) => {
                         let _ = writeln!(out, "error: {e}");
                     }
                 }
             }
+            text => match scenario::parse_action_line(text, self.world.scenario(), &Limits::default()) {
+                Ok(action) => {
+                    let _ = writeln!(out, "{}", self.apply(&action));
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "error: {e}");
+                }
+            },
         }
         let _ = out.flush();
         false
+    }
+
+    /// Apply an action now; what happened, as one line.
+    fn apply(&mut self, action: &Action) -> String {
+        let from = self.world.trace.count();
+        self.world.apply_action(action);
+        let mut line = format!("at {}: {}", fmt_time(self.world.now()), scenario::action_text(action));
+        let effects: Vec<String> = self
+            .world
+            .trace
+            .since(from)
+            .filter(|e| World::is_headline(&e.kind))
+            .filter(|e| !matches!(e.kind, TraceKind::Fault { .. }))
+            .map(|e| self.world.describe(&e.kind))
+            .collect();
+        if !effects.is_empty() {
+            line.push_str(&format!(" ({})", effects.join("; ")));
+        }
+        line
     }
 }

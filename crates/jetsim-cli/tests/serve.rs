@@ -212,6 +212,15 @@ fn real_clients_pub_sub_jetstream_and_kill() {
     let (mut again, _) = Client::connect(srv.urls[0]);
     again.write("PING\r\n");
     assert_eq!(again.until("\r\n"), "PONG\r\n");
+    // Timed steps: in the past applies now, in the future when it is due.
+    assert!(srv.send("at 0s note hello").contains(": note \"hello\" (note: hello)"));
+    let t = Instant::now();
+    let said = srv.send("+300ms pause n2");
+    assert!(said.starts_with("scheduled at "), "{said}");
+    let done = srv.line();
+    assert!(done.contains("pause n2") && done.contains("server n2 is paused"), "{done}");
+    assert!(t.elapsed() >= Duration::from_millis(250), "applied after {:?}", t.elapsed());
+    assert!(srv.send("+1s kill nobody").starts_with("error: "));
     writeln!(srv.stdin, "quit").unwrap();
     srv.stdin.flush().unwrap();
     let status = srv.child.wait().unwrap();
