@@ -668,3 +668,51 @@ async def rollup_consumer_pending(t):
     await t.pub("cs.k", "final", headers={"Nats-Rollup": "sub"})
     await t.consumer("CS", "R", ack_policy="explicit", label="create")
     t.obs("deliveries", acks_of(await t.pull("CS", "R", {"batch": 10, "no_wait": True})))
+
+
+@case("§2.5 +NXT with a JSON pull request; §7 #25")
+async def ack_next_json(t):
+    await setup(t, n=5)
+    await t.consumer("CS", "P", ack_policy="explicit")
+    m = (await t.pull("CS", "P", {"batch": 1}, expect=1))[0]
+    ib = t.inbox()
+    s = await t.sub(ib)
+    await t.nc.publish(m.reply, b'+NXT {"batch": 3}', reply=ib)
+    t.obs("+NXT {batch 3}", acks_of(await s.collect(3)))
+
+
+@case("§7 #15 TestJetStreamWorkQueueRequestBatch: one request for 50 gets 50")
+async def workqueue_request_batch(t):
+    await setup(t, retention="workqueue")
+    await t.consumer("CS", "W", ack_policy="explicit")
+    await t.fill("cs.{i}", 60)
+    msgs = await t.pull("CS", "W", {"batch": 50}, expect=50)
+    got = acks_of(msgs)
+    t.obs("count", len(got))
+    t.obs("first and last", [got[0], got[-1]] if got else None)
+    await t.cinfo("CS", "W", "info")
+
+
+@case("§3.2 a message that hit max_deliver stays in an interest stream until another consumer acks; §7 #28")
+async def interest_max_deliver_reached(t):
+    await setup(t, retention="interest")
+    await t.consumer("CS", "A", ack_policy="explicit", max_deliver=1, ack_wait=300_000_000)
+    await t.consumer("CS", "B", ack_policy="explicit")
+    await t.pub("cs.a", "x")
+    await t.pull("CS", "A", {"batch": 1}, expect=1)
+    await asyncio.sleep(0.8)
+    t.obs("A again", acks_of(await t.pull("CS", "A", {"batch": 1, "no_wait": True})))
+    await t.info("CS", "kept after A's max deliveries")
+    for m in await t.pull("CS", "B", {"batch": 1}, expect=1):
+        await t.ack_sync(m)
+    await asyncio.sleep(0.2)
+    await t.info("CS", "after B acked")
+
+
+@case("§4.1 inactive_threshold deletes an idle ephemeral consumer")
+async def consumer_inactive_threshold(t):
+    await setup(t, n=1)
+    await t.apio("create", "CONSUMER.CREATE.CS.IDLE", {"stream_name": "CS", "config": {
+        "name": "IDLE", "ack_policy": "explicit", "inactive_threshold": 500_000_000}})
+    await asyncio.sleep(2.0)
+    await t.apio("info after 2s", "CONSUMER.INFO.CS.IDLE")

@@ -74,6 +74,10 @@ NORMALISATION = [
      "(lag is omitempty, so even its presence depends on timing)"),
     ("cluster.raft_group",
      "the group name carries a random suffix (S-R3F-xxxxxxxx)"),
+    ("$JS.API.INFO memory and storage on 3-server targets",
+     "the account's usage is summed from per-server reports that arrive periodically and asynchronously: "
+     "two nats-server clusters read at the same point of the same program give different sums (0 vs 44, 148 vs 333); "
+     "compared exactly on single servers"),
     ("$JS.API.INFO api.total and api.errors",
      "account-wide API call counters: they count every earlier case and the harness's own readiness and cleanup requests"),
     ("names the server generates (ephemeral consumer names, declared by the case with ctx.generated)",
@@ -164,6 +168,9 @@ class Normaliser:
                     out[k2] = self.time(x)
                 elif k == "cluster":
                     out[k2] = self.cluster(x)
+                elif (k in ("memory", "storage") and self.clustered and isinstance(x, int)
+                      and v.get("type") == "io.nats.jetstream.api.v1.account_info_response"):
+                    out[k2] = "<usage>"
                 elif k == "api" and isinstance(x, dict):
                     out[k2] = {ak: ("<count>" if ak in ("total", "errors") and isinstance(av, int) else self.value(av))
                                for ak, av in x.items()}
@@ -194,6 +201,35 @@ def first_difference(a: list, b: list) -> Optional[str]:
                 return f"#{i} label {a[i][0]!r} (nats-server) vs {b[i][0]!r} (jetsim)"
             return f"#{i} {a[i][0]!r}: {value_diff(a[i][1], b[i][1])}"
     return None
+
+
+def all_differences(a: list, b: list, limit: int = 200) -> list:
+    """Every differing leaf path: (label, path, nats-server value, jetsim value)."""
+    out = []
+    for i in range(max(len(a), len(b))):
+        if i >= len(a) or i >= len(b) or a[i][0] != b[i][0]:
+            la = a[i][0] if i < len(a) else None
+            lb = b[i][0] if i < len(b) else None
+            out.append((la or lb, "(observation)", la, lb))
+            break  # the programs diverged: later observations do not align
+        _leaf_diffs(a[i][1], b[i][1], "", a[i][0], out)
+        if len(out) >= limit:
+            break
+    return out[:limit]
+
+
+MISSING = "<missing>"
+
+
+def _leaf_diffs(x, y, path, label, out):
+    if isinstance(x, dict) and isinstance(y, dict):
+        for k in list(x) + [k for k in y if k not in x]:
+            _leaf_diffs(x.get(k, MISSING), y.get(k, MISSING), f"{path}.{k}", label, out)
+    elif isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+        for i, (p, q) in enumerate(zip(x, y)):
+            _leaf_diffs(p, q, f"{path}[{i}]", label, out)
+    elif x != y:
+        out.append((label, path or "value", x, y))
 
 
 def value_diff(x, y, path="") -> str:
@@ -314,6 +350,31 @@ class Target:
                     last = f"{type(e).__name__}: {e}"
                 await asyncio.sleep(0.3)
 
+    async def kill(self, i: int):
+        raise NotImplementedError
+
+    async def restart(self, i: int):
+        raise NotImplementedError
+
+    async def wait_server(self, i: int, timeout: float = 30.0):
+        """Server i answers $JS.API.INFO without error."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                nc = await nats.connect(self.urls[i], allow_reconnect=False, connect_timeout=1, error_cb=_quiet)
+                try:
+                    r = json.loads((await nc.request("$JS.API.INFO", b"", timeout=1)).data)
+                finally:
+                    await nc.close()
+                if "error" not in r:
+                    return
+                last = json.dumps(r["error"])
+            except Exception as e:
+                last = f"{type(e).__name__}: {e}"
+            await asyncio.sleep(0.2)
+        raise TargetDown(f"{self.name}: n{i + 1} not back after {timeout:.0f}s ({last})")
+
     def check_alive(self):
         for p in self.procs:
             if p.poll() is not None:
@@ -326,6 +387,25 @@ class NatsServerTarget(Target):
     def __init__(self, n, workdir, binary):
         super().__init__(n, workdir)
         self.binary = binary
+        self.confs: list[str] = []
+
+    def spawn(self, i: int) -> subprocess.Popen:
+        log = open(os.path.join(self.workdir, f"{self.servers[i]}.log"), "ab")
+        return subprocess.Popen([self.binary, "-c", self.confs[i]], stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+
+    async def kill(self, i: int):
+        """A crash: SIGKILL (data written to the store files survives)."""
+        p = self.procs[i]
+        p.kill()
+        while p.poll() is None:
+            await asyncio.sleep(0.02)
+
+    async def restart(self, i: int):
+        self.procs[i] = self.spawn(i)
+        await self.wait_server(i)
+        if self.n > 1:
+            await self.wait_ready()
 
     async def start(self):
         os.makedirs(self.workdir, exist_ok=True)
@@ -343,9 +423,8 @@ class NatsServerTarget(Target):
             path = os.path.join(self.workdir, f"{name}.conf")
             with open(path, "w") as f:
                 f.write("\n".join(conf) + "\n")
-            log = open(os.path.join(self.workdir, f"{name}.log"), "wb")
-            self.procs.append(subprocess.Popen([self.binary, "-c", path], stdout=log, stderr=subprocess.STDOUT,
-                                               stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent))
+            self.confs.append(path)
+            self.procs.append(self.spawn(i))
             self.urls.append(f"nats://127.0.0.1:{ports[i]}")
         await self.wait_ready()
 
@@ -365,7 +444,7 @@ class JetsimTarget(Target):
         log = open(os.path.join(self.workdir, "stderr.log"), "wb")
         # --port 0: jetsim picks free ports itself and prints them.
         cmd = [self.binary, "serve", "--servers", str(self.n), "--port", "0", "--seed", str(self.seed)]
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.PIPE,
                              preexec_fn=_die_with_parent)
         self.procs.append(p)
         loop = asyncio.get_running_loop()
@@ -387,7 +466,30 @@ class JetsimTarget(Target):
                 self.urls.append(line)
         if len(self.urls) != self.n:
             raise TargetDown(f"{self.name}: printed {len(self.urls)} URLs for {self.n} servers")
+        # Drain what it prints from now on (answers to stdin commands).
+        self.output: list[str] = []
+        import threading
+
+        def drain():
+            for raw in p.stdout:
+                self.output.append(raw.decode(errors="replace").rstrip())
+        threading.Thread(target=drain, daemon=True).start()
         await self.wait_ready()
+
+    async def command(self, line: str):
+        p = self.procs[0]
+        p.stdin.write((line + "\n").encode())
+        p.stdin.flush()
+        await asyncio.sleep(0.05)
+
+    async def kill(self, i: int):
+        await self.command(f"kill {self.servers[i]}")
+
+    async def restart(self, i: int):
+        await self.command(f"restart {self.servers[i]}")
+        await self.wait_server(i)
+        if self.n > 1:
+            await self.wait_ready()
 
 
 # --------------------------------------------------------------------------
@@ -515,7 +617,26 @@ class Ctx:
         else:
             payload = json.dumps(body).encode()
         subject = suffix if suffix.startswith("$JS.") else f"$JS.API.{suffix}"
-        return await self.request(subject, payload, timeout=timeout, nc=nc)
+        r = await self.request(subject, payload, timeout=timeout, nc=nc)
+        if self.clustered and isinstance(r, dict) and "error" not in r and not any(k.startswith("$") for k in r):
+            await self._settle(subject, r, nc)
+        return r
+
+    async def _settle(self, subject: str, r: dict, nc):
+        """On a cluster a create/update reply can come from the meta leader
+        before the stream or consumer leader's subscriptions (stream subjects,
+        MSG.NEXT) have reached the server we are connected to, so a publish
+        or pull right after it may get 503 no responders on nats-server too.
+        An INFO request is answered by that leader after it subscribed, over
+        the same ordered route, so once it is back the interest is here. Not
+        recorded; the same program runs on both targets."""
+        t = subject.split(".")
+        if t[2:4] in (["STREAM", "CREATE"], ["STREAM", "UPDATE"]) and len(t) == 5:
+            await self.request(f"$JS.API.STREAM.INFO.{t[4]}", b"", timeout=3, nc=nc)
+        elif t[2:4] == ["CONSUMER", "CREATE"] or t[2:5] == ["CONSUMER", "DURABLE", "CREATE"]:
+            stream, name = r.get("stream_name"), r.get("name")
+            if stream and name:
+                await self.request(f"$JS.API.CONSUMER.INFO.{stream}.{name}", b"", timeout=3, nc=nc)
 
     async def request(self, subject, payload=b"", headers=None, timeout: float = 3.0, nc=None):
         nc = nc or self.nc
@@ -580,13 +701,6 @@ class Ctx:
         r = await self.api(subject, body)
         if not name and isinstance(r, dict):
             self.generated(r.get("name", ""))
-        if self.clustered and isinstance(r, dict) and "error" not in r and r.get("name"):
-            # The create reply comes from the meta leader; the consumer leader's
-            # MSG.NEXT subscription may not have reached our server yet. A
-            # CONSUMER.INFO is answered by the consumer leader, after it
-            # subscribed, over the same ordered route: once it is back, pulls
-            # cannot race the interest. (Not recorded; same on both targets.)
-            await self.api(f"CONSUMER.INFO.{stream}.{r['name']}")
         if label:
             self.obs(label, r)
         return r
@@ -643,6 +757,29 @@ class Ctx:
 
     async def cinfo(self, stream: str, consumer: str, label: str):
         return await self.apio(label, f"CONSUMER.INFO.{stream}.{consumer}")
+
+    async def account_info(self, nc=None):
+        """$JS.API.INFO (its usage numbers are normalised on clusters, see NORMALISATION)."""
+        return await self.api("INFO", nc=nc)
+
+    async def kill(self, i: int):
+        """Crash server i (n1 is 0). The case's connection is to n1."""
+        await self.target.kill(i)
+
+    async def restart(self, i: int):
+        await self.target.restart(i)
+
+    async def until(self, what: str, fn, timeout: float = 20.0, every: float = 0.2):
+        """Poll `fn()` (async, returns a truthy value when done) without
+        recording; raises CaseCheck naming `what` on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            v = await fn()
+            if v:
+                return v
+            if time.monotonic() > deadline:
+                raise CaseCheck(f"timed out waiting for {what}")
+            await asyncio.sleep(every)
 
     def check(self, what: str, ok: bool):
         """A sanity check on the case itself; a failure on the oracle is a

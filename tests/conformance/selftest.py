@@ -78,6 +78,10 @@ def unit_tests():
     api = lambda total, streams: [["i", {"api": {"total": total, "errors": 0, "level": 3}, "streams": streams}]]
     check("API counters are volatile", same(api(10, 1), api(99, 1)))
     check("account stream counts are compared", not same(api(10, 1), api(10, 2)))
+    usage = lambda m: [["i", {"type": "io.nats.jetstream.api.v1.account_info_response", "memory": m}]]
+    check("account usage is compared on a single server", not same(usage(0), usage(44), clustered=False))
+    check("account usage is cluster timing on 3 servers", same(usage(0), usage(44), clustered=True))
+    check("usage-named fields elsewhere are compared", not same([["s", {"memory": 0}]], [["s", {"memory": 44}]]))
 
     print("classification")
     o = {"obs": [["a", 1]], "generated": [], "exception": None}
