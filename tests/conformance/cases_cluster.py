@@ -220,3 +220,33 @@ async def cluster_replica_catchup(t):
 async def cluster_meta_stepdown_non_system(t):
     await t.apio("meta stepdown", "META.LEADER.STEPDOWN", timeout=2)
     await t.apio("account info still answers", "INFO")
+
+
+@case("§5.4 quorum loss as a client sees it: 2 of 3 servers down; §7 #54 TestJetStreamClusterNoQuorumStepdown",
+      cluster=True, timeout=120)
+async def cluster_no_quorum(t):
+    await r3(t)
+    await t.fill("r3s.{i}", 2)
+    # Make n1 (our connection) the stream leader, then crash the other two.
+    async def n1_leads():
+        if await leader_of(t, "R3S") == "n1":
+            return True
+        await t.api("STREAM.LEADER.STEPDOWN.R3S", {"placement": {"preferred": "n1"}}, timeout=5)
+        await asyncio.sleep(0.5)
+        return await leader_of(t, "R3S") == "n1"
+    await t.until("n1 leads the stream", n1_leads, timeout=30, every=0.5)
+    await t.kill(1)
+    await t.kill(2)
+    # nats-server: the stream leader steps down once it has not heard from a
+    # quorum for lostQuorumInterval (10 s); wait past it.
+    await asyncio.sleep(13)
+    await t.pubo("publish without quorum", "r3s.x", "lost", timeout=2)
+    # (Not compared: a meta request now. nats-server answers 503/10008 or stays
+    # silent depending on whether n1 happened to be the meta leader, which a
+    # client without the system account cannot choose.)
+    r = await t.api("STREAM.INFO.R3S", timeout=3)
+    t.obs("stream info without quorum", {k: r.get(k) for k in ("error", "state") if k in r})
+    await t.restart(1)
+    await t.restart(2)
+    await t.until("the stream has a leader again", lambda: leader_of(t, "R3S"), timeout=40, every=0.5)
+    await t.pubo("publish after recovery", "r3s.y", "back", timeout=5)

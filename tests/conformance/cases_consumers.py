@@ -716,3 +716,16 @@ async def consumer_inactive_threshold(t):
         "name": "IDLE", "ack_policy": "explicit", "inactive_threshold": 500_000_000}})
     await asyncio.sleep(2.0)
     await t.apio("info after 2s", "CONSUMER.INFO.CS.IDLE")
+
+
+@case("§3.1 limits→interest update with a consumer: acked messages are then removed; §7 #12")
+async def limits_to_interest_with_consumer(t):
+    await setup(t, n=3)
+    await t.consumer("CS", "C", ack_policy="explicit")
+    await t.apio("to interest", "STREAM.UPDATE.CS", {"name": "CS", "subjects": ["cs.>"], "storage": "memory",
+                                                    "retention": "interest"})
+    for m in await t.pull("CS", "C", {"batch": 2}, expect=2):
+        await t.ack_sync(m)
+    await asyncio.sleep(0.2)
+    await t.info("CS", "after acking 2")
+    await t.cinfo("CS", "C", "consumer")

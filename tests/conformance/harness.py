@@ -289,6 +289,7 @@ class Target:
         self.procs: list[subprocess.Popen] = []
         self.error: Optional[str] = None
         self.servers = [f"n{i + 1}" for i in range(n)]
+        self.down: set[int] = set()   # servers crashed by a case and not restarted yet
 
     @property
     def name(self):
@@ -400,11 +401,13 @@ class NatsServerTarget(Target):
         p.kill()
         while p.poll() is None:
             await asyncio.sleep(0.02)
+        self.down.add(i)
 
     async def restart(self, i: int):
         self.procs[i] = self.spawn(i)
+        self.down.discard(i)
         await self.wait_server(i)
-        if self.n > 1:
+        if self.n > 1 and not self.down:
             await self.wait_ready()
 
     async def start(self):
@@ -484,11 +487,13 @@ class JetsimTarget(Target):
 
     async def kill(self, i: int):
         await self.command(f"kill {self.servers[i]}")
+        self.down.add(i)
 
     async def restart(self, i: int):
         await self.command(f"restart {self.servers[i]}")
+        self.down.discard(i)
         await self.wait_server(i)
-        if self.n > 1:
+        if self.n > 1 and not self.down:
             await self.wait_ready()
 
 
@@ -829,6 +834,11 @@ async def run_case(target: Target, c: Case) -> dict:
         await ctx.close()
     if exc:
         ctx.observations.append(["$exception", exc.splitlines()[0]])
+    for i in sorted(target.down):   # a case that failed midway leaves no server down
+        try:
+            await target.restart(i)
+        except Exception as e:
+            ctx.observations.append(["$restart_failed", f"n{i + 1}: {type(e).__name__}"])
     try:
         if not target.error:
             await asyncio.wait_for(reset_target(target), 20)
