@@ -81,7 +81,7 @@ async def cluster_r3_consumer(t):
     t.obs("consumer replica count", len(c.get("replicas") or []))
 
 
-@case("§2.2 consumer leader step-down keeps delivered/ack state; §7 #52 #55", cluster=True)
+@case("§2.2 consumer leader step-down keeps delivered/ack state, no duplicate deliveries; §7 #51 #52 #55", cluster=True)
 async def cluster_consumer_leader_stepdown(t):
     await r3(t)
     await t.fill("r3s.{i}", 4)
