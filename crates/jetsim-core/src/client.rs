@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use crate::node::{Ctx, Frame, Timer};
 use crate::proto::{self, ClientParser, ServerOp, ServerOpRef};
-use crate::scenario::{ClientCmd, StreamCmd};
+use crate::scenario::{ClientCmd, ConsumerCmd, StreamCmd};
 use crate::time::{Dur, Time, SEC};
 use crate::trace::{Endpoint, FrameKind, TraceKind};
 
@@ -51,6 +51,9 @@ enum SubKind {
     Inbox,
     /// A `nats reply` responder answering with this body.
     Replier { body: Bytes },
+    /// The inbox of a `nats consumer next` pull request: acknowledge what
+    /// arrives (unless `--no-ack`), stop at a status or after `remaining`.
+    Pull { op: Rc<str>, ack: bool, remaining: u64 },
 }
 
 #[derive(Clone, Debug)]
@@ -517,6 +520,12 @@ impl Client {
                     self.publish_raw(ctx, &reply, None, &[], &body);
                 }
             }
+            SubKind::Pull { op, ack, remaining } => {
+                if self.pull_msg(ctx, sid, &op, ack, remaining, subject_rc, reply, headers, payload) {
+                    self.unsubscribe_sid(ctx, sid);
+                }
+                return;
+            }
         }
         if finished {
             self.unsubscribe_sid(ctx, sid);
@@ -675,6 +684,7 @@ impl Client {
                 self.js_pub_next(ctx, id);
             }
             ClientCmd::Stream(sc) => self.stream_cmd(ctx, sc),
+            ClientCmd::Consumer(cc) => self.consumer_cmd(ctx, cc),
         }
     }
 
@@ -916,9 +926,124 @@ impl Client {
     }
 }
 
+impl Client {
+    /// `nats consumer ...`: API requests like `nats stream`, and `next` as a
+    /// pull request on its own inbox subscription.
+    fn consumer_cmd(&mut self, ctx: &mut Ctx, cmd: &ConsumerCmd) {
+        use serde_json::json;
+        let (op, subject, body): (String, String, Vec<u8>) = match cmd {
+            ConsumerCmd::Add { stream, name, target, ack, deliver, filters, max_deliver, ack_wait, max_pending } => {
+                let mut cfg = json!({"durable_name": name, "deliver_policy": deliver, "ack_policy": ack});
+                if let Some(t) = target {
+                    cfg["deliver_subject"] = json!(t);
+                }
+                match filters.as_slice() {
+                    [] => {}
+                    [one] => cfg["filter_subject"] = json!(one),
+                    many => cfg["filter_subjects"] = json!(many),
+                }
+                if let Some(n) = max_deliver {
+                    cfg["max_deliver"] = json!(n);
+                }
+                if let Some(w) = ack_wait {
+                    cfg["ack_wait"] = json!(w);
+                }
+                if let Some(n) = max_pending {
+                    cfg["max_ack_pending"] = json!(n);
+                }
+                let req = json!({"stream_name": stream, "config": cfg, "action": "create"});
+                (
+                    format!("consumer add {stream} {name}"),
+                    format!("$JS.API.CONSUMER.CREATE.{stream}.{name}"),
+                    serde_json::to_vec(&req).unwrap_or_default(),
+                )
+            }
+            ConsumerCmd::Info { stream, name } => {
+                (format!("consumer info {stream} {name}"), format!("$JS.API.CONSUMER.INFO.{stream}.{name}"), Vec::new())
+            }
+            ConsumerCmd::Rm { stream, name } => {
+                (format!("consumer rm {stream} {name}"), format!("$JS.API.CONSUMER.DELETE.{stream}.{name}"), Vec::new())
+            }
+            ConsumerCmd::Ls { stream } => (format!("consumer ls {stream}"), format!("$JS.API.CONSUMER.NAMES.{stream}"), Vec::new()),
+            ConsumerCmd::Next { stream, name, count, ack } => {
+                let prefix = self.inbox(ctx);
+                let rid = self.next_req;
+                self.next_req += 1;
+                let inbox = format!("{prefix}.pull.{rid}");
+                let op: Rc<str> = Rc::from(format!("consumer next {stream} {name}").as_str());
+                self.subscribe(ctx, &inbox, None, SubKind::Pull { op, ack: *ack, remaining: *count }, None);
+                let expires = crate::scenario::DEFAULT_REQUEST_TIMEOUT;
+                let body = format!("{{\"batch\":{count},\"expires\":{expires}}}");
+                let subject: Rc<str> = Rc::from(format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}").as_str());
+                self.js.api_calls += 1;
+                self.publish_raw(ctx, &subject, Some(&inbox), &[], body.as_bytes());
+                return;
+            }
+        };
+        self.js.api_calls += 1;
+        let subject: Rc<str> = Rc::from(subject.as_str());
+        let wait = JsWait::Api { op: Rc::from(op.as_str()), delete: None };
+        self.js_request(ctx, &subject, &[], &body, crate::scenario::DEFAULT_REQUEST_TIMEOUT, wait);
+    }
+
+    /// A message on a `nats consumer next` inbox; returns whether the pull is over.
+    #[allow(clippy::too_many_arguments)]
+    fn pull_msg(
+        &mut self,
+        ctx: &mut Ctx,
+        sid: u64,
+        op: &Rc<str>,
+        ack: bool,
+        remaining: u64,
+        subject: Rc<str>,
+        reply: Option<&str>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+    ) -> bool {
+        match reply.filter(|r| r.starts_with("$JS.ACK.")) {
+            Some(ack_subject) => {
+                self.stats.received += 1;
+                ctx.trace(TraceKind::Received { client: ctx.me, subject, bytes: payload.len() as u32 });
+                if ack {
+                    let a: Rc<str> = Rc::from(ack_subject);
+                    self.publish_raw(ctx, &a, None, &[], b"+ACK");
+                }
+                let left = remaining.saturating_sub(1);
+                if let Some(s) = self.subs.get_mut(&sid) {
+                    s.kind = SubKind::Pull { op: op.clone(), ack, remaining: left };
+                }
+                left == 0
+            }
+            None => {
+                // A status ends the pull (100 heartbeats do not).
+                let h = headers.and_then(|h| proto::Headers::parse(h).ok());
+                let code = h.as_ref().and_then(|h| h.status).unwrap_or(0);
+                if code == 100 {
+                    return false;
+                }
+                let text = format!("{code} {}", h.and_then(|h| h.description).unwrap_or_default());
+                self.js.last_api = Some((op.to_string(), text.clone()));
+                ctx.trace(TraceKind::JsApi { client: ctx.me, op: op.clone(), ok: false, text: Rc::from(text.as_str()) });
+                true
+            }
+        }
+    }
+}
+
 /// A one-line summary of a successful API response.
 fn summarize_api(v: Option<&serde_json::Value>) -> String {
     let Some(v) = v else { return String::new() };
+    if let (Some(name), Some(delivered)) = (v.get("name").and_then(|n| n.as_str()), v.get("delivered")) {
+        let d = delivered.get("stream_seq").and_then(|n| n.as_u64()).unwrap_or(0);
+        let f = v.get("ack_floor").and_then(|a| a.get("stream_seq")).and_then(|n| n.as_u64()).unwrap_or(0);
+        let p = v.get("num_pending").and_then(|n| n.as_u64()).unwrap_or(0);
+        let a = v.get("num_ack_pending").and_then(|n| n.as_u64()).unwrap_or(0);
+        return format!("consumer {name}: delivered {d}, ack floor {f}, {p} pending, {a} unacked");
+    }
+    if let Some(list) = v.get("consumers").and_then(|s| s.as_array()) {
+        let names: Vec<&str> = list.iter().filter_map(|s| s.as_str()).collect();
+        return format!("{} consumers: {}", names.len(), names.join(", "));
+    }
     if let (Some(cfg), Some(state)) = (v.get("config"), v.get("state")) {
         let name = cfg.get("name").and_then(|n| n.as_str()).unwrap_or("?");
         let msgs = state.get("messages").and_then(|n| n.as_u64()).unwrap_or(0);

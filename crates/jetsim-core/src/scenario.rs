@@ -183,7 +183,179 @@ pub enum ClientCmd {
     JsPub { subject: String, body: String, headers: Vec<(String, String)>, count: u64, sleep: Dur, timeout: Dur },
     /// `nats stream ...`
     Stream(StreamCmd),
+    /// `nats consumer ...`
+    Consumer(ConsumerCmd),
 }
+
+// ---------------------------------------------------------------------------
+// Consumers (`nats consumer ...`), kept together here.
+
+/// `nats consumer` subcommands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConsumerCmd {
+    /// `nats consumer add STREAM NAME [--pull | --target SUBJ] [--ack explicit|all|none]
+    /// [--deliver all|last|new] [--filter S]... [--max-deliver N] [--wait D] [--max-pending N]`
+    /// (a durable consumer; the nats CLI's defaults: pull, explicit acks, deliver all).
+    Add {
+        stream: String,
+        name: String,
+        target: Option<String>,
+        ack: String,
+        deliver: String,
+        filters: Vec<String>,
+        max_deliver: Option<i64>,
+        ack_wait: Option<Dur>,
+        max_pending: Option<i64>,
+    },
+    /// `nats consumer info STREAM NAME`
+    Info { stream: String, name: String },
+    /// `nats consumer rm STREAM NAME -f`
+    Rm { stream: String, name: String },
+    /// `nats consumer ls STREAM`
+    Ls { stream: String },
+    /// `nats consumer next STREAM NAME [--count N] [--no-ack]`: pull N messages
+    /// (acknowledging each unless --no-ack), as the nats CLI does.
+    Next { stream: String, name: String, count: u64, ack: bool },
+}
+
+const F_TARGET: Flag = Flag { long: "target", short: None, repeat: false };
+const F_ACK: Flag = Flag { long: "ack", short: None, repeat: false };
+const F_DELIVER: Flag = Flag { long: "deliver", short: None, repeat: false };
+const F_FILTER: Flag = Flag { long: "filter", short: None, repeat: true };
+const F_MAX_DELIVER: Flag = Flag { long: "max-deliver", short: None, repeat: false };
+const F_WAIT: Flag = Flag { long: "wait", short: None, repeat: false };
+const F_MAX_PENDING: Flag = Flag { long: "max-pending", short: None, repeat: false };
+
+/// `nats consumer <add|info|rm|ls|next> ...`
+fn parse_consumer(args: &[String], limits: &Limits) -> Result<ClientCmd, String> {
+    const KNOWN: &str = "add, info, rm, ls, next";
+    let Some(verb) = args.first() else {
+        return Err(format!("missing subcommand after \"nats consumer\": known subcommands are {KNOWN}"));
+    };
+    let rest = args.get(1..).unwrap_or_default();
+    let (force, rest) = take_switch(rest, &["-f", "--force"]);
+    let (_, rest) = take_switch(&rest, &["--defaults"]);
+    let names = |a: &CmdArgs, usage: &str| -> Result<(String, String), String> {
+        let pos = a.take(usage, &["stream name", "consumer name"], 0)?;
+        let (stream, name) = (pos[0].clone(), pos[1].clone());
+        check_stream_name(&stream)?;
+        check_stream_name(&name).map_err(|e| e.replace("stream name", "consumer name"))?;
+        Ok((stream, name))
+    };
+    let cmd = match verb.as_str() {
+        "add" | "create" | "new" => {
+            const USAGE: &str = "nats consumer add STREAM NAME [--pull | --target SUBJ] [--ack explicit|all|none] [--deliver all|last|new] [--filter S]... [--max-deliver N] [--wait D] [--max-pending N]";
+            let (_, rest) = take_switch(&rest, &["--pull"]);
+            let a = parse_flags("consumer add", &rest, &[F_TARGET, F_ACK, F_DELIVER, F_FILTER, F_MAX_DELIVER, F_WAIT, F_MAX_PENDING])?;
+            let (stream, name) = names(&a, USAGE)?;
+            let (mut target, mut ack, mut deliver, mut filters) = (None, "explicit".to_string(), "all".to_string(), Vec::new());
+            let (mut max_deliver, mut ack_wait, mut max_pending) = (None, None, None);
+            for (f, v) in &a.flags {
+                match *f {
+                    "target" => {
+                        check_publish_subject(v).map_err(|e| format!("--target: {e}"))?;
+                        target = Some(v.clone());
+                    }
+                    "ack" => {
+                        if !["explicit", "all", "none"].contains(&v.as_str()) {
+                            return Err(format!("--ack {v}: ack is explicit, all or none"));
+                        }
+                        ack = v.clone();
+                    }
+                    "deliver" => {
+                        if !["all", "last", "new"].contains(&v.as_str()) {
+                            return Err(format!("--deliver {v}: deliver is all, last or new"));
+                        }
+                        deliver = v.clone();
+                    }
+                    "filter" => {
+                        check_subject(v).map_err(|e| format!("--filter: {e}"))?;
+                        filters.push(v.clone());
+                    }
+                    "max-deliver" => max_deliver = Some(parse_limit("--max-deliver", v)?),
+                    "wait" => ack_wait = Some(parse_dur("--wait", v, limits)?),
+                    "max-pending" => max_pending = Some(parse_limit("--max-pending", v)?),
+                    _ => {}
+                }
+            }
+            ConsumerCmd::Add { stream, name, target, ack, deliver, filters, max_deliver, ack_wait, max_pending }
+        }
+        "info" => {
+            let (stream, name) = names(&parse_flags("consumer info", &rest, &[])?, "nats consumer info STREAM NAME")?;
+            ConsumerCmd::Info { stream, name }
+        }
+        "rm" | "delete" | "del" => {
+            let (stream, name) = names(&parse_flags("consumer rm", &rest, &[])?, "nats consumer rm STREAM NAME -f")?;
+            if !force {
+                return Err("nats consumer rm needs -f here (the simulated CLI cannot ask for confirmation)".into());
+            }
+            ConsumerCmd::Rm { stream, name }
+        }
+        "ls" | "list" => {
+            let pos = parse_flags("consumer ls", &rest, &[])?.take("nats consumer ls STREAM", &["stream name"], 0)?;
+            check_stream_name(&pos[0])?;
+            ConsumerCmd::Ls { stream: pos[0].clone() }
+        }
+        "next" => {
+            const USAGE: &str = "nats consumer next STREAM NAME [--count N] [--no-ack]";
+            let (no_ack, rest) = take_switch(&rest, &["--no-ack"]);
+            let a = parse_flags("consumer next", &rest, &[F_COUNT])?;
+            let (stream, name) = names(&a, USAGE)?;
+            let mut count = 1;
+            for (f, v) in &a.flags {
+                if *f == "count" {
+                    count = parse_count(v, limits)?;
+                }
+            }
+            ConsumerCmd::Next { stream, name, count, ack: !no_ack }
+        }
+        other => return Err(format!("unknown command \"nats consumer {other}\": known subcommands are {KNOWN}")),
+    };
+    Ok(ClientCmd::Consumer(cmd))
+}
+
+fn consumer_to_text(cc: &ConsumerCmd) -> String {
+    let d = |v: Dur| fmt_dur(v);
+    match cc {
+        ConsumerCmd::Add { stream, name, target, ack, deliver, filters, max_deliver, ack_wait, max_pending } => {
+            let mut out = format!("nats consumer add {stream} {name}");
+            match target {
+                Some(t) => out.push_str(&format!(" --target {}", quote(t))),
+                None => out.push_str(" --pull"),
+            }
+            out.push_str(&format!(" --ack {ack} --deliver {deliver}"));
+            for f in filters {
+                out.push_str(&format!(" --filter {}", quote(f)));
+            }
+            if let Some(n) = max_deliver {
+                out.push_str(&format!(" --max-deliver {n}"));
+            }
+            if let Some(w) = ack_wait {
+                out.push_str(&format!(" --wait {}", d(*w)));
+            }
+            if let Some(n) = max_pending {
+                out.push_str(&format!(" --max-pending {n}"));
+            }
+            out
+        }
+        ConsumerCmd::Info { stream, name } => format!("nats consumer info {stream} {name}"),
+        ConsumerCmd::Rm { stream, name } => format!("nats consumer rm {stream} {name} -f"),
+        ConsumerCmd::Ls { stream } => format!("nats consumer ls {stream}"),
+        ConsumerCmd::Next { stream, name, count, ack } => {
+            let mut out = format!("nats consumer next {stream} {name}");
+            if *count != 1 {
+                out.push_str(&format!(" --count {count}"));
+            }
+            if !ack {
+                out.push_str(" --no-ack");
+            }
+            out
+        }
+    }
+}
+
+// End of the consumer block.
+// ---------------------------------------------------------------------------
 
 /// `nats stream` subcommands.
 #[derive(Clone, Debug, PartialEq)]
@@ -279,7 +451,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: Dur = 5 * crate::time::SEC;
 /// A server's `max_payload` unless `max_payload=` says otherwise (nats-server's default, 1MB).
 pub const DEFAULT_MAX_PAYLOAD: u32 = 1024 * 1024;
 /// The `nats` subcommands a client step may use, as listed in error messages.
-pub const NATS_COMMANDS: &str = "pub, sub, unsub, req, reply, stream";
+pub const NATS_COMMANDS: &str = "pub, sub, unsub, req, reply, stream, consumer";
 /// Names that are link selectors and so cannot name a server or client.
 const RESERVED_NAMES: [&str; 2] = ["default", "clients"];
 const TOP_LEVEL_WORDS: &str = "jetsim, name, description, seed, until, raft_timescale, cluster, server, client, link, at <time> or +<duration>";
@@ -987,6 +1159,7 @@ fn parse_nats(toks: &[String], limits: &Limits) -> Result<ClientCmd, String> {
         "req" | "request" => parse_req(args, limits),
         "reply" => parse_reply(args, limits),
         "stream" | "str" => parse_stream(args, limits),
+        "consumer" | "con" => parse_consumer(args, limits),
         other => Err(format!("unknown command \"nats {other}\": known commands are {NATS_COMMANDS}")),
     }
 }
@@ -1411,6 +1584,7 @@ pub fn client_cmd_text(cmd: &ClientCmd) -> String {
             StreamCmd::Ls => "nats stream ls".to_string(),
             StreamCmd::StepDown { name } => format!("nats stream cluster step-down {name}"),
         },
+        ClientCmd::Consumer(cc) => consumer_to_text(cc),
     }
 }
 

@@ -945,3 +945,74 @@ fn garbage_requests_never_panic() {
     assert_eq!(info["name"], "P");
     no_violations(&w);
 }
+
+/// `nats consumer ...` scenario commands: parsing, errors naming the
+/// problem, text round trips, and what they do in the world.
+#[test]
+fn consumer_cli_commands() {
+    use jetsim_core::scenario::{client_cmd_text, parse_client_command, ConsumerCmd};
+    let lines = [
+        "nats consumer add S C --pull --ack explicit --deliver all",
+        "nats consumer add S P --target deliver.p --ack none --deliver new --filter s.a --filter s.b --max-deliver 3 --wait 2s --max-pending 10",
+        "nats consumer info S C",
+        "nats consumer rm S C -f",
+        "nats consumer ls S",
+        "nats consumer next S C --count 3 --no-ack",
+        "nats consumer next S C",
+    ];
+    for l in lines {
+        let c = parse_client_command(l).unwrap_or_else(|e| panic!("{l}: {e}"));
+        assert_eq!(client_cmd_text(&c), l);
+        assert_eq!(parse_client_command(&client_cmd_text(&c)).unwrap(), c);
+    }
+    assert!(matches!(
+        parse_client_command("nats con add S C").unwrap(),
+        ClientCmd::Consumer(ConsumerCmd::Add { ref ack, ref deliver, target: None, .. }) if ack == "explicit" && deliver == "all"
+    ));
+    let err = |l: &str| parse_client_command(l).unwrap_err();
+    assert!(err("nats consumer").contains("known subcommands are add, info, rm, ls, next"));
+    assert!(err("nats consumer rm S C").contains("needs -f"));
+    assert!(err("nats consumer add S").contains("missing consumer name"));
+    assert!(err("nats consumer add S C --ack maybe").contains("--ack maybe"));
+    assert!(err("nats consumer add S C.x").contains("invalid consumer name"));
+    assert!(err("nats consumer add S C --target a.*").contains("--target"));
+    assert!(err("nats consumer next S C --count 0").contains("--count"));
+    assert!(err("nats consumer bogus").contains("unknown command \"nats consumer bogus\""));
+
+    let mut w = world(3, 22);
+    add_stream(&mut w, "S", "s.>", 3);
+    for i in 1..=3 {
+        js_pub(&mut w, "c1", "s.x", &i.to_string());
+    }
+    let last = |w: &World, c: &str| {
+        let ep = w.endpoint(c).unwrap();
+        w.clients[(ep - w.server_count()) as usize].node.js.last_api.clone().unwrap()
+    };
+    cmd(&mut w, "c1", "nats consumer add S C --pull --wait 5s");
+    run(&mut w, 300 * MS);
+    let (op, body) = last(&w, "c1");
+    assert_eq!(op, "consumer add S C");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((v["config"]["ack_wait"].as_u64(), v["config"]["ack_policy"].as_str()), (Some(5 * SEC), Some("explicit")), "{v}");
+    cmd(&mut w, "c2", "nats consumer next S C --count 2");
+    run(&mut w, 300 * MS);
+    cmd(&mut w, "c2", "nats consumer info S C");
+    run(&mut w, 300 * MS);
+    let v: Value = serde_json::from_str(&last(&w, "c2").1).unwrap();
+    assert_eq!((v["ack_floor"]["stream_seq"].as_u64(), v["num_pending"].as_u64()), (Some(2), Some(1)), "{v}");
+    // A pull with nothing left ends with the status.
+    cmd(&mut w, "c2", "nats consumer next S C --count 5");
+    run(&mut w, 300 * MS);
+    cmd(&mut w, "c2", "nats consumer info S C");
+    run(&mut w, 300 * MS);
+    let v: Value = serde_json::from_str(&last(&w, "c2").1).unwrap();
+    assert_eq!((v["ack_floor"]["stream_seq"].as_u64(), v["num_waiting"].as_u64()), (Some(3), Some(1)), "{v}");
+    cmd(&mut w, "c3", "nats consumer ls S");
+    run(&mut w, 300 * MS);
+    let v: Value = serde_json::from_str(&last(&w, "c3").1).unwrap();
+    assert_eq!(v["consumers"], json!(["C"]));
+    cmd(&mut w, "c3", "nats consumer rm S C -f");
+    run(&mut w, 300 * MS);
+    assert_eq!(serde_json::from_str::<Value>(&last(&w, "c3").1).unwrap()["success"], true);
+    no_violations(&w);
+}
