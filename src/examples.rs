@@ -47,6 +47,10 @@ pub const EXAMPLES: &[Example] = &[
         id: "lazy-fsync-power-loss",
         text: include_str!("../scenarios/lazy-fsync-power-loss.jetsim"),
     },
+    Example {
+        id: "pull-consumer",
+        text: include_str!("../scenarios/pull-consumer.jetsim"),
+    },
 ];
 
 /// The example the page opens with.

@@ -23,6 +23,7 @@ const SCENARIOS: &[(&str, &str)] = &[
     ("r3-publish.jetsim", include_str!("../../../scenarios/r3-publish.jetsim")),
     ("regions.jetsim", include_str!("../../../scenarios/regions.jetsim")),
     ("regions-r3.jetsim", include_str!("../../../scenarios/regions-r3.jetsim")),
+    ("pull-consumer.jetsim", include_str!("../../../scenarios/pull-consumer.jetsim")),
 ];
 
 const MAX_EVENTS: u64 = 50_000_000;
