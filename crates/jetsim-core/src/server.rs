@@ -70,6 +70,10 @@ struct Conn {
     by_sid: BTreeMap<Rc<str>, u32>,
     in_msgs: u64,
     out_msgs: u64,
+    /// CONNECT's `protocol` (1: the client takes async INFO).
+    protocol: i64,
+    /// The first PING after CONNECT was answered (nats `firstPongSent`).
+    first_pong: bool,
 }
 
 /// Counters, as nats-server's varz.
@@ -212,6 +216,8 @@ impl Server {
                 by_sid: BTreeMap::new(),
                 in_msgs: 0,
                 out_msgs: 0,
+                protocol: 0,
+                first_pong: false,
             },
         );
         self.conn_by_endpoint.insert(from, cid);
@@ -219,7 +225,13 @@ impl Server {
         ctx.send(from, Frame::Bytes(Bytes::from(info)), FrameKind::ServerCtl, None);
     }
 
+    /// INFO for connection `cid` (`connect_info`: the answer to its first
+    /// PING, nats-server 2.12 `processPing`).
     fn info_json(&self, cid: u32, me: Endpoint) -> Vec<u8> {
+        self.info_json_with(cid, me, false)
+    }
+
+    fn info_json_with(&self, cid: u32, me: Endpoint, connect_info: bool) -> Vec<u8> {
         let mut info = proto::ServerInfo {
             server_id: self.server_id.clone(),
             server_name: self.config.name.clone(),
@@ -246,15 +258,57 @@ impl Server {
                 info.api_lvl = crate::external::NATS_API_LEVEL;
             }
             if self.cluster_peers.len() > 1 {
-                info.connect_urls = self
-                    .cluster_peers
-                    .iter()
-                    .filter(|&&p| p == me || self.routes.contains(&p))
-                    .filter_map(|&p| adv.url_of(p))
-                    .collect();
+                // Its own URL first, then the routed peers' (nats-server:
+                // clientConnectURLs, then the map of the routes' URLs).
+                info.connect_urls = adv.url_of(me).into_iter().collect();
+                info.connect_urls.extend(
+                    self.cluster_peers.iter().filter(|&&p| p != me && self.routes.contains(&p)).filter_map(|&p| adv.url_of(p)),
+                );
+            }
+            if connect_info {
+                info.connect_info = true;
+                info.remote_account = "$G".to_string();
             }
         }
         proto::write_info(&info)
+    }
+
+    /// After the first PONG to a client that CONNECTed with protocol 1,
+    /// nats-server 2.12 sends INFO with `connect_info` and its account
+    /// (client.go `processPing`). Only with [`Server::advertise`] set (`jetsim
+    /// serve`) for now: scenario runs keep their trace hashes.
+    fn first_pong_info(&mut self, ctx: &mut Ctx, cid: u32) {
+        let Some(conn) = self.conns.get_mut(&cid) else { return };
+        if !conn.connected || conn.first_pong {
+            return;
+        }
+        conn.first_pong = true;
+        if conn.protocol < 1 {
+            return;
+        }
+        let endpoint = conn.endpoint;
+        let info = self.info_json_with(cid, ctx.me, true);
+        ctx.send(endpoint, Frame::Bytes(Bytes::from(info)), FrameKind::ServerCtl, None);
+    }
+
+    /// The routes changed, so `connect_urls` did: INFO to every client that
+    /// takes async INFO and got its first PONG (route.go
+    /// `sendAsyncInfoToClients`). Only with [`Server::advertise`] set: without
+    /// it INFO carries no `connect_urls`.
+    fn async_info(&mut self, ctx: &mut Ctx) {
+        if self.advertise.is_none() {
+            return;
+        }
+        let targets: Vec<(u32, Endpoint)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.protocol >= 1 && c.first_pong)
+            .map(|(&cid, c)| (cid, c.endpoint))
+            .collect();
+        for (cid, endpoint) in targets {
+            let info = self.info_json(cid, ctx.me);
+            ctx.send(endpoint, Frame::Bytes(Bytes::from(info)), FrameKind::ServerCtl, None);
+        }
     }
 
     /// Close a client connection (the client went away, or we close it).
@@ -338,6 +392,7 @@ impl Server {
                     conn.echo = info.echo;
                     conn.headers = info.headers;
                     conn.no_responders = info.no_responders;
+                    conn.protocol = info.protocol;
                     conn.name = info.name.clone().unwrap_or_default();
                     ctx.trace(TraceKind::ClientConnected { client: conn.endpoint, server: ctx.me });
                 }
@@ -348,6 +403,9 @@ impl Server {
                     let mut out = Vec::new();
                     proto::write_pong(&mut out);
                     ctx.send(conn.endpoint, Frame::Bytes(Bytes::from(out)), FrameKind::ServerCtl, None);
+                }
+                if self.advertise.is_some() {
+                    self.first_pong_info(ctx, cid);
                 }
             }
             ClientOp::Pong => {}
@@ -776,6 +834,7 @@ impl Server {
         if !self.routes.insert(peer) {
             return;
         }
+        self.async_info(ctx);
         for (subject, queue) in self.local_interest.keys() {
             ctx.send(
                 peer,
@@ -787,8 +846,10 @@ impl Server {
     }
 
     /// The route to `peer` went down: forget its interest.
-    pub fn on_route_down(&mut self, _ctx: &mut Ctx, peer: Endpoint) {
-        self.routes.remove(&peer);
+    pub fn on_route_down(&mut self, ctx: &mut Ctx, peer: Endpoint) {
+        if self.routes.remove(&peer) {
+            self.async_info(ctx);
+        }
         if let Some(set) = self.route_interest.remove(&peer) {
             for (subject, queue) in set {
                 self.sublist.remove(&subject, queue.as_deref(), &SubTarget::Route { peer });

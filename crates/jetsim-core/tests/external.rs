@@ -96,15 +96,15 @@ fn advertised_addresses_are_in_info() {
     assert_eq!(json["port"], 14223);
     assert_eq!(json["git_commit"], "b692325");
     assert_eq!(json["api_lvl"], 3);
-    // Itself and the peers it has a route to: n3 is down.
-    assert_eq!(json["connect_urls"], serde_json::json!(["127.0.0.1:14222", "127.0.0.1:14223"]));
+    // Itself first, then the peers it has a route to: n3 is down.
+    assert_eq!(json["connect_urls"], serde_json::json!(["127.0.0.1:14223", "127.0.0.1:14222"]));
     // A restarted server keeps announcing the real address.
     w.apply_fault(&Fault::Restart("n3".into()));
     let ep3 = w.attach_external(2).unwrap();
     advance(&mut w, 5 * MS);
     let (info, _) = take(&mut w, ep3);
     assert!(info.contains("\"port\":14224"), "{info}");
-    assert!(info.contains("\"connect_urls\":[\"127.0.0.1:14222\",\"127.0.0.1:14223\",\"127.0.0.1:14224\"]"), "{info}");
+    assert!(info.contains("\"connect_urls\":[\"127.0.0.1:14224\",\"127.0.0.1:14222\",\"127.0.0.1:14223\"]"), "{info}");
 }
 
 #[test]
@@ -259,4 +259,47 @@ fn a_paused_server_answers_after_resume() {
     w.apply_fault(&Fault::Resume("n1".into()));
     advance(&mut w, 5 * MS);
     assert!(take(&mut w, ep).0.starts_with("INFO "));
+}
+
+#[test]
+fn with_addresses_info_follows_the_first_ping_and_route_changes() {
+    let mut w = world(THREE, 1);
+    let ports: BTreeMap<Endpoint, u16> = (0..3).map(|i| (i, 4222 + i as u16)).collect();
+    w.set_advertise(Advertise { host: "127.0.0.1".into(), ports });
+    let ep = w.attach_external(0).unwrap();
+    advance(&mut w, 5 * MS);
+    take(&mut w, ep);
+    // nats-server 2.12.8: PONG, then INFO with connect_info and the account.
+    w.external_send(ep, b"CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n").unwrap();
+    advance(&mut w, 5 * MS);
+    let (text, _) = take(&mut w, ep);
+    let info = text.strip_prefix("PONG\r\nINFO ").unwrap_or_else(|| panic!("{text}"));
+    let json: serde_json::Value = serde_json::from_str(info.trim_end()).unwrap();
+    assert_eq!(json["connect_info"], true);
+    assert_eq!(json["remote_account"], "$G");
+    assert_eq!(json["connect_urls"], serde_json::json!(["127.0.0.1:4222", "127.0.0.1:4223", "127.0.0.1:4224"]));
+    // Only after the first PING.
+    w.external_send(ep, b"PING\r\n").unwrap();
+    advance(&mut w, 5 * MS);
+    assert_eq!(take(&mut w, ep).0, "PONG\r\n");
+    // A route goes down, then up: an async INFO each time, without connect_info.
+    w.apply_fault(&Fault::Kill("n2".into()));
+    advance(&mut w, 5 * MS);
+    let (text, _) = take(&mut w, ep);
+    assert!(text.starts_with("INFO ") && !text.contains("connect_info"), "{text}");
+    assert!(text.contains("\"connect_urls\":[\"127.0.0.1:4222\",\"127.0.0.1:4224\"]"), "{text}");
+    w.apply_fault(&Fault::Restart("n2".into()));
+    advance(&mut w, 5 * MS);
+    let (text, _) = take(&mut w, ep);
+    assert!(text.contains("\"connect_urls\":[\"127.0.0.1:4222\",\"127.0.0.1:4223\",\"127.0.0.1:4224\"]"), "{text}");
+    // A protocol-0 client gets no INFO after its PONG, and none on route changes.
+    let old = w.attach_external(2).unwrap();
+    advance(&mut w, 5 * MS);
+    take(&mut w, old);
+    w.external_send(old, b"CONNECT {\"verbose\":false,\"protocol\":0}\r\nPING\r\n").unwrap();
+    advance(&mut w, 5 * MS);
+    assert_eq!(take(&mut w, old).0, "PONG\r\n");
+    w.apply_fault(&Fault::Kill("n2".into()));
+    advance(&mut w, 5 * MS);
+    assert_eq!(take(&mut w, old).0, "");
 }
