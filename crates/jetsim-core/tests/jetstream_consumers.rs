@@ -1016,3 +1016,43 @@ fn consumer_cli_commands() {
     assert_eq!(serde_json::from_str::<Value>(&last(&w, "c3").1).unwrap()["success"], true);
     no_violations(&w);
 }
+
+/// The pull-consumer example: every message delivered once, acknowledged,
+/// the waiting pull told about the leader change.
+#[test]
+fn pull_consumer_scenario() {
+    let text = include_str!("../../../scenarios/pull-consumer.jetsim");
+    let w = jetsim_core::sim::run_headless(text, 1, None, 50_000_000).unwrap();
+    let report = serde_json::to_value(jetsim_core::report::Report::from_world(&w, None)).unwrap();
+    let s = &report["streams"][0];
+    assert_eq!(s["publishes_acked"], 40);
+    let c = &s["consumers"][0];
+    assert_eq!((c["delivered"]["stream_seq"].as_u64(), c["ack_floor"]["stream_seq"].as_u64(), c["num_redelivered"].as_u64()), (Some(40), Some(40), Some(0)), "{c}");
+    let received: u64 = report["clients"].as_array().unwrap().iter().map(|c| c["received"].as_u64().unwrap()).sum();
+    assert_eq!(received, 40);
+    let ep = w.endpoint("worker1").unwrap();
+    let (op, text) = w.clients[(ep - w.server_count()) as usize].node.js.last_api.clone().unwrap();
+    assert_eq!((op.as_str(), text.as_str()), ("consumer next JOBS workers", "409 Leadership Change"));
+    assert!(w.all_violations().is_empty());
+}
+
+/// A pull request that expires while a message waits behind it does not
+/// hold the message: the next request gets it.
+#[test]
+fn expired_request_does_not_hold_messages() {
+    let mut w = world(3, 23);
+    add_stream(&mut w, "S", "s.>", 1);
+    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit","filter_subject":"s.a","deliver_policy":"last_per_subject"}}"#);
+    // Two requests wait; the first expires; a message published later goes to the second.
+    let r1 = inbox("pull");
+    publish(&mut w, "c1", "$JS.API.CONSUMER.MSG.NEXT.S.C", r#"{"batch":1,"expires":100000000}"#, Some(&r1));
+    let r2 = inbox("pull");
+    publish(&mut w, "c1", "$JS.API.CONSUMER.MSG.NEXT.S.C", r#"{"batch":1,"expires":2000000000}"#, Some(&r2));
+    run(&mut w, 200 * MS);
+    js_pub(&mut w, "c1", "s.a", "late");
+    let got: Vec<SubMsg> = log(&w, "c1").into_iter().filter(|m| &*m.subject == "s.a" || &*m.subject == r1.as_str()).collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(hdr(&got[0]), "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 1\r\nNats-Pending-Bytes: 0\r\n\r\n");
+    assert_eq!(&got[1].payload[..], b"late");
+    no_violations(&w);
+}

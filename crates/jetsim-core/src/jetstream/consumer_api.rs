@@ -925,6 +925,9 @@ impl Server {
             let cfg = c.config().clone();
             let mut found: Option<(u64, u64)> = None; // (sseq, dc)
             let mut max_pending_hit = false;
+            // Where it came from, to put it back if no request takes it.
+            let mut from_rdq = false;
+            let mut saved_lss: Option<(Option<(std::collections::VecDeque<u64>, u64)>, u64)> = None;
             while let Some(seq) = c.rdq.pop_front() {
                 let dc = c.delivery_count(seq) + 1;
                 if cfg.max_deliver > 0 && dc > cfg.max_deliver as u64 {
@@ -937,20 +940,32 @@ impl Server {
                     continue;
                 }
                 found = Some((seq, dc));
+                from_rdq = true;
                 break;
             }
             if found.is_none() {
                 if cfg.max_ack_pending > 0 && c.pending.len() as i64 >= cfg.max_ack_pending {
                     max_pending_hit = true;
-                } else if let Some((seqs, resume)) = c.lss.as_mut() {
-                    if let Some(s) = seqs.pop_front() {
-                        found = Some((s, 1));
-                        if seqs.is_empty() {
-                            c.sseq = (*resume).max(s + 1);
-                            c.lss = None;
-                        } else {
-                            c.sseq = s + 1;
+                } else if c.lss.is_some() {
+                    saved_lss = Some((c.lss.clone(), c.sseq));
+                    if let Some((seqs, resume)) = c.lss.as_mut() {
+                        let resume = *resume;
+                        while let Some(s) = seqs.pop_front() {
+                            if store.get(s).is_some() {
+                                found = Some((s, 1));
+                                c.sseq = s + 1;
+                                break;
+                            }
                         }
+                        if seqs.is_empty() {
+                            c.sseq = c.sseq.max(resume);
+                            c.lss = None;
+                        }
+                    }
+                    if found.is_none() {
+                        // The skip list ran out (its messages were removed):
+                        // go on from where it would have resumed.
+                        continue;
                     }
                 } else {
                     let next = store.range(c.sseq).find(|(_, m)| cfg.matches(&m.subject)).map(|(s, _)| s);
@@ -1030,15 +1045,23 @@ impl Server {
             }
             let Some(target) = target else {
                 // Nobody to take it: put it back.
-                if dc == 1 && seq + 1 == c.sseq && c.lss.is_none() {
-                    c.sseq = seq;
-                } else if !c.rdq.contains(&seq) {
+                if from_rdq {
                     c.rdq.push_front(seq);
+                } else if let Some((lss, sseq)) = saved_lss {
+                    c.lss = lss;
+                    c.sseq = sseq;
+                } else if seq + 1 == c.sseq {
+                    c.sseq = seq;
                 }
+                let more = !c.waiting.is_empty();
                 for (reply, n, b) in too_big {
                     self.internal_publish(ctx, &reply, Some(&status_pending(409, "Message Size Exceeds MaxBytes", n, b)), Bytes::new());
                 }
                 self.js_consumer_process_waiting(ctx, stream, name, false);
+                // An expired request at the front was dropped: try the next one.
+                if more {
+                    continue;
+                }
                 break;
             };
             c.record_delivery(dseq, seq, dc, now);
