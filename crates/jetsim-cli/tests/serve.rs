@@ -252,6 +252,7 @@ fn single_server_from_a_scenario_with_its_timeline() {
     let info = json_of_info(&info);
     assert_eq!(info["server_name"], "solo");
     assert!(info.get("connect_urls").is_none(), "a server without a cluster announces none: {info}");
+    assert!(info.get("cluster").is_none(), "a lone server is standalone: {info}");
     // The scenario's own timeline runs in real time: killed at 1.5 s.
     let t = Instant::now();
     assert!(c.closed());

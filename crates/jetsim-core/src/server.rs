@@ -257,7 +257,11 @@ impl Server {
             if self.config.jetstream {
                 info.api_lvl = crate::external::NATS_API_LEVEL;
             }
-            if self.cluster_peers.len() > 1 {
+            if self.cluster_peers.len() == 1 {
+                // A lone server is taken as a standalone nats-server (no
+                // cluster block): its INFO names no cluster.
+                info.cluster = None;
+            } else {
                 // Its own URL first, then the routed peers' (nats-server:
                 // clientConnectURLs, then the map of the routes' URLs).
                 info.connect_urls = adv.url_of(me).into_iter().collect();
