@@ -763,6 +763,14 @@ impl Server {
         d
     }
 
+    /// Whether a subscription on exactly `subject` (in queue group `queue`)
+    /// exists here or behind a route: how nats notices a push consumer's
+    /// deliver subject (`registerNotification` ignores wildcard subscriptions).
+    pub(crate) fn has_exact_interest(&self, subject: &str, queue: Option<&str>) -> bool {
+        let key: InterestKey = (Rc::from(subject), queue.map(Rc::from));
+        self.local_interest.contains_key(&key) || self.route_interest.values().any(|set| set.contains(&key))
+    }
+
     /// Whether anything (a client here, a route, an internal subscription)
     /// has interest in `subject`.
     pub(crate) fn has_interest(&mut self, subject: &str) -> bool {

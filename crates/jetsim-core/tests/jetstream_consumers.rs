@@ -824,17 +824,21 @@ fn purge_moves_consumer() {
     no_violations(&w);
 }
 
-/// Spec §7 row 32: a push consumer with flow control stalls after a
-/// `100 FlowControl Request` until the subscriber answers it; heartbeats
-/// then carry `Nats-Consumer-Stalled`.
+/// Spec §7 row 32: a push consumer with flow control sends a
+/// `100 FlowControl Request` past half its window (2 MiB to start, as nats:
+/// 32 MiB / 16) and stalls beyond the window until the subscriber answers;
+/// heartbeats meanwhile carry `Nats-Consumer-Stalled`. A wildcard
+/// subscription does not make a push consumer active (nats watches the
+/// exact deliver subject).
 #[test]
 fn push_flow_control_stalls_until_answered() {
     let mut w = world(3, 19);
     add_stream(&mut w, "P", "p.>", 1);
-    let big = "x".repeat(200_000);
-    for _ in 0..5 {
+    let big = "x".repeat(300_000);
+    for _ in 0..8 {
         js_pub(&mut w, "c1", "p.x", &big);
     }
+    cmd(&mut w, "c3", "nats sub deliver.>");
     cmd(&mut w, "c2", "nats sub deliver.fc");
     run(&mut w, 100 * MS);
     let v = api(
@@ -846,19 +850,32 @@ fn push_flow_control_stalls_until_answered() {
     assert_eq!(v["config"]["flow_control"], true, "{v}");
     run(&mut w, 500 * MS);
     let got: Vec<SubMsg> = log(&w, "c2").into_iter().filter(|m| &*m.sub == "deliver.fc").collect();
-    let data = got.iter().filter(|m| m.payload.len() == big.len()).count();
-    let fc: Vec<&SubMsg> = got.iter().filter(|m| hdr(m) == "NATS/1.0 100 FlowControl Request\r\n\r\n").collect();
-    assert_eq!((data, fc.len()), (3, 1), "three messages (600 KB > half the window), then the request");
-    let fc_reply = fc[0].reply.as_deref().unwrap().to_string();
+    let kinds: Vec<String> = got
+        .iter()
+        .map(|m| if m.payload.len() == big.len() { "msg".to_string() } else { hdr(m).lines().next().unwrap_or("").to_string() })
+        .collect();
+    let fc = "NATS/1.0 100 FlowControl Request";
+    let hb = "NATS/1.0 100 Idle Heartbeat";
+    assert_eq!(kinds[..8], ["msg", "msg", "msg", "msg", fc, "msg", "msg", "msg"], "{kinds:?}");
+    assert!(kinds[8..].iter().all(|k| k == hb), "{kinds:?}");
+    let fc_msg = &got[4];
+    assert_eq!(hdr(fc_msg), "NATS/1.0 100 FlowControl Request\r\n\r\n");
+    let fc_reply = fc_msg.reply.as_deref().unwrap().to_string();
     assert!(fc_reply.starts_with("$JS.FC.P.F.") && fc_reply.len() == "$JS.FC.P.F.".len() + 4, "{fc_reply}");
-    let stalled: Vec<&SubMsg> = got.iter().filter(|m| hdr(m).starts_with("NATS/1.0 100 Idle Heartbeat")).collect();
-    assert!(!stalled.is_empty());
-    assert!(hdr(stalled[0]).contains(&format!("Nats-Consumer-Stalled: {fc_reply}\r\n")), "{}", hdr(stalled[0]));
+    let stalled = got.iter().find(|m| hdr(m).starts_with(hb)).unwrap();
+    assert_eq!(hdr(stalled), format!("NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: 7\r\nNats-Last-Stream: 7\r\nNats-Consumer-Stalled: {fc_reply}\r\n\r\n"));
     // The answer lets the rest through.
     publish(&mut w, "c2", &fc_reply, "", None);
     run(&mut w, 100 * MS);
     let data = log(&w, "c2").iter().filter(|m| &*m.sub == "deliver.fc" && m.payload.len() == big.len()).count();
-    assert_eq!(data, 5);
+    assert_eq!(data, 8);
+    // The wildcard subscriber saw the same messages but did not count as interest.
+    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.P.W", r#"{"stream_name":"P","config":{"durable_name":"W","deliver_subject":"deliver.w"}}"#);
+    run(&mut w, 300 * MS);
+    assert!(!log(&w, "c3").iter().any(|m| &*m.subject == "p.x" && m.reply.as_deref().is_some_and(|r| r.starts_with("$JS.ACK.P.W."))));
+    let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.P.W", "");
+    assert!(info.get("push_bound").is_none(), "{info}");
+    assert_eq!(info["delivered"]["consumer_seq"], 0);
     no_violations(&w);
 }
 

@@ -35,6 +35,10 @@ pub const MAX_WAITING_CAP: i64 = 10_000;
 pub const MAX_BACKOFF: usize = 64;
 /// Hard limit: filter subjects.
 pub const MAX_FILTERS: usize = 256;
+/// nats' push flow-control window: `JsFlowControlMaxPending` (32 MiB) / 16
+/// to start, doubling on each reply up to 32 MiB.
+pub const FC_WINDOW_START: u64 = 2 * 1024 * 1024;
+pub const FC_WINDOW_MAX: u64 = 32 * 1024 * 1024;
 /// nats' API level (`JSApiLevel`) reported in dynamic metadata.
 pub const API_LEVEL: &str = "3";
 
@@ -863,8 +867,13 @@ pub struct Consumer {
     pub active: bool,
     /// Push: last delivery or heartbeat sent.
     pub last_sent: Time,
-    /// Push flow control: bytes since the last reply, the outstanding request's reply subject.
+    /// Push flow control (nats `pbytes`, `maxpb`, `fcsz`, `fcid`): bytes
+    /// delivered and not yet released by a flow-control reply, the window
+    /// (delivery stalls beyond it; a request goes out past half of it), the
+    /// bytes the outstanding request covers and its reply subject.
     pub pbytes: u64,
+    pub fc_window: u64,
+    pub fcsz: u64,
     pub fcid: Option<Rc<str>>,
     pub armed: Option<Time>,
     pub create_reply: Option<Rc<str>>,
@@ -900,6 +909,8 @@ impl Consumer {
             active: false,
             last_sent: now,
             pbytes: 0,
+            fc_window: FC_WINDOW_START,
+            fcsz: 0,
             fcid: None,
             armed: None,
             delete_requested: false,

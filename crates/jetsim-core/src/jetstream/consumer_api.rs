@@ -740,10 +740,13 @@ impl Server {
         if subject.starts_with("$JS.ACK.") {
             self.js_consumer_ack(ctx, stream, name, subject, reply, payload);
         } else if subject.starts_with("$JS.FC.") {
+            // nats `processFlowControl`: the window doubles, the covered bytes go.
             if let Some(c) = self.js_consumer_mut(stream, name) {
                 if c.fcid.as_deref() == Some(&**subject) {
+                    c.fc_window = (c.fc_window * 2).min(consumer::FC_WINDOW_MAX);
+                    c.pbytes = c.pbytes.saturating_sub(c.fcsz);
                     c.fcid = None;
-                    c.pbytes = 0;
+                    c.fcsz = 0;
                 }
             }
         } else if let Some(reply) = reply {
@@ -905,13 +908,15 @@ impl Server {
                 c.config().is_push().then(|| Rc::<str>::from(c.config().deliver_subject.as_str()))
             };
             if let Some(ds) = &push_subject {
-                let active = self.has_interest(ds);
+                let group = self.js_consumer_mut(stream, name).map(|c| c.config().deliver_group.clone()).unwrap_or_default();
+                let active = self.has_exact_interest(ds, (!group.is_empty()).then_some(group.as_str()));
                 let Some(c) = self.js_consumer_mut(stream, name) else { return };
                 if active && !c.active {
                     c.last_activity = ctx.now;
                 }
                 c.active = active;
-                if !active || c.fcid.is_some() {
+                let fc = c.config().flow_control;
+                if !active || (fc && c.pbytes > c.fc_window) {
                     break;
                 }
             } else if self.js_consumer_mut(stream, name).is_none_or(|c| c.waiting.is_empty()) {
@@ -1070,7 +1075,7 @@ impl Server {
             if push_subject.is_some() && cfg.flow_control {
                 c.pbytes += sz as u64;
             }
-            let need_fc = push_subject.is_some() && cfg.flow_control && c.fcid.is_none() && c.pbytes > FC_WINDOW / 2;
+            let need_fc = push_subject.is_some() && cfg.flow_control && c.fcid.is_none() && c.pbytes > c.fc_window / 2;
             let op = (cfg.ack_policy != AckPolicy::None).then_some(ConsumerOp::Delivered { dseq, sseq: seq, dc, ts: now });
             for (reply, n, b) in too_big {
                 self.internal_publish(ctx, &reply, Some(&status_pending(409, "Message Size Exceeds MaxBytes", n, b)), Bytes::new());
@@ -1099,6 +1104,7 @@ impl Server {
         let fc: Rc<str> = Rc::from(format!("$JS.FC.{stream}.{name}.{id}").as_str());
         if let Some(c) = self.js_consumer_mut(stream, name) {
             c.fcid = Some(fc.clone());
+            c.fcsz = c.pbytes;
         }
         let hdr = Bytes::from_static(b"NATS/1.0 100 FlowControl Request\r\n\r\n");
         self.internal_deliver(ctx, deliver, deliver, Some(&fc), Some(&hdr), &Bytes::new());
@@ -1277,7 +1283,3 @@ impl Server {
         }
     }
 }
-
-/// Push flow control window (nats starts small and grows to
-/// `JsFlowControlMaxPending`; jetsim uses a fixed window).
-const FC_WINDOW: u64 = 1024 * 1024;
