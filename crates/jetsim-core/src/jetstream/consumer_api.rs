@@ -465,8 +465,14 @@ impl Server {
         let body = self.js_stream_info_json(ctx, stream, "", false);
         let v: Value = serde_json::from_slice(&body).ok()?;
         let mut cluster = v.get("cluster")?.clone();
+        let replicated = self.js.as_ref()?.streams.get(stream)?.assignment.peers.len() > 1;
         if let Value::Object(m) = &mut cluster {
+            // No `raft_group` (jetsim's consumer has none of its own); an R1
+            // consumer shows only its cluster and leader, as nats.
             m.shift_remove("raft_group");
+            if !replicated {
+                m.retain(|k, _| k == "name" || k == "leader");
+            }
         }
         Some(cluster)
     }
