@@ -682,6 +682,27 @@ impl Server {
             }
         }
         drop(result);
+        if crate::jetstream::JetStream::import_skipped(subject) {
+            // nats skips the `$JS.API.>` import for these (jetstream::
+            // JetStream::import_skipped): only real subscribers count.
+            if let Some(js) = self.js.as_mut() {
+                internal.retain(|id| !js.is_api_sub(*id));
+                // DIRECT.GET replicas form nats' queue group `_sys_`: the
+                // requester sees one answer.
+                if let (Some(r), Origin::Client { cid, .. }) = (reply, &origin) {
+                    if *cid != 0 && subject.starts_with("$JS.API.DIRECT.GET.") {
+                        js.open_response(ctx.now, r);
+                    }
+                }
+            }
+            let ri = &self.route_interest;
+            forward.retain(|(peer, queues)| {
+                !queues.is_empty()
+                    || ri.get(peer).is_some_and(|set| {
+                        set.iter().any(|(s, q)| q.is_none() && &**s != "$JS.API.>" && crate::subject::matches(s, subject))
+                    })
+            });
+        }
         for &(cid, sub) in &local {
             if self.deliver_local(ctx, cid, sub, subject, reply, headers, payload) {
                 delivered = true;

@@ -326,7 +326,10 @@ fn config_validation_errors_as_nats() {
         (json!({"num_replicas": 6}), inv("maximum replicas is 5")),
         (json!({"num_replicas": -1}), (400, 10133, "replicas count cannot be negative".into())),
         (json!({"subjects": ["a.>", "a.b"]}), inv("subject \"a.>\" overlaps with \"a.b\"")),
-        (json!({"subjects": ["a", "a"]}), inv("duplicate subjects detected")),
+        // nats checks later subjects for overlap first (oracle-confirmed).
+        (json!({"subjects": ["a", "a"]}), inv("subject \"a\" overlaps with \"a\"")),
+        (json!({"retention": "forever"}), (400, 10025, "invalid JSON: can not unmarshal \"\\\"forever\\\"\"".into())),
+        (json!({"mirror": {"name": "O"}}), (400, 10034, "stream mirrors can not contain subjects".into())),
         (json!({"subjects": ["a..b"]}), inv("invalid subject")),
         (json!({"subjects": [">"]}), inv("capturing all subjects requires no-ack to be true")),
         (json!({"subjects": ["$JS.API.>"]}), inv("subjects that overlap with jetstream api require no-ack to be true")),
@@ -615,5 +618,113 @@ fn interest_stream_without_consumers_stores_nothing_but_acks() {
     );
     let st = replica_states(&w, "S");
     assert!(st.iter().all(|s| s.1 == 0 && s.2 == 2), "{st:?}");
+    no_violations(&w);
+}
+
+// ------------------------------------------------- oracle-confirmed details
+
+/// Every reply on the inbox, with headers, for a request `f` sends.
+fn raw_replies(w: &mut World, c: &str, subject: &str, body: &str) -> Vec<(Option<String>, String)> {
+    let cmd = ClientCmd::Req { subject: subject.into(), body: body.into(), headers: Vec::new(), count: 1, timeout: SEC, sleep: 0 };
+    inbox_during(w, c, 1500 * MS, |w| client_cmd(w, c, cmd))
+}
+
+#[test]
+fn single_server_shapes_as_nats() {
+    let mut w = world(1, 41);
+    let v = req(&mut w, "c1", "$JS.API.STREAM.CREATE.S", &stream_cfg("S", json!({})));
+    // Standalone: no cluster block on create; zero times while empty.
+    assert!(v.get("cluster").is_none(), "{v}");
+    assert_eq!((v["state"]["first_ts"].clone(), v["state"]["last_ts"].clone()), (json!("0001-01-01T00:00:00Z"), json!("0001-01-01T00:00:00Z")));
+    let again = req(&mut w, "c1", "$JS.API.STREAM.CREATE.S", &stream_cfg("S", json!({})));
+    assert_eq!(again["did_create"], true, "{again}");
+    let v = info(&mut w, "S");
+    assert_eq!(v["cluster"], json!({"leader": "n1"}), "{v}");
+    assert_eq!(create_err(&mut w, "R3", json!({"num_replicas": 3})), (500, 10074, "replicas > 1 not supported in non-clustered mode".into()));
+    // Empty body: the name does not match.
+    let v = req(&mut w, "c1", "$JS.API.STREAM.CREATE.E", "");
+    assert_eq!(err_of(&v), (400, 10056, "stream name in subject does not match request".into()));
+    // Unknown API subjects get no answer from 2.12.8.
+    assert!(raw_replies(&mut w, "c1", "$JS.API.FOO.BAR", "").is_empty());
+    // After a purge the first time is zero again, the last one stays.
+    pub1(&mut w, "s.a", "x", &[]);
+    req(&mut w, "c1", "$JS.API.STREAM.PURGE.S", "");
+    let v = info(&mut w, "S");
+    assert_eq!(v["state"]["first_ts"], "0001-01-01T00:00:00Z");
+    assert_ne!(v["state"]["last_ts"], "0001-01-01T00:00:00Z");
+}
+
+#[test]
+fn info_details_names_and_list_as_nats() {
+    let mut w = world(3, 42);
+    create(&mut w, "S", json!({"num_replicas": 3}));
+    for s in ["s.a", "s.b", "s.a", "s.c.d", "s.a"] {
+        pub1(&mut w, s, "x", &[]);
+    }
+    req(&mut w, "c1", "$JS.API.STREAM.MSG.DELETE.S", r#"{"seq":2}"#);
+    req(&mut w, "c1", "$JS.API.STREAM.MSG.DELETE.S", r#"{"seq":4}"#);
+    let v = req(&mut w, "c1", "$JS.API.STREAM.INFO.S", r#"{"subjects_filter":">","deleted_details":true}"#);
+    assert_eq!((v["total"].clone(), v["offset"].clone(), v["limit"].clone()), (json!(1), json!(0), json!(100000)), "{v}");
+    assert_eq!(v["state"]["subjects"], json!({"s.a": 3}), "{v}");
+    assert_eq!((v["state"]["num_deleted"].clone(), v["state"]["deleted"].clone()), (json!(2), json!([2, 4])), "{v}");
+    let keys: Vec<&str> = v["state"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(keys, ["messages", "bytes", "first_seq", "first_ts", "last_seq", "last_ts", "num_subjects", "subjects", "num_deleted", "deleted", "consumer_count"]);
+    // Missing messages: memory 10043, file EOF past the end.
+    create(&mut w, "MEM", json!({"subjects": ["mem"], "storage": "memory"}));
+    let v = req(&mut w, "c1", "$JS.API.STREAM.MSG.DELETE.MEM", r#"{"seq":1}"#);
+    assert_eq!(err_of(&v), (400, 10043, "sequence 1 not found".into()));
+    let v = req(&mut w, "c1", "$JS.API.STREAM.MSG.DELETE.S", r#"{"seq":10}"#);
+    assert_eq!(err_of(&v), (500, 10057, "stream store EOF".into()));
+    let v = req(&mut w, "c1", "$JS.API.STREAM.NAMES", r#"{"subject":"mem"}"#);
+    assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"type":"io.nats.jetstream.api.v1.stream_names_response","total":1,"offset":0,"limit":1024,"streams":["MEM"]}"#);
+    let v = req(&mut w, "c1", "$JS.API.STREAM.NAMES", r#"{"offset":1}"#);
+    assert_eq!((v["total"].clone(), v["offset"].clone(), v["streams"].clone()), (json!(2), json!(1), json!(["S"])));
+    // LIST entries carry only the stored metadata key.
+    let v = req(&mut w, "c1", "$JS.API.STREAM.LIST", "");
+    assert_eq!(v["streams"][0]["config"]["metadata"], json!({"_nats.req.level": "0"}), "{v}");
+}
+
+#[test]
+fn direct_get_as_nats() {
+    let mut w = world(3, 43);
+    create(&mut w, "DG", json!({"subjects": ["dg.>"], "allow_direct": true, "num_replicas": 3}));
+    pub1(&mut w, "dg.a", "one", &[("X-App", "1")]);
+    pub1(&mut w, "dg.b", "two", &[]);
+    run(&mut w, 200 * MS);
+    let one = |w: &mut World, subj: &str, body: &str| {
+        let got = raw_replies(w, "c2", subj, body);
+        assert_eq!(got.len(), 1, "one replica answers: {got:?}");
+        got.into_iter().next().unwrap()
+    };
+    let (h, p) = one(&mut w, "$JS.API.DIRECT.GET.DG", r#"{"seq":1}"#);
+    let h = h.unwrap();
+    assert!(h.starts_with("NATS/1.0\r\nX-App: 1\r\nNats-Stream: DG\r\nNats-Subject: dg.a\r\nNats-Sequence: 1\r\nNats-Time-Stamp: 2025-"), "{h:?}");
+    assert!(h.ends_with("\r\n\r\n"));
+    assert_eq!(p, "one");
+    let (h, p) = one(&mut w, "$JS.API.DIRECT.GET.DG.dg.b", "");
+    assert!(h.unwrap().starts_with("NATS/1.0\r\nNats-Stream: DG\r\nNats-Subject: dg.b\r\nNats-Sequence: 2\r\n"));
+    assert_eq!(p, "two");
+    let (h, _) = one(&mut w, "$JS.API.DIRECT.GET.DG", r#"{"seq":50}"#);
+    assert_eq!(h.as_deref(), Some("NATS/1.0 404 Message Not Found\r\n\r\n"));
+    let (h, _) = one(&mut w, "$JS.API.DIRECT.GET.DG", "not json");
+    assert_eq!(h.as_deref(), Some("NATS/1.0 408 Malformed Request\r\n\r\n"));
+    // Without allow_direct nobody subscribes: 503 no responders.
+    create(&mut w, "ND", json!({"subjects": ["nd"]}));
+    let (h, _) = one(&mut w, "$JS.API.DIRECT.GET.ND", r#"{"seq":1}"#);
+    assert!(h.unwrap().starts_with("NATS/1.0 503"), "no responders");
+    no_violations(&w);
+}
+
+#[test]
+fn subjects_update_moves_the_leader_subscription() {
+    let mut w = world(3, 44);
+    create(&mut w, "U", json!({"subjects": ["u.a"], "num_replicas": 3}));
+    assert_eq!(pub1(&mut w, "u.a", "1", &[]), ack("U", 1));
+    let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.U", &stream_cfg("U", json!({"subjects": ["u.b"], "num_replicas": 3})));
+    assert!(v.get("error").is_none(), "{v}");
+    assert_eq!(pub1(&mut w, "u.b", "2", &[]), ack("U", 2));
+    // The old subject has no stream any more: 503 no responders.
+    let got = raw_replies(&mut w, "c1", "u.a", "3");
+    assert!(got.len() == 1 && got[0].0.as_deref().is_some_and(|h| h.starts_with("NATS/1.0 503")), "{got:?}");
     no_violations(&w);
 }

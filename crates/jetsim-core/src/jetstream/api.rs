@@ -160,6 +160,13 @@ impl StreamConfig {
     /// `no_ack`, `duplicate_window`, `placement`, `first_seq`,
     /// `discard_new_per_subject`, `metadata` are left out when zero).
     pub fn to_json(&self) -> Value {
+        self.to_json_meta(true)
+    }
+
+    /// [`StreamConfig::to_json`]; `dynamic` adds `_nats.ver`/`_nats.level`
+    /// (nats `setDynamicStreamMetadata`: info/create/update answers, not
+    /// STREAM.LIST entries).
+    pub fn to_json_meta(&self, dynamic: bool) -> Value {
         let mut m = Map::new();
         m.insert("name".into(), self.name.clone().into());
         if !self.description.is_empty() {
@@ -216,8 +223,10 @@ impl StreamConfig {
         // `_nats.level` when it shows one; Go writes map keys sorted.
         let mut md = self.metadata.clone();
         md.insert("_nats.req.level".into(), "0".into());
-        md.insert("_nats.ver".into(), crate::NATS_VERSION.into());
-        md.insert("_nats.level".into(), JS_API_LEVEL.to_string());
+        if dynamic {
+            md.insert("_nats.ver".into(), crate::NATS_VERSION.into());
+            md.insert("_nats.level".into(), JS_API_LEVEL.to_string());
+        }
         let md: Map<String, Value> = md.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
         m.insert("metadata".into(), Value::Object(md));
         Value::Object(m)
@@ -293,6 +302,32 @@ fn get_strs(m: &Map<String, Value>, k: &str) -> Result<Vec<String>, ApiError> {
     }
 }
 
+/// A JSON syntax error as Go's decoder words the common ones.
+pub fn json_err(e: &serde_json::Error) -> ApiError {
+    match e.classify() {
+        serde_json::error::Category::Eof => ApiError::invalid_json("unexpected EOF"),
+        _ => ApiError::invalid_json(&e.to_string()),
+    }
+}
+
+/// Go's `%q` for ASCII text (what nats' error texts quote).
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// nats `JSMaxDescriptionLen`.
 pub const MAX_DESCRIPTION_LEN: usize = 4 * 1024;
 /// nats `JSMaxMetadataLen`.
@@ -343,13 +378,12 @@ pub fn check_stream_update(old: &StreamConfig, new: StreamConfig) -> Result<Stre
 }
 
 fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<StreamConfig, ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::invalid_json("unexpected end of JSON input"));
-    }
     if body.len() > MAX_API_BODY {
         return Err(ApiError::new(400, 10003, "bad request"));
     }
-    let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::invalid_json(&e.to_string()))?;
+    // nats decodes nothing from an empty body (an empty config).
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
+    let v: Value = serde_json::from_slice(body).map_err(|e| json_err(&e))?;
     let Value::Object(m) = v else {
         return Err(ApiError::invalid_json("json: cannot unmarshal non-object into Go value of type server.StreamConfigRequest"));
     };
@@ -372,33 +406,35 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
         None | Some(Value::Null) => 0,
         Some(v) => v.as_u64().ok_or_else(|| unmarshal_err("first_seq", "uint64", v))?,
     };
-    let enum_str = |k: &str, ty: &str| -> Result<Option<String>, ApiError> {
+    // nats' enum UnmarshalJSON: `can not unmarshal %q` of the raw JSON.
+    let bad_enum = |v: &Value| ApiError::invalid_json(&format!("can not unmarshal {}", go_quote(&v.to_string())));
+    let enum_str = |k: &str, _ty: &str| -> Result<Option<String>, ApiError> {
         match m.get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(v) => Err(ApiError::invalid_json(&format!("json: cannot unmarshal {} into Go struct field StreamConfigRequest.{k} of type server.{ty}", match v { Value::Bool(_) => "bool", Value::Number(_) => "number", Value::Array(_) => "array", _ => "object" }))),
+            Some(v) => Err(bad_enum(v)),
         }
     };
     let retention = match enum_str("retention", "RetentionPolicy")?.as_deref() {
         None | Some("limits") => "limits".to_string(),
         Some("interest") => "interest".to_string(),
         Some("workqueue") => "workqueue".to_string(),
-        Some(other) => return Err(ApiError::invalid_json(&format!("can not unmarshal {:?} into RetentionPolicy", other))),
+        Some(other) => return Err(bad_enum(&Value::String(other.to_string()))),
     };
     let storage_memory = match enum_str("storage", "StorageType")?.as_deref() {
         None | Some("file") => false,
         Some("memory") => true,
-        Some(other) => return Err(ApiError::invalid_json(&format!("can not unmarshal {:?} into StorageType", other))),
+        Some(other) => return Err(bad_enum(&Value::String(other.to_string()))),
     };
     let discard_new = match enum_str("discard", "DiscardPolicy")?.map(|d| d.to_ascii_lowercase()).as_deref() {
         None | Some("old") => false,
         Some("new") => true,
-        Some(other) => return Err(ApiError::invalid_json(&format!("can not unmarshal {:?} into DiscardPolicy", other))),
+        Some(other) => return Err(bad_enum(&Value::String(other.to_string()))),
     };
     let compression = match enum_str("compression", "StoreCompression")?.as_deref() {
         None | Some("") | Some("none") => "none".to_string(),
         Some("s2") => "s2".to_string(),
-        Some(other) => return Err(ApiError::invalid_json(&format!("can not unmarshal {:?} into StoreCompression", other))),
+        Some(other) => return Err(bad_enum(&Value::String(other.to_string()))),
     };
     let placement = match m.get("placement") {
         None | Some(Value::Null) => None,
@@ -472,7 +508,20 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
     }
     // Features jetsim does not model: refused rather than faked.
     let unmodelled = |what: &str| Err(ApiError::invalid_config(&format!("{what} is not modelled by jetsim (nats-server 2.12 supports it)")));
-    if has_mirror || m.get("sources").is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
+    let has_sources = m.get("sources").is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()));
+    if has_mirror {
+        // checkStreamCfg's mirror rules come first.
+        if m.get("first_seq").and_then(Value::as_u64).is_some_and(|f| f > 0) {
+            return Err(ApiError::new(400, 10143, "stream mirrors can not have first sequence configured"));
+        }
+        if !subjects.is_empty() {
+            return Err(ApiError::new(400, 10034, "stream mirrors can not contain subjects"));
+        }
+        if has_sources {
+            return Err(ApiError::new(400, 10031, "stream mirrors can not also contain other sources"));
+        }
+    }
+    if has_mirror || has_sources {
         return unmodelled("mirrors and sources");
     }
     if m.get("republish").is_some_and(|v| !v.is_null()) {
@@ -580,11 +629,11 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
                 return Err(ApiError::invalid_config("subjects that overlap with system api require no-ack to be true"));
             }
         }
-    }
-    for (i, a) in subjects.iter().enumerate() {
-        for b in &subjects[i + 1..] {
-            if crate::subject::subjects_collide(b, a) {
-                return Err(ApiError::invalid_config(&format!("subject {a:?} overlaps with {b:?}")));
+        // nats checks the later subjects while still at this one, so a
+        // repeated subject reads as an overlap.
+        for t in &subjects[i + 1..] {
+            if crate::subject::subjects_collide(t, s) {
+                return Err(ApiError::invalid_config(&format!("subject {s:?} overlaps with {t:?}")));
             }
         }
     }

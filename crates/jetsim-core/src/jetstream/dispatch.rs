@@ -43,13 +43,14 @@ impl Server {
                 ("sstep", Who::StreamLeader(s.to_string()), "stream_leader_stepdown_response")
             }
             ["META", "LEADER", "STEPDOWN"] => ("mstep", Who::MetaLeader, "meta_leader_stepdown_response"),
+            ["DIRECT", "GET", ..] => {
+                // Answered by the stream's replicas on their own
+                // subscriptions (InternalSub::Direct), not the API import.
+                return;
+            }
             _ => {
-                // 2.10.8+: unknown API subjects get "bad request", from the
-                // server the client is connected to.
-                if from_client {
-                    self.js_count(true);
-                    self.js_reply(ctx, reply, error_response("error_response", &ApiError::bad_request()), false);
-                }
+                // nats-server 2.12.8 (conformance oracle): an unknown
+                // `$JS.API` subject gets no answer (the client times out).
                 return;
             }
         };
@@ -133,24 +134,44 @@ impl Server {
     fn js_meta_request(&mut self, ctx: &mut Ctx, op: &str, name: &str, reply: Option<&Rc<str>>, payload: &Bytes, short: &str) {
         let result: Result<Option<Vec<u8>>, ApiError> = match op {
             "info" => Ok(Some(self.js_account_info())),
-            "names" | "list" => {
-                let js = self.js.as_ref();
-                let names: Vec<String> = js.map(|j| j.streams.keys().map(|k| k.to_string()).collect()).unwrap_or_default();
-                if op == "names" {
-                    let v = json!({"type": response_type(short), "total": names.len(), "offset": 0, "limit": 1024, "streams": names});
-                    Ok(Some(serde_json::to_vec(&v).unwrap_or_default()))
-                } else {
-                    let infos: Vec<Value> = names
-                        .iter()
-                        .map(|n| {
-                            let b = self.js_stream_info_json(ctx, &Rc::from(n.as_str()), "", false);
-                            serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null)
+            "names" | "list" => match parse_paged(payload, &["offset", "subject"]) {
+                Err(e) => Err(e),
+                Ok((offset, filter)) => {
+                    let js = self.js.as_ref();
+                    // nats: streams with a subject colliding with the filter.
+                    let names: Vec<String> = js
+                        .map(|j| {
+                            j.streams
+                                .iter()
+                                .filter(|(_, r)| {
+                                    filter.is_empty()
+                                        || r.assignment.config.subjects.iter().any(|s| crate::subject::subjects_collide(&filter, s))
+                                })
+                                .map(|(k, _)| k.to_string())
+                                .collect()
                         })
-                        .collect();
-                    let v = json!({"type": response_type(short), "total": infos.len(), "offset": 0, "limit": 256, "streams": infos});
-                    Ok(Some(serde_json::to_vec(&v).unwrap_or_default()))
+                        .unwrap_or_default();
+                    let total = names.len();
+                    let offset = offset.min(total);
+                    if op == "names" {
+                        let page: Vec<String> = names.into_iter().skip(offset).take(1024).collect();
+                        let v = json!({"type": response_type(short), "total": total, "offset": offset, "limit": 1024, "streams": page});
+                        Ok(Some(serde_json::to_vec(&v).unwrap_or_default()))
+                    } else {
+                        let infos: Vec<Value> = names
+                            .iter()
+                            .skip(offset)
+                            .take(256)
+                            .map(|n| {
+                                let b = self.js_stream_info_json(ctx, &Rc::from(n.as_str()), "", false);
+                                serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null)
+                            })
+                            .collect();
+                        let v = json!({"type": response_type(short), "total": total, "offset": offset, "limit": 256, "streams": infos});
+                        Ok(Some(serde_json::to_vec(&v).unwrap_or_default()))
+                    }
                 }
-            }
+            },
             "create" => self.js_create(ctx, name, reply, payload),
             "update" => self.js_update(ctx, name, reply, payload),
             "delete" => self.js_delete(ctx, name, reply),
@@ -213,10 +234,15 @@ impl Server {
         let cfg = parse_stream_config(payload, name)?;
         let js = self.js.as_ref().ok_or_else(ApiError::cluster_unavailable)?;
         let key: Rc<str> = Rc::from(name);
+        if !js.clustered() && cfg.num_replicas > 1 {
+            return Err(ApiError::new(500, 10074, "replicas > 1 not supported in non-clustered mode"));
+        }
         if let Some(r) = js.streams.get(&key) {
             if r.assignment.config == cfg {
-                // Identical config: idempotent (answered without did_create).
-                return Ok(Some(self.js_stream_info_json(ctx, &key, "stream_create_response", false)));
+                // Identical config: idempotent (a cluster answers without
+                // did_create, a single server with it).
+                let single = !js.clustered();
+                return Ok(Some(self.js_stream_info_json(ctx, &key, "stream_create_response", single)));
             }
             return Err(ApiError::new(400, 10058, "stream name already in use with a different configuration"));
         }
@@ -254,6 +280,9 @@ impl Server {
     fn js_update(&mut self, ctx: &mut Ctx, name: &str, reply: Option<&Rc<str>>, payload: &Bytes) -> Result<Option<Vec<u8>>, ApiError> {
         let cfg = api::parse_stream_update(payload, name)?;
         let js = self.js.as_ref().ok_or_else(ApiError::cluster_unavailable)?;
+        if !js.clustered() && cfg.num_replicas > 1 {
+            return Err(ApiError::new(500, 10074, "replicas > 1 not supported in non-clustered mode"));
+        }
         let key: Rc<str> = Rc::from(name);
         let r = js.streams.get(&key).ok_or_else(ApiError::stream_not_found)?;
         let cfg = api::check_stream_update(&r.assignment.config, cfg)?;
@@ -403,7 +432,10 @@ impl Server {
         let mut entry = None;
         let mut pending = None;
         let body: Result<Option<Vec<u8>>, ApiError> = match op {
-            "sinfo" => Ok(Some(self.js_stream_info_json(ctx, stream, short, false))),
+            "sinfo" => match parse_info_request(payload) {
+                Ok(opts) => Ok(Some(self.js_stream_info_json_opts(ctx, stream, short, false, &opts))),
+                Err(e) => Err(e),
+            },
             "purge" => match self.js_purge_request(stream, payload) {
                 Ok(req) => {
                     entry = Some(JsEntry::Purge(req));
@@ -472,6 +504,12 @@ impl Server {
     /// StreamInfo (as `short`, or bare when `short` is empty) from this
     /// server's view of the stream.
     pub(crate) fn js_stream_info_json(&self, ctx: &Ctx, stream: &Rc<str>, short: &str, did_create: bool) -> Vec<u8> {
+        self.js_stream_info_json_opts(ctx, stream, short, did_create, &InfoOpts::default())
+    }
+
+    /// StreamInfo with STREAM.INFO's request options (subjects_filter,
+    /// deleted_details, offset).
+    pub(crate) fn js_stream_info_json_opts(&self, ctx: &Ctx, stream: &Rc<str>, short: &str, did_create: bool, opts: &InfoOpts) -> Vec<u8> {
         let Some(js) = self.js.as_ref() else { return Vec::new() };
         let Some(r) = js.streams.get(stream) else {
             return error_response(if short.is_empty() { "stream_info_response" } else { short }, &ApiError::stream_not_found());
@@ -482,20 +520,46 @@ impl Server {
         state.insert("messages".into(), st.messages.into());
         state.insert("bytes".into(), st.bytes.into());
         state.insert("first_seq".into(), st.first_seq.into());
-        state.insert("first_ts".into(), api::rfc3339(st.first_ts).into());
+        // Go's zero time when there is no first / last message.
+        const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+        let first_ts = if st.messages == 0 { ZERO_TIME.to_string() } else { api::rfc3339(st.first_ts) };
+        let last_ts = if st.last_seq == 0 || st.last_seq < r.assignment.config.first_seq { ZERO_TIME.to_string() } else { api::rfc3339(st.last_ts) };
+        state.insert("first_ts".into(), first_ts.into());
         state.insert("last_seq".into(), st.last_seq.into());
-        state.insert("last_ts".into(), api::rfc3339(st.last_ts).into());
+        state.insert("last_ts".into(), last_ts.into());
         if st.num_subjects > 0 {
             state.insert("num_subjects".into(), st.num_subjects.into());
+        }
+        // subjects_filter: the subjects map (paged like nats, 100000 a page).
+        let subject_totals = if opts.subjects_filter.is_empty() { Vec::new() } else { r.store.subject_totals(&opts.subjects_filter) };
+        if !subject_totals.is_empty() {
+            let m: serde_json::Map<String, Value> = subject_totals
+                .iter()
+                .skip(opts.offset)
+                .take(MAX_SUBJECT_DETAILS)
+                .map(|(k, n)| (k.to_string(), Value::from(*n)))
+                .collect();
+            if !m.is_empty() {
+                state.insert("subjects".into(), Value::Object(m));
+            }
         }
         let num_deleted = (st.last_seq + 1).saturating_sub(st.first_seq).saturating_sub(st.messages);
         if num_deleted > 0 && st.messages > 0 {
             state.insert("num_deleted".into(), num_deleted.into());
+            if opts.deleted_details {
+                let gaps: Vec<Value> = r.store.deleted().into_iter().map(Value::from).collect();
+                state.insert("deleted".into(), Value::Array(gaps));
+            }
         }
         state.insert("consumer_count".into(), self.js_consumer_count(stream).into());
         let name_of = |ep: Endpoint| js.opts.peers.iter().find(|p| p.ep == ep).map(|p| p.name.clone()).unwrap_or_default();
         let mut cluster = json!({"name": self.config.cluster});
-        if let Some(g) = &r.group {
+        let clustered = js.clustered();
+        if !clustered {
+            // A single server: nats shows only itself as leader.
+            cluster = json!({"leader": self.config.name});
+        }
+        if let Some(g) = r.group.as_ref().filter(|_| clustered) {
             if r.assignment.peers.len() > 1 {
                 cluster["raft_group"] = Value::String(g.name.to_string());
             }
@@ -546,15 +610,19 @@ impl Server {
         if !short.is_empty() {
             v.insert("type".into(), Value::String(response_type(short)));
         }
-        v.insert("config".into(), r.assignment.config.to_json());
+        v.insert("config".into(), r.assignment.config.to_json_meta(!short.is_empty()));
         v.insert("created".into(), api::rfc3339(r.assignment.created).into());
         v.insert("state".into(), Value::Object(state));
-        v.insert("cluster".into(), cluster);
+        // A single server sends cluster info only with STREAM.INFO.
+        if clustered || short == "stream_info_response" {
+            v.insert("cluster".into(), cluster);
+        }
         v.insert("ts".into(), api::rfc3339(ctx.now).into());
         if short == "stream_info_response" {
-            v.insert("total".into(), 0.into());
-            v.insert("offset".into(), 0.into());
-            v.insert("limit".into(), 0.into());
+            let paged = !subject_totals.is_empty();
+            v.insert("total".into(), subject_totals.len().into());
+            v.insert("offset".into(), (if paged { opts.offset } else { 0 }).into());
+            v.insert("limit".into(), (if paged { MAX_SUBJECT_DETAILS } else { 0 }).into());
         }
         if did_create {
             v.insert("did_create".into(), true.into());
@@ -570,6 +638,134 @@ impl Server {
     /// the number once it exists.
     pub(crate) fn js_consumer_count(&self, stream: &Rc<str>) -> u64 {
         self.js.as_ref().and_then(|js| js.streams.get(stream)).map_or(0, |r| r.consumers.len() as u64)
+    }
+}
+
+impl Server {
+    /// `$JS.API.DIRECT.GET.<stream>` (JSON `{seq}` / `{last_by_subj}` /
+    /// `{next_by_subj, seq}`) and `$JS.API.DIRECT.GET.<stream>.<subject>`
+    /// (last message on the subject), answered by any replica with the raw
+    /// message and `Nats-Stream`/`-Subject`/`-Sequence`/`-Time-Stamp`
+    /// headers, or a status (nats `processDirectGetRequest`,
+    /// `getDirectRequest`). Batched gets are not modelled (408 Bad Request).
+    pub(super) fn js_direct_get(&mut self, ctx: &mut Ctx, stream: &Rc<str>, subject: &Rc<str>, reply: Option<&Rc<str>>, payload: &Bytes) {
+        let Some(reply) = reply.cloned() else { return };
+        let status = |code: &str| Bytes::from(format!("NATS/1.0 {code}\r\n\r\n"));
+        let prefix = format!("$JS.API.DIRECT.GET.{stream}");
+        let by_subject = subject.strip_prefix(prefix.as_str()).and_then(|r| r.strip_prefix('.')).map(str::to_string);
+        let parsed: Result<Value, _> =
+            if payload.is_empty() { Ok(Value::Object(Default::default())) } else { serde_json::from_slice(payload) };
+        let req = match parsed {
+            Ok(Value::Object(m)) => m,
+            _ => {
+                let h = status("408 Malformed Request");
+                self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
+                return;
+            }
+        };
+        let num = |k: &str| req.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let text = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let (seq, mut last_for, next_for) = (num("seq"), text("last_by_subj"), text("next_by_subj"));
+        let batch = num("batch");
+        let other = req.get("start_time").is_some_and(|v| !v.is_null()) || req.get("multi_last").is_some_and(|v| !v.is_null());
+        if let Some(key) = by_subject {
+            if !last_for.is_empty() || !next_for.is_empty() || seq != 0 || batch != 0 || other {
+                let h = status("408 Bad Request");
+                self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
+                return;
+            }
+            last_for = key;
+        } else {
+            if payload.is_empty() || (seq == 0 && last_for.is_empty() && next_for.is_empty() && !other) {
+                let h = status("408 Empty Request");
+                self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
+                return;
+            }
+            if (seq > 0 && !last_for.is_empty()) || (!last_for.is_empty() && !next_for.is_empty()) || batch > 0 || other {
+                let h = status("408 Bad Request");
+                self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
+                return;
+            }
+        }
+        let no_hdr = req.get("no_hdr").and_then(Value::as_bool).unwrap_or(false);
+        let Some(r) = self.js.as_ref().and_then(|js| js.streams.get(stream)) else { return };
+        let found = if seq > 0 && next_for.is_empty() {
+            r.store.get(seq).map(|m| (seq, m))
+        } else if !next_for.is_empty() {
+            r.store.next_by_subject(&next_for, seq)
+        } else {
+            r.store.last_by_subject(&last_for)
+        };
+        let Some((seq, m)) = found else {
+            let h = status("404 Message Not Found");
+            self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
+            return;
+        };
+        let ts = api::rfc3339(m.ts);
+        let extra = format!("Nats-Stream: {stream}\r\nNats-Subject: {}\r\nNats-Sequence: {seq}\r\nNats-Time-Stamp: {ts}\r\n\r\n", m.subject);
+        let hdr = match m.hdr.as_ref().filter(|h| h.len() > 2) {
+            // nats genHeader: appended before the stored block's last CRLF.
+            Some(h) => {
+                let mut b = h[..h.len() - 2].to_vec();
+                b.extend_from_slice(extra.as_bytes());
+                b
+            }
+            None => format!("NATS/1.0\r\n{extra}").into_bytes(),
+        };
+        let (data, hdr) = (m.data.clone(), Bytes::from(hdr));
+        if no_hdr {
+            self.internal_publish(ctx, &reply, None, data);
+        } else {
+            self.internal_publish(ctx, &reply, Some(&hdr), data);
+        }
+    }
+}
+
+/// nats `JSMaxSubjectDetails`.
+const MAX_SUBJECT_DETAILS: usize = 100_000;
+
+/// STREAM.INFO request options.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct InfoOpts {
+    pub deleted_details: bool,
+    pub subjects_filter: String,
+    pub offset: usize,
+}
+
+fn parse_obj(payload: &[u8], known: &[&str], ty: &str) -> Result<Option<serde_json::Map<String, Value>>, ApiError> {
+    let first = payload.iter().copied().find(|c| !c.is_ascii_whitespace());
+    if !matches!(first, Some(b'{') | Some(b'[')) {
+        return Ok(None);
+    }
+    let v: Value = serde_json::from_slice(payload).map_err(|e| api::json_err(&e))?;
+    let Value::Object(m) = v else {
+        return Err(ApiError::invalid_json(&format!("json: cannot unmarshal array into Go value of type server.{ty}")));
+    };
+    if let Some(k) = m.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
+    }
+    Ok(Some(m))
+}
+
+/// `{deleted_details, subjects_filter, offset}` (nats `JSApiStreamInfoRequest`).
+fn parse_info_request(payload: &[u8]) -> Result<InfoOpts, ApiError> {
+    let mut o = InfoOpts::default();
+    if let Some(m) = parse_obj(payload, &["deleted_details", "subjects_filter", "offset"], "JSApiStreamInfoRequest")? {
+        o.deleted_details = m.get("deleted_details").and_then(Value::as_bool).unwrap_or(false);
+        o.subjects_filter = m.get("subjects_filter").and_then(Value::as_str).unwrap_or("").to_string();
+        o.offset = m.get("offset").and_then(Value::as_i64).unwrap_or(0).max(0) as usize;
+    }
+    Ok(o)
+}
+
+/// `{offset, subject}` of STREAM.NAMES / STREAM.LIST.
+fn parse_paged(payload: &[u8], known: &[&str]) -> Result<(usize, String), ApiError> {
+    match parse_obj(payload, known, "JSApiStreamNamesRequest")? {
+        None => Ok((0, String::new())),
+        Some(m) => Ok((
+            m.get("offset").and_then(Value::as_i64).unwrap_or(0).max(0) as usize,
+            m.get("subject").and_then(Value::as_str).unwrap_or("").to_string(),
+        )),
     }
 }
 

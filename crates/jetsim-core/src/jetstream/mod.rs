@@ -181,6 +181,8 @@ pub struct StreamReplica {
     pub(crate) inflight: BTreeMap<Index, publish::Inflight>,
     /// When this replica's age timer is due (max_age expiry).
     expire_at: Option<Time>,
+    /// DIRECT.GET subscriptions of this replica: (internal id, subject).
+    direct_subs: Vec<(u32, String)>,
     /// Consumers of this stream, by name.
     pub consumers: BTreeMap<Rc<str>, consumer::Consumer>,
 }
@@ -214,6 +216,8 @@ pub(crate) enum InternalSub {
     Stream(Rc<str>),
     /// A consumer leader's subscription: (stream, consumer).
     Consumer(Rc<str>, Rc<str>),
+    /// A replica's `$JS.API.DIRECT.GET.<stream>[.>]` (allow_direct).
+    Direct(Rc<str>),
 }
 
 /// A server's JetStream state.
@@ -325,6 +329,25 @@ impl JetStream {
     /// than the lost-quorum interval.
     pub fn meta_leaderless(&self, now: Time) -> bool {
         self.meta_leader().is_none() && now.saturating_sub(self.started) > self.opts.raft_config().lost_quorum
+    }
+
+    /// Requests nats does not pass through the `$JS.API.>` system import
+    /// (2.10.10+): they reach only real subscribers (a consumer leader's
+    /// MSG.NEXT, a replica's DIRECT.GET), so without one the client gets
+    /// 503 no responders.
+    pub fn import_skipped(subject: &str) -> bool {
+        subject.starts_with("$JS.API.DIRECT.GET.") || subject.starts_with("$JS.API.CONSUMER.MSG.NEXT.")
+    }
+
+    /// Whether internal subscription `id` is the `$JS.API.>` import.
+    pub(crate) fn is_api_sub(&self, id: u32) -> bool {
+        matches!(self.internal.get(&id), Some(InternalSub::Api))
+    }
+
+    /// Whether this server is part of a JetStream cluster (nats
+    /// `isClustered`); a lone JetStream server runs in standalone mode.
+    pub fn clustered(&self) -> bool {
+        self.opts.peers.len() > 1
     }
 
     pub fn is_meta_leader(&self) -> bool {
@@ -614,6 +637,7 @@ impl Server {
                         learner: false,
                         inflight: BTreeMap::new(),
                         expire_at: None,
+                        direct_subs: Vec::new(),
                         consumers: BTreeMap::new(),
                     },
                 );
@@ -630,12 +654,14 @@ impl Server {
                     }
                     self.js_output(ctx, &sa.group, out);
                 }
+                self.js_sync_direct(ctx, &name);
             }
             JsEntry::UpdateStream(sa) => {
                 self.js_apply_stream_update(ctx, sa);
             }
             JsEntry::DeleteStream(name) => {
                 self.js_lost_leadership(ctx, Some(&name), false);
+                self.js_unsub_direct(ctx, &name);
                 if let Some(js) = self.js.as_mut() {
                     if let Some(r) = js.streams.remove(&name) {
                         js.groups.remove(&r.assignment.group);
@@ -666,6 +692,7 @@ impl Server {
         let was = r.assignment.peers.contains(&me);
         let is = sa.peers.contains(&me);
         let peers_changed = r.assignment.peers != sa.peers;
+        let old_subjects = r.assignment.config.subjects.clone();
         let mut sa2 = (*sa).clone();
         sa2.reply = None;
         r.assignment = Rc::new(sa2);
@@ -714,7 +741,11 @@ impl Server {
                 self.js_output(ctx, &group, out);
             }
         }
+        self.js_sync_direct(ctx, &name);
         let leads = self.js.as_ref().and_then(|js| js.streams.get(&name)).is_some_and(|r| r.is_leader());
+        if leads && old_subjects != sa.config.subjects {
+            self.js_resubscribe(ctx, &name, &old_subjects);
+        }
         if let (true, Some(reply)) = (leads, sa.reply.as_ref()) {
             let body = self.js_stream_info_json(ctx, &name, "stream_update_response", false);
             self.internal_publish(ctx, reply, None, Bytes::from(body));
@@ -784,6 +815,8 @@ impl Server {
                         // message found", the memory store 10043.
                         let missing = if cfg.storage_memory {
                             ApiError::new(400, 10043, format!("sequence {seq} not found"))
+                        } else if seq > r.store.last_seq() {
+                            ApiError::new(500, 10057, "stream store EOF")
                         } else {
                             ApiError::new(500, 10057, "no message found")
                         };
@@ -826,6 +859,73 @@ impl Server {
             InternalSub::Api => self.js_api(ctx, subject, reply, payload, from_client),
             InternalSub::Stream(stream) => self.js_stream_publish(ctx, &stream, subject, reply, headers, payload),
             InternalSub::Consumer(s, c) => self.js_consumer_msg(ctx, &s, &c, subject, reply, headers, payload),
+            InternalSub::Direct(s) => self.js_direct_get(ctx, &s, subject, reply, payload),
+        }
+    }
+
+    /// The leader's subject subscriptions follow a subjects update.
+    fn js_resubscribe(&mut self, ctx: &mut Ctx, stream: &Rc<str>, old_subjects: &[String]) {
+        let Some(js) = self.js.as_mut() else { return };
+        let Some(r) = js.streams.get_mut(stream) else { return };
+        let subs = std::mem::take(&mut r.subs);
+        for id in &subs {
+            js.internal.remove(id);
+        }
+        for (id, subj) in subs.into_iter().zip(old_subjects) {
+            self.internal_unsub(ctx, subj, id);
+        }
+        let Some(js) = self.js.as_mut() else { return };
+        let Some(r) = js.streams.get(stream) else { return };
+        let subjects = r.assignment.config.subjects.clone();
+        for subj in subjects {
+            let Some(js) = self.js.as_mut() else { return };
+            let id = js.next_internal;
+            js.next_internal += 1;
+            js.internal.insert(id, InternalSub::Stream(stream.clone()));
+            if let Some(r) = js.streams.get_mut(stream) {
+                r.subs.push(id);
+            }
+            self.internal_sub(ctx, &subj, id);
+        }
+    }
+
+    /// DIRECT.GET subscriptions: every replica of an `allow_direct` stream
+    /// (nats `subscribeToDirect`), none otherwise.
+    fn js_sync_direct(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
+        let Some(js) = self.js.as_mut() else { return };
+        let Some(r) = js.streams.get_mut(stream) else { return };
+        let want = r.group.is_some() && r.assignment.config.allow_direct;
+        if want == !r.direct_subs.is_empty() {
+            return;
+        }
+        if !want {
+            self.js_unsub_direct(ctx, stream);
+            return;
+        }
+        let mut subs = Vec::new();
+        for subj in [format!("$JS.API.DIRECT.GET.{stream}"), format!("$JS.API.DIRECT.GET.{stream}.>")] {
+            let id = js.next_internal;
+            js.next_internal += 1;
+            js.internal.insert(id, InternalSub::Direct(stream.clone()));
+            subs.push((id, subj));
+        }
+        if let Some(r) = js.streams.get_mut(stream) {
+            r.direct_subs = subs.clone();
+        }
+        for (id, subj) in subs {
+            self.internal_sub(ctx, &subj, id);
+        }
+    }
+
+    fn js_unsub_direct(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
+        let Some(js) = self.js.as_mut() else { return };
+        let Some(r) = js.streams.get_mut(stream) else { return };
+        let subs = std::mem::take(&mut r.direct_subs);
+        for (id, _) in &subs {
+            js.internal.remove(id);
+        }
+        for (id, subj) in subs {
+            self.internal_unsub(ctx, &subj, id);
         }
     }
 

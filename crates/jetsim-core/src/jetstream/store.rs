@@ -444,6 +444,30 @@ impl MsgStore {
         }
     }
 
+    /// Message counts of the subjects matching `filter`, sorted by subject.
+    pub fn subject_totals(&self, filter: &str) -> Vec<(Rc<str>, u64)> {
+        self.subjects
+            .iter()
+            .filter(|(s, _)| filter_matches(filter, s))
+            .map(|(s, q)| (s.clone(), q.len() as u64))
+            .collect()
+    }
+
+    /// Interior deleted sequences between first and last (nats `deleted`),
+    /// at most [`MAX_MSGS_PER_STREAM`].
+    pub fn deleted(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut expect = self.first;
+        for &s in self.msgs.keys() {
+            while expect < s && out.len() < MAX_MSGS_PER_STREAM as usize {
+                out.push(expect);
+                expect += 1;
+            }
+            expect = s + 1;
+        }
+        out
+    }
+
     /// Drain the log of removed sequences.
     pub fn take_removed(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.removed)
