@@ -97,7 +97,7 @@ def main():
         if len(set(reasons.values())) == 1:
             print(f"reason = {toml_str(reasons[pairs[0]])}")
         else:
-            print(f"reason = {toml_str(' | '.join(f'{p}: {reasons[p]}' for p in pairs))}")
+            print(f"reason = {toml_str(' // '.join(f'{p}: {reasons[p]}' for p in pairs))}")
 
 
 if __name__ == "__main__":

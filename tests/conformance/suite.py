@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -130,13 +131,33 @@ def table(results, known, total_expected) -> str:
     for r in results:
         if r["status"] == "known":
             kd.setdefault((r["case"], r["known_reason"]), []).append(r["pair"])
+    cell = lambda s, n=200: (s if len(s) <= n else s[: n - 1] + "…").replace("|", "\\|")
     if kd:
-        lines.append("| case | pairs | reason |")
+        lines.append("| case | pairs | reason (full text in known-differences.toml) |")
         lines.append("|---|---|---|")
         for (case, reason), pairs in sorted(kd.items()):
-            lines.append(f"| `{case}` | {', '.join(pairs)} | {reason} |")
+            lines.append(f"| `{case}` | {', '.join(pairs)} | {cell(reason)} |")
     else:
         lines.append("(none)")
+    # The differences shared by most failing runs: where to look first.
+    freq = {}
+    for r in results:
+        if r["status"] in ("known", "fail"):
+            seen = set()
+            for d in r.get("differences") or []:
+                path = re.sub(r"\[\d+\]", "[]", d["path"])
+                kind = ("jetsim adds" if d["nats_server"] == harness.MISSING else
+                        "jetsim lacks" if d["jetsim"] == harness.MISSING else "differs:")
+                key = f"{kind} `{path}`"
+                if key not in seen:
+                    seen.add(key)
+                    freq[key] = freq.get(key, 0) + 1
+    if freq:
+        lines.append("")
+        lines.append("Most frequent differences (number of differing case runs that show them):")
+        lines.append("")
+        for key, n in sorted(freq.items(), key=lambda kv: (-kv[1], kv[0]))[:12]:
+            lines.append(f"- {cell(key, 120)}: {n}")
     return "\n".join(lines) + "\n"
 
 
