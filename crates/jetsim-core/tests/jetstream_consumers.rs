@@ -207,6 +207,8 @@ fn create_and_info_json_as_nats() {
     assert_eq!(list["consumers"][0]["stream_name"], "S");
     let stream = api(&mut w, "c1", "$JS.API.STREAM.INFO.S", "");
     assert_eq!(stream["state"]["consumer_count"], 2);
+    let account = api(&mut w, "c1", "$JS.API.INFO", "");
+    assert_eq!(account["consumers"], 2, "{account}");
     let d = api(&mut w, "c1", "$JS.API.CONSUMER.DELETE.S.C", "");
     assert_eq!(d, json!({"type":"io.nats.jetstream.api.v1.consumer_delete_response","success":true}));
     let gone = api(&mut w, "c2", "$JS.API.CONSUMER.INFO.S.C", "");

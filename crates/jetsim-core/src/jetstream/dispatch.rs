@@ -221,7 +221,8 @@ impl Server {
         let v = json!({
             "type": response_type("account_info_response"),
             "memory": mem, "storage": store, "reserved_memory": 0, "reserved_storage": 0,
-            "streams": streams, "consumers": 0,
+            "streams": streams,
+            "consumers": self.js.as_ref().map_or(0, |js| js.streams.values().map(|r| r.consumers.len()).sum::<usize>()),
             "limits": {"max_memory": -1, "max_storage": -1, "max_streams": -1, "max_consumers": -1,
                        "max_ack_pending": -1, "memory_max_stream_bytes": -1, "storage_max_stream_bytes": -1,
                        "max_bytes_required": false},
