@@ -1076,3 +1076,27 @@ fn expired_request_does_not_hold_messages() {
     assert_eq!(&got[1].payload[..], b"late");
     no_violations(&w);
 }
+
+/// A NAK delay and a +WPI are replicated: the next leader keeps the
+/// redelivery clock they set.
+#[test]
+fn nak_delay_survives_leader_change() {
+    let mut w = world(3, 24);
+    add_stream(&mut w, "R", "r.>", 3);
+    js_pub(&mut w, "c1", "r.x", "1");
+    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.R.C", r#"{"stream_name":"R","config":{"durable_name":"C","ack_policy":"explicit","ack_wait":1000000000}}"#);
+    let got = pull(&mut w, "c1", "R", "C", r#"{"batch":1}"#, 50 * MS);
+    assert_eq!(got.len(), 1);
+    publish(&mut w, "c1", &got[0].1, "-NAK 3s", None);
+    run(&mut w, 50 * MS);
+    let before = w.stream_leader("R").unwrap();
+    api(&mut w, "c1", "$JS.API.CONSUMER.LEADER.STEPDOWN.R.C", "");
+    run(&mut w, SEC);
+    assert_ne!(w.stream_leader("R").unwrap(), before);
+    // Past the 1 s ack wait, before the 3 s delay: nothing.
+    let early = pull(&mut w, "c2", "R", "C", r#"{"batch":1,"expires":1200000000}"#, 1300 * MS);
+    assert_eq!(early.iter().map(|g| g.0.as_str()).collect::<Vec<_>>(), ["STATUS"], "{early:?}");
+    let late = pull(&mut w, "c2", "R", "C", r#"{"batch":1,"expires":2000000000}"#, 2100 * MS);
+    assert_eq!((late[0].0.as_str(), ack_tokens(&late[0].1).0), ("r.x", 2), "{late:?}");
+    no_violations(&w);
+}

@@ -806,6 +806,8 @@ pub enum ConsumerOp {
     Start { sseq: u64, lss: Vec<u64> },
     Delivered { dseq: u64, sseq: u64, dc: u64, ts: Time },
     Ack { dseq: u64, sseq: u64, ts: Time },
+    /// A pending message's redelivery clock moved (`+WPI`, `-NAK <delay>`).
+    Pending { sseq: u64, ts: Time, due: Option<Time> },
 }
 
 /// A waiting pull request (nats `waitingRequest`).

@@ -142,6 +142,12 @@ pub(super) fn apply_op(r: &mut StreamReplica, name: &Rc<str>, index: Index, op: 
         ConsumerOp::Ack { dseq, sseq, ts } => {
             c.record_ack(*sseq, *dseq, *ts);
         }
+        ConsumerOp::Pending { sseq, ts, due } => {
+            if let Some(p) = c.pending.get_mut(sseq) {
+                p.ts = *ts;
+                p.due = *due;
+            }
+        }
     }
 }
 
@@ -863,6 +869,7 @@ impl Server {
                             c.rdq.retain(|&s| s != sseq);
                             if let Some(p) = c.pending.get_mut(&sseq) {
                                 p.due = Some(now + d.max(0) as u64);
+                                op = Some(ConsumerOp::Pending { sseq, ts: p.ts, due: p.due });
                             }
                         }
                         None => {
@@ -877,6 +884,7 @@ impl Server {
                 if let Some(p) = c.pending.get_mut(&sseq) {
                     p.ts = now;
                     p.due = None;
+                    op = Some(ConsumerOp::Pending { sseq, ts: now, due: None });
                 }
             } else {
                 ack_reply = false;
