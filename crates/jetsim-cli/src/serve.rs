@@ -329,12 +329,15 @@ impl Serve {
             let Some(first) = first else { continue };
             // Input is sent at the current virtual time.
             self.advance();
+            // At most INPUT_QUEUE inputs per turn, so a flood cannot stop the clock.
             let mut next = Some(first);
+            let mut handled = 0;
             while let Some(input) = next {
                 if self.input(input) {
                     return Ok(());
                 }
-                next = rx.try_recv().ok();
+                handled += 1;
+                next = if handled < INPUT_QUEUE { rx.try_recv().ok() } else { None };
             }
         }
     }
