@@ -176,6 +176,10 @@ fn bind(port: u16) -> io::Result<TcpListener> {
 }
 
 pub fn cmd_serve(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("usage: {USAGE}\n\n{HELP}");
+        return Ok(());
+    }
     let o = parse_options(args)?;
     let sc = build(&o)?;
     let seed = o.seed.or(sc.seed).unwrap_or(1);
