@@ -1100,3 +1100,27 @@ fn nak_delay_survives_leader_change() {
     assert_eq!((late[0].0.as_str(), ack_tokens(&late[0].1).0), ("r.x", 2), "{late:?}");
     no_violations(&w);
 }
+
+/// Deleting a consumer, or its stream, tells waiting pulls `409 Consumer Deleted`.
+#[test]
+fn waiting_pulls_told_consumer_deleted() {
+    let mut w = world(3, 25);
+    add_stream(&mut w, "S", "s.>", 3);
+    for c in ["A", "B"] {
+        api(&mut w, "c1", &format!("$JS.API.CONSUMER.CREATE.S.{c}"), &format!(r#"{{"stream_name":"S","config":{{"durable_name":"{c}"}}}}"#));
+    }
+    let (ra, rb) = (inbox("pull"), inbox("pull"));
+    publish(&mut w, "c2", "$JS.API.CONSUMER.MSG.NEXT.S.A", r#"{"batch":1,"expires":10000000000}"#, Some(&ra));
+    publish(&mut w, "c2", "$JS.API.CONSUMER.MSG.NEXT.S.B", r#"{"batch":1,"expires":10000000000}"#, Some(&rb));
+    run(&mut w, 100 * MS);
+    api(&mut w, "c1", "$JS.API.CONSUMER.DELETE.S.A", "");
+    api(&mut w, "c1", "$JS.API.STREAM.DELETE.S", "");
+    let got: Vec<(String, String)> = log(&w, "c2")
+        .iter()
+        .filter(|m| &*m.subject == ra.as_str() || &*m.subject == rb.as_str())
+        .map(|m| (m.subject.to_string(), hdr(m)))
+        .collect();
+    let deleted = "NATS/1.0 409 Consumer Deleted\r\n\r\n".to_string();
+    assert_eq!(got, [(ra.clone(), deleted.clone()), (rb.clone(), deleted)]);
+    no_violations(&w);
+}

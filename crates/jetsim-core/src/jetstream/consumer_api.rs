@@ -619,6 +619,21 @@ impl Server {
         }
     }
 
+    /// The stream is deleted: its consumers go with it, and the leader tells
+    /// waiting pull requests `409 Consumer Deleted` (nats
+    /// `releaseAnyPendingRequests`).
+    pub(super) fn js_consumers_stream_deleted(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
+        let names: Vec<Rc<str>> = self
+            .js
+            .as_ref()
+            .and_then(|js| js.streams.get(stream))
+            .map(|r| r.consumers.keys().cloned().collect())
+            .unwrap_or_default();
+        for n in names {
+            self.js_apply_delete_consumer(ctx, stream, &n, None);
+        }
+    }
+
     /// The stream's leadership left this server: waiting pull requests are
     /// told `409 Leadership Change`, subscriptions go.
     pub(super) fn js_consumers_lost(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {

@@ -660,6 +660,7 @@ impl Server {
                 self.js_apply_stream_update(ctx, sa);
             }
             JsEntry::DeleteStream(name) => {
+                self.js_consumers_stream_deleted(ctx, &name);
                 self.js_lost_leadership(ctx, Some(&name), false);
                 self.js_unsub_direct(ctx, &name);
                 if let Some(js) = self.js.as_mut() {
