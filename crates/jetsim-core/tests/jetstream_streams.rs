@@ -728,3 +728,49 @@ fn subjects_update_moves_the_leader_subscription() {
     assert!(got.len() == 1 && got[0].0.as_deref().is_some_and(|h| h.starts_with("NATS/1.0 503")), "{got:?}");
     no_violations(&w);
 }
+
+#[test]
+fn scale_up_at_nats_timescale_keeps_a_leader() {
+    let text = servers(3).replace("raft_timescale 1/10\n", "");
+    let sc = scenario::parse(&text).unwrap();
+    let mut w = World::new(sc, 45).unwrap();
+    w.set_check_invariants(true);
+    run(&mut w, 12 * SEC);
+    create(&mut w, "SC", json!({"subjects": ["sc.>"]}));
+    for i in 0..3 {
+        pub1(&mut w, &format!("sc.{i}"), "x", &[]);
+    }
+    let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.SC", &stream_cfg("SC", json!({"subjects": ["sc.>"], "num_replicas": 3})));
+    assert!(v.get("error").is_none(), "{v}");
+    run(&mut w, SEC);
+    let v = info(&mut w, "SC");
+    assert!(v["cluster"]["leader"].is_string(), "{v}");
+    assert_eq!(v["cluster"]["replicas"].as_array().map(|a| a.len()), Some(2), "{v}");
+    run(&mut w, 15 * SEC);
+    let v = info(&mut w, "SC");
+    assert!(v["cluster"]["leader"].is_string(), "{v}");
+    no_violations(&w);
+}
+
+#[test]
+fn cluster_info_shapes_as_nats() {
+    let mut w = world(3, 46);
+    let v = req(&mut w, "c1", "$JS.API.STREAM.NAMES", "");
+    assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"type":"io.nats.jetstream.api.v1.stream_names_response","total":0,"offset":0,"limit":1024,"streams":null}"#);
+    create(&mut w, "ONE", json!({"subjects": ["one"]}));
+    create(&mut w, "THREE", json!({"subjects": ["three"], "num_replicas": 3}));
+    pub1(&mut w, "three", "x", &[]);
+    run(&mut w, SEC);
+    // R1: no Raft node in nats, so {name, leader} only.
+    let v = info(&mut w, "ONE");
+    let keys: Vec<&str> = v["cluster"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(keys, ["name", "leader"], "{v}");
+    let v = info(&mut w, "THREE");
+    let keys: Vec<&str> = v["cluster"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(keys, ["name", "raft_group", "leader", "leader_since", "system_account", "traffic_account", "replicas"], "{v}");
+    assert_eq!((v["cluster"]["system_account"].clone(), v["cluster"]["traffic_account"].clone()), (json!(true), json!("$SYS")));
+    // An equal create is answered by the stream leader: its state, no did_create.
+    let v = req(&mut w, "c2", "$JS.API.STREAM.CREATE.THREE", &stream_cfg("THREE", json!({"subjects": ["three"], "num_replicas": 3})));
+    assert_eq!((v["state"]["messages"].clone(), v.get("did_create").is_none()), (json!(1), true), "{v}");
+    no_violations(&w);
+}

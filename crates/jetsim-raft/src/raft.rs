@@ -477,7 +477,12 @@ impl<E: Clone + Debug> Raft<E> {
                 Some(i) => progress.push(self.progress[i].clone()),
                 None => {
                     // Probe from the start: an added member is usually empty.
-                    progress.push(Progress::new(p));
+                    // Counted as heard now (nats `addPeer` stamps the time),
+                    // so a quorum check right after the change does not
+                    // depose the leader before the new member could answer.
+                    let mut np = Progress::new(p);
+                    np.last_heard = Some(now);
+                    progress.push(np);
                 }
             }
         }

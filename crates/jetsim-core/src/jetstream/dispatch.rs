@@ -155,7 +155,9 @@ impl Server {
                     let offset = offset.min(total);
                     if op == "names" {
                         let page: Vec<String> = names.into_iter().skip(offset).take(1024).collect();
-                        let v = json!({"type": response_type(short), "total": total, "offset": offset, "limit": 1024, "streams": page});
+                        // Go marshals an empty (nil) list as null.
+                        let streams = if page.is_empty() { Value::Null } else { json!(page) };
+                        let v = json!({"type": response_type(short), "total": total, "offset": offset, "limit": 1024, "streams": streams});
                         Ok(Some(serde_json::to_vec(&v).unwrap_or_default()))
                     } else {
                         let infos: Vec<Value> = names
@@ -242,8 +244,15 @@ impl Server {
             if r.assignment.config == cfg {
                 // Identical config: idempotent (a cluster answers without
                 // did_create, a single server with it).
-                let single = !js.clustered();
-                return Ok(Some(self.js_stream_info_json(ctx, &key, "stream_create_response", single)));
+                if !js.clustered() {
+                    return Ok(Some(self.js_stream_info_json(ctx, &key, "stream_create_response", true)));
+                }
+                // nats proposes the equal assignment again; the stream
+                // leader answers when it is applied.
+                let mut sa = (*r.assignment).clone();
+                sa.reply = reply.cloned();
+                self.js_meta_propose(ctx, JsEntry::AddStream(Rc::new(sa)), None)?;
+                return Ok(None);
             }
             return Err(ApiError::new(400, 10058, "stream name already in use with a different configuration"));
         }
@@ -560,16 +569,22 @@ impl Server {
             // A single server: nats shows only itself as leader.
             cluster = json!({"leader": self.config.name});
         }
-        if let Some(g) = r.group.as_ref().filter(|_| clustered) {
-            if r.assignment.peers.len() > 1 {
-                cluster["raft_group"] = Value::String(g.name.to_string());
-            }
+        let replicated = r.assignment.peers.len() > 1;
+        if clustered && !replicated && r.group.is_some() {
+            // An R1 stream has no Raft node in nats: {name, leader} only.
+            cluster["leader"] = Value::String(self.config.name.clone());
+        }
+        if let Some(g) = r.group.as_ref().filter(|_| clustered && replicated) {
+            cluster["raft_group"] = Value::String(g.name.to_string());
             if let Some(l) = g.raft.leader() {
                 cluster["leader"] = Value::String(name_of(l));
                 if let (true, Some(since)) = (g.raft.is_leader(), g.raft.leader_since()) {
                     cluster["leader_since"] = Value::String(api::rfc3339(since));
                 }
             }
+            // Replicated groups run in the system account (nats 2.12).
+            cluster["system_account"] = Value::Bool(true);
+            cluster["traffic_account"] = Value::String("$SYS".into());
             let progress = g.raft.progress();
             let last = g.raft.last_index();
             let mut replicas = Vec::new();

@@ -618,7 +618,13 @@ impl Server {
             JsEntry::AddStream(sa) => {
                 let name: Rc<str> = Rc::from(sa.config.name.as_str());
                 let Some(js) = self.js.as_mut() else { return };
-                if js.streams.contains_key(&name) {
+                if let Some(r) = js.streams.get(&name) {
+                    // An equal create proposed again: the stream leader answers.
+                    let leads = r.is_leader();
+                    if let (true, Some(reply)) = (leads, sa.reply.as_ref()) {
+                        let body = self.js_stream_info_json(ctx, &name, "stream_create_response", false);
+                        self.internal_publish(ctx, reply, None, Bytes::from(body));
+                    }
                     return;
                 }
                 let me = ctx.me;
@@ -773,7 +779,9 @@ impl Server {
         raft.set_applied(applied);
         out.next_wakeup = raft.next_wakeup();
         let name = g.name.clone();
-        r.group = Some(Group { name: name.clone(), raft, armed: None, elections_won: g.elections_won, created: g.created, had_leader: g.had_leader });
+        // Like a restarted member: it knows no leader yet and must not call
+        // its group leaderless before it heard from the leader again.
+        r.group = Some(Group { name: name.clone(), raft, armed: None, elections_won: g.elections_won, created: ctx.now, had_leader: false });
         self.js_output(ctx, &name, out);
     }
 
