@@ -398,8 +398,7 @@ impl Serve {
 
     fn accept(&mut self) {
         for i in 0..self.listeners.len() {
-            loop {
-                let Some(sock) = &self.listeners[i].sock else { break };
+            while let Some(sock) = &self.listeners[i].sock {
                 match sock.accept() {
                     Ok((stream, _)) => {
                         let server = self.listeners[i].server;
