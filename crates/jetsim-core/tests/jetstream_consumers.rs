@@ -1124,3 +1124,17 @@ fn waiting_pulls_told_consumer_deleted() {
     assert_eq!(got, [(ra.clone(), deleted.clone()), (rb.clone(), deleted)]);
     no_violations(&w);
 }
+
+/// A pull request to a consumer that does not exist: no responders (nats
+/// 2.10.10+ skips the `$JS.API.>` import for MSG.NEXT).
+#[test]
+fn pull_to_missing_consumer_is_no_responders() {
+    let mut w = world(3, 26);
+    add_stream(&mut w, "S", "s.>", 1);
+    let got = pull(&mut w, "c1", "S", "NOPE", "", 100 * MS);
+    assert_eq!(
+        got.iter().map(|g| g.1.as_str()).collect::<Vec<_>>(),
+        ["NATS/1.0 503\r\nNats-Subject: $JS.API.CONSUMER.MSG.NEXT.S.NOPE\r\n\r\n"]
+    );
+    no_violations(&w);
+}
