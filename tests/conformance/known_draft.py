@@ -35,6 +35,10 @@ def summarise(d) -> tuple:
         return (path, f"jetsim adds {path} ({short(y, 40)})")
     if y == MISSING:
         return (path, f"jetsim lacks {path}")
+    if isinstance(x, str) and isinstance(y, str):
+        p = len(os.path.commonprefix([x, y]))
+        if p > 24:  # show where the texts part
+            x, y = "…" + x[p - 12:], "…" + y[p - 12:]
     return (path, f"{path}: {short(x)} vs jetsim {short(y)}")
 
 
