@@ -1138,3 +1138,21 @@ fn pull_to_missing_consumer_is_no_responders() {
     );
     no_violations(&w);
 }
+
+/// A standalone server (no cluster) shows no `cluster` block for consumers,
+/// as nats-server 2.12.8 alone; an R3 consumer shows the group that carries
+/// its state, the leader and the replicas.
+#[test]
+fn cluster_block_standalone_and_r3() {
+    let mut w = world(1, 27);
+    add_stream(&mut w, "S", "s.>", 1);
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C"}}"#);
+    assert!(v.get("cluster").is_none(), "{v}");
+    let mut w = world(3, 28);
+    add_stream(&mut w, "R", "r.>", 3);
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.R.C", r#"{"stream_name":"R","config":{"durable_name":"C"}}"#);
+    let keys: Vec<&str> = v["cluster"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["name", "raft_group", "leader", "leader_since", "system_account", "traffic_account", "replicas"], "{v}");
+    assert!(v["cluster"]["raft_group"].as_str().unwrap().starts_with("S-R3F-"));
+    assert_eq!(v["cluster"]["replicas"].as_array().unwrap().len(), 2);
+}

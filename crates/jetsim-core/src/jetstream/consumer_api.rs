@@ -470,12 +470,17 @@ impl Server {
     fn js_consumer_cluster(&self, ctx: &Ctx, stream: &Rc<str>) -> Option<Value> {
         let body = self.js_stream_info_json(ctx, stream, "", false);
         let v: Value = serde_json::from_slice(&body).ok()?;
+        let js = self.js.as_ref()?;
+        if !js.clustered() {
+            // A standalone server shows no cluster block for consumers.
+            return None;
+        }
         let mut cluster = v.get("cluster")?.clone();
-        let replicated = self.js.as_ref()?.streams.get(stream)?.assignment.peers.len() > 1;
+        let replicated = js.streams.get(stream)?.assignment.peers.len() > 1;
         if let Value::Object(m) = &mut cluster {
-            // No `raft_group` (jetsim's consumer has none of its own); an R1
-            // consumer shows only its cluster and leader, as nats.
-            m.shift_remove("raft_group");
+            // `raft_group` is the stream's group: it is the one that carries
+            // the consumer's state in jetsim (nats has a `C-R3F-…` group per
+            // consumer). An R1 consumer shows only its cluster and leader.
             if !replicated {
                 m.retain(|k, _| k == "name" || k == "leader");
             }
