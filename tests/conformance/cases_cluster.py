@@ -250,3 +250,15 @@ async def cluster_no_quorum(t):
     await t.restart(2)
     await t.until("the stream has a leader again", lambda: leader_of(t, "R3S"), timeout=40, every=0.5)
     await t.pubo("publish after recovery", "r3s.y", "back", timeout=5)
+
+
+@case("§5.2 publishes through every server reach the R3 leader; acks and order", cluster=True)
+async def cluster_publish_via_each_server(t):
+    await r3(t)
+    acks = []
+    for i in (0, 1, 2, 1, 0):
+        nc = t.nc if i == 0 else await t.connect(i)
+        acks.append(await t.request(f"r3s.from{i + 1}", b"x", nc=nc))
+    t.obs("acks", acks)
+    r = await t.api("STREAM.INFO.R3S", {"subjects_filter": ">"})
+    t.obs("subjects", (r.get("state") or {}).get("subjects"))

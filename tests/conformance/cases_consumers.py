@@ -729,3 +729,45 @@ async def limits_to_interest_with_consumer(t):
     await asyncio.sleep(0.2)
     await t.info("CS", "after acking 2")
     await t.cinfo("CS", "C", "consumer")
+
+
+@case("§4.1 mutable fields on update are applied and shown")
+async def consumer_update_mutable(t):
+    await setup(t)
+    await t.consumer("CS", "MU", ack_policy="explicit", filter_subject="cs.a")
+    await t.consumer("CS", "MU", label="update", ack_policy="explicit", filter_subject="cs.b", ack_wait=5_000_000_000,
+                     max_deliver=7, max_ack_pending=10, description="updated", metadata={"k": "v"})
+    await t.pub("cs.a", "a")
+    await t.pub("cs.b", "b")
+    t.obs("deliveries", acks_of(await t.pull("CS", "MU", {"batch": 2, "no_wait": True})))
+
+
+@case("§2.2 CONSUMER.PAUSE (2.11+): a paused consumer delivers nothing until resumed")
+async def consumer_pause(t):
+    await setup(t, n=2)
+    await t.consumer("CS", "PZ", ack_policy="explicit")
+    r = await t.api("CONSUMER.PAUSE.CS.PZ", {"pause_until": "2099-01-01T00:00:00Z"})
+    r.pop("pause_remaining", None)  # time left until 2099: wall clock
+    t.obs("pause", r)
+    t.obs("pull while paused", acks_of(await t.pull("CS", "PZ", {"batch": 1, "expires": 500_000_000}, wait=1.5)))
+    r = await t.api("CONSUMER.INFO.CS.PZ")
+    t.obs("paused in info", {k: r.get(k) for k in ("paused",)})
+    await t.apio("resume", "CONSUMER.PAUSE.CS.PZ", {})
+    t.obs("pull after resume", acks_of(await t.pull("CS", "PZ", {"batch": 1}, expect=1)))
+
+
+@case("§4.3 push_bound follows the deliver subject's interest; re-binding a bound durable")
+async def push_bound(t):
+    await setup(t)
+    await t.consumer("CS", "PB", ack_policy="explicit", deliver_subject="push.pb")
+    r = await t.api("CONSUMER.INFO.CS.PB")
+    t.obs("unbound", r.get("push_bound"))
+    s = await t.sub("push.pb")
+    await asyncio.sleep(0.3)
+    r = await t.api("CONSUMER.INFO.CS.PB")
+    t.obs("bound", r.get("push_bound"))
+    await s.unsubscribe()
+    await t.nc.flush()
+    await asyncio.sleep(0.3)
+    r = await t.api("CONSUMER.INFO.CS.PB")
+    t.obs("unbound again", r.get("push_bound"))

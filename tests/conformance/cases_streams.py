@@ -638,3 +638,65 @@ async def stream_source_into_limited_workqueue(t):
 
 def status_of_(m):
     return (m.headers or {}).get("Status")
+
+
+# ---------------------------------------------------------------- more config and access patterns
+
+@case("§3.1 a KV bucket's stream as nats clients create it: per-subject 1, rollup markers, direct get by subject")
+async def stream_kv_bucket_semantics(t):
+    await t.apio("create", "STREAM.CREATE.KV_cfg", {
+        "name": "KV_cfg", "subjects": ["$KV.cfg.>"], "storage": "memory", "max_msgs_per_subject": 1,
+        "discard": "new", "allow_rollup_hdrs": True, "deny_delete": True, "allow_direct": True,
+        "duplicate_window": 120000000000})
+    await t.pubo("put a", "$KV.cfg.a", "1")
+    await t.pubo("put a again", "$KV.cfg.a", "2")
+    await t.pubo("put b", "$KV.cfg.b", "x")
+    await t.pubo("delete b (marker)", "$KV.cfg.b", "", headers={"KV-Operation": "DEL"})
+    await t.pubo("purge a (rollup marker)", "$KV.cfg.a", "",
+                 headers={"KV-Operation": "PURGE", "Nats-Rollup": "sub"})
+    inbox = t.inbox()
+    s = await t.sub(inbox)
+    for key in ("a", "b", "missing"):
+        await t.nc.publish(f"$JS.API.DIRECT.GET.KV_cfg.$KV.cfg.{key}", b"", reply=inbox)
+        m = await s.next(2)
+        t.obs(f"direct get {key}", t.view([m])[0] if m else {"$timeout": True})
+    await t.info("KV_cfg", "info", {"subjects_filter": ">"})
+
+
+@case("§3.1 length limits: stream name > 255, description > 4096, consumer description > 4096")
+async def stream_length_limits(t):
+    long_name = "N" * 256
+    await t.apio("name 256", f"STREAM.CREATE.{long_name}", {"name": long_name})
+    await t.apio("description 4097", "STREAM.CREATE.DESC", {"name": "DESC", "description": "d" * 4097})
+    await t.stream("OKD", subjects=["okd.>"])
+    await t.consumer("OKD", "C", label="consumer description 4097", ack_policy="explicit", description="d" * 4097)
+
+
+@case("§3.1 republish and subject_transform (2.10+)")
+async def stream_republish_and_transform(t):
+    await t.apio("republish", "STREAM.CREATE.RP", {"name": "RP", "subjects": ["rp.>"], "storage": "memory",
+                                                   "republish": {"src": "rp.>", "dest": "out.>"}})
+    s = await t.sub("out.>")
+    await t.pub("rp.a", "hello")
+    m = await s.next(2)
+    t.obs("republished", t.view([m])[0] if m else None)
+    await t.apio("transform", "STREAM.CREATE.TR", {"name": "TR", "subjects": ["in.>"], "storage": "memory",
+                                                   "subject_transform": {"src": "in.>", "dest": "stored.>"}})
+    await t.pub("in.x", "1")
+    await t.apio("stored under the new subject", "STREAM.MSG.GET.TR", {"seq": 1})
+
+
+@case("§2.2 MSG.GET next_by_subj with a wildcard; DIRECT.GET next_by_subj and batch (2.11+)")
+async def stream_get_next_by_wildcard(t):
+    await t.stream("NW", subjects=["nw.>"], allow_direct=True)
+    for s in ["nw.a", "nw.b", "nw.c.d", "nw.a"]:
+        await t.pub(s, s)
+    await t.apio("next nw.* from 2", "STREAM.MSG.GET.NW", {"next_by_subj": "nw.*", "seq": 2})
+    await t.apio("next nw.c.> from 1", "STREAM.MSG.GET.NW", {"next_by_subj": "nw.c.>", "seq": 1})
+    inbox = t.inbox()
+    s = await t.sub(inbox)
+    await t.nc.publish("$JS.API.DIRECT.GET.NW", json.dumps({"next_by_subj": "nw.a", "seq": 2}).encode(), reply=inbox)
+    m = await s.next(2)
+    t.obs("direct next", t.view([m])[0] if m else {"$timeout": True})
+    await t.nc.publish("$JS.API.DIRECT.GET.NW", json.dumps({"seq": 1, "batch": 3}).encode(), reply=inbox)
+    t.obs("direct batch 3", t.view(await s.collect(4, timeout=1)))
