@@ -1229,27 +1229,30 @@ impl World {
         let lat = Latency::from_spec(spec);
         let n = self.links.len_endpoints();
         let is_default = matches!((a, b), (Selector::Any, Selector::Any));
-        for x in 0..n {
-            for y in 0..n {
-                if x == y || only.is_some_and(|e| x != e && y != e) {
-                    continue;
+        // Every ordered pair, or only the pairs touching `only`.
+        let pairs: Box<dyn Iterator<Item = (Endpoint, Endpoint)>> = match only {
+            None => Box::new((0..n).flat_map(move |x| (0..n).map(move |y| (x, y)))),
+            Some(e) => Box::new((0..n).flat_map(move |y| [(e, y), (y, e)])),
+        };
+        for (x, y) in pairs {
+            if x == y {
+                continue;
+            }
+            let client_link = !self.is_server(x) || !self.is_server(y);
+            let m = match (a, b) {
+                (Selector::Clients, other) | (other, Selector::Clients) => {
+                    client_link
+                        && ((!self.is_server(x) && self.endpoint_matches(y, other))
+                            || (!self.is_server(y) && self.endpoint_matches(x, other)))
                 }
-                let client_link = !self.is_server(x) || !self.is_server(y);
-                let m = match (a, b) {
-                    (Selector::Clients, other) | (other, Selector::Clients) => {
-                        client_link
-                            && ((!self.is_server(x) && self.endpoint_matches(y, other))
-                                || (!self.is_server(y) && self.endpoint_matches(x, other)))
-                    }
-                    _ if is_default => true,
-                    _ => {
-                        (self.endpoint_matches(x, a) && self.endpoint_matches(y, b))
-                            || (self.endpoint_matches(x, b) && self.endpoint_matches(y, a))
-                    }
-                };
-                if m {
-                    self.links.dir_mut(x, y).latency = lat.clone();
+                _ if is_default => true,
+                _ => {
+                    (self.endpoint_matches(x, a) && self.endpoint_matches(y, b))
+                        || (self.endpoint_matches(x, b) && self.endpoint_matches(y, a))
                 }
+            };
+            if m {
+                self.links.dir_mut(x, y).latency = lat.clone();
             }
         }
     }
