@@ -774,3 +774,24 @@ fn cluster_info_shapes_as_nats() {
     assert_eq!((v["state"]["messages"].clone(), v.get("did_create").is_none()), (json!(1), true), "{v}");
     no_violations(&w);
 }
+
+#[test]
+fn scale_up_then_down_answers_both() {
+    for seed in 50..56 {
+        let text = servers(3).replace("raft_timescale 1/10\n", "");
+        let mut w = World::new(scenario::parse(&text).unwrap(), seed).unwrap();
+        w.set_check_invariants(true);
+        run(&mut w, 12 * SEC);
+        create(&mut w, "SC", json!({"subjects": ["sc.>"]}));
+        for i in 0..3 {
+            pub1(&mut w, &format!("sc.{i}"), "x", &[]);
+        }
+        let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.SC", &stream_cfg("SC", json!({"subjects": ["sc.>"], "num_replicas": 3})));
+        assert_eq!(v["config"]["num_replicas"], 3, "seed {seed}: {v}");
+        run(&mut w, SEC);
+        let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.SC", &stream_cfg("SC", json!({"subjects": ["sc.>"], "num_replicas": 1})));
+        assert_eq!(v["config"]["num_replicas"], 1, "seed {seed}: {v}");
+        assert_eq!(v["state"]["messages"], 3, "seed {seed}: {v}");
+        no_violations(&w);
+    }
+}

@@ -501,6 +501,18 @@ impl<E: Clone + Debug> Raft<E> {
         self.finish(out);
     }
 
+    /// Replaces the timing configuration (e.g. a member that was kept from
+    /// campaigning while it caught up gets the normal timings). Volatile
+    /// state (role, leader, commit) is kept; a follower or candidate draws a
+    /// new election deadline under the new timings.
+    pub fn set_config(&mut self, now: u64, config: Config, rng: &mut dyn Entropy, out: &mut Output<E>) {
+        self.config = config;
+        if self.role != Role::Leader {
+            self.election_deadline = Some(now.saturating_add(self.rand_election(rng)));
+        }
+        self.finish(out);
+    }
+
     /// Leader step-down, optionally transferring leadership (nats `StepDown`).
     /// The target is `preferred` if it is a member heard from within
     /// `healthy_window`, otherwise the healthy follower with the highest match

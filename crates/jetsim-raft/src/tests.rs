@@ -1629,3 +1629,75 @@ mod checker {
         );
     }
 }
+
+// ---- membership change (stream scale up/down) ---------------------------------
+
+/// Deliver every message among `nodes` until none is left.
+fn pump(nodes: &mut BTreeMap<NodeId, Raft<u64>>, mut out: Vec<(NodeId, Output<u64>)>, now: u64, rng: &mut SplitMix) {
+    let mut queue: VecDeque<(NodeId, NodeId, Msg<u64>)> = VecDeque::new();
+    for (from, o) in out.drain(..) {
+        for (to, m) in o.sends {
+            queue.push_back((from, to, m));
+        }
+    }
+    let mut steps = 0;
+    while let Some((from, to, m)) = queue.pop_front() {
+        steps += 1;
+        assert!(steps < 10_000, "message storm");
+        let Some(n) = nodes.get_mut(&to) else { continue };
+        let mut o = Output::new();
+        n.on_message(now, from, m, rng, &mut o);
+        for (t, m) in o.sends {
+            queue.push_back((to, t, m));
+        }
+    }
+}
+
+#[test]
+fn set_peers_grows_a_singleton_and_shrinks_back() {
+    let mut rng = SplitMix(3);
+    let (mut a, mut o) = Raft::new(1, vec![1], cfg(), Storage::new(SyncPolicy::Always), 0, &mut rng);
+    a.on_timer(10 * SEC, &mut rng, &mut o);
+    assert!(a.is_leader());
+    let mut o = Output::new();
+    for v in [10, 11, 12] {
+        a.propose(10 * SEC, v, &mut o).unwrap();
+    }
+    assert_eq!(a.commit_index(), 4, "alone, every entry commits at once");
+    // Two empty members join; a quorum is now 2 of 3.
+    let now = 11 * SEC;
+    let mut nodes: BTreeMap<NodeId, Raft<u64>> = BTreeMap::new();
+    for id in [2, 3] {
+        let (n, _) = Raft::new(id, vec![1, 2, 3], cfg(), Storage::new(SyncPolicy::Always), now, &mut rng);
+        nodes.insert(id, n);
+    }
+    let mut o = Output::new();
+    a.set_peers(now, vec![1, 2, 3], &mut o);
+    assert_eq!((a.peers(), a.quorum_size()), (&[1, 2, 3][..], 2));
+    assert!(a.progress().iter().all(|p| p.last_heard == Some(now)), "added peers count as heard now");
+    nodes.insert(1, a);
+    pump(&mut nodes, vec![(1, o)], now, &mut rng);
+    for id in [2, 3] {
+        assert_eq!(nodes[&id].log(), nodes[&1].log(), "member {id} caught up");
+        assert_eq!(nodes[&id].leader(), Some(1));
+    }
+    // A new entry needs an acknowledgement now.
+    let mut o = Output::new();
+    let idx = nodes.get_mut(&1).unwrap().propose(now, 13, &mut o).unwrap();
+    assert!(!nodes[&1].is_committed(idx), "not committed before a follower acked");
+    pump(&mut nodes, vec![(1, o)], now, &mut rng);
+    assert!(nodes[&1].is_committed(idx));
+    // Back to one member: commits alone again.
+    let mut a = nodes.remove(&1).unwrap();
+    let mut o = Output::new();
+    a.set_peers(now, vec![1], &mut o);
+    let idx = a.propose(now, 14, &mut o).unwrap();
+    assert!(a.is_committed(idx) && a.quorum_size() == 1);
+    // set_config keeps the leader and its state.
+    let mut o = Output::new();
+    let mut c = cfg();
+    c.election_min = 100 * SEC;
+    c.election_max = 101 * SEC;
+    a.set_config(now, c, &mut rng, &mut o);
+    assert!(a.is_leader() && a.config().election_min == 100 * SEC);
+}

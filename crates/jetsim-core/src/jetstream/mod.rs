@@ -745,6 +745,11 @@ impl Server {
             if let Some(g) = js.streams.get_mut(&name).and_then(|r| r.group.as_mut()) {
                 let mut out = Output::new();
                 g.raft.set_peers(ctx.now, sa.peers.clone(), &mut out);
+                if sa.peers.len() == 1 && !g.raft.is_leader() {
+                    // The one member left of a scale down to R1 leads at once
+                    // (nats runs an R1 stream without Raft).
+                    g.raft.campaign_immediately(ctx.now, &mut out);
+                }
                 self.js_output(ctx, &group, out);
             }
         }
@@ -753,35 +758,29 @@ impl Server {
         if leads && old_subjects != sa.config.subjects {
             self.js_resubscribe(ctx, &name, &old_subjects);
         }
-        if let (true, Some(reply)) = (leads, sa.reply.as_ref()) {
+        // nats: a member that is now the only one answers as the leader.
+        let sole = sa.peers.len() == 1 && sa.peers[0] == me;
+        if let (true, Some(reply)) = (leads || sole, sa.reply.as_ref()) {
             let body = self.js_stream_info_json(ctx, &name, "stream_update_response", false);
             self.internal_publish(ctx, reply, None, Bytes::from(body));
         }
     }
 
-    /// A learner that has applied something heard from the leader: restart
-    /// its Raft member with the normal timings (state kept, like a restart).
+    /// A learner that has applied something heard from the leader: it gets
+    /// the normal timings (and may campaign from now on).
     fn js_promote_learner(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
-        let me = ctx.me;
         let Some(js) = self.js.as_mut() else { return };
         let base = js.opts.raft_config();
         let Some(r) = js.streams.get_mut(stream) else { return };
         if !r.learner || r.applied == 0 {
             return;
         }
-        let Some(g) = r.group.take() else { return };
         r.learner = false;
-        let applied = r.applied;
-        let peers = r.assignment.peers.clone();
         let config = base.with_preferred_leader(Some(r.assignment.preferred));
-        let storage = g.raft.into_storage();
-        let (mut raft, mut out) = Raft::new(me, peers, config, storage, ctx.now, &mut Ent(ctx.rng));
-        raft.set_applied(applied);
-        out.next_wakeup = raft.next_wakeup();
+        let Some(g) = r.group.as_mut() else { return };
         let name = g.name.clone();
-        // Like a restarted member: it knows no leader yet and must not call
-        // its group leaderless before it heard from the leader again.
-        r.group = Some(Group { name: name.clone(), raft, armed: None, elections_won: g.elections_won, created: ctx.now, had_leader: false });
+        let mut out = Output::new();
+        g.raft.set_config(ctx.now, config, &mut Ent(ctx.rng), &mut out);
         self.js_output(ctx, &name, out);
     }
 
