@@ -205,6 +205,9 @@ fn create_and_info_json_as_nats() {
     let list = api(&mut w, "c1", "$JS.API.CONSUMER.LIST.S", "");
     assert_eq!((list["total"].as_u64(), list["limit"].as_u64()), (Some(2), Some(256)));
     assert_eq!(list["consumers"][0]["stream_name"], "S");
+    // LIST shows the stored config: no dynamic `_nats.level` / `_nats.ver`.
+    assert_eq!(list["consumers"][0]["config"]["metadata"], json!({"_nats.req.level":"0"}));
+    assert!(list["consumers"][0].get("type").is_none());
     let stream = api(&mut w, "c1", "$JS.API.STREAM.INFO.S", "");
     assert_eq!(stream["state"]["consumer_count"], 2);
     let account = api(&mut w, "c1", "$JS.API.INFO", "");
@@ -261,6 +264,10 @@ fn create_errors_as_nats() {
     // An update may not change the ack policy; it may change the description.
     let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.T.D", r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"all"}}"#);
     assert_eq!(v["error"], json!({"code":500,"err_code":10012,"description":"ack policy can not be updated"}));
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.T.D", r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"explicit","deliver_subject":"x.y"}}"#);
+    assert_eq!(v["error"], json!({"code":500,"err_code":10012,"description":"can not update pull consumer to push based"}));
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.T.D", r#"{"stream_name":"T","config":{"durable_name":"D"},"action":"upsert"}"#);
+    assert_eq!(v["error"]["description"], r#"invalid JSON: unknown consumer action: "upsert""#);
     let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.T.D", r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"explicit","description":"x"},"action":"update"}"#);
     assert_eq!(v["config"]["description"], "x");
     // CONSUMER.INFO wants an empty body.

@@ -211,9 +211,17 @@ impl ConsumerConfig {
     /// The config as a response shows it: with the dynamic metadata
     /// (`_nats.level`, `_nats.ver`) added.
     pub fn to_json(&self) -> Value {
+        self.to_json_meta(true)
+    }
+
+    /// The config, with the dynamic metadata or without it (CONSUMER.LIST
+    /// shows the stored config only).
+    pub fn to_json_meta(&self, dynamic: bool) -> Value {
         let mut metadata = self.metadata.clone();
-        metadata.insert("_nats.level".into(), API_LEVEL.into());
-        metadata.insert("_nats.ver".into(), crate::NATS_VERSION.into());
+        if dynamic {
+            metadata.insert("_nats.level".into(), API_LEVEL.into());
+            metadata.insert("_nats.ver".into(), crate::NATS_VERSION.into());
+        }
         let j = ConfigJson {
             durable_name: &self.durable,
             name: &self.name,
@@ -396,7 +404,12 @@ pub fn parse_create_request(body: &[u8]) -> Result<CreateRequest, ApiError> {
         Some(Value::String(s)) if s.is_empty() => Action::CreateOrUpdate,
         Some(Value::String(s)) if s == "create" => Action::Create,
         Some(Value::String(s)) if s == "update" => Action::Update,
-        Some(v) => return Err(ApiError::invalid_json(&format!("can not unmarshal {}", serde_json::to_string(v).unwrap_or_default()))),
+        Some(v) => {
+            return Err(ApiError::invalid_json(&format!(
+                "unknown consumer action: {}",
+                serde_json::to_string(v).unwrap_or_default()
+            )))
+        }
     };
     let config = match m.get("config") {
         None | Some(Value::Null) => empty_config(),
@@ -750,8 +763,12 @@ pub fn check_config(c: &ConsumerConfig, stream: &StreamConfig) -> Result<(), Api
     Ok(())
 }
 
-/// nats `checkNewConsumerConfig`: what an update may not change.
-pub fn check_update(old: &ConsumerConfig, new: &ConsumerConfig) -> Result<(), ApiError> {
+/// nats `checkNewConsumerConfig`: what an update may not change, in nats'
+/// order. `old_deliver_bound`: the old deliver subject still has interest.
+pub fn check_update(old: &ConsumerConfig, new: &ConsumerConfig, old_deliver_bound: bool) -> Result<(), ApiError> {
+    if old == new {
+        return Ok(());
+    }
     let err = |what: &str| Err(ApiError::new(500, 10012, what.to_string()));
     if old.deliver_policy != new.deliver_policy {
         return err("deliver policy can not be updated");
@@ -771,18 +788,19 @@ pub fn check_update(old: &ConsumerConfig, new: &ConsumerConfig) -> Result<(), Ap
     if old.flow_control != new.flow_control {
         return err("flow control can not be updated");
     }
-    if old.mem_storage != new.mem_storage {
-        return err("memory storage can not be updated");
+    if old.deliver_subject != new.deliver_subject {
+        if !old.is_push() {
+            return err("can not update pull consumer to push based");
+        }
+        if !new.is_push() {
+            return err("can not update push consumer to pull based");
+        }
+        if old_deliver_bound {
+            return Err(ApiError::new(400, 10013, "consumer name already in use"));
+        }
     }
     if old.max_waiting != new.max_waiting {
         return err("max waiting can not be updated");
-    }
-    if old.is_push() != new.is_push() {
-        return err(if old.is_push() {
-            "can not update push consumer to pull based"
-        } else {
-            "can not update pull consumer to push based"
-        });
     }
     Ok(())
 }

@@ -38,6 +38,9 @@ fn status_pending(code: u16, text: &str, n: i64, b: i64) -> Bytes {
 enum Who {
     Meta,
     Leader(Rc<str>, Rc<str>),
+    /// CONSUMER.LIST: the stream leader answers with its consumers' state
+    /// (nats' meta leader gathers it from the consumer leaders).
+    List(Rc<str>),
 }
 
 #[derive(Serialize)]
@@ -166,7 +169,7 @@ impl Server {
             ["CONSUMER", "CREATE", _, ..] | ["CONSUMER", "DURABLE", "CREATE", ..] => ("consumer_create_response", Who::Meta),
             ["CONSUMER", "DELETE", _, _] => ("consumer_delete_response", Who::Meta),
             ["CONSUMER", "NAMES", _] => ("consumer_names_response", Who::Meta),
-            ["CONSUMER", "LIST", _] => ("consumer_list_response", Who::Meta),
+            ["CONSUMER", "LIST", s] => ("consumer_list_response", Who::List(rc(s))),
             ["CONSUMER", "INFO", s, c] => ("consumer_info_response", Who::Leader(rc(s), rc(c))),
             ["CONSUMER", "LEADER", "STEPDOWN", s, c] => ("consumer_leader_stepdown_response", Who::Leader(rc(s), rc(c))),
             // Pull requests go to the consumer leader's own subscription.
@@ -199,7 +202,7 @@ impl Server {
                 self.js_count(false);
                 let result = match toks {
                     ["CONSUMER", "DELETE", s, c] => self.js_consumer_delete(ctx, s, c, reply),
-                    ["CONSUMER", "NAMES", s] | ["CONSUMER", "LIST", s] => Ok(Some(self.js_consumer_names(ctx, s, short, payload))),
+                    ["CONSUMER", "NAMES", s] => Ok(Some(self.js_consumer_names(ctx, s, short, payload))),
                     _ => self.js_consumer_create(ctx, toks, reply, payload),
                 };
                 match result {
@@ -211,6 +214,22 @@ impl Server {
                         }
                         self.js_reply(ctx, reply, error_response(short, &e), false);
                     }
+                }
+            }
+            Who::List(s) => {
+                if js.meta_leaderless(ctx.now) {
+                    self.js_count(true);
+                    self.js_reply(ctx, reply, unavailable, false);
+                    return;
+                }
+                let answer = match js.streams.get(&s) {
+                    None => js.is_meta_leader(),
+                    Some(r) => r.is_leader() || (js.is_meta_leader() && r.leader().is_none()),
+                };
+                if answer {
+                    self.js_count(false);
+                    let body = self.js_consumer_names(ctx, &s, short, payload);
+                    self.js_reply(ctx, reply, body, false);
                 }
             }
             Who::Leader(s, c) => {
@@ -342,7 +361,8 @@ impl Server {
                 if req.action == Action::Create && *old != cfg {
                     return Err(ApiError::new(400, 10148, "consumer already exists"));
                 }
-                consumer::check_update(old, &cfg)?;
+                let bound = old.is_push() && c.active;
+                consumer::check_update(old, &cfg, bound)?;
                 (c.assignment.name.clone(), c.assignment.created)
             }
             None => {
@@ -419,7 +439,7 @@ impl Server {
                 .iter()
                 .skip(offset)
                 .take(256)
-                .map(|n| serde_json::from_slice(&self.js_consumer_info_json(ctx, &stream, n, "")).unwrap_or(Value::Null))
+                .map(|n| serde_json::from_slice(&self.js_consumer_info_json(ctx, &stream, n, "-")).unwrap_or(Value::Null))
                 .collect();
             let v = json!({"type": response_type(short), "total": total, "offset": offset, "limit": 256, "consumers": infos});
             serde_json::to_vec(&v).unwrap_or_default()
@@ -435,14 +455,16 @@ impl Server {
             return error_response(short, &ApiError::new(404, 10014, "consumer not found"));
         };
         let mut m = serde_json::Map::new();
-        if !short.is_empty() {
+        // `short` "-": a CONSUMER.LIST entry (no type, the stored config).
+        let listed = short == "-";
+        if !short.is_empty() && !listed {
             m.insert("type".into(), Value::String(response_type(short)));
         }
         let (dseq, sseq) = (c.dseq.max(1), c.sseq.max(1));
         m.insert("stream_name".into(), Value::String(stream.to_string()));
         m.insert("name".into(), Value::String(name.to_string()));
         m.insert("created".into(), Value::String(super::api::rfc3339(c.assignment.created)));
-        m.insert("config".into(), c.config().to_json());
+        m.insert("config".into(), c.config().to_json_meta(!listed));
         let seq = |cs: u64, ss: u64, t: Option<Time>| {
             serde_json::to_value(SeqInfo { consumer_seq: cs, stream_seq: ss, last_active: t.map(super::api::rfc3339) })
                 .unwrap_or(Value::Null)
