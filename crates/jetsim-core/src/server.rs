@@ -685,15 +685,8 @@ impl Server {
         if crate::jetstream::JetStream::import_skipped(subject) {
             // nats skips the `$JS.API.>` import for these (jetstream::
             // JetStream::import_skipped): only real subscribers count.
-            if let Some(js) = self.js.as_mut() {
+            if let Some(js) = self.js.as_ref() {
                 internal.retain(|id| !js.is_api_sub(*id));
-                // DIRECT.GET replicas form nats' queue group `_sys_`: the
-                // requester sees one answer.
-                if let (Some(r), Origin::Client { cid, .. }) = (reply, &origin) {
-                    if *cid != 0 && subject.starts_with("$JS.API.DIRECT.GET.") {
-                        js.open_response(ctx.now, r);
-                    }
-                }
             }
             let ri = &self.route_interest;
             forward.retain(|(peer, queues)| {

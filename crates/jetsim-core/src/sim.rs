@@ -1010,9 +1010,12 @@ impl World {
                     // number: after a lazy-fsync power loss the sequence can be
                     // reused by a later publish. (Removed by the stream's
                     // limits, below first_seq, counts as present.)
+                    // (Removed by the stream itself, counts as present; a
+                    // subject transform stores another subject.)
+                    let transformed = r.assignment.config.subject_transform.is_some();
                     let present = match r.store.get(*seq) {
-                        Some(m) => m.subject == *subject && m.data == *body,
-                        None => *seq < r.store.first_seq() && *seq <= r.store.last_seq(),
+                        Some(m) => (m.subject == *subject || transformed) && m.data == *body,
+                        None => (*seq < r.store.first_seq() && *seq <= r.store.last_seq()) || r.store.was_removed(*seq),
                     };
                     if !present {
                         lost.push(LostAck {

@@ -795,3 +795,54 @@ fn scale_up_then_down_answers_both() {
         no_violations(&w);
     }
 }
+
+#[test]
+fn republish_and_subject_transform_as_nats() {
+    let mut w = world(3, 47);
+    for c in w.clients.iter_mut() {
+        c.node.js.record_subs = true;
+    }
+    client_cmd(&mut w, "c2", ClientCmd::Sub { subject: "out.>".into(), queue: None, count: None });
+    run(&mut w, 100 * MS);
+    let v = create(&mut w, "RP", json!({"subjects": ["rp.>"], "republish": {"src": "rp.>", "dest": "out.>"}, "num_replicas": 3}));
+    assert_eq!(v["config"]["republish"], json!({"src": "rp.>", "dest": "out.>"}), "{v}");
+    pub1(&mut w, "rp.a", "hello", &[]);
+    pub1(&mut w, "rp.a", "again", &[("X-K", "v")]);
+    run(&mut w, 100 * MS);
+    let got: Vec<_> = client(&w, "c2").js.sub_log.iter().filter(|m| m.subject.starts_with("out.")).cloned().collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(&*got[0].subject, "out.a");
+    let h0 = String::from_utf8_lossy(got[0].headers.as_ref().unwrap()).into_owned();
+    assert!(h0.starts_with("NATS/1.0\r\nNats-Stream: RP\r\nNats-Subject: rp.a\r\nNats-Sequence: 1\r\nNats-Time-Stamp: ") && h0.ends_with("Nats-Last-Sequence: 0\r\n\r\n"), "{h0:?}");
+    assert_eq!(&got[0].payload[..], b"hello");
+    let h1 = String::from_utf8_lossy(got[1].headers.as_ref().unwrap()).into_owned();
+    assert!(h1.starts_with("NATS/1.0\r\nX-K: v\r\nNats-Stream: RP\r\n") && h1.ends_with("Nats-Last-Sequence: 1\r\n\r\n"), "{h1:?}");
+    // A destination inside the stream's own subjects is a cycle.
+    let e = create_err(&mut w, "CY", json!({"subjects": ["cy.>"], "republish": {"src": ">", "dest": "cy.x"}}));
+    assert_eq!(e, (500, 10052, "stream configuration for republish destination forms a cycle".into()));
+    // subject_transform: stored under the transformed subject.
+    create(&mut w, "TR", json!({"subjects": ["in.>"], "subject_transform": {"src": "in.>", "dest": "stored.>"}}));
+    assert_eq!(pub1(&mut w, "in.x", "1", &[]), ack("TR", 1));
+    let g = req(&mut w, "c1", "$JS.API.STREAM.MSG.GET.TR", r#"{"seq":1}"#);
+    assert_eq!(g["message"]["subject"], "stored.x", "{g}");
+    no_violations(&w);
+}
+
+#[test]
+fn direct_get_batch_as_nats() {
+    let mut w = world(1, 48);
+    create(&mut w, "NW", json!({"subjects": ["nw.>"], "allow_direct": true}));
+    for s in ["nw.a", "nw.b", "nw.c.d", "nw.a"] {
+        pub1(&mut w, s, s, &[]);
+    }
+    let got = raw_replies(&mut w, "c1", "$JS.API.DIRECT.GET.NW", r#"{"seq":1,"batch":3}"#);
+    assert_eq!(got.len(), 4, "{got:?}");
+    let hs: Vec<String> = got.iter().map(|(h, _)| h.clone().unwrap_or_default()).collect();
+    assert!(hs[0].contains("Nats-Sequence: 1\r\n") && hs[0].ends_with("Nats-Num-Pending: 3\r\nNats-Last-Sequence: 0\r\n\r\n"), "{:?}", hs[0]);
+    assert!(hs[2].contains("Nats-Subject: nw.c.d\r\n") && hs[2].ends_with("Nats-Num-Pending: 1\r\nNats-Last-Sequence: 2\r\n\r\n"), "{:?}", hs[2]);
+    assert_eq!(hs[3], "NATS/1.0 204 EOB\r\nNats-Num-Pending: 1\r\nNats-Last-Sequence: 3\r\n\r\n");
+    // Name length checks come after the character checks.
+    let long = "N".repeat(256);
+    let v = req(&mut w, "c1", &format!("$JS.API.STREAM.CREATE.{long}"), &json!({"name": long}).to_string());
+    assert_eq!(err_of(&v), (500, 10052, "stream name is too long, maximum allowed is 255".into()));
+}

@@ -130,6 +130,11 @@ pub struct StreamConfig {
     /// `none` or `s2` (accepted and shown; jetsim's byte counts ignore it).
     pub compression: String,
     pub first_seq: u64,
+    /// `subject_transform` {src, dest}: incoming subjects are stored
+    /// transformed.
+    pub subject_transform: Option<(String, String)>,
+    /// `republish` {src, dest, headers_only}.
+    pub republish: Option<(String, String, bool)>,
     pub allow_direct: bool,
     pub mirror_direct: bool,
     pub discard_new_per_subject: bool,
@@ -199,6 +204,18 @@ impl StreamConfig {
         m.insert("compression".into(), self.compression.clone().into());
         if self.first_seq != 0 {
             m.insert("first_seq".into(), self.first_seq.into());
+        }
+        if let Some((src, dest)) = &self.subject_transform {
+            m.insert("subject_transform".into(), serde_json::json!({"src": src, "dest": dest}));
+        }
+        if let Some((src, dest, headers_only)) = &self.republish {
+            let mut r = Map::new();
+            r.insert("src".into(), src.clone().into());
+            r.insert("dest".into(), dest.clone().into());
+            if *headers_only {
+                r.insert("headers_only".into(), true.into());
+            }
+            m.insert("republish".into(), Value::Object(r));
         }
         m.insert("allow_direct".into(), self.allow_direct.into());
         m.insert("mirror_direct".into(), self.mirror_direct.into());
@@ -300,6 +317,73 @@ fn get_strs(m: &Map<String, Value>, k: &str) -> Result<Vec<String>, ApiError> {
             .collect(),
         Some(v) => Err(unmarshal_err(k, "[]string", v)),
     }
+}
+
+/// Check a subject transform's destination against its source: tokens are
+/// literals, `*` (the source's wildcards in order), `>` (the source's tail,
+/// last), `$N` or `{{wildcard(N)}}` (the N-th source wildcard).
+pub fn transform_check(src: &str, dest: &str) -> Result<(), ()> {
+    if !crate::subject::is_valid_subject(dest) {
+        return Err(());
+    }
+    let pwcs = src.split('.').filter(|t| *t == "*").count();
+    let has_fwc = src.split('.').last() == Some(">");
+    for t in dest.split('.') {
+        match wildcard_ref(t) {
+            Some(n) if n == 0 || n > pwcs => return Err(()),
+            _ => {}
+        }
+        if t == ">" && !has_fwc {
+            return Err(());
+        }
+    }
+    if dest.split('.').filter(|t| *t == "*").count() > pwcs {
+        return Err(());
+    }
+    Ok(())
+}
+
+fn wildcard_ref(t: &str) -> Option<usize> {
+    if let Some(n) = t.strip_prefix('$') {
+        return n.parse().ok();
+    }
+    let inner = t.strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    let arg = inner.strip_prefix("wildcard(")?.strip_suffix(')')?.trim();
+    arg.parse().ok()
+}
+
+/// Apply a checked transform to a literal subject: None if `src` does not
+/// match it (nats `SubjectTransform.Match`).
+pub fn transform(src: &str, dest: &str, subject: &str) -> Option<String> {
+    if !crate::subject::matches(src, subject) {
+        return None;
+    }
+    let stoks: Vec<&str> = src.split('.').collect();
+    let toks: Vec<&str> = subject.split('.').collect();
+    let mut wild: Vec<&str> = Vec::new();
+    let mut tail = String::new();
+    for (i, t) in stoks.iter().enumerate() {
+        match *t {
+            "*" => wild.push(toks[i]),
+            ">" => tail = toks[i..].join("."),
+            _ => {}
+        }
+    }
+    let mut next = 0;
+    let mut out: Vec<String> = Vec::new();
+    for t in dest.split('.') {
+        if t == "*" {
+            out.push(wild.get(next)?.to_string());
+            next += 1;
+        } else if t == ">" {
+            out.push(tail.clone());
+        } else if let Some(n) = wildcard_ref(t) {
+            out.push(wild.get(n.checked_sub(1)?)?.to_string());
+        } else {
+            out.push(t.to_string());
+        }
+    }
+    Some(out.join("."))
 }
 
 /// A JSON syntax error as Go's decoder words the common ones.
@@ -524,12 +608,48 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
     if has_mirror || has_sources {
         return unmodelled("mirrors and sources");
     }
-    if m.get("republish").is_some_and(|v| !v.is_null()) {
-        return unmodelled("republish");
-    }
-    if m.get("subject_transform").is_some_and(|v| !v.is_null()) {
-        return unmodelled("subject_transform");
-    }
+    let pair = |k: &str, extra: &[&str]| -> Result<Option<Map<String, Value>>, ApiError> {
+        match m.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(o)) => {
+                if let Some(f) = o.keys().find(|f| !["src", "dest"].contains(&f.as_str()) && !extra.contains(&f.as_str())) {
+                    return Err(ApiError::invalid_json(&format!("json: unknown field \"{f}\"")));
+                }
+                Ok(Some(o.clone()))
+            }
+            Some(v) => Err(unmarshal_err(k, "server.SubjectTransformConfig", v)),
+        }
+    };
+    let subject_transform = match pair("subject_transform", &[])? {
+        None => None,
+        Some(o) => {
+            let src = get_str(&o, "src")?.unwrap_or("").to_string();
+            let dest = get_str(&o, "dest")?.unwrap_or("").to_string();
+            let src = if src.is_empty() { ">".to_string() } else { src };
+            if !crate::subject::is_valid_subject(&src) {
+                return Err(ApiError::new(400, 10155, format!("stream transform source: invalid subject {src}")));
+            }
+            if transform_check(&src, &dest).is_err() {
+                return Err(ApiError::new(400, 10156, format!("stream transform: invalid mapping destination {dest:?}")));
+            }
+            Some((src, dest))
+        }
+    };
+    let republish = match pair("republish", &["headers_only"])? {
+        None => None,
+        Some(o) => {
+            let src = get_str(&o, "src")?.unwrap_or("").to_string();
+            let src = if src.is_empty() { ">".to_string() } else { src };
+            let dest = get_str(&o, "dest")?.unwrap_or("").to_string();
+            let headers_only = get_bool(&o, "headers_only")?;
+            if !crate::subject::is_valid_subject(&src) || transform_check(&src, &dest).is_err() {
+                return Err(ApiError::invalid_config(&format!(
+                    "stream configuration for republish with transform from '{src}' to '{dest}' not valid"
+                )));
+            }
+            Some((src, dest, headers_only))
+        }
+    };
     for f in ["allow_msg_ttl", "allow_msg_counter", "allow_atomic", "allow_msg_schedules"] {
         if get_bool(&m, f)? {
             return unmodelled(f);
@@ -542,8 +662,12 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
         return unmodelled("persist_mode");
     }
     // checkStreamCfg, in order.
-    if !crate::subject::is_valid_asset_name(&name) {
+    let bad_char = name.chars().any(|c| matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{c}' | '.' | '*' | '>' | '\\' | '/'));
+    if name.is_empty() || bad_char {
         return Err(ApiError::invalid_config("stream name is required and can not contain '.', '*', '>', '\\', '/'"));
+    }
+    if name.len() > crate::subject::MAX_ASSET_NAME_LEN {
+        return Err(ApiError::invalid_config(&format!("stream name is too long, maximum allowed is {}", crate::subject::MAX_ASSET_NAME_LEN)));
     }
     if description.len() > MAX_DESCRIPTION_LEN {
         return Err(ApiError::invalid_config(&format!("stream description is too long, maximum allowed is {MAX_DESCRIPTION_LEN}")));
@@ -637,6 +761,11 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
             }
         }
     }
+    if let Some((_, dest, _)) = &republish {
+        if subjects.iter().any(|s| crate::subject::subjects_collide(dest, s)) {
+            return Err(ApiError::invalid_config("stream configuration for republish destination forms a cycle"));
+        }
+    }
     if !create && name_in_subject != name {
         return Err(ApiError::new(400, 10056, "stream name in subject does not match request"));
     }
@@ -659,6 +788,8 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
         placement,
         compression,
         first_seq,
+        subject_transform,
+        republish: republish.clone(),
         allow_direct: get_bool(&m, "allow_direct")?,
         mirror_direct,
         discard_new_per_subject,
@@ -714,6 +845,16 @@ mod tests {
         assert_eq!(parse_stream_config(br#"{"name":"S","max_msgs":"x"}"#, "S").unwrap_err().err_code, 10025);
         let c = parse_stream_config(br#"{"name":"S"}"#, "S").unwrap();
         assert_eq!(c.subjects, vec!["S".to_string()]);
+    }
+
+    #[test]
+    fn transforms() {
+        assert_eq!(transform("in.>", "stored.>", "in.a.b").as_deref(), Some("stored.a.b"));
+        assert_eq!(transform("a.*.*", "b.$2.{{wildcard(1)}}", "a.x.y").as_deref(), Some("b.y.x"));
+        assert_eq!(transform("a.*", "b.*", "a.x").as_deref(), Some("b.x"));
+        assert_eq!(transform("a.*", "b.*", "c.x"), None);
+        assert!(transform_check("a.*", "b.$2").is_err());
+        assert!(transform_check("a.*", "b.>").is_err());
     }
 
     #[test]

@@ -663,9 +663,22 @@ impl Server {
     /// (last message on the subject), answered by any replica with the raw
     /// message and `Nats-Stream`/`-Subject`/`-Sequence`/`-Time-Stamp`
     /// headers, or a status (nats `processDirectGetRequest`,
-    /// `getDirectRequest`). Batched gets are not modelled (408 Bad Request).
+    /// `getDirectRequest`), batches with `Nats-Num-Pending`/`-Last-Sequence` and the 204 EOB.
     pub(super) fn js_direct_get(&mut self, ctx: &mut Ctx, stream: &Rc<str>, subject: &Rc<str>, reply: Option<&Rc<str>>, payload: &Bytes) {
         let Some(reply) = reply.cloned() else { return };
+        // nats' replicas form the queue group `_sys_` (one answers); jetsim
+        // lets the leader answer, or one member (lowest id it can reach)
+        // while the group has no leader.
+        {
+            let Some(r) = self.js.as_ref().and_then(|js| js.streams.get(stream)) else { return };
+            let me = ctx.me;
+            let answers = r.is_leader()
+                || (r.leader().is_none()
+                    && r.assignment.peers.iter().copied().filter(|&p| p == me || self.routes.contains(&p)).min() == Some(me));
+            if !answers {
+                return;
+            }
+        }
         let status = |code: &str| Bytes::from(format!("NATS/1.0 {code}\r\n\r\n"));
         let prefix = format!("$JS.API.DIRECT.GET.{stream}");
         let by_subject = subject.strip_prefix(prefix.as_str()).and_then(|r| r.strip_prefix('.')).map(str::to_string);
@@ -697,42 +710,68 @@ impl Server {
                 self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
                 return;
             }
-            if (seq > 0 && !last_for.is_empty()) || (!last_for.is_empty() && !next_for.is_empty()) || batch > 0 || other {
+            if (seq > 0 && !last_for.is_empty()) || (!last_for.is_empty() && !next_for.is_empty()) || (!last_for.is_empty() && batch > 0) || other {
                 let h = status("408 Bad Request");
                 self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
                 return;
             }
         }
         let no_hdr = req.get("no_hdr").and_then(Value::as_bool).unwrap_or(false);
+        let max_bytes = req.get("max_bytes").and_then(Value::as_u64).filter(|b| *b > 0).unwrap_or(64 * 1024 * 1024);
         let Some(r) = self.js.as_ref().and_then(|js| js.streams.get(stream)) else { return };
-        let found = if seq > 0 && next_for.is_empty() {
-            r.store.get(seq).map(|m| (seq, m))
-        } else if !next_for.is_empty() {
-            r.store.next_by_subject(&next_for, seq)
-        } else {
-            r.store.last_by_subject(&last_for)
-        };
-        let Some((seq, m)) = found else {
-            let h = status("404 Message Not Found");
-            self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
-            return;
-        };
-        let ts = api::rfc3339(m.ts);
-        let extra = format!("Nats-Stream: {stream}\r\nNats-Subject: {}\r\nNats-Sequence: {seq}\r\nNats-Time-Stamp: {ts}\r\n\r\n", m.subject);
-        let hdr = match m.hdr.as_ref().filter(|h| h.len() > 2) {
-            // nats genHeader: appended before the stored block's last CRLF.
-            Some(h) => {
-                let mut b = h[..h.len() - 2].to_vec();
-                b.extend_from_slice(extra.as_bytes());
-                b
+        let is_batch = batch > 0;
+        let filter = if next_for.is_empty() { ">".to_string() } else { next_for.clone() };
+        // nats NumPending(seq, filter): matching messages from seq on.
+        let mut np = if is_batch { r.store.range(seq).filter(|(_, m)| super::store::filter_matches(&filter, &m.subject)).count() as u64 } else { 0 };
+        let mut out: Vec<(Bytes, Bytes)> = Vec::new();
+        let (mut cursor, mut lseq, mut sent) = (seq, 0u64, 0u64);
+        for i in 0..batch.clamp(1, 10_000) {
+            let found = if cursor > 0 && next_for.is_empty() {
+                if i == 0 && !is_batch { r.store.get(cursor).map(|m| (cursor, m)) } else { r.store.next_by_subject(">", cursor) }
+            } else if !next_for.is_empty() {
+                r.store.next_by_subject(&next_for, cursor)
+            } else {
+                r.store.last_by_subject(&last_for)
+            };
+            let Some((sseq, m)) = found else {
+                if i > 0 {
+                    break;
+                }
+                let h = status("404 Message Not Found");
+                self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
+                return;
+            };
+            cursor = sseq + 1;
+            let ts = api::rfc3339(m.ts);
+            let mut extra = format!("Nats-Stream: {stream}\r\nNats-Subject: {}\r\nNats-Sequence: {sseq}\r\nNats-Time-Stamp: {ts}\r\n", m.subject);
+            if is_batch {
+                np = np.saturating_sub(1);
+                extra.push_str(&format!("Nats-Num-Pending: {np}\r\nNats-Last-Sequence: {lseq}\r\n"));
             }
-            None => format!("NATS/1.0\r\n{extra}").into_bytes(),
-        };
-        let (data, hdr) = (m.data.clone(), Bytes::from(hdr));
-        if no_hdr {
-            self.internal_publish(ctx, &reply, None, data);
-        } else {
-            self.internal_publish(ctx, &reply, Some(&hdr), data);
+            extra.push_str("\r\n");
+            let hdr = match m.hdr.as_ref().filter(|h| h.len() > 2) {
+                // nats genHeader: appended before the stored block's last CRLF.
+                Some(h) => {
+                    let mut b = h[..h.len() - 2].to_vec();
+                    b.extend_from_slice(extra.as_bytes());
+                    b
+                }
+                None => format!("NATS/1.0\r\n{extra}").into_bytes(),
+            };
+            lseq = sseq;
+            out.push((if no_hdr { Bytes::new() } else { Bytes::from(hdr) }, m.data.clone()));
+            sent += (m.subject.len() + m.hdr.as_ref().map_or(0, |h| h.len()) + m.data.len()) as u64;
+            if sent >= max_bytes {
+                break;
+            }
+        }
+        for (hdr, data) in out {
+            let h = (!hdr.is_empty()).then_some(hdr);
+            self.internal_publish(ctx, &reply, h.as_ref(), data);
+        }
+        if is_batch {
+            let h = Bytes::from(format!("NATS/1.0 204 EOB\r\nNats-Num-Pending: {np}\r\nNats-Last-Sequence: {lseq}\r\n\r\n"));
+            self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
         }
     }
 }

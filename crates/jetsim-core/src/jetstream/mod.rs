@@ -183,6 +183,9 @@ pub struct StreamReplica {
     expire_at: Option<Time>,
     /// DIRECT.GET subscriptions of this replica: (internal id, subject).
     direct_subs: Vec<(u32, String)>,
+    /// Republished messages the leader still has to send: (subject,
+    /// headers, payload).
+    pub(crate) republish: Vec<(Rc<str>, Bytes, Bytes)>,
     /// Consumers of this stream, by name.
     pub consumers: BTreeMap<Rc<str>, consumer::Consumer>,
 }
@@ -644,6 +647,7 @@ impl Server {
                         inflight: BTreeMap::new(),
                         expire_at: None,
                         direct_subs: Vec::new(),
+                        republish: Vec::new(),
                         consumers: BTreeMap::new(),
                     },
                 );
@@ -941,6 +945,7 @@ impl Server {
     /// to [`Server::js_on_removed`] and (re)arm the age timer.
     pub(crate) fn js_stream_changed(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
         let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
+        let republish = std::mem::take(&mut r.republish);
         let removed = r.store.take_removed();
         let next = r.store.next_expiry(&r.assignment.config);
         if let Some(t) = next {
@@ -948,6 +953,9 @@ impl Server {
                 r.expire_at = Some(t);
                 ctx.timer(t, Timer::JsStreamExpire { stream: stream.clone() });
             }
+        }
+        for (subject, hdr, data) in republish {
+            self.internal_publish(ctx, &subject, Some(&hdr), data);
         }
         if !removed.is_empty() {
             self.js_on_removed(ctx, stream, &removed);

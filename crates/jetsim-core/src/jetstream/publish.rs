@@ -168,6 +168,13 @@ impl Server {
             return;
         }
         let cfg = &r.assignment.config;
+        // nats `mset.itr`: the stored (and checked) subject is transformed.
+        let transformed: Option<Rc<str>> = cfg
+            .subject_transform
+            .as_ref()
+            .and_then(|(src, dest)| super::api::transform(src, dest, subject))
+            .map(|t| Rc::from(t.as_str()));
+        let subject: &Rc<str> = transformed.as_ref().unwrap_or(subject);
         let ack_reply = reply.filter(|_| !cfg.no_ack).cloned();
         let replicated = r.assignment.peers.len() > 1;
         if replicated {
@@ -284,8 +291,36 @@ impl Server {
             return respond(err(ApiError::new(503, 10077, e.description())));
         }
         let subject = m.subject.clone();
+        let prev_on_subject = r.store.last_by_subject(&subject).map_or(0, |(q, _)| q);
         let seq = r.store.store(&cfg, (*m).clone(), msg_id);
         Self::rollup_purge(r, rollup, &subject, 1);
+        if leader {
+            if let Some((src, dest, headers_only)) = &cfg.republish {
+                if let Some(to) = super::api::transform(src, dest, &subject) {
+                    // nats: the stored headers plus Nats-Stream/-Subject/
+                    // -Sequence/-Time-Stamp/-Last-Sequence (and -Msg-Size
+                    // with headers_only, which sends no payload).
+                    let ts = super::api::rfc3339(m.ts);
+                    let mut extra = format!(
+                        "Nats-Stream: {stream}\r\nNats-Subject: {subject}\r\nNats-Sequence: {seq}\r\nNats-Time-Stamp: {ts}\r\nNats-Last-Sequence: {prev_on_subject}\r\n"
+                    );
+                    if *headers_only {
+                        extra.push_str(&format!("Nats-Msg-Size: {}\r\n", m.data.len()));
+                    }
+                    extra.push_str("\r\n");
+                    let hdr = match m.hdr.as_ref().filter(|h| h.len() > 2) {
+                        Some(h) => {
+                            let mut b = h[..h.len() - 2].to_vec();
+                            b.extend_from_slice(extra.as_bytes());
+                            b
+                        }
+                        None => format!("NATS/1.0\r\n{extra}").into_bytes(),
+                    };
+                    let data = if *headers_only { Bytes::new() } else { m.data.clone() };
+                    r.republish.push((Rc::from(to.as_str()), Bytes::from(hdr), data));
+                }
+            }
+        }
         respond(pub_ack(stream, seq))
     }
 

@@ -78,6 +78,10 @@ pub struct MsgStore {
     last_msg_id: Rc<str>,
     /// Sequences removed since the last [`MsgStore::take_removed`].
     removed: Vec<u64>,
+    /// Every sequence ever removed from this store (limits, age, purge,
+    /// rollup, delete, retention), as disjoint ranges start → end
+    /// (inclusive), so checks can tell "removed by the stream" from "lost".
+    gone: BTreeMap<u64, u64>,
 }
 
 /// The state part of StreamInfo.
@@ -361,7 +365,36 @@ impl MsgStore {
         if self.removed.len() < MAX_MSGS_PER_STREAM as usize {
             self.removed.push(seq);
         }
+        self.mark_gone(seq, seq);
         true
+    }
+
+    /// Record `from..=to` as removed, merging with neighbouring ranges.
+    fn mark_gone(&mut self, from: u64, to: u64) {
+        if from > to {
+            return;
+        }
+        let (mut from, mut to) = (from, to);
+        if let Some((&s, &e)) = self.gone.range(..=from).next_back() {
+            if e.saturating_add(1) >= from {
+                from = s;
+                to = to.max(e);
+                self.gone.remove(&s);
+            }
+        }
+        while let Some((&s, &e)) = self.gone.range(from..).next() {
+            if s > to.saturating_add(1) {
+                break;
+            }
+            to = to.max(e);
+            self.gone.remove(&s);
+        }
+        self.gone.insert(from, to);
+    }
+
+    /// Whether the stream removed `seq` (it was stored, then went).
+    pub fn was_removed(&self, seq: u64) -> bool {
+        self.gone.range(..=seq).next_back().is_some_and(|(_, &e)| seq <= e)
     }
 
     /// Remove everything; returns how many messages went.
@@ -369,6 +402,9 @@ impl MsgStore {
         let n = self.msgs.len() as u64;
         if self.removed.len() + self.msgs.len() <= MAX_MSGS_PER_STREAM as usize {
             self.removed.extend(self.msgs.keys().copied());
+        }
+        if let (Some(&a), Some(&b)) = (self.msgs.keys().next(), self.msgs.keys().next_back()) {
+            self.mark_gone(a, b);
         }
         self.msgs.clear();
         self.subjects.clear();
@@ -595,6 +631,23 @@ mod tests {
         assert_eq!(s.expire(&c, 1_000_000_000), 1);
         assert_eq!((s.first_seq(), s.len()), (2, 1));
         assert_eq!(s.last_msg_id(), "id2");
+    }
+
+    #[test]
+    fn removed_ranges_merge() {
+        let c = cfg("");
+        let mut s = MsgStore::new();
+        for i in 0..10 {
+            s.store(&c, msg("s.a", i), None);
+        }
+        for q in [3, 5, 4, 9] {
+            s.remove(&c, q);
+        }
+        assert!(s.was_removed(3) && s.was_removed(4) && s.was_removed(5) && s.was_removed(9));
+        assert!(!s.was_removed(2) && !s.was_removed(6) && !s.was_removed(11));
+        assert_eq!(s.gone.len(), 2);
+        s.purge();
+        assert!(s.was_removed(1) && s.was_removed(10) && s.gone.len() == 1);
     }
 
     #[test]
