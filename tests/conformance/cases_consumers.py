@@ -753,6 +753,10 @@ async def consumer_pause(t):
     r = await t.api("CONSUMER.INFO.CS.PZ")
     t.obs("paused in info", {k: r.get(k) for k in ("paused",)})
     await t.apio("resume", "CONSUMER.PAUSE.CS.PZ", {})
+    # On a cluster the resume is applied through the meta layer after the reply.
+    async def resumed():
+        return not (await t.api("CONSUMER.INFO.CS.PZ")).get("paused")
+    await t.until("the consumer is no longer paused", resumed, timeout=10)
     t.obs("pull after resume", acks_of(await t.pull("CS", "PZ", {"batch": 1}, expect=1)))
 
 

@@ -806,9 +806,17 @@ async def reset_target(target: Target):
             r = json.loads((await nc.request("$JS.API.STREAM.NAMES", b"", timeout=3)).data)
             names = r.get("streams") or []
             if not names:
-                return
+                break
             for s in names:
                 await nc.request(f"$JS.API.STREAM.DELETE.{s}", b"", timeout=5)
+        if target.n > 1:
+            # The account's stream count in $JS.API.INFO follows deletions
+            # asynchronously on a cluster: let it reach 0 before the next case.
+            for _ in range(50):
+                r = json.loads((await nc.request("$JS.API.INFO", b"", timeout=3)).data)
+                if r.get("streams") == 0 and r.get("consumers") == 0:
+                    break
+                await asyncio.sleep(0.1)
     finally:
         await nc.close()
 

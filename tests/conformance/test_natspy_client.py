@@ -24,6 +24,10 @@ async def natspy_client(t):
     js = t.nc.jetstream(timeout=5)
     si = await js.add_stream(StreamConfig(name="PY", subjects=["py.>"], storage=StorageType.MEMORY))
     t.obs("add_stream", {"name": si.config.name, "subjects": si.config.subjects, "messages": si.state.messages})
+    # On a cluster the stream leader's subject interest may reach our server
+    # after the create reply (nats-server too): a STREAM.INFO, answered by the
+    # leader over the same route, settles it (as Ctx.api does for raw requests).
+    await js.stream_info("PY")
     acks = []
     for i in range(1, 6):
         a = await js.publish(f"py.{i}", f"hello {i}".encode(), headers={"N": str(i)})
@@ -35,6 +39,7 @@ async def natspy_client(t):
 
     psub = await js.pull_subscribe("py.>", durable="WORKER",
                                    config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=2))
+    await psub.consumer_info()  # the same settling for the consumer's MSG.NEXT interest
     msgs = await psub.fetch(3, timeout=3)
     t.obs("fetch 3", [md(m) for m in msgs])
     await msgs[0].ack_sync()
