@@ -446,7 +446,8 @@ async def max_deliver(t):
     adv = await t.sub("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.CS.P")
     ib = t.inbox()
     s = await t.sub(ib)
-    await t.nc.publish("$JS.API.CONSUMER.MSG.NEXT.CS.P", json.dumps({"batch": 5, "expires": 2_000_000_000}).encode(),
+    # expires well past the info below, so num_waiting does not race the expiry
+    await t.nc.publish("$JS.API.CONSUMER.MSG.NEXT.CS.P", json.dumps({"batch": 5, "expires": 6_000_000_000}).encode(),
                        reply=ib)
     t.obs("deliveries", acks_of(await s.collect(3, timeout=1.2, data_only=True)))
     a = await adv.next(1)
