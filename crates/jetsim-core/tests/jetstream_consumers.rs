@@ -1163,3 +1163,41 @@ fn cluster_block_standalone_and_r3() {
     assert!(v["cluster"]["raft_group"].as_str().unwrap().starts_with("S-R3F-"));
     assert_eq!(v["cluster"]["replicas"].as_array().unwrap().len(), 2);
 }
+
+/// Conformance `max_deliver`: after the last allowed delivery the request
+/// keeps waiting (num_waiting 1), the message leaves pending.
+#[test]
+fn max_deliver_request_keeps_waiting() {
+    for n in [1, 3] {
+        max_deliver_waiting_on(n);
+    }
+}
+
+fn max_deliver_waiting_on(n: usize) {
+    let mut w = world(n, 29);
+    add_stream(&mut w, "S", "s.>", 1);
+    js_pub(&mut w, "c1", "s.1", "x");
+    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.P", r#"{"stream_name":"S","config":{"durable_name":"P","ack_policy":"explicit","ack_wait":400000000,"max_deliver":2}}"#);
+    let got = pull(&mut w, "c1", "S", "P", r#"{"batch":5,"expires":6000000000}"#, 1200 * MS);
+    assert_eq!(got.iter().map(|g| ack_tokens(&g.1).0).collect::<Vec<_>>(), [1, 2], "{got:?}");
+    let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.P", "");
+    assert_eq!((info["num_waiting"].as_u64(), info["num_ack_pending"].as_u64(), info["num_redelivered"].as_u64()), (Some(1), Some(0), Some(1)), "{info}");
+}
+
+/// Conformance `push_basic` / `deliver_last_per_subject`: the create answer
+/// comes before the first delivery, and a new consumer's ack floor is 0
+/// whatever its start (nats stores only the starting delivered position).
+#[test]
+fn create_answer_before_delivery_and_floor_zero() {
+    let mut w = world(1, 30);
+    add_stream(&mut w, "S", "s.>", 1);
+    for i in 1..=3 {
+        js_pub(&mut w, "c1", &format!("s.{i}"), "m");
+    }
+    cmd(&mut w, "c1", "nats sub push.basic");
+    run(&mut w, 50 * MS);
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.PUSH", r#"{"stream_name":"S","config":{"durable_name":"PUSH","ack_policy":"explicit","deliver_subject":"push.basic"}}"#);
+    assert_eq!((v["delivered"]["stream_seq"].as_u64(), v["num_pending"].as_u64(), v["push_bound"].as_bool()), (Some(0), Some(3), Some(true)), "{v}");
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.NEW", r#"{"stream_name":"S","config":{"durable_name":"NEW","deliver_policy":"new"}}"#);
+    assert_eq!((v["delivered"]["stream_seq"].as_u64(), v["ack_floor"]["stream_seq"].as_u64()), (Some(3), Some(0)), "{v}");
+}

@@ -992,8 +992,10 @@ impl Consumer {
         }
         self.sseq = sseq;
         self.dseq = 1;
+        // nats records only the delivered position at the start
+        // (`SetStarting`); the ack floor stays at 0 until acks move it.
         self.adflr = 0;
-        self.asflr = sseq - 1;
+        self.asflr = 0;
         self.started = true;
     }
 

@@ -128,7 +128,7 @@ pub(super) fn apply_op(r: &mut StreamReplica, name: &Rc<str>, index: Index, op: 
             c.sseq = *sseq;
             c.dseq = 1;
             c.adflr = 0;
-            c.asflr = sseq.saturating_sub(1);
+            c.asflr = 0;
             c.lss = if lss.is_empty() { None } else { Some((lss.iter().copied().collect(), r.store.last_seq() + 1)) };
             c.started = true;
         }
@@ -572,12 +572,23 @@ impl Server {
         for (id, s) in ids {
             self.internal_sub(ctx, &s, id);
         }
-        if let Some(op) = start {
-            self.js_consumer_propose(ctx, stream, name, op);
+        // Push: is the deliver subject bound (nats registers for interest
+        // notifications when it becomes leader, before answering)?
+        let push = self.js_consumer_mut(stream, name).map(|c| (c.config().deliver_subject.clone(), c.config().deliver_group.clone()));
+        if let Some((ds, group)) = push.filter(|(ds, _)| !ds.is_empty()) {
+            let bound = self.has_exact_interest(&ds, (!group.is_empty()).then_some(group.as_str()));
+            if let Some(c) = self.js_consumer_mut(stream, name) {
+                c.active = bound;
+            }
         }
+        // The answer first: nats replies before the consumer delivers
+        // anything (and an R1 group applies the start op at once).
         if let Some(reply) = create {
             let body = self.js_consumer_info_json(ctx, stream, name, "consumer_create_response");
             self.internal_publish(ctx, &reply, None, Bytes::from(body));
+        }
+        if let Some(op) = start {
+            self.js_consumer_propose(ctx, stream, name, op);
         }
         self.js_consumer_pump(ctx, stream, name);
         self.js_consumer_arm(ctx, stream, name);
@@ -953,8 +964,9 @@ impl Server {
             if budget == 0 {
                 break;
             }
-            // Expired / uninterested requests and heartbeats first.
-            self.js_consumer_process_waiting(ctx, stream, name, false);
+            // Expired requests first (interest and heartbeats are looked at
+            // when nothing can be delivered, as nats' `waitForMsgs`).
+            self.js_consumer_process_waiting(ctx, stream, name, false, false);
             let push_subject = {
                 let Some(r) = self.js.as_ref().and_then(|js| js.streams.get(stream)) else { return };
                 let Some(c) = r.consumers.get(name) else { return };
@@ -1041,7 +1053,7 @@ impl Server {
             }
             let Some((seq, dc)) = found else {
                 let eos = !max_pending_hit;
-                self.js_consumer_process_waiting(ctx, stream, name, eos);
+                self.js_consumer_process_waiting(ctx, stream, name, eos, true);
                 break;
             };
             let Some(m) = store.get(seq) else { break };
@@ -1118,7 +1130,7 @@ impl Server {
                 for (reply, n, b) in too_big {
                     self.internal_publish(ctx, &reply, Some(&status_pending(409, "Message Size Exceeds MaxBytes", n, b)), Bytes::new());
                 }
-                self.js_consumer_process_waiting(ctx, stream, name, false);
+                self.js_consumer_process_waiting(ctx, stream, name, false, false);
                 // An expired request at the front was dropped: try the next one.
                 if more {
                     continue;
@@ -1169,13 +1181,15 @@ impl Server {
     /// nats `processWaiting`: expired requests get 408, no-wait requests at
     /// the end of the stream 404, requests without interest are dropped,
     /// heartbeats go out.
-    fn js_consumer_process_waiting(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>, eos: bool) {
+    /// `full`: also drop requests whose reply lost interest and send the
+    /// heartbeats due (else only expiry).
+    fn js_consumer_process_waiting(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>, eos: bool, full: bool) {
         let now = ctx.now;
         let replies: Vec<Rc<str>> = match self.js.as_ref().and_then(|js| js.streams.get(stream)).and_then(|r| r.consumers.get(name)) {
             Some(c) if !c.waiting.is_empty() => c.waiting.iter().map(|w| w.reply.clone()).collect(),
             _ => return,
         };
-        let interest: Vec<bool> = replies.iter().map(|r| self.has_interest(r)).collect();
+        let interest: Vec<bool> = replies.iter().map(|r| !full || self.has_interest(r)).collect();
         let mut sends: Vec<(Rc<str>, Bytes)> = Vec::new();
         let Some(c) = self.js_consumer_mut(stream, name) else { return };
         let (dseq, sseq) = (c.dseq, c.sseq);
@@ -1195,7 +1209,7 @@ impl Server {
                 continue;
             }
             let mut w = w;
-            if let Some(t) = w.hbt {
+            if let Some(t) = w.hbt.filter(|_| full) {
                 if now >= t {
                     let h = format!(
                         "NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: {}\r\nNats-Last-Stream: {}\r\n\r\n",
@@ -1221,6 +1235,7 @@ impl Server {
         let leads = self.js.as_ref().and_then(|js| js.streams.get(stream)).is_some_and(|r| r.is_leader());
         let mut hb: Option<(Rc<str>, Bytes)> = None;
         let mut delete = false;
+        let run_pump;
         {
             let Some(c) = self.js_consumer_mut(stream, name) else { return };
             if c.armed.is_some_and(|a| a <= now) {
@@ -1246,6 +1261,11 @@ impl Server {
                 c.pending.remove(&s);
                 c.rdc.entry(s).or_insert(0);
             }
+            // Pump only when something is due (nats' loop sleeps otherwise,
+            // and only then looks at the waiting requests' interest).
+            run_pump = !expired.is_empty()
+                || c.config().is_push()
+                || c.waiting.iter().any(|w| w.expires.is_some_and(|e| e <= now) || w.hbt.is_some_and(|h| h <= now));
             if let Some(&first) = expired.first() {
                 let off = c.pending.get(&first).map_or(0, |p| now.saturating_sub(p.ts));
                 for s in &expired {
@@ -1285,7 +1305,9 @@ impl Server {
             let subject = format!("$JS.API.CONSUMER.DELETE.{stream}.{name}");
             self.internal_publish(ctx, &subject, None, Bytes::new());
         }
-        self.js_consumer_pump(ctx, stream, name);
+        if run_pump {
+            self.js_consumer_pump(ctx, stream, name);
+        }
         self.js_consumer_arm(ctx, stream, name);
     }
 
