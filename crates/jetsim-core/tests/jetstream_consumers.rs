@@ -1201,3 +1201,33 @@ fn create_answer_before_delivery_and_floor_zero() {
     let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.NEW", r#"{"stream_name":"S","config":{"durable_name":"NEW","deliver_policy":"new"}}"#);
     assert_eq!((v["delivered"]["stream_seq"].as_u64(), v["ack_floor"]["stream_seq"].as_u64()), (Some(3), Some(0)), "{v}");
 }
+
+/// A replicated consumer (R3, acks) sends a delivery once its op is
+/// committed; a no_wait request that ends meanwhile is closed after the last
+/// delivery with `408 Request Timeout` and what it had left (nats
+/// `waitingDeliveries`), not 404; an ack-ack waits for the commit too.
+#[test]
+fn replicated_deliveries_wait_for_commit() {
+    let mut w = world(3, 31);
+    add_stream(&mut w, "R", "r.>", 3);
+    for i in 1..=4 {
+        js_pub(&mut w, "c1", &format!("r.{i}"), "m");
+    }
+    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.R.C", r#"{"stream_name":"R","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    let got = pull(&mut w, "c1", "R", "C", r#"{"batch":2}"#, 200 * MS);
+    assert_eq!(got.len(), 2);
+    let r = inbox("ackack");
+    publish(&mut w, "c1", &got[0].1, "+ACK", Some(&r));
+    run(&mut w, 200 * MS);
+    assert_eq!(for_reply(&w, "c1", &r).len(), 1);
+    let got = pull(&mut w, "c1", "R", "C", r#"{"batch":5,"no_wait":true}"#, 300 * MS);
+    let seen: Vec<String> = got.iter().map(|g| if g.0 == "STATUS" { g.1.clone() } else { g.0.clone() }).collect();
+    assert_eq!(seen, ["r.3", "r.4", "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 3\r\nNats-Pending-Bytes: 0\r\n\r\n"]);
+    // An R1 consumer answers the same request with 404 (nothing waits for a commit).
+    add_stream(&mut w, "O", "o.>", 1);
+    js_pub(&mut w, "c1", "o.1", "m");
+    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.O.C", r#"{"stream_name":"O","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    let got = pull(&mut w, "c1", "O", "C", r#"{"batch":5,"no_wait":true}"#, 300 * MS);
+    assert_eq!(got.last().unwrap().1, "NATS/1.0 404 No Messages\r\n\r\n");
+    no_violations(&w);
+}

@@ -828,6 +828,17 @@ pub enum ConsumerOp {
     Pending { sseq: u64, ts: Time, due: Option<Time> },
 }
 
+/// A message a consumer leader sends: `to` (routing subject), shown as
+/// `subject`, with `reply`, headers and payload.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub to: Rc<str>,
+    pub subject: Rc<str>,
+    pub reply: Option<Rc<str>>,
+    pub hdr: Option<bytes::Bytes>,
+    pub data: bytes::Bytes,
+}
+
 /// A waiting pull request (nats `waitingRequest`).
 #[derive(Clone, Debug)]
 pub struct WaitingRequest {
@@ -902,6 +913,17 @@ pub struct Consumer {
     /// Ops this leader proposed and already applied to itself, by log index
     /// (skipped when they commit).
     pub proposed: BTreeMap<u64, ConsumerOp>,
+    /// Replicated consumers (nats `replicateDeliveries`: R>1, acks, no flow
+    /// control) hold each delivery until its op is committed: by stream seq.
+    pub held: BTreeMap<u64, Outgoing>,
+    /// Per reply subject with held deliveries: the last held seq and, once
+    /// the request ended meanwhile, what it had left (nats
+    /// `waitingDeliveries`: a 408 follows the last delivery).
+    pub held_requests: BTreeMap<Rc<str>, (u64, Option<(i64, i64)>)>,
+    /// Ack-ack replies sent once the ack op is committed (by stream seq).
+    pub ack_replies: BTreeMap<u64, Rc<str>>,
+    /// Messages released by committed ops, to send.
+    pub ready: Vec<Outgoing>,
     /// Stream sequences acknowledged since the stream last checked them for
     /// interest / work-queue removal (inclusive ranges).
     pub acked_ranges: Vec<(u64, u64)>,
@@ -935,6 +957,10 @@ impl Consumer {
             armed: None,
             delete_requested: false,
             proposed: BTreeMap::new(),
+            held: BTreeMap::new(),
+            held_requests: BTreeMap::new(),
+            ack_replies: BTreeMap::new(),
+            ready: Vec::new(),
             acked_ranges: Vec::new(),
         }
     }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::api::{error_response, response_type, ApiError};
 use super::consumer::{
-    self, AckPolicy, Action, Consumer, ConsumerAssignment, ConsumerOp, DeliverPolicy, WaitingRequest,
+    self, AckPolicy, Action, Consumer, ConsumerAssignment, ConsumerOp, DeliverPolicy, Outgoing, WaitingRequest,
 };
 use super::{InternalSub, JsEntry, Pending, StreamReplica};
 use crate::node::{Ctx, Timer};
@@ -121,6 +121,36 @@ fn kind(v: &Value) -> &'static str {
 pub(super) fn apply_op(r: &mut StreamReplica, name: &Rc<str>, index: Index, op: &ConsumerOp) {
     let Some(c) = r.consumers.get_mut(name) else { return };
     if c.proposed.remove(&index).is_some_and(|p| p == *op) {
+        // Our own op, applied when we acted; now committed: release what
+        // waited for it (nats sends replicated deliveries and ack-acks then).
+        match op {
+            ConsumerOp::Delivered { sseq, .. } => {
+                if let Some(m) = c.held.remove(sseq) {
+                    let to = m.to.clone();
+                    c.ready.push(m);
+                    if let Some((last, ended)) = c.held_requests.get(&to).copied() {
+                        if last == *sseq {
+                            c.held_requests.remove(&to);
+                            if let Some((pn, pb)) = ended.filter(|(pn, pb)| *pn > 0 || *pb > 0) {
+                                c.ready.push(Outgoing {
+                                    to: to.clone(),
+                                    subject: to,
+                                    reply: None,
+                                    hdr: Some(status_pending(408, "Request Timeout", pn, pb)),
+                                    data: Bytes::new(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            ConsumerOp::Ack { sseq, .. } => {
+                if let Some(to) = c.ack_replies.remove(sseq) {
+                    c.ready.push(Outgoing { to: to.clone(), subject: to, reply: None, hdr: None, data: Bytes::new() });
+                }
+            }
+            _ => {}
+        }
         return;
     }
     match op {
@@ -685,6 +715,10 @@ impl Server {
             let waiting: Vec<Rc<str>> = match self.js.as_mut().and_then(|js| js.streams.get_mut(stream)).and_then(|r| r.consumers.get_mut(&n)) {
                 Some(c) => {
                     c.proposed.clear();
+                    c.held.clear();
+                    c.held_requests.clear();
+                    c.ack_replies.clear();
+                    c.ready.clear();
                     c.rdq.clear();
                     c.armed = None;
                     c.fcid = None;
@@ -746,6 +780,18 @@ impl Server {
     /// new messages (or a purge).
     pub(super) fn js_consumers_after_apply(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
         self.js_consumers_retention(ctx, stream, false);
+        // Deliveries and ack-acks whose ops just committed.
+        let ready: Vec<consumer::Outgoing> = match self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) {
+            Some(r) => r.consumers.values_mut().flat_map(|c| std::mem::take(&mut c.ready)).collect(),
+            None => Vec::new(),
+        };
+        for m in ready {
+            if m.subject == m.to {
+                self.internal_publish(ctx, &m.to, m.hdr.as_ref(), m.data);
+            } else {
+                self.internal_deliver(ctx, &m.to, &m.subject, m.reply.as_ref(), m.hdr.as_ref(), &m.data);
+            }
+        }
         let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
         if r.consumers.is_empty() {
             return;
@@ -819,6 +865,15 @@ impl Server {
         }
         self.js_consumer_pump(ctx, stream, name);
         self.js_consumer_arm(ctx, stream, name);
+    }
+
+    /// nats `replicateDeliveries`: an R>1 consumer with acks and without flow
+    /// control sends each delivery once its op is committed.
+    fn js_consumer_replicates(&self, stream: &Rc<str>, name: &Rc<str>) -> bool {
+        self.js.as_ref().and_then(|js| js.streams.get(stream)).is_some_and(|r| {
+            r.assignment.peers.len() > 1
+                && r.consumers.get(name).is_some_and(|c| c.config().ack_policy != AckPolicy::None && !c.config().flow_control)
+        })
     }
 
     fn js_consumer_mut(&mut self, stream: &Rc<str>, name: &Rc<str>) -> Option<&mut Consumer> {
@@ -948,8 +1003,15 @@ impl Server {
         }
         self.js_consumers_retention(ctx, stream, false);
         if let (true, Some(r)) = (ack_reply, reply) {
-            // Ack-ack for an ack sent as a request (AckSync).
-            self.internal_publish(ctx, r, None, Bytes::new());
+            // Ack-ack for an ack sent as a request (AckSync); a replicated
+            // consumer answers once the ack is committed.
+            if self.js_consumer_replicates(stream, name) {
+                if let Some(c) = self.js_consumer_mut(stream, name) {
+                    c.ack_replies.insert(sseq, r.clone());
+                }
+            } else {
+                self.internal_publish(ctx, r, None, Bytes::new());
+            }
         }
         if let (Some(rest), Some(r)) = (next, reply) {
             self.js_consumer_next(ctx, stream, name, r, &rest);
@@ -992,6 +1054,7 @@ impl Server {
             }
             // The next message (nats `getNextMsg`).
             let now = ctx.now;
+            let replicated = self.js_consumer_replicates(stream, name);
             let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
             let store = &r.store;
             let Some(c) = r.consumers.get_mut(name) else { return };
@@ -1148,7 +1211,15 @@ impl Server {
             for (reply, n, b) in too_big {
                 self.internal_publish(ctx, &reply, Some(&status_pending(409, "Message Size Exceeds MaxBytes", n, b)), Bytes::new());
             }
-            self.internal_deliver(ctx, &target, &msg.subject, Some(&ack), hdr.as_ref(), &data);
+            if op.is_some() && !cfg.flow_control && replicated {
+                // nats `addReplicatedQueuedMsg`: sent when the op commits.
+                if let Some(c) = self.js_consumer_mut(stream, name) {
+                    c.held.insert(seq, consumer::Outgoing { to: target.clone(), subject: msg.subject.clone(), reply: Some(ack.clone()), hdr: hdr.clone(), data: data.clone() });
+                    c.held_requests.insert(target.clone(), (seq, None));
+                }
+            } else {
+                self.internal_deliver(ctx, &target, &msg.subject, Some(&ack), hdr.as_ref(), &data);
+            }
             if cfg.ack_policy == AckPolicy::None {
                 self.js_consumers_retention(ctx, stream, false);
             }
@@ -1194,9 +1265,16 @@ impl Server {
         let Some(c) = self.js_consumer_mut(stream, name) else { return };
         let (dseq, sseq) = (c.dseq, c.sseq);
         let mut kept = std::collections::VecDeque::new();
+        let mut held_requests = std::mem::take(&mut c.held_requests);
         for (w, has) in c.waiting.drain(..).zip(interest) {
             let expired = w.expires.is_some_and(|e| now >= e);
             if (eos && w.no_wait) || expired {
+                if let Some(h) = held_requests.get_mut(&w.reply) {
+                    // Deliveries still wait for their commit: the request
+                    // ends after the last one, with a 408 if it had more to take.
+                    h.1 = Some((w.n, w.b));
+                    continue;
+                }
                 if expired {
                     sends.push((w.reply.clone(), status_pending(408, "Request Timeout", w.n, w.b)));
                     continue;
@@ -1223,6 +1301,7 @@ impl Server {
             kept.push_back(w);
         }
         c.waiting = kept;
+        c.held_requests = held_requests;
         for (reply, h) in sends {
             self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
         }
