@@ -238,8 +238,10 @@ async def cluster_no_quorum(t):
     await t.kill(1)
     await t.kill(2)
     # nats-server: the stream leader steps down once it has not heard from a
-    # quorum for lostQuorumInterval (10 s); wait past it.
-    await asyncio.sleep(13)
+    # quorum for lostQuorumInterval (10 s), noticed on a later check: at 13 s
+    # some runs still had the leader (the publish timed out and was committed
+    # after recovery), others not (503). Wait well past it.
+    await asyncio.sleep(20)
     await t.pubo("publish without quorum", "r3s.x", "lost", timeout=2)
     # (Not compared: a meta request now. nats-server answers 503/10008 or stays
     # silent depending on whether n1 happened to be the meta leader, which a
