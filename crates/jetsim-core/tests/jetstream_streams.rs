@@ -337,6 +337,7 @@ fn config_validation_errors_as_nats() {
         (json!({"sealed": true}), inv("stream configuration for create can not be sealed")),
         (json!({"description": "x".repeat(4097)}), inv("stream description is too long, maximum allowed is 4096")),
         (json!({"bogus": 1}), (400, 10025, "invalid JSON: json: unknown field \"bogus\"".into())),
+        (json!({"max_msgs": "x"}), (400, 10025, "invalid JSON: json: cannot unmarshal string into Go struct field StreamConfigRequest.StreamConfig.max_msgs of type int64".into())),
         (json!({"name": "OTHER"}), (400, 10056, "stream name in subject does not match request".into())),
     ];
     for (extra, want) in cases {
@@ -769,6 +770,14 @@ fn cluster_info_shapes_as_nats() {
     let keys: Vec<&str> = v["cluster"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
     assert_eq!(keys, ["name", "raft_group", "leader", "leader_since", "system_account", "traffic_account", "replicas"], "{v}");
     assert_eq!((v["cluster"]["system_account"].clone(), v["cluster"]["traffic_account"].clone()), (json!(true), json!("$SYS")));
+    // LIST (meta leader): an R1 stream's leader is its one peer, member or not.
+    for i in 0..3 {
+        create(&mut w, &format!("L{i}"), json!({"subjects": [format!("l{i}")]}));
+    }
+    let v = req(&mut w, "c1", "$JS.API.STREAM.LIST", "");
+    for st in v["streams"].as_array().unwrap() {
+        assert!(st["cluster"]["leader"].is_string(), "{st}");
+    }
     // An equal create is answered by the stream leader: its state, no did_create.
     let v = req(&mut w, "c2", "$JS.API.STREAM.CREATE.THREE", &stream_cfg("THREE", json!({"subjects": ["three"], "num_replicas": 3})));
     assert_eq!((v["state"]["messages"].clone(), v.get("did_create").is_none()), (json!(1), true), "{v}");

@@ -270,12 +270,13 @@ fn unmarshal_err(field: &str, want: &str, got: &Value) -> ApiError {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     };
+    // Go names the literal only when a number does not fit a numeric field.
+    let numeric = want.starts_with("int") || want.starts_with("uint");
     let kind = match got {
-        Value::Number(n) if n.as_i64().is_none() && n.as_u64().is_none() => format!("number {n}"),
-        Value::Number(n) => format!("number {n}"),
+        Value::Number(n) if numeric => format!("number {n}"),
         _ => kind.to_string(),
     };
-    ApiError::invalid_json(&format!("json: cannot unmarshal {kind} into Go struct field StreamConfigRequest.{field} of type {want}"))
+    ApiError::invalid_json(&format!("json: cannot unmarshal {kind} into Go struct field StreamConfigRequest.StreamConfig.{field} of type {want}"))
 }
 
 fn get_int(m: &Map<String, Value>, k: &str, want: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {

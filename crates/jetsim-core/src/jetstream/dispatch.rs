@@ -570,9 +570,12 @@ impl Server {
             cluster = json!({"leader": self.config.name});
         }
         let replicated = r.assignment.peers.len() > 1;
-        if clustered && !replicated && r.group.is_some() {
-            // An R1 stream has no Raft node in nats: {name, leader} only.
-            cluster["leader"] = Value::String(self.config.name.clone());
+        if clustered && !replicated {
+            // An R1 stream has no Raft node in nats: {name, leader} only, the
+            // leader being its one peer (known from the assignment).
+            if let Some(&p) = r.assignment.peers.first() {
+                cluster["leader"] = Value::String(name_of(p));
+            }
         }
         if let Some(g) = r.group.as_ref().filter(|_| clustered && replicated) {
             cluster["raft_group"] = Value::String(g.name.to_string());
