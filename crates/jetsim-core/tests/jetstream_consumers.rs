@@ -1231,3 +1231,40 @@ fn replicated_deliveries_wait_for_commit() {
     assert_eq!(got.last().unwrap().1, "NATS/1.0 404 No Messages\r\n\r\n");
     no_violations(&w);
 }
+
+/// MSG_TERMINATED and MAX_DELIVERIES advisories (nats 2.12.8 fields).
+#[test]
+fn term_and_max_delivery_advisories() {
+    let mut w = world(3, 32);
+    add_stream(&mut w, "S", "s.>", 1);
+    js_pub(&mut w, "c1", "s.1", "a");
+    js_pub(&mut w, "c1", "s.2", "b");
+    cmd(&mut w, "c2", "nats sub $JS.EVENT.ADVISORY.CONSUMER.>");
+    run(&mut w, 50 * MS);
+    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.P", r#"{"stream_name":"S","config":{"durable_name":"P","ack_policy":"explicit","ack_wait":300000000,"max_deliver":2}}"#);
+    let got = pull(&mut w, "c1", "S", "P", r#"{"batch":1}"#, 50 * MS);
+    publish(&mut w, "c1", &got[0].1, "+TERM bad payload", None);
+    // s.2: delivered twice, then its last ack wait runs out.
+    pull(&mut w, "c1", "S", "P", r#"{"batch":2,"expires":1000000000}"#, 1100 * MS);
+    let adv: Vec<Value> = log(&w, "c2")
+        .iter()
+        .filter(|m| m.subject.starts_with("$JS.EVENT.ADVISORY.CONSUMER."))
+        .map(|m| {
+            let mut v: Value = serde_json::from_slice(&m.payload).unwrap();
+            assert_eq!(v["id"].as_str().map(str::len), Some(22), "{v}");
+            assert!(v["timestamp"].is_string());
+            let o = v.as_object_mut().unwrap();
+            o.remove("id");
+            o.remove("timestamp");
+            json!({"subject": &*m.subject, "body": v})
+        })
+        .collect();
+    assert_eq!(
+        adv,
+        [
+            json!({"subject":"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.S.P","body":{"type":"io.nats.jetstream.advisory.v1.terminated","stream":"S","consumer":"P","consumer_seq":1,"stream_seq":1,"deliveries":1,"reason":"bad payload"}}),
+            json!({"subject":"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.S.P","body":{"type":"io.nats.jetstream.advisory.v1.max_deliver","stream":"S","consumer":"P","stream_seq":2,"deliveries":2}}),
+        ]
+    );
+    no_violations(&w);
+}

@@ -867,6 +867,23 @@ impl Server {
         self.js_consumer_arm(ctx, stream, name);
     }
 
+    /// Publish a consumer advisory (nats `sendAdvisory`: only when someone
+    /// listens): `type`, `id`, `timestamp`, then the fields `fill` adds.
+    fn js_consumer_advisory(&mut self, ctx: &mut Ctx, subject: &str, kind: &str, fill: impl FnOnce(&mut serde_json::Map<String, Value>)) {
+        if !self.has_interest(subject) {
+            return;
+        }
+        const NUID: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let id: String = (0..22).map(|_| NUID[ctx.rng.index(NUID.len())] as char).collect();
+        let mut m = serde_json::Map::new();
+        m.insert("type".into(), Value::String(kind.to_string()));
+        m.insert("id".into(), Value::String(id));
+        m.insert("timestamp".into(), Value::String(super::api::rfc3339(ctx.now)));
+        fill(&mut m);
+        let body = serde_json::to_vec(&Value::Object(m)).unwrap_or_default();
+        self.internal_publish(ctx, subject, None, Bytes::from(body));
+    }
+
     /// nats `replicateDeliveries`: an R>1 consumer with acks and without flow
     /// control sends each delivery once its op is committed.
     fn js_consumer_replicates(&self, stream: &Rc<str>, name: &Rc<str>) -> bool {
@@ -1000,6 +1017,21 @@ impl Server {
         }
         if let Some(op) = op {
             self.js_consumer_propose(ctx, stream, name, op);
+        }
+        if let Some(reason) = body.strip_prefix(b"+TERM") {
+            // nats `processTerm`: the advisory goes whether or not it acked.
+            let reason = String::from_utf8_lossy(reason.trim_ascii()).into_owned();
+            let subject = format!("$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.{stream}.{name}");
+            self.js_consumer_advisory(ctx, &subject, "io.nats.jetstream.advisory.v1.terminated", |m| {
+                m.insert("stream".into(), Value::String(stream.to_string()));
+                m.insert("consumer".into(), Value::String(name.to_string()));
+                m.insert("consumer_seq".into(), dseq.into());
+                m.insert("stream_seq".into(), sseq.into());
+                m.insert("deliveries".into(), dc.into());
+                if !reason.is_empty() {
+                    m.insert("reason".into(), Value::String(reason));
+                }
+            });
         }
         self.js_consumers_retention(ctx, stream, false);
         if let (true, Some(r)) = (ack_reply, reply) {
@@ -1314,6 +1346,7 @@ impl Server {
         let leads = self.js.as_ref().and_then(|js| js.streams.get(stream)).is_some_and(|r| r.is_leader());
         let mut hb: Option<(Rc<str>, Bytes)> = None;
         let mut delete = false;
+        let mut maxed: Vec<(u64, u64)> = Vec::new();
         let run_pump;
         {
             let Some(c) = self.js_consumer_mut(stream, name) else { return };
@@ -1336,9 +1369,10 @@ impl Server {
                     }
                 }
             }
-            for s in exhausted {
-                c.pending.remove(&s);
-                c.rdc.entry(s).or_insert(0);
+            for s in &exhausted {
+                c.pending.remove(s);
+                c.rdc.entry(*s).or_insert(0);
+                maxed.push((*s, c.delivery_count(*s)));
             }
             // Pump only when something is due (nats' loop sleeps otherwise,
             // and only then looks at the waiting requests' interest).
@@ -1377,6 +1411,16 @@ impl Server {
         }
         if let Some((subj, h)) = hb {
             self.internal_publish(ctx, &subj, Some(&h), Bytes::new());
+        }
+        for (seq, dc) in maxed {
+            // nats `notifyDeliveryExceeded`.
+            let subject = format!("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{name}");
+            self.js_consumer_advisory(ctx, &subject, "io.nats.jetstream.advisory.v1.max_deliver", |m| {
+                m.insert("stream".into(), Value::String(stream.to_string()));
+                m.insert("consumer".into(), Value::String(name.to_string()));
+                m.insert("stream_seq".into(), seq.into());
+                m.insert("deliveries".into(), dc.into());
+            });
         }
         if delete {
             // nats' consumer leader asks the meta layer to delete an inactive
