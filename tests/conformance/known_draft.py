@@ -74,7 +74,7 @@ def main():
     by_case = {}
     order = []
     for r in doc["results"]:
-        if r["status"] in ("fail", "known"):
+        if r["status"] in ("fail", "known", "flaky"):
             if r["case"] not in by_case:
                 order.append(r["case"])
                 by_case[r["case"]] = []
@@ -96,6 +96,8 @@ def main():
         if k and sorted(k.get("pairs", [])) == sorted(pairs):
             print(f"reason = {toml_str(k['reason'])}")
             print("hand = true")
+            if k.get("flaky"):
+                print("flaky = true")
             continue
         reasons = {p: reason_of(r) for p, r in zip(pairs, rs)}
         if len(set(reasons.values())) == 1:

@@ -92,6 +92,10 @@ def unit_tests():
     check("equal but listed → fixed (fails the run)", suite.classify(o, j_same, tg, tg, "reason")[0] == "fixed")
     check("different and listed → known", suite.classify(o, j_diff, tg, tg, "reason")[0] == "known")
     check("different and unlisted → fail", suite.classify(o, j_diff, tg, tg, None)[0] == "fail")
+    check("equal and listed as flaky → flaky (not a failure)",
+          suite.classify(o, j_same, tg, tg, suite.FLAKY_MARK + "reason")[0] == "flaky")
+    check("different and listed as flaky → known",
+          suite.classify(o, j_diff, tg, tg, suite.FLAKY_MARK + "reason")[0] == "known")
     o_exc = dict(o, exception="KeyError: x")
     check("an oracle exception → error even if listed", suite.classify(o_exc, j_same, tg, tg, "reason")[0] == "error")
 

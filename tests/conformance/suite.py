@@ -54,11 +54,19 @@ def load_known(path: str) -> dict:
             raise SystemExit(f"{where} ({case}): 'pairs' must be a non-empty list of {PAIRS}")
         if not isinstance(reason, str) or not reason.strip():
             raise SystemExit(f"{where} ({case}): 'reason' is required")
+        flaky = d.get("flaky", False)
+        if not isinstance(flaky, bool):
+            raise SystemExit(f"{where} ({case}): 'flaky' must be true or false")
         for p in pairs:
             if (case, p) in known:
                 raise SystemExit(f"{where}: ({case}, {p}) listed twice")
-            known[(case, p)] = reason.strip()
+            # A flaky entry: jetsim sometimes agrees, sometimes not (the reason
+            # must say why); a pass is then reported as 'flaky', not 'fixed'.
+            known[(case, p)] = (FLAKY_MARK + reason.strip()) if flaky else reason.strip()
     return known
+
+
+FLAKY_MARK = "(flaky: jetsim passes sometimes) "
 
 
 def classify(oracle: dict, jet: dict, oracle_target, jet_target, known_reason):
@@ -70,6 +78,8 @@ def classify(oracle: dict, jet: dict, oracle_target, jet_target, known_reason):
         return "error", f"the case failed on nats-server: {oracle['exception'].splitlines()[0]}", a, b
     diff = first_difference(a, b)
     if diff is None:
+        if known_reason and known_reason.startswith(FLAKY_MARK):
+            return "flaky", None, a, b
         return ("fixed" if known_reason else "pass"), None, a, b
     return ("known" if known_reason else "fail"), diff, a, b
 
@@ -105,7 +115,8 @@ async def run_pair(pair: str, cases, args, workroot, known, results, log):
                 "known_reason": reason, "seconds": round(time.monotonic() - t0, 2),
                 "nats_server": a, "jetsim": b,
             })
-            mark = {"pass": "ok", "known": "known", "fail": "FAIL", "fixed": "FIXED", "error": "ERROR"}[status]
+            mark = {"pass": "ok", "known": "known", "flaky": "flaky", "fail": "FAIL", "fixed": "FIXED",
+                    "error": "ERROR"}[status]
             log(f"[{pair}] {mark:5} {c.name} ({time.monotonic() - t0:.1f}s)" + (f": {diff}" if diff and status != "known" else ""))
     finally:
         await oracle.stop()
@@ -129,7 +140,7 @@ def table(results, known, total_expected) -> str:
     lines.append("")
     kd = {}
     for r in results:
-        if r["status"] == "known":
+        if r["status"] in ("known", "flaky"):
             kd.setdefault((r["case"], r["known_reason"]), []).append(r["pair"])
     cell = lambda s, n=200: (s if len(s) <= n else s[: n - 1] + "…").replace("|", "\\|")
     if kd:
@@ -182,12 +193,15 @@ def retable(args) -> int:
         reason = known.get((r["case"], r["pair"]))
         differs = r["status"] in ("fail", "known")
         r["known_reason"] = reason
-        r["status"] = ("known" if reason else "fail") if differs else ("fixed" if reason else "pass")
+        flaky = bool(reason) and reason.startswith(FLAKY_MARK)
+        r["status"] = (("known" if reason else "fail") if differs else
+                       ("flaky" if flaky else "fixed" if reason else "pass"))
     results = doc["results"]
     ran = {(r["case"], r["pair"]) for r in results}
     stale = [f"{c} [{p}]" for (c, p) in known if (c, p) not in ran]
     md = table(results, known, len(results))
-    doc["summary"] = {s: sum(1 for r in results if r["status"] == s) for s in ("pass", "known", "fail", "fixed", "error")}
+    doc["summary"] = {s: sum(1 for r in results if r["status"] == s)
+                      for s in ("pass", "known", "flaky", "fail", "fixed", "error")}
     with open(args.from_results, "w") as f:
         json.dump(doc, f, indent=1)
     with open(os.path.join(os.path.dirname(args.from_results), "table.md"), "w") as f:
@@ -242,7 +256,7 @@ async def main_async(args):
     results.sort(key=lambda r: (PAIRS.index(r["pair"]), order[r["case"]]))
     os.makedirs(args.out, exist_ok=True)
     md = table(results, known, len(expected))
-    summary = {s: sum(1 for r in results if r["status"] == s) for s in ("pass", "known", "fail", "fixed", "error")}
+    summary = {s: sum(1 for r in results if r["status"] == s) for s in ("pass", "known", "flaky", "fail", "fixed", "error")}
     doc = {
         "schema": 1, "nats_server": "2.12.8", "seconds": round(time.monotonic() - t0, 1),
         "full_run": full_run, "summary": summary, "problems": problems,
