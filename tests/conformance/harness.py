@@ -411,6 +411,22 @@ class NatsServerTarget(Target):
             await self.wait_ready()
 
     async def start(self):
+        """Start, retrying with fresh ports: a port picked by free_port() can
+        be taken by another process before nats-server binds it."""
+        for attempt in range(3):
+            try:
+                return await self._start_once()
+            except TargetDown as e:
+                bound = any("address already in use" in open(os.path.join(self.workdir, f"{n}.log"),
+                                                             errors="replace").read()
+                            for n in self.servers if os.path.exists(os.path.join(self.workdir, f"{n}.log")))
+                await self.stop()
+                if not bound or attempt == 2:
+                    raise
+                self.urls, self.confs, self.procs = [], [], []
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+    async def _start_once(self):
         os.makedirs(self.workdir, exist_ok=True)
         ports = [free_port() for _ in range(self.n)]
         cports = [free_port() for _ in range(self.n)]
