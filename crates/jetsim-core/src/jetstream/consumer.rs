@@ -828,6 +828,13 @@ pub enum ConsumerOp {
     Pending { sseq: u64, ts: Time, due: Option<Time> },
 }
 
+/// last_per_subject's skip list: sequences to deliver first, where to resume.
+pub type SkipList = (VecDeque<u64>, u64);
+
+/// A request with held deliveries: the last held stream seq, and once the
+/// request ended, the messages and bytes it had left.
+pub type HeldRequest = (u64, Option<(i64, i64)>);
+
 /// A message a consumer leader sends: `to` (routing subject), shown as
 /// `subject`, with `reply`, headers and payload.
 #[derive(Clone, Debug)]
@@ -884,7 +891,7 @@ pub struct Consumer {
     /// Redelivery queue (stream sequences).
     pub rdq: VecDeque<u64>,
     /// last_per_subject start: the sequences still to deliver first, and where to resume.
-    pub lss: Option<(VecDeque<u64>, u64)>,
+    pub lss: Option<SkipList>,
     pub waiting: VecDeque<WaitingRequest>,
     pub delivered_active: Option<Time>,
     pub ack_active: Option<Time>,
@@ -919,7 +926,7 @@ pub struct Consumer {
     /// Per reply subject with held deliveries: the last held seq and, once
     /// the request ended meanwhile, what it had left (nats
     /// `waitingDeliveries`: a 408 follows the last delivery).
-    pub held_requests: BTreeMap<Rc<str>, (u64, Option<(i64, i64)>)>,
+    pub held_requests: BTreeMap<Rc<str>, HeldRequest>,
     /// Ack-ack replies sent once the ack op is committed (by stream seq).
     pub ack_replies: BTreeMap<u64, Rc<str>>,
     /// Messages released by committed ops, to send.

@@ -1095,7 +1095,7 @@ impl Server {
             let mut max_pending_hit = false;
             // Where it came from, to put it back if no request takes it.
             let mut from_rdq = false;
-            let mut saved_lss: Option<(Option<(std::collections::VecDeque<u64>, u64)>, u64)> = None;
+            let mut saved_lss: Option<(Option<consumer::SkipList>, u64)> = None;
             while let Some(seq) = c.rdq.pop_front() {
                 let dc = c.delivery_count(seq) + 1;
                 if cfg.max_deliver > 0 && dc > cfg.max_deliver as u64 {
