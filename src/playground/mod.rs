@@ -8,6 +8,7 @@
 //! paused, or when the tab is hidden, it asks for none.
 
 pub mod layout;
+pub mod lens;
 pub mod session;
 pub mod speed;
 pub mod view;
@@ -417,6 +418,7 @@ impl Component for Playground {
                     { view::legend() }
                 </section>
                 { self.view_log() }
+                { match &self.session { Some(s) => lens::lens_view(&s.world, &s.recent), None => html! {} } }
                 { self.view_faults(ctx) }
                 { self.view_clients() }
             </div>

@@ -8,8 +8,9 @@ use std::rc::Rc;
 use jetsim_core::scenario::{self, Fault, Limits};
 use jetsim_core::sim::World;
 use jetsim_core::time::Time;
-use jetsim_core::trace::TraceKind;
+use jetsim_core::trace::{RaftNote, TraceKind};
 
+use super::lens::{Recent, RECENT_ACKS, RECENT_GROUPS};
 use crate::text;
 
 /// Entries kept in the event log (the oldest go first).
@@ -57,6 +58,9 @@ pub struct Session {
     pub seed: u64,
     pub world: World,
     pub log: VecDeque<LogEntry>,
+    /// The last quorum per Raft group and PubAcks received per stream (for
+    /// the Raft lens), read from the trace with the log.
+    pub recent: Recent,
     /// Where the automatic stop is (the scenario's `until`), until passed.
     pub stop_at: Option<Time>,
     /// Trace events not read because the trace had already dropped them.
@@ -97,6 +101,7 @@ impl Session {
             seed,
             world,
             log: VecDeque::new(),
+            recent: Recent::default(),
             stop_at,
             missed: 0,
             next_seq: 0,
@@ -222,6 +227,27 @@ impl Session {
             .collect();
         for e in fresh {
             self.push(e);
+        }
+        let (recent, world) = (&mut self.recent, &self.world);
+        for e in world.trace.since(from) {
+            match &e.kind {
+                TraceKind::Raft { group, event: RaftNote::Quorum { index, acks }, .. } => {
+                    if recent.quorums.len() < RECENT_GROUPS || recent.quorums.contains_key(&**group) {
+                        let by = acks.iter().map(|a| text::short(world.name(*a), 24)).collect();
+                        recent.quorums.insert(group.to_string(), (e.at, *index, by));
+                    }
+                }
+                TraceKind::PubAcked { client, stream, seq, latency, .. } => {
+                    if recent.acks.len() < RECENT_GROUPS || recent.acks.contains_key(&**stream) {
+                        let v = recent.acks.entry(stream.to_string()).or_default();
+                        v.push((e.at, text::short(world.name(*client), 24), *seq, *latency));
+                        if v.len() > RECENT_ACKS {
+                            v.remove(0);
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
         self.next_seq = count;
     }
