@@ -726,7 +726,7 @@ fn group_html(g: &Group, recent: &Recent, multi_cluster: bool) -> Html {
     let elections = g.elections();
     let quorum_line = recent.quorums.get(&g.group).map(|(at, ix, by)| {
         format!(
-            "Last quorum: entry {ix} at {} ({}/{} : {}).",
+            "Last quorum: entry {ix} at {} ({}/{}: {}).",
             jetsim_core::time::fmt_time(*at),
             by.len(),
             g.members.len(),
