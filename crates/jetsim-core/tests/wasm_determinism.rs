@@ -23,6 +23,8 @@ const SCENARIOS: &[(&str, &str)] = &[
     ("r3-publish.jetsim", include_str!("../../../scenarios/r3-publish.jetsim")),
     ("regions.jetsim", include_str!("../../../scenarios/regions.jetsim")),
     ("regions-r3.jetsim", include_str!("../../../scenarios/regions-r3.jetsim")),
+    ("r1-r3-r5.jetsim", include_str!("../../../scenarios/r1-r3-r5.jetsim")),
+    ("az-unique-tag.jetsim", include_str!("../../../scenarios/az-unique-tag.jetsim")),
 ];
 
 const MAX_EVENTS: u64 = 50_000_000;
