@@ -7,10 +7,12 @@
 //! wall time × speed, at most [`EVENTS_PER_FRAME`] events per frame; while
 //! paused, or when the tab is hidden, it asks for none.
 
+pub mod keys;
 pub mod layout;
 pub mod lens;
 pub mod session;
 pub mod speed;
+pub mod timeline;
 pub mod view;
 
 use std::cell::Cell;
@@ -56,6 +58,8 @@ pub enum Msg {
     RunCommand,
     VisibilityChanged,
     ReducedMotion(bool),
+    /// Time travel, sharing, files, shortcuts (see `timeline`).
+    Time(timeline::TimeMsg),
 }
 
 /// What the status line says.
@@ -89,6 +93,7 @@ pub struct Playground {
     log_stick: Rc<Cell<bool>>,
     _visibility: Option<gloo::events::EventListener>,
     _motion: Option<gloo::events::EventListener>,
+    time: timeline::TimeState,
 }
 
 fn document_hidden() -> bool {
@@ -192,6 +197,7 @@ impl Component for Playground {
             log_stick: Rc::new(Cell::new(true)),
             _visibility: None,
             _motion: None,
+            time: timeline::TimeState::default(),
         };
         let text = examples::find(examples::DEFAULT_EXAMPLE).map_or("", |e| e.text);
         me.draft = text.to_string();
@@ -214,8 +220,7 @@ impl Component for Playground {
                 }));
             }
         }
-        #[cfg(not(target_arch = "wasm32"))]
-        let _ = ctx;
+        me.time_start(ctx);
         me
     }
 
@@ -391,10 +396,12 @@ impl Component for Playground {
                 self.reduced_motion = on;
                 true
             }
+            Msg::Time(m) => self.update_time(ctx, m),
         }
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+        self.sync_url();
         if self.log_stick.get() {
             if let Some(el) = self.log_ref.cast::<web_sys::Element>() {
                 el.set_scroll_top(el.scroll_height());
@@ -404,7 +411,7 @@ impl Component for Playground {
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         html! {
-            <div class="playground">
+            <div class={classes!("playground", self.time.presenter.then_some("presenter"))}>
                 { self.view_toolbar(ctx) }
                 { self.view_scenario(ctx) }
                 <section class="panel view-panel" aria-labelledby="view-h">
@@ -527,6 +534,7 @@ impl Playground {
                         }
                     }
                 </p>
+                { self.view_timeline(ctx) }
             </section>
         }
     }
