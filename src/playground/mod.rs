@@ -7,15 +7,18 @@
 //! wall time × speed, at most [`EVENTS_PER_FRAME`] events per frame; while
 //! paused, or when the tab is hidden, it asks for none.
 
+pub mod causal;
+pub mod guide;
 pub mod keys;
 pub mod layout;
 pub mod lens;
+pub mod metrics;
 pub mod session;
 pub mod speed;
 pub mod timeline;
 pub mod view;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use jetsim_core::client::ConnState;
@@ -60,6 +63,12 @@ pub enum Msg {
     ReducedMotion(bool),
     /// Time travel, sharing, files, shortcuts (see `timeline`).
     Time(timeline::TimeMsg),
+    /// Guided scenarios: run to the next narration step.
+    GuideNext,
+    /// Causal trace: show the path of this PubAck (its trace seq).
+    CausalPick(u64),
+    /// Guarantees: take the reader to the moment a guarantee broke.
+    GotoTime(Time),
 }
 
 /// What the status line says.
@@ -91,6 +100,9 @@ pub struct Playground {
     log_ref: NodeRef,
     /// Keep the log scrolled to the bottom (false once the reader scrolls up).
     log_stick: Rc<Cell<bool>>,
+    /// What the guide, metrics and causal panels have read from the trace.
+    watch: RefCell<guide::Watch>,
+    causal_pick: Option<u64>,
     _visibility: Option<gloo::events::EventListener>,
     _motion: Option<gloo::events::EventListener>,
     time: timeline::TimeState,
@@ -195,6 +207,8 @@ impl Component for Playground {
             command_result: Status::None,
             log_ref: NodeRef::default(),
             log_stick: Rc::new(Cell::new(true)),
+            watch: RefCell::new(guide::Watch::default()),
+            causal_pick: None,
             _visibility: None,
             _motion: None,
             time: timeline::TimeState::default(),
@@ -397,6 +411,24 @@ impl Component for Playground {
                 true
             }
             Msg::Time(m) => self.update_time(ctx, m),
+            Msg::GuideNext => {
+                self.pause();
+                if let Some(s) = self.session.as_mut() {
+                    self.status = Status::Info(guide::run_to_next_note(s));
+                }
+                true
+            }
+            Msg::CausalPick(seq) => {
+                self.causal_pick = Some(seq);
+                true
+            }
+            Msg::GotoTime(t) => {
+                self.pause();
+                if let Some(s) = self.session.as_mut() {
+                    self.status = Status::Info(guide::goto_time(s, t));
+                }
+                true
+            }
         }
     }
 
@@ -425,6 +457,7 @@ impl Component for Playground {
                     { view::legend() }
                 </section>
                 { self.view_log() }
+                { self.view_panels(ctx) }
                 { match &self.session { Some(s) => lens::lens_view(&s.world, &s.recent), None => html! {} } }
                 { self.view_faults(ctx) }
                 { self.view_clients() }
@@ -605,6 +638,26 @@ impl Playground {
                     <button id="load-text" type="button" onclick={link.callback(|_| Msg::LoadDraft)}>{ "Load this text" }</button>
                 </details>
             </section>
+        }
+    }
+
+    /// Guide, guarantees, metrics and causal trace (src/playground/guide.rs,
+    /// metrics.rs, causal.rs): they read the trace through `watch`.
+    fn view_panels(&self, ctx: &Context<Self>) -> Html {
+        let Some(s) = &self.session else {
+            return html! {};
+        };
+        let mut watch = self.watch.borrow_mut();
+        watch.sync(s);
+        let link = ctx.link();
+        let watch = &mut *watch;
+        html! {
+            <>
+                { guide::guide_view(&s.world, &watch.narrator, link.callback(|_| Msg::GuideNext)) }
+                { metrics::guarantees_view(&s.world, link.callback(Msg::GotoTime)) }
+                { metrics::metrics_view(&s.world, &mut watch.metrics) }
+                { causal::causal_view(&watch.causal, self.causal_pick, link.callback(Msg::CausalPick)) }
+            </>
         }
     }
 
