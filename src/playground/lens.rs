@@ -10,8 +10,6 @@
 //! match indexes (plus the leader itself), which is how the leader counts its
 //! quorum. Pure Rust, unit-tested natively; the HTML is in [`view`].
 
-use std::collections::BTreeMap;
-
 use jetsim_core::jetstream::{JsEntry, RaftMsg, META_GROUP};
 use jetsim_core::node::{Frame, RouteMsg};
 use jetsim_core::sim::{Liveness, World};
@@ -32,7 +30,7 @@ pub const MAX_PUBACKS: usize = 6;
 
 /// A Raft frame as the lens and the cluster view tell them apart (from the
 /// message variant the frame carries).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RaftFrame {
     /// AppendEntries carrying entries.
     Append,
@@ -53,6 +51,18 @@ pub enum RaftFrame {
 }
 
 impl RaftFrame {
+    /// Every kind, in the order the lens lists them.
+    pub const ALL: [RaftFrame; 8] = [
+        RaftFrame::Append,
+        RaftFrame::Heartbeat,
+        RaftFrame::Ack,
+        RaftFrame::Reject,
+        RaftFrame::Vote,
+        RaftFrame::TimeoutNow,
+        RaftFrame::Granted,
+        RaftFrame::Denied,
+    ];
+
     pub fn of(msg: &RaftMsg) -> RaftFrame {
         match msg {
             RaftMsg::AppendEntries { entries, .. } if entries.is_empty() => RaftFrame::Heartbeat,
@@ -119,8 +129,9 @@ pub fn puback_of(frame: &Frame) -> Option<(String, u64)> {
     Some((stream, seq))
 }
 
-/// The fine kind of every Raft frame and PubAck in flight, by frame id.
-pub fn frame_details(world: &World) -> BTreeMap<u64, Detail> {
+/// What Raft frames and PubAcks in flight carry, by frame id (sorted; look
+/// one up with [`detail`]).
+pub fn frame_details(world: &World) -> Vec<(u64, Detail)> {
     let wanted = |k: FrameKind| {
         matches!(
             k,
@@ -133,11 +144,10 @@ pub fn frame_details(world: &World) -> BTreeMap<u64, Detail> {
         )
     };
     if !world.in_flight().any(|f| wanted(f.label.kind)) {
-        return BTreeMap::new();
+        return Vec::new();
     }
-    world
+    let mut v: Vec<(u64, Detail)> = world
         .queued_frames()
-        .into_iter()
         .filter_map(|(id, f)| {
             let d = match f {
                 Frame::Raft { msg, .. } => Detail::Raft(RaftFrame::of(msg)),
@@ -148,7 +158,14 @@ pub fn frame_details(world: &World) -> BTreeMap<u64, Detail> {
             };
             Some((id, d))
         })
-        .collect()
+        .collect();
+    v.sort_unstable_by_key(|(id, _)| *id);
+    v
+}
+
+/// The detail of frame `id` in [`frame_details`]'s answer.
+pub fn detail(details: &[(u64, Detail)], id: u64) -> Option<&Detail> {
+    details.binary_search_by_key(&id, |(i, _)| *i).ok().map(|i| &details[i].1)
 }
 
 /// What a frame in flight carries, as far as the lens cares.
@@ -252,8 +269,8 @@ pub struct Group {
     pub first: Index,
     pub last: Index,
     pub proposals: Vec<Proposal>,
-    /// Raft frames of this group in flight, by fine kind.
-    pub frames: BTreeMap<RaftFrame, usize>,
+    /// Raft frames of this group in flight, per kind (indexed as [`RaftFrame::ALL`]).
+    pub frames: [usize; 8],
     pub pubacks: Vec<PubAckFlight>,
 }
 
@@ -300,11 +317,17 @@ impl Group {
     }
 
     /// Raft frames in flight, as text.
+    /// Raft frames of kind `k` in flight.
+    pub fn in_flight(&self, k: RaftFrame) -> usize {
+        self.frames[k as usize]
+    }
+
     pub fn frames_text(&self) -> String {
-        if self.frames.is_empty() {
+        let parts: Vec<String> =
+            RaftFrame::ALL.iter().filter(|k| self.in_flight(**k) > 0).map(|k| k.words(self.in_flight(*k))).collect();
+        if parts.is_empty() {
             return "No Raft frames in flight.".into();
         }
-        let parts: Vec<String> = self.frames.iter().map(|(k, n)| k.words(*n)).collect();
         format!("In flight: {}.", parts.join(", "))
     }
 }
@@ -493,7 +516,7 @@ fn build_group(
         first,
         last,
         proposals,
-        frames: BTreeMap::new(),
+        frames: [0; 8],
         pubacks: Vec::new(),
     }
 }
@@ -569,21 +592,18 @@ pub fn groups(world: &World) -> (Vec<Group>, usize) {
     // Frames in flight: Raft frames by group, PubAcks by stream.
     let details = frame_details(world);
     if !details.is_empty() {
-        let by_group: BTreeMap<&str, usize> =
-            out.iter().enumerate().map(|(i, g)| (g.group.as_str(), i)).collect();
-        let mut counts: Vec<BTreeMap<RaftFrame, usize>> = vec![BTreeMap::new(); out.len()];
-        let mut acks: Vec<Vec<PubAckFlight>> = vec![Vec::new(); out.len()];
         for f in world.in_flight() {
-            match details.get(&f.id) {
+            match detail(&details, f.id) {
                 Some(Detail::Raft(k)) => {
-                    if let Some(&i) = f.label.subject.as_deref().and_then(|g| by_group.get(g)) {
-                        *counts[i].entry(*k).or_default() += 1;
+                    let group = f.label.subject.as_deref().unwrap_or("");
+                    if let Some(g) = out.iter_mut().find(|g| g.group == group) {
+                        g.frames[*k as usize] += 1;
                     }
                 }
                 Some(Detail::PubAck { stream, seq }) => {
-                    if let Some(i) = out.iter().position(|g| g.stream.as_deref() == Some(stream)) {
-                        if acks[i].len() < MAX_PUBACKS {
-                            acks[i].push(PubAckFlight {
+                    if let Some(g) = out.iter_mut().find(|g| g.stream.as_deref() == Some(stream)) {
+                        if g.pubacks.len() < MAX_PUBACKS {
+                            g.pubacks.push(PubAckFlight {
                                 from: name_of(world, f.from),
                                 to: name_of(world, f.to),
                                 seq: *seq,
@@ -594,10 +614,6 @@ pub fn groups(world: &World) -> (Vec<Group>, usize) {
                 }
                 None => {}
             }
-        }
-        for ((g, c), a) in out.iter_mut().zip(counts).zip(acks) {
-            g.frames = c;
-            g.pubacks = a;
         }
     }
     (out, more)
@@ -611,10 +627,47 @@ fn name_of(world: &World, ep: Endpoint) -> String {
 /// as the session read them from the trace.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Recent {
-    /// Group → (time, index, servers holding it).
-    pub quorums: BTreeMap<String, (u64, Index, Vec<String>)>,
-    /// Stream → last PubAcks received: (time, client, seq, latency ns).
-    pub acks: BTreeMap<String, Vec<(u64, String, u64, u64)>>,
+    /// (group, time, index, servers holding it).
+    pub quorums: Vec<(String, u64, Index, Vec<String>)>,
+    /// (stream, last PubAcks received: (time, client, seq, latency ns)).
+    pub acks: Vec<(String, Vec<(u64, String, u64, u64)>)>,
+}
+
+impl Recent {
+    pub fn quorum(&self, group: &str) -> Option<&(String, u64, Index, Vec<String>)> {
+        self.quorums.iter().find(|q| q.0 == group)
+    }
+
+    pub fn acks(&self, stream: &str) -> &[(u64, String, u64, u64)] {
+        self.acks.iter().find(|a| a.0 == stream).map_or(&[], |a| &a.1)
+    }
+
+    /// Remember entry `index` of `group` reaching its quorum.
+    pub fn note_quorum(&mut self, group: &str, at: u64, index: Index, by: Vec<String>) {
+        if let Some(i) = self.quorums.iter().position(|q| q.0 == group) {
+            let q = &mut self.quorums[i];
+            (q.1, q.2, q.3) = (at, index, by);
+        } else if self.quorums.len() < RECENT_GROUPS {
+            self.quorums.push((group.to_string(), at, index, by));
+        }
+    }
+
+    /// Remember a PubAck a client received (the last [`RECENT_ACKS`] per stream).
+    pub fn note_ack(&mut self, stream: &str, ack: (u64, String, u64, u64)) {
+        let i = match self.acks.iter().position(|a| a.0 == stream) {
+            Some(i) => i,
+            None if self.acks.len() < RECENT_GROUPS => {
+                self.acks.push((stream.to_string(), Vec::new()));
+                self.acks.len() - 1
+            }
+            None => return,
+        };
+        let v = &mut self.acks[i].1;
+        v.push(ack);
+        if v.len() > RECENT_ACKS {
+            v.remove(0);
+        }
+    }
 }
 
 /// Received PubAcks remembered per stream.
@@ -724,7 +777,7 @@ fn group_html(g: &Group, recent: &Recent, multi_cluster: bool) -> Html {
     };
     let leader = g.leader().map(|l| l.name.clone()).unwrap_or_default();
     let elections = g.elections();
-    let quorum_line = recent.quorums.get(&g.group).map(|(at, ix, by)| {
+    let quorum_line = recent.quorum(&g.group).map(|(_, at, ix, by)| {
         format!(
             "Last quorum: entry {ix} at {} ({}/{}: {}).",
             jetsim_core::time::fmt_time(*at),
@@ -733,7 +786,7 @@ fn group_html(g: &Group, recent: &Recent, multi_cluster: bool) -> Html {
             by.join(", ")
         )
     });
-    let acked = g.stream.as_ref().and_then(|s| recent.acks.get(s)).filter(|v| !v.is_empty());
+    let acked = g.stream.as_ref().map(|s| recent.acks(s)).filter(|v| !v.is_empty());
     html! {
         <section class="raft-group" key={g.group.clone()} data-group={g.group.clone()}
             data-stream={g.stream.clone().unwrap_or_default()} data-leader={leader}
@@ -832,6 +885,24 @@ mod tests {
     }
 
     #[test]
+    fn recent_keeps_the_last_quorum_and_three_acks_per_stream() {
+        let mut r = Recent::default();
+        r.note_quorum("G", 1, 5, vec!["n1".into(), "n2".into()]);
+        r.note_quorum("G", 2, 6, vec!["n1".into(), "n3".into()]);
+        assert_eq!(r.quorums.len(), 1);
+        assert_eq!(r.quorum("G").map(|q| (q.1, q.2)), Some((2, 6)));
+        for seq in 1..=5 {
+            r.note_ack("S", (seq, "c1".into(), seq, 1000));
+        }
+        assert_eq!(r.acks("S").iter().map(|a| a.2).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert!(r.acks("other").is_empty());
+        for i in 0..RECENT_GROUPS + 5 {
+            r.note_ack(&format!("T{i}"), (0, "c".into(), 1, 0));
+        }
+        assert_eq!(r.acks.len(), RECENT_GROUPS, "bounded");
+    }
+
+    #[test]
     fn puback_bodies_are_recognised() {
         let msg = Frame::Bytes((&b"MSG _INBOX.x.1 1 26\r\n{\"stream\":\"ORDERS\",\"seq\":17}\r\n"[..]).into());
         assert_eq!(puback_of(&msg), Some(("ORDERS".into(), 17)));
@@ -893,7 +964,7 @@ mod tests {
                     assert!(p.acks >= g.quorum || p.term < g.term, "{p:?}");
                 }
             }
-            seen_frames |= g.frames.contains_key(&RaftFrame::Append) && g.frames.contains_key(&RaftFrame::Ack);
+            seen_frames |= g.in_flight(RaftFrame::Append) > 0 && g.in_flight(RaftFrame::Ack) > 0;
         }
         assert!(seen_pending, "never saw an entry waiting for its quorum");
         assert!(seen_frames, "never saw AppendEntries and acks in flight together");

@@ -19,7 +19,7 @@ use jetsim_core::sim::World;
 use jetsim_core::time::Time;
 use jetsim_core::trace::{RaftNote, TraceKind};
 
-use super::lens::{Recent, RECENT_ACKS, RECENT_GROUPS};
+use super::lens::Recent;
 use crate::text;
 
 /// Entries kept in the event log (the oldest go first).
@@ -486,19 +486,11 @@ impl Session {
         for e in world.trace.since(from) {
             match &e.kind {
                 TraceKind::Raft { group, event: RaftNote::Quorum { index, acks }, .. } => {
-                    if recent.quorums.len() < RECENT_GROUPS || recent.quorums.contains_key(&**group) {
-                        let by = acks.iter().map(|a| text::short(world.name(*a), 24)).collect();
-                        recent.quorums.insert(group.to_string(), (e.at, *index, by));
-                    }
+                    let by = acks.iter().map(|a| text::short(world.name(*a), 24)).collect();
+                    recent.note_quorum(group, e.at, *index, by);
                 }
                 TraceKind::PubAcked { client, stream, seq, latency, .. } => {
-                    if recent.acks.len() < RECENT_GROUPS || recent.acks.contains_key(&**stream) {
-                        let v = recent.acks.entry(stream.to_string()).or_default();
-                        v.push((e.at, text::short(world.name(*client), 24), *seq, *latency));
-                        if v.len() > RECENT_ACKS {
-                            v.remove(0);
-                        }
-                    }
+                    recent.note_ack(stream, (e.at, text::short(world.name(*client), 24), *seq, *latency));
                 }
                 _ => {}
             }

@@ -495,7 +495,7 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Htm
             let pb = endpoint_pos(layout, &pills, ns, f.to)?;
             let at = frame_pos(now, f, pa, pb);
             let k = f.label.kind;
-            let detail = details.get(&f.id);
+            let detail = super::lens::detail(&details, f.id);
             let (class, shape) = frame_look(k, detail);
             let fine = match detail {
                 Some(Detail::Raft(r)) => Some(r.name().to_string()),

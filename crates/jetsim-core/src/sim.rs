@@ -1105,18 +1105,14 @@ impl World {
     }
 
     /// The frames of events waiting in the queue (or held for a paused
-    /// server), by frame id: lets a viewer read what an [`InFlight`] frame
-    /// carries (e.g. a Raft message's variant). Read-only.
-    pub fn queued_frames(&self) -> BTreeMap<u64, &Frame> {
-        self.slab
-            .iter()
-            .flatten()
-            .chain(self.held.values().flatten())
-            .filter_map(|e| match e {
-                EventKind::Frame { id, frame, .. } => Some((*id, frame)),
-                _ => None,
-            })
-            .collect()
+    /// server) with their frame ids, in no particular order: lets a viewer
+    /// read what an [`InFlight`] frame carries (e.g. a Raft message's
+    /// variant). Read-only.
+    pub fn queued_frames(&self) -> impl Iterator<Item = (u64, &Frame)> {
+        self.slab.iter().flatten().chain(self.held.values().flatten()).filter_map(|e| match e {
+            EventKind::Frame { id, frame, .. } => Some((*id, frame)),
+            _ => None,
+        })
     }
 }
 
