@@ -245,7 +245,13 @@ impl Watch {
         }
         let oldest = w.trace.recent().next().map_or(count, |e| e.seq);
         if oldest > self.next_seq {
-            self.missed += oldest - self.next_seq;
+            let lost = oldest - self.next_seq;
+            self.missed += lost;
+            self.narrator.say(
+                w.now(),
+                "gap",
+                format!("… {lost} trace events went by too fast to narrate (the trace keeps the last {}).", w.trace.capacity()),
+            );
         }
         for e in w.trace.since(self.next_seq) {
             self.narrator.observe(w, e);

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod layout;
 pub mod lens;
 pub mod metrics;
+pub mod sequence;
 pub mod session;
 pub mod speed;
 pub mod timeline;
@@ -657,6 +658,7 @@ impl Playground {
                 { metrics::guarantees_view(&s.world, link.callback(Msg::GotoTime)) }
                 { metrics::metrics_view(&s.world, &mut watch.metrics) }
                 { causal::causal_view(&watch.causal, self.causal_pick, link.callback(Msg::CausalPick)) }
+                { sequence::sequence_view(&s.world) }
             </>
         }
     }
