@@ -404,9 +404,9 @@ pub fn guide_view(w: &World, narrator: &Narrator, on_next: Callback<MouseEvent>)
                     }
                 }) }
             </ul>
-            <h3 class="guide-sub" id="transcript-h">{ "Transcript" }</h3>
-            <ol id="transcript" class="transcript small" aria-live="polite" aria-relevant="additions" aria-labelledby="transcript-h">
-                { for narrator.lines.iter().map(|l| html! {
+            <h3 class="guide-sub" id="transcript-h">{ "Transcript (newest first)" }</h3>
+            <ol id="transcript" class="transcript small" reversed=true aria-live="polite" aria-relevant="additions" aria-labelledby="transcript-h">
+                { for narrator.lines.iter().rev().map(|l| html! {
                     <li key={l.n} class={l.class}><span class="t">{ fmt_time(l.at) }</span>{ " " }{ l.text.clone() }</li>
                 }) }
             </ol>

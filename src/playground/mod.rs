@@ -8,6 +8,7 @@
 //! paused, or when the tab is hidden, it asks for none.
 
 pub mod causal;
+pub mod console;
 pub mod guide;
 pub mod keys;
 pub mod layout;
@@ -60,6 +61,8 @@ pub enum Msg {
     Fault(Fault),
     CommandInput(String),
     RunCommand,
+    /// Console history: ↑ (true) or ↓.
+    CommandHistory(bool),
     VisibilityChanged,
     ReducedMotion(bool),
     /// Time travel, sharing, files, shortcuts (see `timeline`).
@@ -104,6 +107,8 @@ pub struct Playground {
     /// What the guide, metrics and causal panels have read from the trace.
     watch: RefCell<guide::Watch>,
     causal_pick: Option<u64>,
+    /// The console's history and output (src/playground/console.rs).
+    console: RefCell<console::Console>,
     _visibility: Option<gloo::events::EventListener>,
     _motion: Option<gloo::events::EventListener>,
     time: timeline::TimeState,
@@ -210,6 +215,7 @@ impl Component for Playground {
             log_stick: Rc::new(Cell::new(true)),
             watch: RefCell::new(guide::Watch::default()),
             causal_pick: None,
+            console: RefCell::new(console::Console::default()),
             _visibility: None,
             _motion: None,
             time: timeline::TimeState::default(),
@@ -383,17 +389,23 @@ impl Component for Playground {
             }
             Msg::CommandInput(v) => {
                 self.command = v;
-                false
+                true
             }
             Msg::RunCommand => {
                 if let Some(s) = self.session.as_mut() {
-                    self.command_result = match s.run_command(&self.command) {
+                    self.command_result = match self.console.borrow_mut().run(s, &self.command) {
                         Ok(done) => {
                             self.command.clear();
-                            Status::Info(format!("Done at {}: {done}", fmt_time(s.now())))
+                            Status::Info(done)
                         }
                         Err(e) => Status::Error(e),
                     };
+                }
+                true
+            }
+            Msg::CommandHistory(older) => {
+                if let Some(line) = self.console.borrow_mut().browse(older) {
+                    self.command = line;
                 }
                 true
             }
@@ -724,9 +736,20 @@ impl Playground {
                 </tr>
             }
         });
-        let onsubmit = link.callback(|e: SubmitEvent| {
-            e.prevent_default();
-            Msg::RunCommand
+        let mut console = self.console.borrow_mut();
+        console.sync(s);
+        let console_html = console::console_view(console::ConsoleProps {
+            world: w,
+            console: &console,
+            command: &self.command,
+            result: match &self.command_result {
+                Status::None => None,
+                Status::Info(t) => Some((t.clone(), false)),
+                Status::Error(t) => Some((t.clone(), true)),
+            },
+            on_input: link.callback(Msg::CommandInput),
+            on_submit: link.callback(|_| Msg::RunCommand),
+            on_history: link.callback(Msg::CommandHistory),
         });
         html! {
             <section class="panel faults" aria-labelledby="faults-h">
@@ -746,30 +769,7 @@ impl Playground {
                         { "Heal all partitions" }
                     </button>
                 </p>
-                <form class="console" onsubmit={onsubmit}>
-                    <label for="command">{ "Command" }</label>
-                    <input id="command" type="text" autocomplete="off" spellcheck="false"
-                        placeholder="kill n2 · partition n1 | n2 n3 · pub: nats pub orders.new hi"
-                        aria-describedby="command-help"
-                        value={self.command.clone()}
-                        oninput={link.callback(|e: InputEvent| {
-                            let el: web_sys::HtmlInputElement = e.target_unchecked_into();
-                            Msg::CommandInput(el.value())
-                        })} />
-                    <button type="submit" id="run-command">{ "Run" }</button>
-                    <p id="command-help" class="muted small">
-                        { "Any scenario action, run now: a client's nats pub/sub/req/reply/unsub, kill, restart, pause, resume, partition, isolate, split, heal, latency or note." }
-                    </p>
-                    <p id="command-result" role="status" class="small">
-                        {
-                            match &self.command_result {
-                                Status::None => html! {},
-                                Status::Info(t) => html! { { t.clone() } },
-                                Status::Error(t) => html! { <span class="error">{ t.clone() }</span> },
-                            }
-                        }
-                    </p>
-                </form>
+                { console_html }
             </section>
         }
     }
