@@ -432,14 +432,14 @@ impl Playground {
                     { " · the address bar holds this moment: copy it to share." }
                 </p>
                 <div class="buttons files">
-                    <label class="file-button" for="load-file">{ "Open file…" }</label>
+                    <label class="file-button">{ "Open file…" }
                     <input id="load-file" class="visually-hidden" type="file" accept=".jetsim,.txt,text/plain"
                         onchange={link.batch_callback(|e: Event| {
                             let el: web_sys::HtmlInputElement = e.target_unchecked_into();
                             let file = el.files().and_then(|l| l.get(0));
                             el.set_value("");
                             file.map(|f| Msg::Time(TimeMsg::FileChosen(f)))
-                        })} />
+                        })} /></label>
                     <button id="save-file" type="button" title="Download this scenario's text"
                         onclick={link.callback(|_| Msg::Time(TimeMsg::Save))}>{ "Save scenario" }</button>
                     <button id="presenter" type="button" aria-pressed={self.time.presenter.to_string()}
