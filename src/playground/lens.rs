@@ -623,6 +623,9 @@ fn name_of(world: &World, ep: Endpoint) -> String {
     text::short(world.name(ep), 24)
 }
 
+/// A PubAck a client received: (time, client, seq, latency ns).
+pub type AckSeen = (u64, String, u64, u64);
+
 /// The last quorum a group reached and the last PubAcks clients received,
 /// as the session read them from the trace.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -630,7 +633,7 @@ pub struct Recent {
     /// (group, time, index, servers holding it).
     pub quorums: Vec<(String, u64, Index, Vec<String>)>,
     /// (stream, last PubAcks received: (time, client, seq, latency ns)).
-    pub acks: Vec<(String, Vec<(u64, String, u64, u64)>)>,
+    pub acks: Vec<(String, Vec<AckSeen>)>,
 }
 
 impl Recent {
@@ -638,7 +641,7 @@ impl Recent {
         self.quorums.iter().find(|q| q.0 == group)
     }
 
-    pub fn acks(&self, stream: &str) -> &[(u64, String, u64, u64)] {
+    pub fn acks(&self, stream: &str) -> &[AckSeen] {
         self.acks.iter().find(|a| a.0 == stream).map_or(&[], |a| &a.1)
     }
 
@@ -653,7 +656,7 @@ impl Recent {
     }
 
     /// Remember a PubAck a client received (the last [`RECENT_ACKS`] per stream).
-    pub fn note_ack(&mut self, stream: &str, ack: (u64, String, u64, u64)) {
+    pub fn note_ack(&mut self, stream: &str, ack: AckSeen) {
         let i = match self.acks.iter().position(|a| a.0 == stream) {
             Some(i) => i,
             None if self.acks.len() < RECENT_GROUPS => {
