@@ -37,7 +37,18 @@ pub struct MetricsState {
     /// Times of recent PubAcks (the last virtual second or so).
     recent_acks: VecDeque<Time>,
     last_stream_leader: std::collections::BTreeMap<String, u32>,
+    /// Sorted latencies, recomputed only when their number changes.
+    sorted: Vec<u64>,
+    /// The guarantees at a trace position, and renders since computed.
+    checked: Option<(u64, Vec<Guarantee>)>,
+    stale_renders: u32,
 }
+
+/// Acknowledged publishes beyond which the guarantees are re-checked only
+/// every [`RECHECK_EVERY`] renders while running (the check reads every
+/// acknowledged message on every replica).
+pub const CHEAP_CHECK: usize = 20_000;
+pub const RECHECK_EVERY: u32 = 30;
 
 impl MetricsState {
     pub fn observe(&mut self, _w: &World, e: &TraceEvent) {
@@ -62,6 +73,33 @@ impl MetricsState {
             TraceKind::PubFailed { .. } => self.pub_failed += 1,
             _ => {}
         }
+    }
+
+    /// Every PubAck latency the clients recorded, sorted (cached).
+    pub fn latencies(&mut self, w: &World) -> &[u64] {
+        let n: usize = w.clients.iter().map(|c| c.node.js.latencies.len()).sum();
+        if n != self.sorted.len() {
+            self.sorted = latencies(w);
+        }
+        &self.sorted
+    }
+
+    /// The guarantees now; while `running` and with many acknowledged
+    /// publishes, re-checked only every few renders.
+    pub fn guarantees(&mut self, w: &World, running: bool) -> Vec<Guarantee> {
+        let at = w.trace.count();
+        let acked: usize = w.clients.iter().map(|c| c.node.js.acked_msgs.len()).sum();
+        self.stale_renders += 1;
+        let fresh = match &self.checked {
+            Some((seen, _)) if *seen == at => true,
+            Some(_) => running && acked > CHEAP_CHECK && self.stale_renders < RECHECK_EVERY,
+            None => false,
+        };
+        if !fresh {
+            self.checked = Some((at, guarantees(w)));
+            self.stale_renders = 0;
+        }
+        self.checked.as_ref().map(|(_, g)| g.clone()).unwrap_or_default()
     }
 
     /// PubAcks in the virtual second before `now`.
@@ -124,9 +162,10 @@ pub fn latencies(w: &World) -> Vec<u64> {
 }
 
 pub fn metrics_view(w: &World, m: &mut MetricsState) -> Html {
-    let lats = latencies(w);
-    let pct = Percentiles::of(&lats);
-    let bins = histogram(&lats, BINS);
+    let (pct, bins) = {
+        let lats = m.latencies(w);
+        (Percentiles::of(lats), histogram(lats, BINS))
+    };
     let now = w.now();
     let (sent, acked, timeouts, errors) = w.clients.iter().fold((0, 0, 0, 0), |a, c| {
         let j = &c.node.js;
@@ -230,8 +269,7 @@ pub fn guarantees(w: &World) -> Vec<Guarantee> {
 }
 
 /// `on_goto(time)` takes the reader to the step that broke a guarantee.
-pub fn guarantees_view(w: &World, on_goto: Callback<Time>) -> Html {
-    let gs = guarantees(w);
+pub fn guarantees_view(gs: Vec<Guarantee>, on_goto: Callback<Time>) -> Html {
     let broken = gs.iter().any(|g| g.breaks.as_ref().is_some_and(|b| !b.is_empty()));
     html! {
         <section class={classes!("panel", "guarantees", broken.then_some("broken"))} aria-labelledby="guarantees-h"

@@ -667,7 +667,7 @@ impl Playground {
         html! {
             <>
                 { guide::guide_view(&s.world, &watch.narrator, link.callback(|_| Msg::GuideNext)) }
-                { metrics::guarantees_view(&s.world, link.callback(Msg::GotoTime)) }
+                { metrics::guarantees_view(watch.metrics.guarantees(&s.world, self.playing), link.callback(Msg::GotoTime)) }
                 { metrics::metrics_view(&s.world, &mut watch.metrics) }
                 { causal::causal_view(&watch.causal, self.causal_pick, link.callback(Msg::CausalPick)) }
                 { sequence::sequence_view(&s.world) }
