@@ -106,6 +106,9 @@ impl RaftFrame {
     }
 }
 
+/// Frames longer than this are not searched for a PubAck body.
+const MAX_PUBACK_FRAME: usize = 1024;
+
 /// `(stream, seq)` of a PubAck (`{"stream":"NAME","seq":N}`, the 2.12
 /// body) in a client-protocol MSG or a route RMSG; None for anything else,
 /// error PubAcks included.
@@ -115,6 +118,11 @@ pub fn puback_of(frame: &Frame) -> Option<(String, u64)> {
         Frame::Route(RouteMsg::Msg { payload, .. }) => payload,
         _ => return None,
     };
+    // A PubAck frame is small (a MSG line and a short body): do not scan
+    // big payloads every animation frame.
+    if bytes.len() > MAX_PUBACK_FRAME {
+        return None;
+    }
     const HEAD: &[u8] = b"{\"stream\":\"";
     let at = bytes.windows(HEAD.len()).position(|w| w == HEAD)?;
     let rest = &bytes[at + HEAD.len()..];
@@ -913,6 +921,9 @@ mod tests {
         assert_eq!(puback_of(&err), None);
         assert_eq!(puback_of(&Frame::Bytes((&b"{\"stream\":\"A\",\"seq\":}"[..]).into())), None);
         assert_eq!(puback_of(&Frame::Open), None);
+        let mut big = b"{\"stream\":\"ORDERS\",\"seq\":1}".to_vec();
+        big.resize(MAX_PUBACK_FRAME + 1, b' ');
+        assert_eq!(puback_of(&Frame::Bytes(big.into())), None, "big frames are not scanned");
     }
 
     #[test]
