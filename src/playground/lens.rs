@@ -191,6 +191,8 @@ pub enum MemberRole {
     Candidate,
     /// The server is down (its log is its disk image).
     Offline,
+    /// The server runs but holds no member of the group (yet).
+    Missing,
 }
 
 impl MemberRole {
@@ -200,6 +202,7 @@ impl MemberRole {
             MemberRole::Follower => "follower",
             MemberRole::Candidate => "candidate",
             MemberRole::Offline => "offline",
+            MemberRole::Missing => "missing",
         }
     }
 }
@@ -473,7 +476,7 @@ fn build_group(
                     server: *ep,
                     name: name(*ep),
                     liveness,
-                    role: MemberRole::Offline,
+                    role: if liveness == Liveness::Down { MemberRole::Offline } else { MemberRole::Missing },
                     term: 0,
                     voted_for: None,
                     follows: None,
@@ -717,6 +720,7 @@ fn member_row(g: &Group, m: &Member) -> Html {
     let role_text = match (m.role, m.votes) {
         (MemberRole::Candidate, Some(v)) => format!("candidate · votes {v}/{}", g.members.len()),
         (MemberRole::Leader, Some(v)) => format!("leader · won {v}/{} votes", g.members.len()),
+        (MemberRole::Missing, _) => "not a member yet".to_string(),
         (r, _) => r.name().to_string(),
     };
     let state_text = match m.liveness {
