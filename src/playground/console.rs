@@ -9,7 +9,9 @@
 //!
 //! Commands go through [`Session::run_command`] (so they are recorded for
 //! time travel); the output is read from the trace and the client's last
-//! API response. Timestamps are the virtual clock as `HH:MM:SS.mmm`, where
+//! API response (`JsStats::last_api`, which only holds the latest: when two
+//! API responses for one client arrive between two renders, the earlier
+//! prints its one-line summary instead of the full CLI output). Timestamps are the virtual clock as `HH:MM:SS.mmm`, where
 //! the CLI prints the wall clock.
 
 use std::collections::VecDeque;
@@ -38,9 +40,9 @@ enum Follow {
     /// Messages received on a subscription.
     Sub { client: Endpoint, left: u64 },
     /// The response to a `nats stream ...` call.
-    Api { client: Endpoint, info: bool, created: bool },
+    Api { client: Endpoint, op: String, info: bool, created: bool },
     /// A step-down's response, then the new leader.
-    StepDown { client: Endpoint, stream: String, answered: bool },
+    StepDown { client: Endpoint, op: String, stream: String, answered: bool },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -174,9 +176,12 @@ impl Console {
             self.next_seq = w.trace.count();
             return;
         }
+        // Each event goes to the oldest entry waiting for it.
         for ev in w.trace.since(self.next_seq) {
             for e in self.entries.iter_mut().filter(|e| e.follow.is_some()) {
-                observe(w, e, ev.at, &ev.kind);
+                if observe(w, e, ev.at, &ev.kind) {
+                    break;
+                }
             }
         }
         self.next_seq = w.trace.count();
@@ -201,9 +206,18 @@ fn follow_of(w: &World, a: &Action) -> Option<Follow> {
         ClientCmd::Pub { count, .. } => Follow::Pub { client, js: false, left: (*count).min(LINES_CAP as u64) },
         ClientCmd::JsPub { count, .. } => Follow::Pub { client, js: true, left: (*count).min(LINES_CAP as u64) },
         ClientCmd::Sub { count, .. } => Follow::Sub { client, left: count.unwrap_or(u64::MAX).min(LINES_CAP as u64) },
-        ClientCmd::Stream(StreamCmd::StepDown { name }) => Follow::StepDown { client, stream: name.clone(), answered: false },
+        ClientCmd::Stream(StreamCmd::StepDown { name }) => {
+            Follow::StepDown { client, op: format!("stream cluster step-down {name}"), stream: name.clone(), answered: false }
+        }
         ClientCmd::Stream(sc) => Follow::Api {
             client,
+            op: match sc {
+                StreamCmd::Add { name, .. } => format!("stream add {name}"),
+                StreamCmd::Info { name } => format!("stream info {name}"),
+                StreamCmd::Rm { name } => format!("stream rm {name}"),
+                StreamCmd::Purge { name } => format!("stream purge {name}"),
+                StreamCmd::Ls | StreamCmd::StepDown { .. } => "stream ls".to_string(),
+            },
             info: matches!(sc, StreamCmd::Info { .. } | StreamCmd::Add { .. }),
             created: matches!(sc, StreamCmd::Add { .. }),
         },
@@ -211,8 +225,10 @@ fn follow_of(w: &World, a: &Action) -> Option<Follow> {
     })
 }
 
-fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind) {
-    let Some(f) = e.follow.clone() else { return };
+/// Let an entry see one event; true when the event was for it.
+fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind) -> bool {
+    let Some(f) = e.follow.clone() else { return false };
+    let mut mine = true;
     let done = match (f, kind) {
         (Follow::Pub { client, js: false, left }, TraceKind::Published { client: c, subject, bytes }) if *c == client => {
             e.push(format!("{} Published {bytes} bytes to \"{}\"", hms(at), text::short(subject, 80)));
@@ -232,7 +248,7 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind) {
             e.push(format!("[#{}] Received on \"{}\" ({bytes} bytes)", e.received, text::short(subject, 80)));
             set_left(e, left.saturating_sub(1))
         }
-        (Follow::Api { client, info, created }, TraceKind::JsApi { client: c, ok, text: t, .. }) if *c == client => {
+        (Follow::Api { client, op, info, created }, TraceKind::JsApi { client: c, op: o, ok, text: t }) if *c == client && **o == *op => {
             if !*ok {
                 e.error = true;
                 e.push(format!("nats: error: {}", text::display_max(t, 300)));
@@ -242,6 +258,7 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind) {
                     .js
                     .last_api
                     .as_ref()
+                    .filter(|(o, _)| *o == op)
                     .and_then(|(_, body)| serde_json::from_str::<Value>(body).ok());
                 match json {
                     Some(v) if info && v.get("config").is_some() => {
@@ -264,9 +281,9 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind) {
             }
             true
         }
-        (Follow::StepDown { client, stream, answered: false }, TraceKind::JsApi { client: c, ok, text: t, .. }) if *c == client => {
+        (Follow::StepDown { client, op, stream, answered: false }, TraceKind::JsApi { client: c, op: o, ok, text: t }) if *c == client && **o == *op => {
             if *ok {
-                e.follow = Some(Follow::StepDown { client, stream, answered: true });
+                e.follow = Some(Follow::StepDown { client, op, stream, answered: true });
                 false
             } else {
                 e.error = true;
@@ -280,11 +297,15 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind) {
             e.push(format!("{} New leader elected \"{}\"", hms(at), text::short(w.name(*server), 40)));
             true
         }
-        _ => false,
+        _ => {
+            mine = false;
+            false
+        }
     };
     if done {
         e.follow = None;
     }
+    mine
 }
 
 fn set_left(e: &mut Entry, left: u64) -> bool {
