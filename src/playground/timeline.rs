@@ -381,9 +381,9 @@ impl Playground {
             <div class="timeline">
                 <div class="buttons">
                     <button id="step-back" type="button" title="Undo the last event (←)"
-                        onclick={link.callback(|_| Msg::Time(TimeMsg::StepBack))}>{ "◀ Step back" }</button>
+                        onclick={link.callback(|_| Msg::Time(TimeMsg::StepBack))}>{ super::icon("M2 2h3v12H2z M14 2l-8 6 8 6z") }{ "Step back" }</button>
                     <button id="to-start" type="button" title="Back to the start, keeping the recorded future (Home)"
-                        onclick={link.callback(|_| Msg::Time(TimeMsg::Start))}>{ "⏮ Start" }</button>
+                        onclick={link.callback(|_| Msg::Time(TimeMsg::Start))}>{ super::icon("M2 2h2v12H2z M9.5 2l-5.5 6 5.5 6z M15 2l-5.5 6 5.5 6z") }{ "Start" }</button>
                     <button id="fork" type="button" disabled={!can_fork}
                         title="Drop the recorded future and continue from here (F)"
                         onclick={link.callback(|_| Msg::Time(TimeMsg::Fork))}>{ "Fork from here" }</button>

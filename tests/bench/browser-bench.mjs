@@ -3,10 +3,18 @@
 // `jetsim bench` runs) and window.jetsim.benchR3(r3Messages) (bench::run_r3,
 // as `jetsim bench --r3`) `repeat` times each and prints the best runs as JSON.
 //
+// Then the page itself: its weight (wasm + JS + CSS, gzip -9, budget 400 KB)
+// and the first render (navigation start to the first render's
+// data-ready="1" with the cluster drawn, budget 1.5 s), best and median of
+// `repeat` fresh pages on 127.0.0.1.
+//
 //   node tests/bench/browser-bench.mjs [messages] [repeat] [r3Messages]
 //
-// Needs dist/ (scripts/build-web). Used by scripts/bench.
-import { serveDist, launchBrowser } from '../e2e/lib/harness.mjs';
+// Needs dist/ (scripts/build-web; JETSIM_DIST for another). Used by scripts/bench.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DIST, serveDist, launchBrowser } from '../e2e/lib/harness.mjs';
 
 const messages = Number(process.argv[2] || 200000);
 const repeat = Number(process.argv[3] || 5);
@@ -55,7 +63,52 @@ try {
       trace_hash: r3.traceHash,
     }, null, 2));
   }
+  console.log(JSON.stringify(pageWeight(), null, 2));
+  console.log(JSON.stringify(await firstRender(), null, 2));
 } finally {
   await browser.close();
   await server.close();
+}
+
+/** Bytes of the page's wasm, JS and CSS, raw and gzip -9. */
+function pageWeight() {
+  const files = {};
+  let gzip = 0;
+  for (const f of readdirSync(DIST).filter((f) => /\.(wasm|js|css)$/.test(f)).sort()) {
+    const buf = readFileSync(join(DIST, f));
+    const gz = gzipSync(buf, { level: 9 }).length;
+    files[f] = { bytes: buf.length, gzip: gz };
+    gzip += gz;
+  }
+  return { bench: 'page-weight', files, total_gzip_bytes: gzip, budget_gzip_bytes: 400 * 1024, within_budget: gzip <= 400 * 1024 };
+}
+
+/** Navigation start → first render (data-ready and a server drawn), in ms. */
+async function firstRender() {
+  const times = [];
+  for (let i = 0; i < repeat; i++) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      new MutationObserver((_, obs) => {
+        if (document.body?.dataset.ready === '1' && document.querySelector('svg.cluster-view g.server')) {
+          window.__firstRenderMs = performance.now();
+          obs.disconnect();
+        }
+      }).observe(document, { subtree: true, childList: true, attributes: true });
+    });
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.__firstRenderMs !== undefined, null, { timeout: 60_000 });
+    times.push(await page.evaluate(() => window.__firstRenderMs));
+    await context.close();
+  }
+  times.sort((a, b) => a - b);
+  return {
+    bench: 'first-render',
+    runs: times.length,
+    best_ms: Math.round(times[0]),
+    median_ms: Math.round(times[Math.floor(times.length / 2)]),
+    worst_ms: Math.round(times[times.length - 1]),
+    budget_ms: 1500,
+  };
 }
