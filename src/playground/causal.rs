@@ -298,7 +298,7 @@ fn waterfall(p: &AckPath) -> Html {
                     let y = row * i as f64 + 2.0;
                     let (x0, x1) = (x(h.sent), x(h.arrived));
                     html! {
-                        <g class={classes!("hop", h.what.replace(' ', "-"))}>
+                        <g class={classes!("hop", format!("hop-{}", h.what.replace(' ', "-")))}>
                             <text x="0" y={format!("{:.1}", y + row * 0.75)} class="hop-label">{ format!("{} {}→{}", h.what, h.from, h.to) }</text>
                             <rect x={format!("{x0:.1}")} y={format!("{:.1}", y + 2.0)} width={format!("{:.1}", (x1 - x0).max(1.5))} height={format!("{:.1}", row - 5.0)} />
                             <text x={format!("{:.1}", x1 + 3.0)} y={format!("{:.1}", y + row * 0.75)} class="hop-time">{ fmt_duration(h.arrived - h.sent) }</text>

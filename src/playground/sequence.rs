@@ -1,8 +1,10 @@
 //! Sequence (Lamport) diagram of the most recent frames: one lane per server
-//! and client, virtual time downwards, an arrow per frame from its send to
-//! its arrival (dashed while still in flight, a cross when dropped), labelled
-//! with its kind and subject and with Lamport timestamps (send and receive)
-//! counted over the frames shown. A list gives the same frames as text.
+//! and client, one row per event (a frame sent, a frame arrived or dropped)
+//! in the order they happened, downwards, with its virtual time in the
+//! margin; an arrow per frame from its send row to its arrival row (dashed
+//! while still in flight, a cross when dropped), labelled with its kind and
+//! subject and its Lamport timestamp, counted over the frames shown. A list
+//! gives the same frames as text.
 //! Read from the trace's ring; nothing here changes the world.
 
 use std::collections::BTreeMap;
@@ -16,7 +18,7 @@ use super::view::kind_class;
 use crate::text;
 
 /// Frames shown at most (the most recent).
-pub const FRAMES: usize = 30;
+pub const FRAMES: usize = 24;
 
 /// One arrow of the diagram.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,10 +36,14 @@ pub struct Arrow {
     /// Lamport timestamps of the send and, if delivered, the receive.
     pub l_send: u64,
     pub l_recv: Option<u64>,
+    /// Rows of the send and of the arrival or drop (None: in flight).
+    pub row_send: usize,
+    pub row_end: Option<usize>,
 }
 
-/// The last `max` frames sent, oldest first, with Lamport timestamps.
-pub fn arrows(w: &World, max: usize) -> Vec<Arrow> {
+/// The last `max` frames sent, oldest first, with Lamport timestamps and
+/// rows; and the time of each row.
+pub fn arrows(w: &World, max: usize) -> (Vec<Arrow>, Vec<Time>) {
     let events: Vec<_> = w.trace.recent().collect();
     // The index of the `max`-th most recent send: start there.
     let mut sends = 0;
@@ -54,6 +60,7 @@ pub fn arrows(w: &World, max: usize) -> Vec<Arrow> {
     let mut clock: BTreeMap<Endpoint, u64> = BTreeMap::new();
     let mut out: Vec<Arrow> = Vec::new();
     let mut by_id: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut rows: Vec<Time> = Vec::new();
     for e in &events[start..] {
         match &e.kind {
             TraceKind::Send { id, from, to, label, arrives, .. } => {
@@ -78,7 +85,10 @@ pub fn arrows(w: &World, max: usize) -> Vec<Arrow> {
                     dropped: false,
                     l_send: l,
                     l_recv: None,
+                    row_send: rows.len(),
+                    row_end: None,
                 });
+                rows.push(e.at);
             }
             TraceKind::Deliver { id, to, .. } => {
                 if let Some(&i) = by_id.get(id) {
@@ -86,32 +96,41 @@ pub fn arrows(w: &World, max: usize) -> Vec<Arrow> {
                     *c = (*c).max(out[i].l_send) + 1;
                     out[i].delivered = true;
                     out[i].l_recv = Some(*c);
+                    out[i].row_end = Some(rows.len());
+                    rows.push(e.at);
                 }
             }
             TraceKind::Drop { id, .. } => {
                 if let Some(&i) = by_id.get(id) {
                     out[i].dropped = true;
+                    out[i].row_end = Some(rows.len());
+                    rows.push(e.at);
                 }
             }
             _ => {}
         }
     }
-    out
+    (out, rows)
 }
 
 pub fn sequence_view(w: &World) -> Html {
-    let arrows = arrows(w, FRAMES);
+    let (arrows, rows) = arrows(w, FRAMES);
     let now = w.now();
     // Lanes: the endpoints the arrows touch, servers first, in endpoint order.
     let mut lanes: Vec<Endpoint> = arrows.iter().flat_map(|a| [a.from, a.to]).collect();
     lanes.sort_unstable();
     lanes.dedup();
-    let lane_x: BTreeMap<Endpoint, f64> = lanes.iter().enumerate().map(|(i, &e)| (e, 50.0 + 100.0 * i as f64)).collect();
-    let t0 = arrows.first().map_or(now, |a| a.sent);
-    let t1 = arrows.iter().map(|a| a.arrives.min(now.max(a.sent))).max().unwrap_or(now).max(now).max(t0 + 1);
-    let (top, height) = (28.0_f64, 380.0_f64);
-    let y = |t: Time| top + height * (t.saturating_sub(t0)) as f64 / (t1 - t0) as f64;
-    let width = 100.0 * lanes.len().max(1) as f64;
+    let margin = 78.0_f64;
+    let lane_w = 150.0_f64;
+    let lane_x: BTreeMap<Endpoint, f64> =
+        lanes.iter().enumerate().map(|(i, &e)| (e, margin + lane_w / 2.0 + lane_w * i as f64)).collect();
+    let t0 = rows.first().copied().unwrap_or(now);
+    let t1 = now;
+    let (top, row_h) = (30.0_f64, 15.0_f64);
+    // The row after the last is "now" (where frames in flight end).
+    let height = row_h * (rows.len() as f64 + 1.0);
+    let y = |row: usize| top + row_h * row as f64 + row_h / 2.0;
+    let width = margin + lane_w * lanes.len().max(1) as f64;
     html! {
         <section class="panel sequence" aria-labelledby="sequence-h">
             <h2 id="sequence-h" class="panel-title">{ "Sequence diagram" }</h2>
@@ -130,6 +149,9 @@ pub fn sequence_view(w: &World) -> Html {
                                 <path d="M 0 0 L 10 5 L 0 10 z" class="seq-head" />
                             </marker>
                         </defs>
+                        { for rows.iter().enumerate().filter(|(i, t)| *i == 0 || rows[i - 1] != **t).map(|(i, t)| html! {
+                            <text class="row-time" x="2" y={format!("{:.1}", y(i) + 3.0)}>{ fmt_time(*t) }</text>
+                        }) }
                         { for lanes.iter().map(|&e| {
                             let x = lane_x[&e];
                             html! {
@@ -141,10 +163,15 @@ pub fn sequence_view(w: &World) -> Html {
                         }) }
                         { for arrows.iter().map(|a| {
                             let (x0, x1) = (lane_x[&a.from], lane_x[&a.to]);
-                            let y0 = y(a.sent);
-                            let end = if a.delivered || a.dropped { a.arrives } else { now.min(a.arrives) };
-                            let frac = if a.arrives > a.sent { (end - a.sent) as f64 / (a.arrives - a.sent) as f64 } else { 1.0 };
-                            let (xe, ye) = (x0 + (x1 - x0) * frac, y(end));
+                            let y0 = y(a.row_send);
+                            let (xe, ye) = match a.row_end {
+                                Some(r) => (x1, y(r)),
+                                // In flight: as far along as the clock says, on the "now" row.
+                                None => {
+                                    let frac = if a.arrives > a.sent { (now.min(a.arrives) - a.sent) as f64 / (a.arrives - a.sent) as f64 } else { 1.0 };
+                                    (x0 + (x1 - x0) * frac, y(rows.len()))
+                                }
+                            };
                             let state = if a.dropped { "dropped" } else if a.delivered { "delivered" } else { "in-flight" };
                             html! {
                                 <g class={classes!("seq-arrow", a.class, state)}>
@@ -193,14 +220,20 @@ mod tests {
         let sc = jetsim_core::scenario::parse(text).expect("parses");
         let mut w = World::new(sc, 1).expect("builds");
         w.run_until(4 * SEC + 3_000_000);
-        let a = arrows(&w, FRAMES);
+        let (a, rows) = arrows(&w, FRAMES);
         assert_eq!(a.len(), FRAMES);
         assert!(a.windows(2).all(|p| p[0].sent <= p[1].sent), "oldest first");
+        assert!(rows.windows(2).all(|p| p[0] <= p[1]), "rows in time order");
         for x in &a {
             if let Some(r) = x.l_recv {
                 assert!(r > x.l_send, "a receive comes after its send: {x:?}");
             }
             assert!(x.arrives >= x.sent);
+            assert_eq!(rows[x.row_send], x.sent, "the send row has the send's time");
+            if let Some(r) = x.row_end {
+                assert!(r > x.row_send);
+                assert_eq!(rows[r], x.arrives, "the arrival row has the arrival's time");
+            }
         }
         // Per sender, send stamps increase.
         let mut last: BTreeMap<Endpoint, u64> = BTreeMap::new();

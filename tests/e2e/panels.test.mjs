@@ -90,13 +90,13 @@ test('causal trace: a PubAck\'s path, its quorum and each hop\'s latency', T, as
   await close();
 });
 
-test('sequence diagram: lanes, the last 30 frames with Lamport timestamps, as text too', T, async () => {
+test('sequence diagram: lanes, the last 24 frames with Lamport timestamps, as text too', T, async () => {
   const { page, log, close } = await openR3AtEnd();
   const lanes = await page.$$eval('svg.sequence-svg g.lane', (gs) => gs.map((g) => g.dataset.lane));
   assert.ok(['n1', 'n2', 'n3'].every((n) => lanes.includes(n)), lanes.join(','));
   const items = await page.$$eval('#sequence-list li', (ls) => ls.map((l) => ({ from: l.dataset.from, to: l.dataset.to, kind: l.dataset.kind, text: l.textContent })));
-  assert.equal(items.length, 30);
-  assert.equal(await page.locator('svg.sequence-svg g.seq-arrow').count(), 30);
+  assert.equal(items.length, 24);
+  assert.equal(await page.locator('svg.sequence-svg g.seq-arrow').count(), 24);
   for (const it of items) {
     const m = /\(L(\d+)(?: → L(\d+))?\)/.exec(it.text);
     assert.ok(m, it.text);
