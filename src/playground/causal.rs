@@ -249,7 +249,11 @@ pub fn describe(p: &AckPath) -> String {
 
 /// The causal panel: the recent PubAcks (pick one) and the chosen one's path.
 pub fn causal_view(c: &Causal, picked: Option<u64>, on_pick: Callback<u64>) -> Html {
-    let chosen = picked.and_then(|s| c.find(s)).or(c.paths.back());
+    let chosen = match picked {
+        Some(s) => c.find(s),
+        None => c.paths.back(),
+    };
+    let gone = picked.is_some() && chosen.is_none();
     html! {
         <section class="panel causal" aria-labelledby="causal-h">
             <h2 id="causal-h" class="panel-title">{ "Causal trace of a PubAck" }</h2>
@@ -269,6 +273,11 @@ pub fn causal_view(c: &Causal, picked: Option<u64>, on_pick: Callback<u64>) -> H
                         }
                     }) }
                 </div>
+            }
+            if gone {
+                <p class="muted small" id="causal-gone">
+                    { format!("That PubAck is older than the last {KEPT} kept here; pick a recent one.") }
+                </p>
             }
             if let Some(p) = chosen {
                 { waterfall(p) }

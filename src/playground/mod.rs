@@ -469,7 +469,7 @@ impl Component for Playground {
                     }
                     { view::legend() }
                 </section>
-                { self.view_log() }
+                { self.view_log(ctx) }
                 { self.view_panels(ctx) }
                 { match &self.session { Some(s) => lens::lens_view(&s.world, &s.recent), None => html! {} } }
                 { self.view_faults(ctx) }
@@ -823,7 +823,7 @@ impl Playground {
         }
     }
 
-    fn view_log(&self) -> Html {
+    fn view_log(&self, ctx: &Context<Self>) -> Html {
         let stick = self.log_stick.clone();
         let onscroll = Callback::from(move |e: Event| {
             let el: web_sys::Element = e.target_unchecked_into();
@@ -842,7 +842,16 @@ impl Playground {
                     <ol id="log" class="log" aria-live="polite" aria-relevant="additions">
                         { for entries.map(|e| html! {
                             <li key={e.seq} class={e.class}>
-                                <span class="t">{ fmt_time(e.at) }</span>{ " " }<span class="what">{ e.text.clone() }</span>
+                                <span class="t">{ fmt_time(e.at) }</span>{ " " }
+                                if e.class == "ack" {
+                                    // A PubAck: show its causal trace.
+                                    <button type="button" class="what ack-link" title="Show this PubAck's causal trace"
+                                        onclick={ctx.link().callback({ let seq = e.seq; move |_| Msg::CausalPick(seq) })}>
+                                        { e.text.clone() }
+                                    </button>
+                                } else {
+                                    <span class="what">{ e.text.clone() }</span>
+                                }
                             </li>
                         }) }
                     </ol>

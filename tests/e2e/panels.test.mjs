@@ -84,6 +84,9 @@ test('causal trace: a PubAck\'s path, its quorum and each hop\'s latency', T, as
   assert.equal(await page.locator('#causal-path g.hop').count(), hops);
   assert.equal(await page.locator('#causal-path line.quorum-mark').count(), 1);
   assert.equal(await page.locator('#causal-path .warn').count(), 0, 'no frame missing from the trace');
+  // A PubAck in the event log is a link to its causal trace.
+  await page.locator('#log button.ack-link', { hasText: /ORDERS seq 18 after/ }).click();
+  assert.equal(await page.getAttribute('#causal-path', 'data-seq'), '18');
   await page.locator('section.causal').scrollIntoViewIfNeeded();
   console.log(`screenshot: ${await screenshot(page, 'panels-causal')}`);
   assertClean(log);
