@@ -393,8 +393,10 @@ pub fn stream_info_lines(v: &Value) -> Vec<String> {
             if r["offline"].as_bool() == Some(true) {
                 st.push("OFFLINE".into());
             }
-            let active = r["active"].as_u64().unwrap_or(0);
-            st.push(if active > 0 { format!("seen {} ago", jetsim_core::time::fmt_duration(active)) } else { "not seen".into() });
+            // (The panel's own view has no "active": it says nothing.)
+            if let Some(active) = r["active"].as_u64() {
+                st.push(if active > 0 { format!("seen {} ago", jetsim_core::time::fmt_duration(active)) } else { "not seen".into() });
+            }
             match r["lag"].as_u64().unwrap_or(0) {
                 0 => {}
                 1 => st.push("1 operation behind".into()),
@@ -590,6 +592,92 @@ pub fn console_view(p: ConsoleProps<'_>) -> Html {
     }
 }
 
+
+/// Streams whose full store state (subject count) is read for the panel at
+/// most: beyond, the panel leaves the subject count out (it sorts subjects).
+pub const PANEL_STATE_MSGS: u64 = 20_000;
+
+/// A stream as `nats stream info` would print it, built from the
+/// simulator's own view (the leader's replica, else any running one)
+/// rather than from an API response: replicas are current when they have
+/// applied what the leader has, OFFLINE when their server is down.
+pub fn stream_info_now(w: &World, stream: &str) -> Option<Value> {
+    use jetsim_core::sim::Liveness;
+    let reps = w.stream_replicas(stream);
+    let leader = w.stream_leader(stream);
+    let (_, r) = reps.iter().find(|(e, _)| Some(*e) == leader).or(reps.first())?;
+    let a = &r.assignment;
+    let store = &r.store;
+    let mut state = serde_json::json!({
+        "messages": store.len(),
+        "first_seq": store.first_seq(),
+        "last_seq": store.last_seq(),
+        "consumer_count": 0,
+    });
+    if store.len() <= PANEL_STATE_MSGS {
+        let st = store.state();
+        state["bytes"] = st.bytes.into();
+        state["num_subjects"] = st.num_subjects.into();
+    }
+    let cluster_name = a.peers.first().and_then(|&p| w.servers.get(p as usize)).map(|s| s.config.cluster.clone()).unwrap_or_default();
+    let mut cluster = serde_json::json!({ "name": cluster_name });
+    if a.peers.len() > 1 {
+        cluster["raft_group"] = Value::String(a.group.to_string());
+    }
+    if let Some(l) = leader {
+        cluster["leader"] = Value::String(w.name(l).to_string());
+    }
+    let replicas: Vec<Value> = a
+        .peers
+        .iter()
+        .filter(|&&p| Some(p) != leader)
+        .map(|&p| {
+            let down = w.servers.get(p as usize).is_none_or(|s| s.liveness == Liveness::Down);
+            let applied = reps.iter().find(|(e, _)| *e == p).map(|(_, x)| x.applied);
+            let lag = match (applied, leader.is_some()) {
+                (Some(ap), true) => r.applied.saturating_sub(ap),
+                _ => 0,
+            };
+            let mut v = serde_json::json!({ "name": w.name(p), "current": !down && leader.is_some() && lag == 0 });
+            if down {
+                v["offline"] = Value::Bool(true);
+            }
+            if lag > 0 {
+                v["lag"] = lag.into();
+            }
+            v
+        })
+        .collect();
+    if !replicas.is_empty() {
+        cluster["replicas"] = Value::Array(replicas);
+    }
+    Some(serde_json::json!({
+        "config": a.config.to_json(),
+        "created": jetsim_core::jetstream::api::rfc3339(a.created),
+        "cluster": cluster,
+        "state": state,
+    }))
+}
+
+/// The "Streams" panel: every stream as `nats stream info` prints it.
+pub fn streams_view(w: &World) -> Html {
+    let names = w.stream_names();
+    html! {
+        <section class="panel streams" aria-labelledby="streams-h">
+            <h2 id="streams-h" class="panel-title">{ "Stream info" }</h2>
+            <p class="muted small">
+                { "Each stream as nats stream info prints it, read from the simulator (the leader's replica). Replicas: current, outdated, OFFLINE, operations behind. No consumers: jetsim does not model them yet, so there is no consumer info." }
+            </p>
+            if names.is_empty() {
+                <p class="muted small">{ "No stream yet." }</p>
+            }
+            { for names.iter().filter_map(|n| stream_info_now(w, n).map(|v| (n, v))).map(|(n, v)| html! {
+                <pre class="stream-info" data-stream={n.clone()}>{ stream_info_lines(&v).join("\n") }</pre>
+            }) }
+        </section>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -673,6 +761,22 @@ mod tests {
         run_to(&mut s, &mut c, 3 * SEC + 100_000_000);
         let ls = c.entries.iter().find(|e| e.input == "nats stream ls").expect("entry");
         assert!(ls.lines.iter().any(|l| l.starts_with("ORDERS")), "{ls:#?}");
+    }
+
+    #[test]
+    fn the_stream_panel_shows_a_killed_replica_offline() {
+        let mut s = session("kill-leader");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 5 * SEC);
+        let out = stream_info_lines(&stream_info_now(&s.world, "ORDERS").expect("a stream")).join("\n");
+        assert!(out.contains("            Leader: n3"), "{out}");
+        assert_eq!(out.matches(", current").count(), 2, "{out}");
+        assert!(!out.contains("seen"), "the panel has no last-seen: {out}");
+        run_to(&mut s, &mut c, 8 * SEC);
+        let out = stream_info_lines(&stream_info_now(&s.world, "ORDERS").expect("a stream")).join("\n");
+        assert!(out.contains("            Leader: n2"), "{out}");
+        assert!(out.contains("Replica: n3, outdated, OFFLINE"), "{out}");
+        assert!(out.contains("Replica: n1, current"), "{out}");
     }
 
     #[test]

@@ -671,6 +671,7 @@ impl Playground {
                 { metrics::metrics_view(&s.world, &mut watch.metrics) }
                 { causal::causal_view(&watch.causal, self.causal_pick, link.callback(Msg::CausalPick)) }
                 { sequence::sequence_view(&s.world) }
+                { console::streams_view(&s.world) }
             </>
         }
     }
