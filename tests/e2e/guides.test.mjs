@@ -142,6 +142,10 @@ test('kill-leader: the leader dies, a new one is elected, PubAcks resume', T, as
     lines.join('\n'),
   );
   assert.ok(lines.some((l) => /received a PubAck: ORDERS seq \d+ .*after \d+ failed publishes\./.test(l)), lines.join('\n'));
+  // The stream info panel, as nats stream info prints it: n3 is offline.
+  const info = (await page.textContent('pre.stream-info[data-stream="ORDERS"]')) ?? '';
+  assert.match(info, new RegExp(`Leader: ${n.streams.ORDERS.leader}\n`));
+  assert.match(info, /Replica: n3, outdated, OFFLINE/);
   console.log(`screenshot: ${await screenshot(page, 'guide-kill-leader')}`);
   await nextUntil(page, 'n3 comes back');
   await playToEnd(page);
