@@ -193,6 +193,11 @@ test('a broken link is a clear message, and the page still works', T, async () =
     assert.equal(await page.inputValue('#scenario'), 'core-pubsub');
     await page.click('#step');
     assert.equal(await eventsDone(page), 1);
+    // A link pasted into the same tab (hashchange) opens too.
+    await page.evaluate(() => { location.hash = '#v=1&ex=Y29yZS1wdWJzdWI&seed=3&t=500000000'; });
+    await page.waitForFunction(() => document.querySelector('.clock-box').dataset.nowNs === '500000000');
+    assert.equal(await page.inputValue('#seed'), '3');
+    assert.match((await page.textContent('#status')) ?? '', /Opened the link: seed 3/);
     assertClean(log);
     await close();
   }
