@@ -157,6 +157,8 @@ test('Raft lens: stream leader, three members, committed entries and quorum acks
   // quorum; AppendEntries and acks are in flight, then the PubAck.
   await command(page, 'c1: nats pub orders.new "stepped {{Count}}" --jetstream --count 3 --sleep 20ms');
   const seen = { waiting: false, quorum: false, append: false, ack: false, puback: false };
+  // The cluster view draws the same frames with their fine kind.
+  const drawn = new Set();
   let shot = false;
   for (let i = 0; i < 400 && !(seen.waiting && seen.quorum && seen.append && seen.ack && seen.puback); i++) {
     await page.getByRole('button', { name: 'Step', exact: true }).click();
@@ -167,12 +169,14 @@ test('Raft lens: stream leader, three members, committed entries and quorum acks
     seen.append ||= /\d+ AppendEntries/.test(s.frames);
     seen.ack ||= /\d+ acks?\b/.test(s.frames);
     seen.puback ||= /PubAck seq \d+ \S+ → c1/.test(s.pubacks);
+    for (const d of await page.$$eval('svg.cluster-view g.frame-g[data-detail]', (gs) => gs.map((g) => g.dataset.detail))) drawn.add(d);
     if (seen.waiting && !shot) {
       shot = true;
       console.log(`screenshot: ${await screenshot(page, 'lens-r3-waiting')}`);
     }
   }
   assert.deepEqual(seen, { waiting: true, quorum: true, append: true, ack: true, puback: true });
+  for (const d of ['append', 'ack', 'puback']) assert.ok(drawn.has(d), `a ${d} frame drawn in the cluster view: ${[...drawn]}`);
   assertClean(log);
   await close();
 });
