@@ -434,6 +434,7 @@ impl Playground {
                 <div class="buttons files">
                     <label class="file-button">{ "Open file…" }
                     <input id="load-file" class="visually-hidden" type="file" accept=".jetsim,.txt,text/plain"
+                        aria-label="Open a scenario file"
                         onchange={link.batch_callback(|e: Event| {
                             let el: web_sys::HtmlInputElement = e.target_unchecked_into();
                             let file = el.files().and_then(|l| l.get(0));
