@@ -383,7 +383,9 @@ impl Component for Playground {
             }
             Msg::Fault(f) => {
                 if let Some(s) = self.session.as_mut() {
-                    s.apply_fault(&f);
+                    if let Err(e) = s.apply_fault(&f) {
+                        self.status = Status::Error(e);
+                    }
                 }
                 true
             }

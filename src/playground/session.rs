@@ -432,13 +432,12 @@ impl Session {
         Some(StepReport { at, events })
     }
 
-    /// Apply a fault now (logged as an input).
-    pub fn apply_fault(&mut self, fault: &Fault) {
+    /// Apply a fault now (logged as an input). Refused only when the input
+    /// log is full.
+    pub fn apply_fault(&mut self, fault: &Fault) -> Result<(), String> {
         let action = Action::Fault(fault.clone());
         let line = scenario::action_text(&action);
-        // Only a full input log refuses; the fault buttons then do nothing
-        // but the timeline says why.
-        let _ = self.record(&action, line);
+        self.record(&action, line)
     }
 
     /// Run a console line (`kill n2`, `pub: nats pub orders.new hi`) now,
@@ -659,7 +658,7 @@ mod tests {
     #[test]
     fn faults_and_commands_reach_the_log() {
         let mut s = core();
-        s.apply_fault(&Fault::Kill("n2".into()));
+        s.apply_fault(&Fault::Kill("n2".into())).expect("applied");
         assert!(s.log.iter().any(|e| e.text == "server n2 is down"));
         assert_eq!(s.run_command("restart n2"), Ok("restart n2".into()));
         assert!(s.log.iter().any(|e| e.text == "server n2 is up"));
@@ -675,6 +674,13 @@ mod tests {
             let _ = s.run_command("note hello");
         }
         assert_eq!(s.log.len(), LOG_CAP);
+        // The input log is bounded too, and says so.
+        for _ in s.inputs().len()..MAX_INPUTS {
+            assert!(s.run_command("note again").is_ok());
+        }
+        let err = s.apply_fault(&Fault::Heal(None)).err().unwrap_or_default();
+        assert!(err.contains("input log is full"), "{err}");
+        assert_eq!(s.inputs().len(), MAX_INPUTS);
     }
     /// What a test compares: the moment, the trace hash (every event so
     /// far), the log and the per-client counters.
@@ -696,7 +702,7 @@ mod tests {
     fn scrubbing_back_replays_the_same_state() {
         let mut s = core();
         play(&mut s, 100 * MS);
-        s.apply_fault(&Fault::Kill("n2".into()));
+        s.apply_fault(&Fault::Kill("n2".into())).expect("applied");
         play(&mut s, 400 * MS);
         let at_t1 = state(&s);
         play(&mut s, 2 * SEC);
@@ -739,7 +745,7 @@ mod tests {
         let original = state(&s);
         s.goto(Moment::time(100 * MS)).expect("replays");
         // A new input in the past forks: the kill of n3 is dropped.
-        s.apply_fault(&Fault::Kill("n1".into()));
+        s.apply_fault(&Fault::Kill("n1".into())).expect("applied");
         assert_eq!(
             s.forked,
             Some(Forked { at: 100 * MS, inputs: 1, horizon: SEC })
@@ -797,7 +803,7 @@ mod tests {
         play(&mut s, 150 * MS);
         let _ = s.run_command("partition n1 | n2 n3");
         s.step();
-        s.apply_fault(&Fault::Heal(None));
+        s.apply_fault(&Fault::Heal(None)).expect("applied");
         play(&mut s, 900 * MS);
         let original = state(&s);
         let mut t = Session::with_inputs(&s.text, Some(s.seed), s.inputs().to_vec()).expect("valid");
@@ -839,7 +845,7 @@ mod tests {
             Fault::PowerLoss("n1".into()),
         ];
         for f in &faults {
-            s.apply_fault(f);
+            s.apply_fault(f).expect("applied");
             let line = &s.inputs().last().expect("logged").line;
             let back = scenario::parse_action_line(line, s.world.scenario(), &Limits::default());
             assert_eq!(back, Ok(Action::Fault(f.clone())), "{line}");
