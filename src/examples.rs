@@ -40,6 +40,14 @@ pub const EXAMPLES: &[Example] = &[
         text: include_str!("../scenarios/kill-leader.jetsim"),
     },
     Example {
+        id: "r1-r3-r5",
+        text: include_str!("../scenarios/r1-r3-r5.jetsim"),
+    },
+    Example {
+        id: "az-unique-tag",
+        text: include_str!("../scenarios/az-unique-tag.jetsim"),
+    },
+    Example {
         id: "lose-quorum",
         text: include_str!("../scenarios/lose-quorum.jetsim"),
     },

@@ -3,6 +3,9 @@
 //!
 //! - `jetsim.bench(messages)` → `{messages, deliveries, events, ms, traceHash}`:
 //!   runs `bench::run_fanout(messages)`, timed with `performance.now()`.
+//! - `jetsim.benchR3(messages)` → `{messages, acked, events, simNs, ms, traceHash}`:
+//!   runs `bench::run_r3(messages)` (R3 stream, every publish acknowledged
+//!   through the full Raft path), timed the same way.
 //! - `jetsim.traceHash(scenarioText, seed?, untilNs?)` → 16 hex digits: runs
 //!   the scenario headlessly to `untilNs`, else its `until`, else 60 s (the
 //!   rule of the native `jetsim run`), with `seed` else the scenario's seed
@@ -120,6 +123,29 @@ mod js {
         Ok(out.into())
     }
 
+    fn bench_r3(messages: JsValue) -> Result<JsValue, JsValue> {
+        let messages = whole(&messages, "messages")?.unwrap_or(2_000);
+        let t0 = now_ms();
+        let run = jetsim_core::bench::run_r3(messages).map_err(err)?;
+        let ms = now_ms() - t0;
+        let out = Object::new();
+        for (k, v) in [
+            ("messages", run.messages),
+            ("acked", run.acked),
+            ("events", run.events),
+            ("simNs", run.sim_time),
+        ] {
+            Reflect::set(&out, &k.into(), &JsValue::from_f64(v as f64))?;
+        }
+        Reflect::set(&out, &"ms".into(), &JsValue::from_f64(ms))?;
+        Reflect::set(
+            &out,
+            &"traceHash".into(),
+            &JsValue::from_str(&format!("{:016x}", run.trace_hash)),
+        )?;
+        Ok(out.into())
+    }
+
     fn trace_hash(text: JsValue, seed: JsValue, until: JsValue) -> Result<JsValue, JsValue> {
         let Some(text) = text.as_string() else {
             return Err(err(
@@ -133,7 +159,7 @@ mod js {
             .map_err(err)
     }
 
-    /// Set `window.jetsim = { bench, traceHash }` (replacing any earlier one).
+    /// Set `window.jetsim = { bench, benchR3, traceHash }` (replacing any earlier one).
     pub fn install() -> Result<(), JsValue> {
         let window = web_sys::window().ok_or_else(|| err("no window"))?;
         let hooks = Object::new();
@@ -142,6 +168,8 @@ mod js {
             trace_hash,
         );
         Reflect::set(&hooks, &"bench".into(), &bench_fn.into_js_value())?;
+        let r3_fn = Closure::<dyn Fn(JsValue) -> Result<JsValue, JsValue>>::new(bench_r3);
+        Reflect::set(&hooks, &"benchR3".into(), &r3_fn.into_js_value())?;
         Reflect::set(&hooks, &"traceHash".into(), &hash_fn.into_js_value())?;
         Reflect::set(&hooks, &"version".into(), &env!("CARGO_PKG_VERSION").into())?;
         Reflect::set(&window, &"jetsim".into(), &hooks)?;

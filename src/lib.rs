@@ -22,6 +22,7 @@ pub mod hooks;
 pub mod panic;
 pub mod playground;
 pub mod text;
+pub mod url;
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen::prelude::wasm_bindgen;

@@ -7,12 +7,20 @@
 //! wall time × speed, at most [`EVENTS_PER_FRAME`] events per frame; while
 //! paused, or when the tab is hidden, it asks for none.
 
+pub mod causal;
+pub mod console;
+pub mod guide;
+pub mod keys;
 pub mod layout;
+pub mod lens;
+pub mod metrics;
+pub mod sequence;
 pub mod session;
 pub mod speed;
+pub mod timeline;
 pub mod view;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use jetsim_core::client::ConnState;
@@ -53,8 +61,18 @@ pub enum Msg {
     Fault(Fault),
     CommandInput(String),
     RunCommand,
+    /// Console history: ↑ (true) or ↓.
+    CommandHistory(bool),
     VisibilityChanged,
     ReducedMotion(bool),
+    /// Time travel, sharing, files, shortcuts (see `timeline`).
+    Time(timeline::TimeMsg),
+    /// Guided scenarios: run to the next narration step.
+    GuideNext,
+    /// Causal trace: show the path of this PubAck (its trace seq).
+    CausalPick(u64),
+    /// Guarantees: take the reader to the moment a guarantee broke.
+    GotoTime(Time),
 }
 
 /// What the status line says.
@@ -86,8 +104,14 @@ pub struct Playground {
     log_ref: NodeRef,
     /// Keep the log scrolled to the bottom (false once the reader scrolls up).
     log_stick: Rc<Cell<bool>>,
+    /// What the guide, metrics and causal panels have read from the trace.
+    watch: RefCell<guide::Watch>,
+    causal_pick: Option<u64>,
+    /// The console's history and output (src/playground/console.rs).
+    console: RefCell<console::Console>,
     _visibility: Option<gloo::events::EventListener>,
     _motion: Option<gloo::events::EventListener>,
+    time: timeline::TimeState,
 }
 
 fn document_hidden() -> bool {
@@ -189,8 +213,12 @@ impl Component for Playground {
             command_result: Status::None,
             log_ref: NodeRef::default(),
             log_stick: Rc::new(Cell::new(true)),
+            watch: RefCell::new(guide::Watch::default()),
+            causal_pick: None,
+            console: RefCell::new(console::Console::default()),
             _visibility: None,
             _motion: None,
+            time: timeline::TimeState::default(),
         };
         let text = examples::find(examples::DEFAULT_EXAMPLE).map_or("", |e| e.text);
         me.draft = text.to_string();
@@ -213,8 +241,7 @@ impl Component for Playground {
                 }));
             }
         }
-        #[cfg(not(target_arch = "wasm32"))]
-        let _ = ctx;
+        me.time_start(ctx);
         me
     }
 
@@ -356,23 +383,31 @@ impl Component for Playground {
             }
             Msg::Fault(f) => {
                 if let Some(s) = self.session.as_mut() {
-                    s.apply_fault(&f);
+                    if let Err(e) = s.apply_fault(&f) {
+                        self.status = Status::Error(e);
+                    }
                 }
                 true
             }
             Msg::CommandInput(v) => {
                 self.command = v;
-                false
+                true
             }
             Msg::RunCommand => {
                 if let Some(s) = self.session.as_mut() {
-                    self.command_result = match s.run_command(&self.command) {
+                    self.command_result = match self.console.borrow_mut().run(s, &self.command) {
                         Ok(done) => {
                             self.command.clear();
-                            Status::Info(format!("Done at {}: {done}", fmt_time(s.now())))
+                            Status::Info(done)
                         }
                         Err(e) => Status::Error(e),
                     };
+                }
+                true
+            }
+            Msg::CommandHistory(older) => {
+                if let Some(line) = self.console.borrow_mut().browse(older) {
+                    self.command = line;
                 }
                 true
             }
@@ -390,10 +425,30 @@ impl Component for Playground {
                 self.reduced_motion = on;
                 true
             }
+            Msg::Time(m) => self.update_time(ctx, m),
+            Msg::GuideNext => {
+                self.pause();
+                if let Some(s) = self.session.as_mut() {
+                    self.status = Status::Info(guide::run_to_next_note(s));
+                }
+                true
+            }
+            Msg::CausalPick(seq) => {
+                self.causal_pick = Some(seq);
+                true
+            }
+            Msg::GotoTime(t) => {
+                self.pause();
+                if let Some(s) = self.session.as_mut() {
+                    self.status = Status::Info(guide::goto_time(s, t));
+                }
+                true
+            }
         }
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+        self.sync_url();
         if self.log_stick.get() {
             if let Some(el) = self.log_ref.cast::<web_sys::Element>() {
                 el.set_scroll_top(el.scroll_height());
@@ -403,7 +458,7 @@ impl Component for Playground {
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         html! {
-            <div class="playground">
+            <div class={classes!("playground", self.time.presenter.then_some("presenter"))}>
                 { self.view_toolbar(ctx) }
                 { self.view_scenario(ctx) }
                 <section class="panel view-panel" aria-labelledby="view-h">
@@ -416,7 +471,9 @@ impl Component for Playground {
                     }
                     { view::legend() }
                 </section>
-                { self.view_log() }
+                { self.view_log(ctx) }
+                { self.view_panels(ctx) }
+                { match &self.session { Some(s) => lens::lens_view(&s.world, &s.recent), None => html! {} } }
                 { self.view_faults(ctx) }
                 { self.view_clients() }
             </div>
@@ -525,6 +582,7 @@ impl Playground {
                         }
                     }
                 </p>
+                { self.view_timeline(ctx) }
             </section>
         }
     }
@@ -598,6 +656,28 @@ impl Playground {
         }
     }
 
+    /// Guide, guarantees, metrics and causal trace (src/playground/guide.rs,
+    /// metrics.rs, causal.rs): they read the trace through `watch`.
+    fn view_panels(&self, ctx: &Context<Self>) -> Html {
+        let Some(s) = &self.session else {
+            return html! {};
+        };
+        let mut watch = self.watch.borrow_mut();
+        watch.sync(s);
+        let link = ctx.link();
+        let watch = &mut *watch;
+        html! {
+            <>
+                { guide::guide_view(&s.world, &watch.narrator, link.callback(|_| Msg::GuideNext)) }
+                { metrics::guarantees_view(watch.metrics.guarantees(&s.world, self.playing), link.callback(Msg::GotoTime)) }
+                { metrics::metrics_view(&s.world, &mut watch.metrics) }
+                { causal::causal_view(&watch.causal, self.causal_pick, link.callback(Msg::CausalPick)) }
+                { sequence::sequence_view(&s.world) }
+                { console::streams_view(&s.world) }
+            </>
+        }
+    }
+
     fn view_faults(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let Some(s) = &self.session else {
@@ -659,9 +739,20 @@ impl Playground {
                 </tr>
             }
         });
-        let onsubmit = link.callback(|e: SubmitEvent| {
-            e.prevent_default();
-            Msg::RunCommand
+        let mut console = self.console.borrow_mut();
+        console.sync(s);
+        let console_html = console::console_view(console::ConsoleProps {
+            world: w,
+            console: &console,
+            command: &self.command,
+            result: match &self.command_result {
+                Status::None => None,
+                Status::Info(t) => Some((t.clone(), false)),
+                Status::Error(t) => Some((t.clone(), true)),
+            },
+            on_input: link.callback(Msg::CommandInput),
+            on_submit: link.callback(|_| Msg::RunCommand),
+            on_history: link.callback(Msg::CommandHistory),
         });
         html! {
             <section class="panel faults" aria-labelledby="faults-h">
@@ -681,30 +772,7 @@ impl Playground {
                         { "Heal all partitions" }
                     </button>
                 </p>
-                <form class="console" onsubmit={onsubmit}>
-                    <label for="command">{ "Command" }</label>
-                    <input id="command" type="text" autocomplete="off" spellcheck="false"
-                        placeholder="kill n2 · partition n1 | n2 n3 · pub: nats pub orders.new hi"
-                        aria-describedby="command-help"
-                        value={self.command.clone()}
-                        oninput={link.callback(|e: InputEvent| {
-                            let el: web_sys::HtmlInputElement = e.target_unchecked_into();
-                            Msg::CommandInput(el.value())
-                        })} />
-                    <button type="submit" id="run-command">{ "Run" }</button>
-                    <p id="command-help" class="muted small">
-                        { "Any scenario action, run now: a client's nats pub/sub/req/reply/unsub, kill, restart, pause, resume, partition, isolate, split, heal, latency or note." }
-                    </p>
-                    <p id="command-result" role="status" class="small">
-                        {
-                            match &self.command_result {
-                                Status::None => html! {},
-                                Status::Info(t) => html! { { t.clone() } },
-                                Status::Error(t) => html! { <span class="error">{ t.clone() }</span> },
-                            }
-                        }
-                    </p>
-                </form>
+                { console_html }
             </section>
         }
     }
@@ -758,7 +826,7 @@ impl Playground {
         }
     }
 
-    fn view_log(&self) -> Html {
+    fn view_log(&self, ctx: &Context<Self>) -> Html {
         let stick = self.log_stick.clone();
         let onscroll = Callback::from(move |e: Event| {
             let el: web_sys::Element = e.target_unchecked_into();
@@ -777,7 +845,16 @@ impl Playground {
                     <ol id="log" class="log" aria-live="polite" aria-relevant="additions">
                         { for entries.map(|e| html! {
                             <li key={e.seq} class={e.class}>
-                                <span class="t">{ fmt_time(e.at) }</span>{ " " }<span class="what">{ e.text.clone() }</span>
+                                <span class="t">{ fmt_time(e.at) }</span>{ " " }
+                                if e.class == "ack" {
+                                    // A PubAck: show its causal trace.
+                                    <button type="button" class="what ack-link" title="Show this PubAck's causal trace"
+                                        onclick={ctx.link().callback({ let seq = e.seq; move |_| Msg::CausalPick(seq) })}>
+                                        { e.text.clone() }
+                                    </button>
+                                } else {
+                                    <span class="what">{ e.text.clone() }</span>
+                                }
                             </li>
                         }) }
                     </ol>

@@ -1,15 +1,25 @@
 //! One playground run: a scenario's text, a seed, the world built from them,
 //! and the event log read from the world's trace. Pure Rust over the core's
 //! public API (no DOM), so it is unit-tested natively; the component owns one.
+//!
+//! Time travel is replay. The world is deterministic (same text, seed and
+//! inputs at the same moments ⇒ the same run), so the session records every
+//! input it applied (faults, console commands) with the [`Moment`] it was
+//! applied at: the *input log*. Going back ([`Session::goto`],
+//! [`Session::step_back`]) rebuilds the world from (text, seed) and runs it
+//! forward again, re-applying the logged inputs at their moments. Inputs
+//! logged after the current moment are the recorded future: running forward
+//! re-applies them, and a new input (or [`Session::fork`]) discards them.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use jetsim_core::scenario::{self, Fault, Limits};
+use jetsim_core::scenario::{self, Action, Fault, Limits};
 use jetsim_core::sim::World;
 use jetsim_core::time::Time;
-use jetsim_core::trace::TraceKind;
+use jetsim_core::trace::{RaftNote, TraceKind};
 
+use super::lens::Recent;
 use crate::text;
 
 /// Entries kept in the event log (the oldest go first).
@@ -20,6 +30,74 @@ pub const LOG_CAP: usize = 500;
 /// this often keeps the log complete unless single events fan out enormously
 /// (a gap is then said in the log).
 const CHUNK: u64 = 1_000;
+
+/// Inputs kept in the input log at most (a new one beyond is refused).
+pub const MAX_INPUTS: usize = 1_000;
+/// Longest input line kept in the log, in bytes.
+pub const MAX_INPUT_LINE: usize = 1_000;
+/// Events one replay (going back in time, or opening a link) runs at most:
+/// beyond it the replay stops where it got to and says so. About 4 s of
+/// wall time in the page (≈ 0.5 M events/s); the examples replay to their
+/// `until` in under 10 ms (README "Benchmarks").
+pub const MAX_REPLAY_EVENTS: u64 = 2_000_000;
+
+/// A point in a run: `events` events processed, the clock at `at`. Ordered
+/// by events, then time (both only grow along a run). The same moment of
+/// the same run is the same state, whichever way it was reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Moment {
+    pub events: u64,
+    pub at: Time,
+}
+
+impl Moment {
+    pub const START: Moment = Moment { events: 0, at: 0 };
+
+    /// The moment at clock `at` after every event due by then (a timeline
+    /// position).
+    pub fn time(at: Time) -> Moment {
+        Moment { events: u64::MAX, at }
+    }
+
+    /// Whether a run that got to `self` has passed `other` (neither more
+    /// events nor a later clock). Not the order: [`Moment::time`] targets
+    /// compare by clock.
+    pub fn covers(&self, other: &Moment) -> bool {
+        other.events <= self.events && other.at <= self.at
+    }
+}
+
+/// One recorded input: an action line (the scenario format's, re-parsed on
+/// replay) applied at a moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Input {
+    pub at: Moment,
+    pub line: String,
+}
+
+/// What the last fork discarded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Forked {
+    /// Where the run forked.
+    pub at: Time,
+    /// Recorded inputs after that moment that were dropped.
+    pub inputs: usize,
+    /// How far the discarded future had been run.
+    pub horizon: Time,
+}
+
+/// How a [`Session::goto`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arrived {
+    /// The moment reached.
+    pub at: Moment,
+    /// Whether the world was rebuilt and replayed (going back) or just run
+    /// forward.
+    pub replayed: bool,
+    /// False when the replay stopped at [`MAX_REPLAY_EVENTS`] short of the
+    /// target.
+    pub complete: bool,
+}
 
 /// One line of the event log.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +135,9 @@ pub struct Session {
     pub seed: u64,
     pub world: World,
     pub log: VecDeque<LogEntry>,
+    /// The last quorum per Raft group and PubAcks received per stream (for
+    /// the Raft lens), read from the trace with the log.
+    pub recent: Recent,
     /// Where the automatic stop is (the scenario's `until`), until passed.
     pub stop_at: Option<Time>,
     /// Trace events not read because the trace had already dropped them.
@@ -65,6 +146,15 @@ pub struct Session {
     next_seq: u64,
     /// Fraction of a virtual nanosecond not yet run (slow speeds).
     carry: f64,
+    /// Every input applied in this timeline, in order, with its moment.
+    inputs: Vec<Input>,
+    /// How many of `inputs` the world has had applied (the rest are the
+    /// recorded future).
+    applied: usize,
+    /// The furthest moment this timeline has been run to.
+    pub horizon: Moment,
+    /// What the last fork discarded, if anything was.
+    pub forked: Option<Forked>,
 }
 
 /// Parse a seed typed by a person: a whole number that fits in 64 bits.
@@ -97,12 +187,43 @@ impl Session {
             seed,
             world,
             log: VecDeque::new(),
+            recent: Recent::default(),
             stop_at,
             missed: 0,
             next_seq: 0,
             carry: 0.0,
+            inputs: Vec::new(),
+            applied: 0,
+            horizon: Moment::START,
+            forked: None,
         };
         s.drain();
+        Ok(s)
+    }
+
+    /// A fresh run of `text` and `seed` with a recorded input log (from a
+    /// shared link), not yet applied: [`Session::goto`] runs to a moment.
+    /// Every line is checked against the scenario; moments must not go back.
+    pub fn with_inputs(text: &str, seed: Option<u64>, inputs: Vec<Input>) -> Result<Session, String> {
+        let mut s = Session::build(text, seed)?;
+        if inputs.len() > MAX_INPUTS {
+            return Err(format!("{} inputs: at most {MAX_INPUTS} can be replayed", inputs.len()));
+        }
+        let mut last = Moment::START;
+        for (i, input) in inputs.iter().enumerate() {
+            let n = i + 1;
+            if input.line.len() > MAX_INPUT_LINE {
+                return Err(format!("input {n} is longer than {MAX_INPUT_LINE} bytes"));
+            }
+            if input.at < last {
+                return Err(format!("input {n} is at an earlier moment than input {}", n - 1));
+            }
+            last = input.at;
+            scenario::parse_action_line(&input.line, s.world.scenario(), &Limits::default())
+                .map_err(|e| format!("input {n} ({}): {}", text::display_max(&input.line, 60), text::display(&e)))?;
+        }
+        s.horizon = last;
+        s.inputs = inputs;
         Ok(s)
     }
 
@@ -113,6 +234,145 @@ impl Session {
 
     pub fn now(&self) -> Time {
         self.world.now()
+    }
+
+    /// Where the run is: events processed and the clock.
+    pub fn moment(&self) -> Moment {
+        Moment { events: self.world.metrics.events, at: self.world.now() }
+    }
+
+    /// The input log (applied and recorded future).
+    pub fn inputs(&self) -> &[Input] {
+        &self.inputs
+    }
+
+    /// How many inputs of the log have been applied.
+    pub fn applied(&self) -> usize {
+        self.applied
+    }
+
+    /// Run toward `target`, re-applying recorded inputs due on the way at
+    /// their moments, processing at most `budget` events and asking
+    /// `more()` between chunks. Returns whether `target` was reached.
+    fn run_to(&mut self, target: Moment, budget: u64, more: &mut dyn FnMut() -> bool) -> bool {
+        let mut used = 0u64;
+        let reached = loop {
+            let due = self.inputs.get(self.applied).map(|i| i.at).filter(|m| target.covers(m));
+            let goal = due.unwrap_or(target);
+            let before = self.world.metrics.events;
+            let chunk = CHUNK
+                .min(budget.saturating_sub(used))
+                .min(goal.events.saturating_sub(before));
+            let done = self.world.run_until_bounded(goal.at, chunk);
+            let after = self.world.metrics.events;
+            used = used.saturating_add(after.saturating_sub(before));
+            self.drain();
+            if done || after >= goal.events {
+                if due.is_some() {
+                    self.apply_next_input();
+                    continue;
+                }
+                break true;
+            }
+            if used >= budget || !more() {
+                break false;
+            }
+        };
+        self.horizon = self.horizon.max(self.moment());
+        reached
+    }
+
+    fn apply_next_input(&mut self) {
+        let Some(input) = self.inputs.get(self.applied) else {
+            return;
+        };
+        self.applied += 1;
+        // Checked when logged (or when a link was opened): cannot fail.
+        if let Ok(action) = scenario::parse_action_line(&input.line, self.world.scenario(), &Limits::default()) {
+            self.world.apply_action(&action);
+        }
+        self.drain();
+    }
+
+    /// Go to `target` ([`Moment::time`] for a clock time): forward by
+    /// running on, back by rebuilding the world and replaying the input log
+    /// (at most [`MAX_REPLAY_EVENTS`] events). The recorded future is kept.
+    pub fn goto(&mut self, target: Moment) -> Result<Arrived, String> {
+        self.goto_within(target, MAX_REPLAY_EVENTS)
+    }
+
+    fn goto_within(&mut self, target: Moment, cap: u64) -> Result<Arrived, String> {
+        let here = self.moment();
+        let back = target.at < here.at || target.events < here.events;
+        if back {
+            let mut fresh = self.rebuilt()?;
+            fresh.inputs = std::mem::take(&mut self.inputs);
+            fresh.horizon = self.horizon;
+            fresh.forked = self.forked;
+            *self = fresh;
+        }
+        let complete = self.run_to(target, cap, &mut || true);
+        self.carry = 0.0;
+        if self.stop_at.is_some_and(|t| self.now() >= t) {
+            self.stop_at = None;
+        }
+        Ok(Arrived { at: self.moment(), replayed: back, complete })
+    }
+
+    /// Undo the last event: go to the moment just after the one before it
+    /// (with the inputs applied before the undone event). None at the start.
+    pub fn step_back(&mut self) -> Result<Option<Arrived>, String> {
+        let here = self.moment();
+        match here.events {
+            0 if here.at == 0 => Ok(None),
+            0 => self.goto(Moment::START).map(Some),
+            n => self.goto(Moment { events: n - 1, at: here.at }).map(Some),
+        }
+    }
+
+    /// Continue from here as a new timeline: drop the recorded inputs after
+    /// this moment and forget how far the old future had been run. Returns
+    /// what was discarded (None when there was no future to discard).
+    pub fn fork(&mut self) -> Option<Forked> {
+        let here = self.moment();
+        let dropped = self.inputs.len() - self.applied;
+        if dropped == 0 && self.horizon <= here {
+            return None;
+        }
+        let f = Forked { at: here.at, inputs: dropped, horizon: self.horizon.at };
+        self.inputs.truncate(self.applied);
+        self.horizon = here;
+        self.forked = Some(f);
+        Some(f)
+    }
+
+    /// Apply `action` now and log it as `line` (forking first if a recorded
+    /// future exists).
+    fn record(&mut self, action: &Action, line: String) -> Result<(), String> {
+        if self.inputs.len() >= MAX_INPUTS && self.applied == self.inputs.len() {
+            return Err(format!(
+                "The input log is full ({MAX_INPUTS} inputs): reset or load the scenario to start a new one."
+            ));
+        }
+        if line.len() > MAX_INPUT_LINE {
+            return Err(format!("The command is longer than {MAX_INPUT_LINE} bytes."));
+        }
+        self.fork();
+        self.inputs.push(Input { at: self.moment(), line });
+        self.applied = self.inputs.len();
+        self.world.apply_action(action);
+        self.drain();
+        Ok(())
+    }
+
+    /// The line to log for `action`: the scenario format's own text when it
+    /// reads back as the same action, else what was typed.
+    fn line_for(&self, action: &Action, typed: &str) -> String {
+        let canonical = scenario::action_text(action);
+        match scenario::parse_action_line(&canonical, self.world.scenario(), &Limits::default()) {
+            Ok(a) if a == *action => canonical,
+            _ => typed.trim().to_string(),
+        }
     }
 
     /// Run `virtual_ns` more of virtual time (fractions carry over to the
@@ -138,20 +398,9 @@ impl Session {
                 end = true;
             }
         }
-        let mut used = 0u64;
-        loop {
-            let chunk = CHUNK.min(budget.saturating_sub(used));
-            let before = self.world.metrics.events;
-            let reached = self.world.run_until_bounded(target, chunk);
-            used = used.saturating_add(self.world.metrics.events.saturating_sub(before));
-            self.drain();
-            if reached {
-                break;
-            }
-            if used >= budget || !more() {
-                self.carry = 0.0;
-                return Advance::Behind;
-            }
+        if !self.run_to(Moment::time(target), budget, more) {
+            self.carry = 0.0;
+            return Advance::Behind;
         }
         if end {
             self.stop_at = None;
@@ -161,10 +410,18 @@ impl Session {
         Advance::Reached
     }
 
-    /// Process exactly one event. None when nothing is left to happen.
+    /// Process exactly one event (after any recorded input due before it).
+    /// None when nothing is left to happen.
     pub fn step(&mut self) -> Option<StepReport> {
         let from = self.world.trace.count();
-        let at = self.world.step()?;
+        let before = self.world.metrics.events;
+        let next = self.world.next_event_time()?;
+        // Recorded inputs due before the next event, then the event, then
+        // inputs recorded right after it.
+        self.run_to(Moment { events: before, at: next }, u64::MAX, &mut || true);
+        self.world.step()?;
+        let at = self.world.now();
+        self.run_to(Moment { events: before + 1, at }, u64::MAX, &mut || true);
         let world = &self.world;
         let events = world
             .trace
@@ -175,18 +432,21 @@ impl Session {
         Some(StepReport { at, events })
     }
 
-    pub fn apply_fault(&mut self, fault: &Fault) {
-        self.world.apply_fault(fault);
-        self.drain();
+    /// Apply a fault now (logged as an input). Refused only when the input
+    /// log is full.
+    pub fn apply_fault(&mut self, fault: &Fault) -> Result<(), String> {
+        let action = Action::Fault(fault.clone());
+        let line = scenario::action_text(&action);
+        self.record(&action, line)
     }
 
-    /// Run a console line (`kill n2`, `pub: nats pub orders.new hi`) now.
-    /// Returns the action as the scenario format writes it.
+    /// Run a console line (`kill n2`, `pub: nats pub orders.new hi`) now,
+    /// logged as an input. Returns the action as the scenario format writes it.
     pub fn run_command(&mut self, line: &str) -> Result<String, String> {
         let action = scenario::parse_action_line(line, self.world.scenario(), &Limits::default())
             .map_err(|e| text::display(&e))?;
-        self.world.apply_action(&action);
-        self.drain();
+        let logged = self.line_for(&action, line);
+        self.record(&action, logged)?;
         Ok(text::display(&scenario::action_text(&action)))
     }
 
@@ -222,6 +482,19 @@ impl Session {
             .collect();
         for e in fresh {
             self.push(e);
+        }
+        let (recent, world) = (&mut self.recent, &self.world);
+        for e in world.trace.since(from) {
+            match &e.kind {
+                TraceKind::Raft { group, event: RaftNote::Quorum { index, acks }, .. } => {
+                    let by = acks.iter().map(|a| text::short(world.name(*a), 24)).collect();
+                    recent.note_quorum(group, e.at, *index, by);
+                }
+                TraceKind::PubAcked { client, stream, seq, latency, .. } => {
+                    recent.note_ack(stream, (e.at, text::short(world.name(*client), 24), *seq, *latency));
+                }
+                _ => {}
+            }
         }
         self.next_seq = count;
     }
@@ -385,7 +658,7 @@ mod tests {
     #[test]
     fn faults_and_commands_reach_the_log() {
         let mut s = core();
-        s.apply_fault(&Fault::Kill("n2".into()));
+        s.apply_fault(&Fault::Kill("n2".into())).expect("applied");
         assert!(s.log.iter().any(|e| e.text == "server n2 is down"));
         assert_eq!(s.run_command("restart n2"), Ok("restart n2".into()));
         assert!(s.log.iter().any(|e| e.text == "server n2 is up"));
@@ -401,5 +674,191 @@ mod tests {
             let _ = s.run_command("note hello");
         }
         assert_eq!(s.log.len(), LOG_CAP);
+        // The input log is bounded too, and says so.
+        for _ in s.inputs().len()..MAX_INPUTS {
+            assert!(s.run_command("note again").is_ok());
+        }
+        let err = s.apply_fault(&Fault::Heal(None)).err().unwrap_or_default();
+        assert!(err.contains("input log is full"), "{err}");
+        assert_eq!(s.inputs().len(), MAX_INPUTS);
+    }
+    /// What a test compares: the moment, the trace hash (every event so
+    /// far), the log and the per-client counters.
+    fn state(s: &Session) -> (Moment, u64, Vec<String>, Vec<(u64, u64)>) {
+        (
+            s.moment(),
+            s.world.trace.hash(),
+            s.log.iter().map(|e| format!("{} {}", e.at, e.text)).collect(),
+            s.world.clients.iter().map(|c| (c.node.stats.published, c.node.stats.received)).collect(),
+        )
+    }
+
+    fn play(s: &mut Session, to: Time) {
+        let d = to.saturating_sub(s.now());
+        assert_eq!(s.advance(d as f64, u64::MAX, &mut || true), Advance::Reached);
+    }
+
+    #[test]
+    fn scrubbing_back_replays_the_same_state() {
+        let mut s = core();
+        play(&mut s, 100 * MS);
+        s.apply_fault(&Fault::Kill("n2".into())).expect("applied");
+        play(&mut s, 400 * MS);
+        let at_t1 = state(&s);
+        play(&mut s, 2 * SEC);
+        let at_t2 = state(&s);
+        assert_ne!(at_t1.1, at_t2.1);
+        let a = s.goto(Moment::time(400 * MS)).expect("replays");
+        assert!(a.replayed && a.complete);
+        assert_eq!(state(&s), at_t1, "back at t1: same moment, trace, log, counters");
+        // The kill at 100 ms was replayed, and is still in the log once.
+        assert_eq!(s.inputs().len(), 1);
+        assert_eq!(s.applied(), 1);
+        assert!(s.log.iter().any(|e| e.text == "server n2 is down"));
+        // Forward again over the same future.
+        let a = s.goto(Moment::time(2 * SEC)).expect("runs on");
+        assert!(!a.replayed);
+        assert_eq!(state(&s), at_t2);
+        assert_eq!(s.horizon.at, 2 * SEC);
+    }
+
+    #[test]
+    fn the_recorded_future_is_replayed_when_playing_on() {
+        let mut s = core();
+        play(&mut s, 200 * MS);
+        let _ = s.run_command("kill n3");
+        play(&mut s, SEC);
+        let original = state(&s);
+        s.goto(Moment::time(50 * MS)).expect("replays");
+        assert_eq!(s.applied(), 0, "the kill is in the future");
+        play(&mut s, SEC);
+        assert_eq!(s.applied(), 1);
+        assert_eq!(state(&s), original, "the kill happened again at 200 ms");
+    }
+
+    #[test]
+    fn forking_discards_the_future_and_runs_a_new_one() {
+        let mut s = core();
+        play(&mut s, 200 * MS);
+        let _ = s.run_command("kill n3");
+        play(&mut s, SEC);
+        let original = state(&s);
+        s.goto(Moment::time(100 * MS)).expect("replays");
+        // A new input in the past forks: the kill of n3 is dropped.
+        s.apply_fault(&Fault::Kill("n1".into())).expect("applied");
+        assert_eq!(
+            s.forked,
+            Some(Forked { at: 100 * MS, inputs: 1, horizon: SEC })
+        );
+        assert_eq!(s.inputs().len(), 1);
+        assert_eq!(s.inputs()[0].line, "kill n1");
+        assert_eq!(s.horizon.at, 100 * MS);
+        play(&mut s, SEC);
+        let forked = state(&s);
+        assert_eq!(forked.0.at, SEC);
+        assert_ne!(forked.1, original.1, "a different future");
+        assert!(s.log.iter().any(|e| e.text == "server n1 is down"));
+        assert!(!s.log.iter().any(|e| e.text == "server n3 is down"));
+        // Fork with nothing recorded ahead and at the horizon: nothing to drop.
+        assert_eq!(s.fork(), None);
+    }
+
+    #[test]
+    fn step_back_undoes_one_event() {
+        let mut s = core();
+        let mut seen = vec![state(&s)];
+        for _ in 0..30 {
+            s.step().expect("an event");
+            seen.push(state(&s));
+        }
+        for want in seen.iter().rev().skip(1) {
+            let a = s.step_back().expect("replays").expect("not at the start");
+            assert!(a.complete);
+            assert_eq!(&state(&s), want);
+        }
+        assert_eq!(s.step_back(), Ok(None), "nothing before the start");
+    }
+
+    #[test]
+    fn step_back_lands_before_an_input_made_after_a_step() {
+        let mut s = core();
+        for _ in 0..5 {
+            s.step();
+        }
+        let before_kill = state(&s);
+        let _ = s.run_command("kill n2");
+        s.step();
+        s.step_back().expect("replays");
+        // After 5 events with the kill applied (it came before event 6).
+        assert_eq!(s.moment(), before_kill.0);
+        assert_eq!(s.applied(), 1);
+        s.step_back().expect("replays");
+        assert_eq!(s.moment().events, 4);
+        assert_eq!(s.applied(), 0);
+    }
+
+    #[test]
+    fn a_shared_input_log_reproduces_the_run() {
+        let mut s = core();
+        play(&mut s, 150 * MS);
+        let _ = s.run_command("partition n1 | n2 n3");
+        s.step();
+        s.apply_fault(&Fault::Heal(None)).expect("applied");
+        play(&mut s, 900 * MS);
+        let original = state(&s);
+        let mut t = Session::with_inputs(&s.text, Some(s.seed), s.inputs().to_vec()).expect("valid");
+        t.goto(s.moment()).expect("replays");
+        assert_eq!(state(&t), original);
+    }
+
+    #[test]
+    fn shared_input_logs_are_checked() {
+        let text = examples::find("core-pubsub").map(|e| e.text).unwrap_or_default();
+        let at = |events, at| Moment { events, at };
+        let bad = |inputs: Vec<Input>| Session::with_inputs(text, None, inputs).err().unwrap_or_default();
+        let err = bad(vec![
+            Input { at: at(1, 5), line: "kill n1".into() },
+            Input { at: at(2, 5), line: "kill n99".into() },
+        ]);
+        assert!(err.starts_with("input 2 (kill n99):"), "{err}");
+        let err = bad(vec![
+            Input { at: at(3, 5), line: "kill n1".into() },
+            Input { at: at(2, 9), line: "kill n2".into() },
+        ]);
+        assert!(err.contains("earlier moment"), "{err}");
+        let err = bad(vec![Input { at: at(0, 0), line: "x".repeat(MAX_INPUT_LINE + 1) }]);
+        assert!(err.contains("longer than"), "{err}");
+        let many = vec![Input { at: at(0, 0), line: "heal".into() }; MAX_INPUTS + 1];
+        assert!(bad(many).contains("at most"));
+    }
+
+    #[test]
+    fn fault_buttons_log_lines_that_read_back() {
+        let mut s = core();
+        let faults = [
+            Fault::Kill("n1".into()),
+            Fault::Restart("n1".into()),
+            Fault::Pause("n2".into()),
+            Fault::Resume("n2".into()),
+            Fault::Isolate("n3".into()),
+            Fault::Heal(None),
+            Fault::PowerLoss("n1".into()),
+        ];
+        for f in &faults {
+            s.apply_fault(f).expect("applied");
+            let line = &s.inputs().last().expect("logged").line;
+            let back = scenario::parse_action_line(line, s.world.scenario(), &Limits::default());
+            assert_eq!(back, Ok(Action::Fault(f.clone())), "{line}");
+        }
+        assert_eq!(s.inputs().len(), faults.len());
+    }
+
+    #[test]
+    fn a_long_replay_stops_at_the_cap_and_says_so() {
+        let mut s = Session::build(&jetsim_core::bench::fanout_scenario(100_000), None).expect("builds");
+        let a = s.goto_within(Moment::time(3_600 * SEC), 20_000).expect("runs");
+        assert!(!a.complete);
+        assert_eq!(a.at.events, 20_000);
+        assert!(a.at.at < 3_600 * SEC);
     }
 }

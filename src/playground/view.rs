@@ -10,6 +10,7 @@ use jetsim_core::time::fmt_duration;
 use jetsim_core::trace::{Endpoint, FrameKind};
 use yew::prelude::*;
 
+use super::lens::{Detail, RaftFrame};
 use super::layout::{
     num, pill_width, ClientSpec, Layout, Pill, Pt, ServerSpec, PILL_H, PILL_MAX_CHARS, SERVER_R,
 };
@@ -79,8 +80,29 @@ pub fn kind_class(k: FrameKind) -> &'static str {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Shape {
     Dot,
+    /// A small dot: a Raft heartbeat (AppendEntries without entries).
+    SmallDot,
     Diamond,
     Ring,
+    /// A square: a PubAck on its way to the publisher.
+    Square,
+}
+
+/// Colour class and shape of a frame, refined by what it carries (Raft
+/// message variant, PubAck) when [`super::lens::frame_details`] knows it.
+fn frame_look(k: FrameKind, detail: Option<&Detail>) -> (&'static str, Shape) {
+    match detail {
+        Some(Detail::Raft(r)) => match r {
+            RaftFrame::Append => ("k-raft-append", Shape::Dot),
+            RaftFrame::Heartbeat => ("k-raft-append", Shape::SmallDot),
+            RaftFrame::Ack => ("k-raft-append", Shape::Ring),
+            RaftFrame::Vote | RaftFrame::TimeoutNow => ("k-raft-vote", Shape::Diamond),
+            RaftFrame::Granted => ("k-raft-vote", Shape::Ring),
+            RaftFrame::Reject | RaftFrame::Denied => ("k-raft-reject", Shape::Ring),
+        },
+        Some(Detail::PubAck { .. }) => ("k-puback", Shape::Square),
+        None => (kind_class(k), kind_shape(k)),
+    }
 }
 
 #[allow(unreachable_patterns)]
@@ -99,6 +121,10 @@ fn shape_html(shape: Shape, class: &'static str, at: Pt) -> Html {
     let (x, y) = (num(at.x), num(at.y));
     match shape {
         Shape::Dot => html! { <circle class={classes!("frame", class)} cx={x} cy={y} r="6" /> },
+        Shape::SmallDot => html! { <circle class={classes!("frame", class)} cx={x} cy={y} r="3.5" /> },
+        Shape::Square => html! {
+            <rect class={classes!("frame", class)} x={num(at.x - 5.5)} y={num(at.y - 5.5)} width="11" height="11" rx="1.5" />
+        },
         Shape::Diamond => html! {
             <rect class={classes!("frame", class)} x="-4.5" y="-4.5" width="9" height="9"
                 transform={format!("translate({x} {y}) rotate(45)")} />
@@ -112,13 +138,17 @@ fn shape_html(shape: Shape, class: &'static str, at: Pt) -> Html {
 /// The legend, as text with swatches (the SVG's colours explained).
 pub fn legend() -> Html {
     // name, colour class, shapes (request, reply), what it is
-    let frames: [(&str, &str, &[Shape], &str); 8] = [
+    let frames: [(&str, &str, &[Shape], &str); 12] = [
         ("publish", "k-publish", &[Shape::Dot], "client → server PUB"),
         ("deliver", "k-deliver", &[Shape::Dot], "server → client MSG"),
         ("route-msg", "k-route-msg", &[Shape::Dot], "server → server RMSG"),
         ("route-sub", "k-route-sub", &[Shape::Diamond], "interest RS+ / RS−"),
-        ("raft-append", "k-raft-append", &[Shape::Dot, Shape::Ring], "AppendEntries and its ack"),
-        ("raft-vote", "k-raft-vote", &[Shape::Diamond, Shape::Ring], "vote request and reply"),
+        ("raft-append", "k-raft-append", &[Shape::Dot], "AppendEntries with entries"),
+        ("raft-heartbeat", "k-raft-append", &[Shape::SmallDot], "AppendEntries without entries"),
+        ("raft-ack", "k-raft-append", &[Shape::Ring], "AppendEntries accepted (ack)"),
+        ("raft-vote", "k-raft-vote", &[Shape::Diamond, Shape::Ring], "vote request and vote granted"),
+        ("raft-reject", "k-raft-reject", &[Shape::Ring], "AppendEntries rejected or vote denied"),
+        ("puback", "k-puback", &[Shape::Square], "JetStream PubAck on its way to the publisher"),
         ("control", "k-control", &[Shape::Diamond], "CONNECT, SUB, PING, INFO, +OK…"),
         ("connection", "k-connection", &[Shape::Ring], "TCP open / close"),
     ];
@@ -459,24 +489,41 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Htm
         });
         html! { <g class="frames static">{ for badges }</g> }
     } else {
+        let details = super::lens::frame_details(world);
         let dots = flights.iter().take(MAX_FRAMES_DRAWN).filter_map(|f| {
             let pa = endpoint_pos(layout, &pills, ns, f.from)?;
             let pb = endpoint_pos(layout, &pills, ns, f.to)?;
             let at = frame_pos(now, f, pa, pb);
             let k = f.label.kind;
+            let detail = super::lens::detail(&details, f.id);
+            let (class, shape) = frame_look(k, detail);
+            let fine = match detail {
+                Some(Detail::Raft(r)) => Some(r.name().to_string()),
+                Some(Detail::PubAck { seq, .. }) => Some(format!("puback seq {seq}")),
+                None => None,
+            };
+            let kind_text = match &fine {
+                Some(d) => format!("{} ({d})", k.name()),
+                None => k.name().to_string(),
+            };
             let title = match &f.label.subject {
                 Some(s) => format!(
                     "{} {} → {}: {}",
-                    k.name(),
+                    kind_text,
                     world.name(f.from),
                     world.name(f.to),
                     text::short(s, 80)
                 ),
-                None => format!("{} {} → {}", k.name(), world.name(f.from), world.name(f.to)),
+                None => format!("{} {} → {}", kind_text, world.name(f.from), world.name(f.to)),
+            };
+            let raft = match detail {
+                Some(Detail::Raft(r)) => Some(r.name()),
+                Some(Detail::PubAck { .. }) => Some("puback"),
+                None => None,
             };
             Some(html! {
-                <g key={f.id.to_string()} class="frame-g" data-kind={k.name()}>
-                    { shape_html(kind_shape(k), kind_class(k), at) }
+                <g key={f.id.to_string()} class="frame-g" data-kind={k.name()} data-detail={raft}>
+                    { shape_html(shape, class, at) }
                     <title>{ title }</title>
                 </g>
             })

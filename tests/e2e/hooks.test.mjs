@@ -122,3 +122,38 @@ test('bench runs the fan-out kernel in the page', { timeout: 120_000 }, async ()
   assertClean(log);
   await close();
 });
+
+test('benchR3 runs the R3 JetStream benchmark in the page, same run as native', { timeout: 660_000 }, async () => {
+  const { page, log, close } = await openPlayground(browser, server);
+  const run = await page.evaluate(() => window.jetsim.benchR3(300));
+  assert.equal(run.messages, 300);
+  assert.equal(run.acked, 300, 'every publish acknowledged through the Raft path');
+  assert.ok(run.events > 300 * 10, `an R3 publish takes many events (${run.events})`);
+  assert.ok(run.simNs > 3e9, 'publishes start at 3 s of virtual time');
+  assert.ok(run.ms > 0 && Number.isFinite(run.ms));
+  assert.match(run.traceHash, /^[0-9a-f]{16}$/);
+  // The native build runs the same workload to the same trace hash.
+  try {
+    const out = execFileSync(
+      'cargo',
+      ['run', '--quiet', '--locked', '--package', 'jetsim', '--bin', 'jetsim', '--', 'bench', '--r3', '--messages', '300', '--repeat', '1'],
+      { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 },
+    );
+    const native = JSON.parse(out);
+    assert.equal(run.traceHash, native.trace_hash, 'same trace hash as the native R3 bench');
+    assert.equal(run.events, native.events);
+  } catch (e) {
+    if (e.code !== 'ENOENT') throw e;
+    console.log('cargo is not on PATH: native R3 hash not compared');
+  }
+  const errors = await page.evaluate(() => {
+    try {
+      return `no error: ${JSON.stringify(window.jetsim.benchR3(10_000_000))}`;
+    } catch (e) {
+      return `${e instanceof Error ? 'Error' : typeof e}: ${e.message}`;
+    }
+  });
+  assert.match(errors, /^Error: --messages 10000000: an R3 run takes at most/);
+  assertClean(log);
+  await close();
+});

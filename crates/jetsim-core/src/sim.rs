@@ -1309,6 +1309,17 @@ impl World {
     pub fn is_headline(kind: &TraceKind) -> bool {
         !matches!(kind, TraceKind::Send { .. } | TraceKind::Deliver { .. })
     }
+
+    /// The frames of events waiting in the queue (or held for a paused
+    /// server) with their frame ids, in no particular order: lets a viewer
+    /// read what an [`InFlight`] frame carries (e.g. a Raft message's
+    /// variant). Read-only.
+    pub fn queued_frames(&self) -> impl Iterator<Item = (u64, &Frame)> {
+        self.slab.iter().flatten().chain(self.held.values().flatten()).filter_map(|e| match e {
+            EventKind::Frame { id, frame, .. } => Some((*id, frame)),
+            _ => None,
+        })
+    }
 }
 
 fn specificity(s: &Selector) -> u32 {

@@ -24,6 +24,8 @@ const SCENARIOS: &[(&str, &str)] = &[
     ("regions.jetsim", include_str!("../../../scenarios/regions.jetsim")),
     ("regions-r3.jetsim", include_str!("../../../scenarios/regions-r3.jetsim")),
     ("pull-consumer.jetsim", include_str!("../../../scenarios/pull-consumer.jetsim")),
+    ("r1-r3-r5.jetsim", include_str!("../../../scenarios/r1-r3-r5.jetsim")),
+    ("az-unique-tag.jetsim", include_str!("../../../scenarios/az-unique-tag.jetsim")),
 ];
 
 const MAX_EVENTS: u64 = 50_000_000;

@@ -1343,6 +1343,12 @@ impl<E: Clone + Debug> Raft<E> {
     ) {
         out.events.push(RaftEvent::Ignored { from, kind, reason });
     }
+
+    /// Votes this node holds in its current election (itself included),
+    /// while candidate; what it won with, while leader; empty as follower.
+    pub fn votes_granted(&self) -> &[NodeId] {
+        &self.votes
+    }
 }
 
 /// Next tick of a periodic timer that was due at `due`: keeps the phase, but

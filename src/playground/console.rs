@@ -1,0 +1,789 @@
+//! The console: a command line speaking the scenario's action syntax and the
+//! `nats` CLI's (`nats stream info ORDERS` runs as the scenario's first
+//! client; `c2: nats ...` as another), with output shaped like the nats CLI's
+//! (`Stored in Stream: ORDERS Sequence: 3`, `Information for Stream ...` with
+//! its Cluster Information and State sections, `Received on "subject"`),
+//! filled in as the simulated replies arrive. History with ↑/↓ and name
+//! completion (Tab, and a list of suggestions) for servers, clients, streams
+//! and subcommands.
+//!
+//! Commands go through [`Session::run_command`] (so they are recorded for
+//! time travel); the output is read from the trace and the client's last
+//! API response (`JsStats::last_api`, which only holds the latest: when two
+//! API responses for one client arrive between two renders, the earlier
+//! prints its one-line summary instead of the full CLI output). Timestamps are the virtual clock as `HH:MM:SS.mmm`, where
+//! the CLI prints the wall clock.
+
+use std::collections::VecDeque;
+
+use jetsim_core::scenario::{self, Action, ClientCmd, Limits, StreamCmd};
+use jetsim_core::sim::World;
+use jetsim_core::time::Time;
+use jetsim_core::trace::{Endpoint, RaftNote, TraceKind};
+use serde_json::Value;
+use yew::prelude::*;
+
+use super::session::Session;
+use crate::text;
+
+/// Commands kept in the history, and console entries kept on screen.
+pub const HISTORY_CAP: usize = 100;
+pub const ENTRIES_CAP: usize = 50;
+/// Output lines one entry collects at most.
+pub const LINES_CAP: usize = 40;
+
+/// What an entry is still waiting for.
+#[derive(Clone, Debug, PartialEq)]
+enum Follow {
+    /// Publish results (JetStream: PubAcks or failures; core: publishes).
+    Pub { client: Endpoint, js: bool, left: u64 },
+    /// Messages received on a subscription.
+    Sub { client: Endpoint, left: u64 },
+    /// The response to a `nats stream ...` call.
+    Api { client: Endpoint, op: String, info: bool, created: bool },
+    /// A step-down's response, then the new leader.
+    StepDown { client: Endpoint, op: String, stream: String, answered: bool },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub n: u64,
+    pub input: String,
+    pub lines: Vec<String>,
+    pub error: bool,
+    follow: Option<Follow>,
+    received: u64,
+}
+
+impl Entry {
+    fn push(&mut self, line: String) {
+        if self.lines.len() < LINES_CAP {
+            self.lines.push(line);
+        } else if self.lines.len() == LINES_CAP {
+            self.lines.push("…".into());
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Console {
+    pub history: Vec<String>,
+    /// Position while browsing the history with ↑/↓ (None: not browsing).
+    pos: Option<usize>,
+    pub entries: VecDeque<Entry>,
+    next_n: u64,
+    key: Option<(usize, u64)>,
+    next_seq: u64,
+}
+
+/// Virtual time as the CLI's log prefix (`HH:MM:SS`), with milliseconds.
+pub fn hms(t: Time) -> String {
+    let ms = t / 1_000_000;
+    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+}
+
+impl Console {
+    /// Run a console line now. `Ok` is the one-line status (`Done at ...`).
+    pub fn run(&mut self, s: &mut Session, input: &str) -> Result<String, String> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err("Type a command, e.g. nats stream info ORDERS, or kill n2.".into());
+        }
+        if self.history.last().map(String::as_str) != Some(input) {
+            self.history.push(text::display_max(input, 1000));
+            if self.history.len() > HISTORY_CAP {
+                self.history.remove(0);
+            }
+        }
+        self.pos = None;
+        self.sync(s);
+        let line = match expand(&s.world, input) {
+            Ok(l) => l,
+            Err(e) => {
+                self.entry(input, vec![format!("nats: error: {e}")], true, None);
+                return Err(e);
+            }
+        };
+        let follow = scenario::parse_action_line(&line, s.world.scenario(), &Limits::default())
+            .ok()
+            .and_then(|a| follow_of(&s.world, &a));
+        match s.run_command(&line) {
+            Ok(done) => {
+                let now = s.now();
+                let mut lines = Vec::new();
+                match &follow {
+                    None => lines.push(format!("{} {done}", hms(now))),
+                    Some(Follow::Sub { .. }) => {
+                        if let Ok(Action::Client { cmd: ClientCmd::Sub { subject, .. }, .. }) =
+                            scenario::parse_action_line(&line, s.world.scenario(), &Limits::default())
+                        {
+                            lines.push(format!("{} Subscribing on {}", hms(now), text::short(&subject, 80)));
+                        }
+                    }
+                    Some(_) => {}
+                }
+                self.entry(input, lines, false, follow);
+                self.sync(s);
+                Ok(format!("Done at {}: {done}", jetsim_core::time::fmt_time(now)))
+            }
+            Err(e) => {
+                self.entry(input, vec![format!("nats: error: {e}")], true, None);
+                Err(e)
+            }
+        }
+    }
+
+    fn entry(&mut self, input: &str, lines: Vec<String>, error: bool, follow: Option<Follow>) {
+        self.entries.push_back(Entry { n: self.next_n, input: text::display_max(input, 300), lines, error, follow, received: 0 });
+        self.next_n += 1;
+        while self.entries.len() > ENTRIES_CAP {
+            self.entries.pop_front();
+        }
+    }
+
+    /// ↑ (older) / ↓ (newer) through the history: the line to show.
+    pub fn browse(&mut self, older: bool) -> Option<String> {
+        if self.history.is_empty() {
+            return None;
+        }
+        let last = self.history.len() - 1;
+        self.pos = match (self.pos, older) {
+            (None, true) => Some(last),
+            (None, false) => None,
+            (Some(p), true) => Some(p.saturating_sub(1)),
+            (Some(p), false) if p < last => Some(p + 1),
+            (Some(_), false) => None,
+        };
+        Some(self.pos.map_or(String::new(), |p| self.history[p].clone()))
+    }
+
+    /// Fill in the entries' output from what happened since the last call.
+    pub fn sync(&mut self, s: &Session) {
+        let w = &s.world;
+        let key = (std::rc::Rc::as_ptr(&s.text) as *const u8 as usize, s.seed);
+        if self.key != Some(key) || w.trace.count() < self.next_seq {
+            // Another run (or the same one replayed): stop following.
+            for e in self.entries.iter_mut() {
+                if e.follow.take().is_some() {
+                    e.push("(the run was rebuilt: no more output)".into());
+                }
+            }
+            self.key = Some(key);
+            self.next_seq = w.trace.count();
+            return;
+        }
+        if self.entries.iter().all(|e| e.follow.is_none()) {
+            self.next_seq = w.trace.count();
+            return;
+        }
+        // Each event goes to the oldest entry waiting for it.
+        for ev in w.trace.since(self.next_seq) {
+            for e in self.entries.iter_mut().filter(|e| e.follow.is_some()) {
+                if observe(w, e, ev.at, &ev.kind) {
+                    break;
+                }
+            }
+        }
+        self.next_seq = w.trace.count();
+    }
+}
+
+/// `nats ...` without a client runs as the scenario's first client.
+fn expand(w: &World, input: &str) -> Result<String, String> {
+    if input == "nats" || input.starts_with("nats ") {
+        let Some(c) = w.clients.first() else {
+            return Err("this scenario has no client to run nats commands as: add a client line".into());
+        };
+        return Ok(format!("{}: {input}", c.node.config.name));
+    }
+    Ok(input.to_string())
+}
+
+fn follow_of(w: &World, a: &Action) -> Option<Follow> {
+    let Action::Client { client, cmd } = a else { return None };
+    let client = w.endpoint(client)?;
+    Some(match cmd {
+        ClientCmd::Pub { count, .. } => Follow::Pub { client, js: false, left: (*count).min(LINES_CAP as u64) },
+        ClientCmd::JsPub { count, .. } => Follow::Pub { client, js: true, left: (*count).min(LINES_CAP as u64) },
+        ClientCmd::Sub { count, .. } => Follow::Sub { client, left: count.unwrap_or(u64::MAX).min(LINES_CAP as u64) },
+        ClientCmd::Stream(StreamCmd::StepDown { name }) => {
+            Follow::StepDown { client, op: format!("stream cluster step-down {name}"), stream: name.clone(), answered: false }
+        }
+        ClientCmd::Stream(sc) => Follow::Api {
+            client,
+            op: match sc {
+                StreamCmd::Add { name, .. } => format!("stream add {name}"),
+                StreamCmd::Info { name } => format!("stream info {name}"),
+                StreamCmd::Rm { name } => format!("stream rm {name}"),
+                StreamCmd::Purge { name } => format!("stream purge {name}"),
+                StreamCmd::Ls | StreamCmd::StepDown { .. } => "stream ls".to_string(),
+            },
+            info: matches!(sc, StreamCmd::Info { .. } | StreamCmd::Add { .. }),
+            created: matches!(sc, StreamCmd::Add { .. }),
+        },
+        _ => return None,
+    })
+}
+
+/// Let an entry see one event; true when the event was for it.
+fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind) -> bool {
+    let Some(f) = e.follow.clone() else { return false };
+    let mut mine = true;
+    let done = match (f, kind) {
+        (Follow::Pub { client, js: false, left }, TraceKind::Published { client: c, subject, bytes }) if *c == client => {
+            e.push(format!("{} Published {bytes} bytes to \"{}\"", hms(at), text::short(subject, 80)));
+            set_left(e, left.saturating_sub(1))
+        }
+        (Follow::Pub { client, js: true, left }, TraceKind::PubAcked { client: c, stream, seq, .. }) if *c == client => {
+            e.push(format!("{} Stored in Stream: {} Sequence: {seq}", hms(at), text::short(stream, 40)));
+            set_left(e, left.saturating_sub(1))
+        }
+        (Follow::Pub { client, js: true, left }, TraceKind::PubFailed { client: c, reason, .. }) if *c == client => {
+            e.push(format!("{} nats: error: {}", hms(at), text::short(reason, 120)));
+            e.error = true;
+            set_left(e, left.saturating_sub(1))
+        }
+        (Follow::Sub { client, left }, TraceKind::Received { client: c, subject, bytes }) if *c == client => {
+            e.received += 1;
+            e.push(format!("[#{}] Received on \"{}\" ({bytes} bytes)", e.received, text::short(subject, 80)));
+            set_left(e, left.saturating_sub(1))
+        }
+        (Follow::Api { client, op, info, created }, TraceKind::JsApi { client: c, op: o, ok, text: t }) if *c == client && **o == *op => {
+            if !*ok {
+                e.error = true;
+                e.push(format!("nats: error: {}", text::display_max(t, 300)));
+            } else {
+                let json = w.clients[(client - w.server_count()) as usize]
+                    .node
+                    .js
+                    .last_api
+                    .as_ref()
+                    .filter(|(o, _)| *o == op)
+                    .and_then(|(_, body)| serde_json::from_str::<Value>(body).ok());
+                match json {
+                    Some(v) if info && v.get("config").is_some() => {
+                        if created {
+                            let name = v["config"]["name"].as_str().unwrap_or("?");
+                            e.push(format!("Stream {} was created", text::short(name, 40)));
+                            e.push(String::new());
+                        }
+                        for l in stream_info_lines(&v) {
+                            e.push(l);
+                        }
+                    }
+                    Some(v) if v.get("streams").is_some() => {
+                        for l in stream_list_lines(&v) {
+                            e.push(l);
+                        }
+                    }
+                    _ => e.push(text::display_max(t, 300)),
+                }
+            }
+            true
+        }
+        (Follow::StepDown { client, op, stream, answered: false }, TraceKind::JsApi { client: c, op: o, ok, text: t }) if *c == client && **o == *op => {
+            if *ok {
+                e.follow = Some(Follow::StepDown { client, op, stream, answered: true });
+                false
+            } else {
+                e.error = true;
+                e.push(format!("nats: error: {}", text::display_max(t, 300)));
+                true
+            }
+        }
+        (Follow::StepDown { stream, answered: true, .. }, TraceKind::Raft { server, stream: Some(s), event: RaftNote::Leader { .. }, .. })
+            if **s == *stream =>
+        {
+            e.push(format!("{} New leader elected \"{}\"", hms(at), text::short(w.name(*server), 40)));
+            true
+        }
+        _ => {
+            mine = false;
+            false
+        }
+    };
+    if done {
+        e.follow = None;
+    }
+    mine
+}
+
+fn set_left(e: &mut Entry, left: u64) -> bool {
+    if let Some(Follow::Pub { left: l, .. } | Follow::Sub { left: l, .. }) = e.follow.as_mut() {
+        *l = left;
+    }
+    left == 0
+}
+
+/// Bytes as the CLI's humanize.IBytes (`1.2 KiB`).
+pub fn ibytes(n: u64) -> String {
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let units = ["KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64 / 1024.0;
+    let mut i = 0;
+    while v >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if v < 10.0 {
+        format!("{v:.1} {}", units[i])
+    } else {
+        format!("{v:.0} {}", units[i])
+    }
+}
+
+/// Rows `(key, value)` of one section; `None` key starts a section.
+fn columns(heading: String, rows: Vec<(Option<&str>, String)>) -> Vec<String> {
+    let width = rows.iter().filter_map(|(k, _)| k.map(|k| k.chars().count())).max().unwrap_or(0);
+    let mut out = vec![heading, String::new()];
+    for (k, v) in rows {
+        match k {
+            Some(k) => out.push(format!("{:>w$}: {v}", k, w = width + 2)),
+            None => {
+                out.push(String::new());
+                out.push(format!("{v}:"));
+                out.push(String::new());
+            }
+        }
+    }
+    out
+}
+
+/// A StreamInfo response as `nats stream info` prints it (the parts jetsim
+/// models: configuration, limits, cluster, state).
+pub fn stream_info_lines(v: &Value) -> Vec<String> {
+    let s = |v: &Value| text::display_max(v.as_str().unwrap_or(""), 200);
+    let num = |v: &Value| v.as_i64().unwrap_or(0);
+    let cfg = &v["config"];
+    let limit = |n: i64, f: &dyn Fn(i64) -> String| if n <= 0 { "unlimited".to_string() } else { f(n) };
+    let mut rows: Vec<(Option<&str>, String)> = Vec::new();
+    let subjects: Vec<String> = cfg["subjects"].as_array().map(|a| a.iter().map(&s).collect()).unwrap_or_default();
+    if !subjects.is_empty() {
+        rows.push((Some("Subjects"), subjects.join(", ")));
+    }
+    rows.push((Some("Replicas"), num(&cfg["num_replicas"]).to_string()));
+    rows.push((Some("Storage"), if s(&cfg["storage"]) == "memory" { "Memory".into() } else { "File".into() }));
+    if let Some(tags) = cfg["placement"]["tags"].as_array() {
+        rows.push((Some("Placement Tags"), tags.iter().map(&s).collect::<Vec<_>>().join(", ")));
+    }
+    rows.push((None, "Options".into()));
+    let retention = s(&cfg["retention"]);
+    rows.push((Some("Retention"), capitalize(&retention)));
+    rows.push((Some("Discard Policy"), if s(&cfg["discard"]) == "new" { "New".into() } else { "Old".into() }));
+    rows.push((None, "Limits".into()));
+    rows.push((Some("Maximum Messages"), limit(num(&cfg["max_msgs"]), &|n| n.to_string())));
+    rows.push((Some("Maximum Bytes"), limit(num(&cfg["max_bytes"]), &|n| ibytes(n as u64))));
+    rows.push((
+        Some("Maximum Age"),
+        limit(num(&cfg["max_age"]), &|n| jetsim_core::time::fmt_duration(n as u64)),
+    ));
+    let cl = &v["cluster"];
+    if !s(&cl["name"]).is_empty() {
+        rows.push((None, "Cluster Information".into()));
+        rows.push((Some("Name"), s(&cl["name"])));
+        if !s(&cl["raft_group"]).is_empty() {
+            rows.push((Some("Cluster Group"), s(&cl["raft_group"])));
+        }
+        rows.push((Some("Leader"), s(&cl["leader"])));
+        for r in cl["replicas"].as_array().into_iter().flatten() {
+            let mut st = vec![s(&r["name"])];
+            st.push(if r["current"].as_bool() == Some(true) { "current".into() } else { "outdated".into() });
+            if r["offline"].as_bool() == Some(true) {
+                st.push("OFFLINE".into());
+            }
+            // (The panel's own view has no "active": it says nothing.)
+            if let Some(active) = r["active"].as_u64() {
+                st.push(if active > 0 { format!("seen {} ago", jetsim_core::time::fmt_duration(active)) } else { "not seen".into() });
+            }
+            match r["lag"].as_u64().unwrap_or(0) {
+                0 => {}
+                1 => st.push("1 operation behind".into()),
+                n => st.push(format!("{n} operations behind")),
+            }
+            rows.push((Some("Replica"), st.join(", ")));
+        }
+    }
+    let state = &v["state"];
+    rows.push((None, "State".into()));
+    rows.push((Some("Messages"), num(&state["messages"]).to_string()));
+    rows.push((Some("Bytes"), ibytes(state["bytes"].as_u64().unwrap_or(0))));
+    rows.push((Some("First Sequence"), num(&state["first_seq"]).to_string()));
+    rows.push((Some("Last Sequence"), num(&state["last_seq"]).to_string()));
+    if num(&state["num_deleted"]) > 0 {
+        rows.push((Some("Deleted Messages"), num(&state["num_deleted"]).to_string()));
+    }
+    rows.push((Some("Active Consumers"), num(&state["consumer_count"]).to_string()));
+    if num(&state["num_subjects"]) > 0 {
+        rows.push((Some("Number of Subjects"), num(&state["num_subjects"]).to_string()));
+    }
+    let heading = format!(
+        "Information for Stream {} created {}",
+        s(&cfg["name"]),
+        s(&v["created"])
+    );
+    columns(heading, rows)
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// A STREAM.LIST response as a short table (name, messages, bytes).
+pub fn stream_list_lines(v: &Value) -> Vec<String> {
+    let list = v["streams"].as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        return vec!["No Streams defined".into()];
+    }
+    let mut out = vec![format!("{:<20} {:>10} {:>12}", "Name", "Messages", "Size")];
+    for st in &list {
+        let name = st["config"]["name"].as_str().or(st.as_str()).unwrap_or("?");
+        out.push(format!(
+            "{:<20} {:>10} {:>12}",
+            text::short(name, 20),
+            st["state"]["messages"].as_u64().unwrap_or(0),
+            ibytes(st["state"]["bytes"].as_u64().unwrap_or(0))
+        ));
+    }
+    out
+}
+
+/// Completions of the input's last word: whole lines, for a datalist and Tab.
+pub fn complete(w: &World, input: &str) -> Vec<String> {
+    let (prefix_client, rest) = match input.split_once(": ") {
+        Some((c, r)) if w.clients.iter().any(|x| x.node.config.name == c) => (format!("{c}: "), r),
+        _ => (String::new(), input),
+    };
+    let ends_with_space = rest.ends_with(' ') || rest.is_empty();
+    let mut words: Vec<&str> = rest.split_whitespace().collect();
+    let partial = if ends_with_space { "" } else { words.pop().unwrap_or("") };
+    let servers = || w.servers.iter().map(|s| s.config.name.clone()).collect::<Vec<_>>();
+    let streams = || w.stream_names();
+    let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let candidates: Vec<String> = match words.as_slice() {
+        [] if prefix_client.is_empty() => {
+            let mut v = strs(&["nats", "kill", "restart", "power-loss", "pause", "resume", "isolate", "partition", "heal", "split", "latency", "note"]);
+            v.extend(w.clients.iter().map(|c| format!("{}:", c.node.config.name)));
+            v
+        }
+        [] => strs(&["nats"]),
+        ["kill" | "restart" | "power-loss" | "pause" | "resume" | "isolate"] => servers(),
+        ["partition", ..] | ["heal", ..] | ["latency", ..] => servers(),
+        ["split"] => strs(&["az", "region"]),
+        ["nats"] => strs(&["pub", "sub", "req", "reply", "unsub", "stream"]),
+        ["nats", "stream"] => strs(&["add", "info", "ls", "rm", "purge", "cluster"]),
+        ["nats", "stream", "info" | "rm" | "purge"] => streams(),
+        ["nats", "stream", "cluster"] => strs(&["step-down"]),
+        ["nats", "stream", "cluster", "step-down"] => streams(),
+        _ => Vec::new(),
+    };
+    let head = {
+        let mut h = prefix_client.clone();
+        for word in &words {
+            h.push_str(word);
+            h.push(' ');
+        }
+        h
+    };
+    candidates
+        .into_iter()
+        .filter(|c| c.starts_with(partial) && c != partial)
+        .map(|c| if c.ends_with(':') { format!("{head}{c} ") } else { format!("{head}{c}") })
+        .take(20)
+        .collect()
+}
+
+/// What Tab completes to: the single completion, or the longest common
+/// prefix of several when it is longer than the input.
+pub fn tab_complete(w: &World, input: &str) -> Option<String> {
+    let c = complete(w, input);
+    let first = c.first()?;
+    let mut common = first.clone();
+    for x in &c[1..] {
+        let n = common.chars().zip(x.chars()).take_while(|(a, b)| a == b).count();
+        common = common.chars().take(n).collect();
+    }
+    if c.len() == 1 {
+        return Some(if first.ends_with(' ') { first.clone() } else { format!("{first} ") });
+    }
+    (common.len() > input.len()).then_some(common)
+}
+
+
+/// What the console form needs from the page.
+pub struct ConsoleProps<'a> {
+    pub world: &'a World,
+    pub console: &'a Console,
+    pub command: &'a str,
+    /// The status line: (text, is an error).
+    pub result: Option<(String, bool)>,
+    pub on_input: Callback<String>,
+    pub on_submit: Callback<()>,
+    /// ↑ (true) / ↓ (false) through the history.
+    pub on_history: Callback<bool>,
+}
+
+/// The command form, its completions and the output of recent commands.
+pub fn console_view(p: ConsoleProps<'_>) -> Html {
+    let completions = if p.command.is_empty() { Vec::new() } else { complete(p.world, p.command) };
+    let tab = tab_complete(p.world, p.command);
+    let on_input = p.on_input.clone();
+    let on_history = p.on_history.clone();
+    let onkeydown = Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
+        "ArrowUp" | "ArrowDown" => {
+            e.prevent_default();
+            on_history.emit(e.key() == "ArrowUp");
+        }
+        "Tab" if !e.shift_key() => {
+            if let Some(t) = &tab {
+                e.prevent_default();
+                on_input.emit(t.clone());
+            }
+        }
+        _ => {}
+    });
+    let on_input = p.on_input.clone();
+    let on_submit = p.on_submit.clone();
+    let onsubmit = Callback::from(move |e: SubmitEvent| {
+        e.prevent_default();
+        on_submit.emit(());
+    });
+    html! {
+        <form class="console" onsubmit={onsubmit}>
+            <label for="command">{ "Command" }</label>
+            <input id="command" type="text" autocomplete="off" spellcheck="false" list="command-completions"
+                placeholder="nats stream info ORDERS · kill n2 · partition n1 | n2 n3 · c1: nats pub orders.new hi"
+                aria-describedby="command-help"
+                value={p.command.to_string()}
+                onkeydown={onkeydown}
+                oninput={Callback::from(move |e: InputEvent| {
+                    let el: web_sys::HtmlInputElement = e.target_unchecked_into();
+                    on_input.emit(el.value())
+                })} />
+            <datalist id="command-completions">
+                { for completions.iter().map(|c| html! { <option value={c.clone()} /> }) }
+            </datalist>
+            <button type="submit" id="run-command">{ "Run" }</button>
+            <p id="command-help" class="muted small">
+                { "nats CLI commands (pub, sub, req, reply, unsub, stream add/info/ls/rm/purge/cluster step-down) run as the first client, or as another with \"c2: nats ...\"; and any scenario action: kill, restart, power-loss, pause, resume, partition, isolate, split, heal, latency, note. ↑/↓: history. Tab: complete names." }
+            </p>
+            <p id="command-result" role="status" class="small">
+                { match &p.result {
+                    None => html! {},
+                    Some((t, false)) => html! { { t.clone() } },
+                    Some((t, true)) => html! { <span class="error">{ t.clone() }</span> },
+                } }
+            </p>
+            if !p.console.entries.is_empty() {
+                <div class="console-out" id="console-out" aria-label="Command output" tabindex="0">
+                    { for p.console.entries.iter().rev().take(8).map(|e| html! {
+                        <div class={classes!("console-entry", e.error.then_some("error"))} key={e.n} data-input={e.input.clone()}>
+                            <pre><span class="prompt">{ "$ " }</span>{ e.input.clone() }{ "\n" }{ e.lines.join("\n") }</pre>
+                        </div>
+                    }) }
+                </div>
+            }
+        </form>
+    }
+}
+
+
+/// Streams whose full store state (subject count) is read for the panel at
+/// most: beyond, the panel leaves the subject count out (it sorts subjects).
+pub const PANEL_STATE_MSGS: u64 = 20_000;
+
+/// A stream as `nats stream info` would print it, built from the
+/// simulator's own view (the leader's replica, else any running one)
+/// rather than from an API response: replicas are current when they have
+/// applied what the leader has, OFFLINE when their server is down.
+pub fn stream_info_now(w: &World, stream: &str) -> Option<Value> {
+    use jetsim_core::sim::Liveness;
+    let reps = w.stream_replicas(stream);
+    let leader = w.stream_leader(stream);
+    let (_, r) = reps.iter().find(|(e, _)| Some(*e) == leader).or(reps.first())?;
+    let a = &r.assignment;
+    let store = &r.store;
+    let mut state = serde_json::json!({
+        "messages": store.len(),
+        "first_seq": store.first_seq(),
+        "last_seq": store.last_seq(),
+        "consumer_count": 0,
+    });
+    if store.len() <= PANEL_STATE_MSGS {
+        let st = store.state();
+        state["bytes"] = st.bytes.into();
+        state["num_subjects"] = st.num_subjects.into();
+    }
+    let cluster_name = a.peers.first().and_then(|&p| w.servers.get(p as usize)).map(|s| s.config.cluster.clone()).unwrap_or_default();
+    let mut cluster = serde_json::json!({ "name": cluster_name });
+    if a.peers.len() > 1 {
+        cluster["raft_group"] = Value::String(a.group.to_string());
+    }
+    if let Some(l) = leader {
+        cluster["leader"] = Value::String(w.name(l).to_string());
+    }
+    let replicas: Vec<Value> = a
+        .peers
+        .iter()
+        .filter(|&&p| Some(p) != leader)
+        .map(|&p| {
+            let down = w.servers.get(p as usize).is_none_or(|s| s.liveness == Liveness::Down);
+            let applied = reps.iter().find(|(e, _)| *e == p).map(|(_, x)| x.applied);
+            let lag = match (applied, leader.is_some()) {
+                (Some(ap), true) => r.applied.saturating_sub(ap),
+                _ => 0,
+            };
+            let mut v = serde_json::json!({ "name": w.name(p), "current": !down && leader.is_some() && lag == 0 });
+            if down {
+                v["offline"] = Value::Bool(true);
+            }
+            if lag > 0 {
+                v["lag"] = lag.into();
+            }
+            v
+        })
+        .collect();
+    if !replicas.is_empty() {
+        cluster["replicas"] = Value::Array(replicas);
+    }
+    Some(serde_json::json!({
+        "config": a.config.to_json(),
+        "created": jetsim_core::jetstream::api::rfc3339(a.created),
+        "cluster": cluster,
+        "state": state,
+    }))
+}
+
+/// The "Streams" panel: every stream as `nats stream info` prints it.
+pub fn streams_view(w: &World) -> Html {
+    let names = w.stream_names();
+    html! {
+        <section class="panel streams" aria-labelledby="streams-h">
+            <h2 id="streams-h" class="panel-title">{ "Stream info" }</h2>
+            <p class="muted small">
+                { "Each stream as nats stream info prints it, read from the simulator (the leader's replica). Replicas: current, outdated, OFFLINE, operations behind. Consumers are not shown in this panel yet." }
+            </p>
+            if names.is_empty() {
+                <p class="muted small">{ "No stream yet." }</p>
+            }
+            { for names.iter().filter_map(|n| stream_info_now(w, n).map(|v| (n, v))).map(|(n, v)| html! {
+                <pre class="stream-info" data-stream={n.clone()}>{ stream_info_lines(&v).join("\n") }</pre>
+            }) }
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jetsim_core::time::SEC;
+
+    fn session(id: &str) -> Session {
+        Session::build(crate::examples::find(id).map(|e| e.text).unwrap_or_default(), None).expect("builds")
+    }
+
+    fn run_to(s: &mut Session, c: &mut Console, t: Time) {
+        s.advance((t - s.now()) as f64, u64::MAX, &mut || true);
+        c.sync(s);
+    }
+
+    #[test]
+    fn stream_info_is_printed_as_the_cli_does() {
+        let mut s = session("r3-publish");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 7 * SEC);
+        assert!(c.run(&mut s, "nats stream info ORDERS").expect("runs").starts_with("Done at 7.000000s"));
+        run_to(&mut s, &mut c, 7 * SEC + 100_000_000);
+        let e = c.entries.back().expect("an entry");
+        assert!(!e.error, "{e:#?}");
+        let out = e.lines.join("\n");
+        assert!(out.starts_with("Information for Stream ORDERS created "), "{out}");
+        for want in [
+            "          Subjects: orders.>",
+            "          Replicas: 3",
+            "           Storage: File",
+            "Cluster Information:",
+            "            Leader: n3",
+            "          Messages: 20",
+            "    Last Sequence: 20".trim_start(),
+            "  Active Consumers: 0",
+        ] {
+            assert!(out.contains(want), "missing {want:?} in\n{out}");
+        }
+        assert_eq!(out.matches("Replica: n").count(), 2, "{out}");
+        assert!(out.contains("current, seen "), "{out}");
+    }
+
+    #[test]
+    fn jetstream_publishes_print_their_pubacks_and_errors_are_cli_errors() {
+        let mut s = session("r3-publish");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 7 * SEC);
+        c.run(&mut s, "nats pub orders.x hi --jetstream --count 2").expect("runs");
+        run_to(&mut s, &mut c, 8 * SEC);
+        let e = c.entries.back().expect("an entry");
+        assert_eq!(e.lines, ["00:00:07.006 Stored in Stream: ORDERS Sequence: 21", "00:00:07.012 Stored in Stream: ORDERS Sequence: 22"]);
+        assert!(c.run(&mut s, "nats stream info").is_err());
+        assert!(c.entries.back().is_some_and(|e| e.error && e.lines[0].starts_with("nats: error: ")));
+        assert!(c.run(&mut s, "kill n9").is_err());
+        assert!(c.run(&mut s, "kill n2").expect("runs").ends_with("kill n2"));
+        c.run(&mut s, "nats stream cluster step-down ORDERS").expect("runs");
+        run_to(&mut s, &mut c, 12 * SEC);
+        let e = c.entries.back().expect("an entry");
+        assert!(e.lines.iter().any(|l| l.ends_with("New leader elected \"n1\"")), "{e:#?}");
+    }
+
+    #[test]
+    fn history_and_completion() {
+        let mut s = session("r3-publish");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 3 * SEC);
+        c.run(&mut s, "nats stream ls").expect("runs");
+        c.run(&mut s, "note hi").expect("runs");
+        assert_eq!(c.browse(true).as_deref(), Some("note hi"));
+        assert_eq!(c.browse(true).as_deref(), Some("nats stream ls"));
+        assert_eq!(c.browse(true).as_deref(), Some("nats stream ls"), "stays at the oldest");
+        assert_eq!(c.browse(false).as_deref(), Some("note hi"));
+        assert_eq!(c.browse(false).as_deref(), Some(""), "past the newest: empty");
+        let w = &s.world;
+        assert_eq!(complete(w, "kill n"), ["kill n1", "kill n2", "kill n3"]);
+        assert_eq!(complete(w, "nats stream info O"), ["nats stream info ORDERS"]);
+        assert_eq!(tab_complete(w, "nats stream info O").as_deref(), Some("nats stream info ORDERS "));
+        assert_eq!(tab_complete(w, "nats st").as_deref(), Some("nats stream "));
+        assert_eq!(complete(w, "c1: nats stream cluster s"), ["c1: nats stream cluster step-down"]);
+        assert!(complete(w, "").iter().any(|x| x == "c1: "));
+        assert_eq!(tab_complete(w, "zzz"), None);
+        run_to(&mut s, &mut c, 3 * SEC + 100_000_000);
+        let ls = c.entries.iter().find(|e| e.input == "nats stream ls").expect("entry");
+        assert!(ls.lines.iter().any(|l| l.starts_with("ORDERS")), "{ls:#?}");
+    }
+
+    #[test]
+    fn the_stream_panel_shows_a_killed_replica_offline() {
+        let mut s = session("kill-leader");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 5 * SEC);
+        let out = stream_info_lines(&stream_info_now(&s.world, "ORDERS").expect("a stream")).join("\n");
+        assert!(out.contains("            Leader: n3"), "{out}");
+        assert_eq!(out.matches(", current").count(), 2, "{out}");
+        assert!(!out.contains("seen"), "the panel has no last-seen: {out}");
+        run_to(&mut s, &mut c, 8 * SEC);
+        let out = stream_info_lines(&stream_info_now(&s.world, "ORDERS").expect("a stream")).join("\n");
+        assert!(out.contains("            Leader: n2"), "{out}");
+        assert!(out.contains("Replica: n3, outdated, OFFLINE"), "{out}");
+        assert!(out.contains("Replica: n1, current"), "{out}");
+    }
+
+    #[test]
+    fn ibytes_like_humanize() {
+        assert_eq!(ibytes(0), "0 B");
+        assert_eq!(ibytes(1023), "1023 B");
+        assert_eq!(ibytes(1536), "1.5 KiB");
+        assert_eq!(ibytes(20 * 1024 * 1024), "20 MiB");
+    }
+}
