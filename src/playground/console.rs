@@ -612,7 +612,7 @@ pub fn stream_info_now(w: &World, stream: &str) -> Option<Value> {
         "messages": store.len(),
         "first_seq": store.first_seq(),
         "last_seq": store.last_seq(),
-        "consumer_count": 0,
+        "consumer_count": r.consumers.len(),
     });
     if store.len() <= PANEL_STATE_MSGS {
         let st = store.state();
@@ -659,6 +659,88 @@ pub fn stream_info_now(w: &World, stream: &str) -> Option<Value> {
     }))
 }
 
+/// Pending acks listed per consumer in the panel (the count is always whole).
+pub const PANEL_PENDING_LISTED: usize = 5;
+
+/// The consumers of a stream as the panel prints them: per consumer, the
+/// consumer leader's view (the same counters as `nats consumer info`, through
+/// `report::consumer_report`), the first pending acks with their delivery
+/// counts, and how every other replica's copy of the state compares (the
+/// state is replicated through the stream's Raft group, so after a leader
+/// change the new leader goes on from its copy).
+pub fn consumer_info_lines(w: &World, stream: &str) -> Vec<String> {
+    let reps = w.stream_replicas(stream);
+    let leader = w.stream_leader(stream);
+    let Some((view_at, r)) = reps.iter().find(|(e, _)| Some(*e) == leader).or(reps.first()).map(|(e, r)| (*e, *r)) else {
+        return Vec::new();
+    };
+    if r.consumers.is_empty() {
+        return vec!["No consumers".into()];
+    }
+    let leader_name = leader.map(|l| w.name(l).to_string());
+    let mut out = vec![match &leader_name {
+        Some(l) => format!("Consumers ({}), as the consumer leader {l} sees them:", r.consumers.len()),
+        None => format!("Consumers ({}), no leader: as {} sees them:", r.consumers.len(), w.name(view_at)),
+    }];
+    let seqs = |p: &jetsim_core::report::SeqPair| format!("consumer seq {}, stream seq {}", p.consumer_seq, p.stream_seq);
+    for (name, c) in &r.consumers {
+        let cfg = &c.assignment.config;
+        let small = r.store.len() <= PANEL_STATE_MSGS;
+        let rep = jetsim_core::report::consumer_report(name, c, r, leader_name.clone());
+        out.push(String::new());
+        out.push(format!(
+            "{} ({}, {} ack{})",
+            text::display_max(name, 80),
+            if cfg.is_push() { "push" } else { "pull" },
+            cfg.ack_policy.as_str(),
+            if cfg.is_durable() { ", durable" } else { ", ephemeral" }
+        ));
+        let mut rows: Vec<(&str, String)> = Vec::new();
+        rows.push(("Leader", leader_name.clone().unwrap_or_else(|| "none (no stream leader)".into())));
+        rows.push(("Delivered", seqs(&rep.delivered)));
+        rows.push(("Ack floor", seqs(&rep.ack_floor)));
+        let mut pending = format!("{}", rep.num_ack_pending);
+        if !c.pending.is_empty() {
+            let first: Vec<String> = c
+                .pending
+                .keys()
+                .take(PANEL_PENDING_LISTED)
+                .map(|&seq| format!("stream seq {seq} delivered {}x", c.delivery_count(seq)))
+                .collect();
+            let more = c.pending.len().saturating_sub(PANEL_PENDING_LISTED);
+            pending.push_str(&format!(": {}{}", first.join(", "), if more > 0 { format!(", {more} more") } else { String::new() }));
+        }
+        rows.push(("Pending acks", pending));
+        rows.push(("Redelivered", rep.num_redelivered.to_string()));
+        rows.push(("Waiting pulls", if cfg.is_push() { "- (push)".into() } else { rep.num_waiting.to_string() }));
+        if small {
+            rows.push(("Unprocessed", rep.num_pending.to_string()));
+        }
+        for (e, other) in &reps {
+            if *e == view_at {
+                continue;
+            }
+            let st = match other.consumers.get(name) {
+                None => "no copy of this consumer".to_string(),
+                Some(o) if o.dseq == c.dseq && o.sseq == c.sseq && o.adflr == c.adflr && o.asflr == c.asflr
+                    && o.pending.keys().eq(c.pending.keys()) && o.rdc == c.rdc => "same state".to_string(),
+                Some(o) => format!(
+                    "differs: delivered {}/{}, ack floor {}/{}, {} pending acks",
+                    o.dseq.max(1) - 1,
+                    o.sseq.max(1) - 1,
+                    o.adflr,
+                    o.asflr,
+                    o.pending.len()
+                ),
+            };
+            rows.push(("Replica", format!("{} {st}", w.name(*e))));
+        }
+        let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        out.extend(rows.into_iter().map(|(k, v)| format!("{:>w$}: {v}", k, w = width + 2)));
+    }
+    out
+}
+
 /// The "Streams" panel: every stream as `nats stream info` prints it.
 pub fn streams_view(w: &World) -> Html {
     let names = w.stream_names();
@@ -666,13 +748,16 @@ pub fn streams_view(w: &World) -> Html {
         <section class="panel streams" aria-labelledby="streams-h">
             <h2 id="streams-h" class="panel-title">{ "Stream info" }</h2>
             <p class="muted small">
-                { "Each stream as nats stream info prints it, read from the simulator (the leader's replica). Replicas: current, outdated, OFFLINE, operations behind. Consumers are not shown in this panel yet." }
+                { "Each stream as nats stream info prints it, read from the simulator (the leader's replica). Replicas: current, outdated, OFFLINE, operations behind. Under each stream, its consumers: delivered and ack floor, pending acks with their delivery counts, redeliveries, waiting pulls, and whether each other replica holds the same consumer state (the stream leader is the consumer leader)." }
             </p>
             if names.is_empty() {
                 <p class="muted small">{ "No stream yet." }</p>
             }
             { for names.iter().filter_map(|n| stream_info_now(w, n).map(|v| (n, v))).map(|(n, v)| html! {
-                <pre class="stream-info" data-stream={n.clone()}>{ stream_info_lines(&v).join("\n") }</pre>
+                <>
+                    <pre class="stream-info" data-stream={n.clone()}>{ stream_info_lines(&v).join("\n") }</pre>
+                    <pre class="consumer-info" data-stream={n.clone()} aria-label={format!("Consumers of {n}")}>{ consumer_info_lines(w, n).join("\n") }</pre>
+                </>
             }) }
         </section>
     }
@@ -777,6 +862,56 @@ mod tests {
         assert!(out.contains("            Leader: n2"), "{out}");
         assert!(out.contains("Replica: n3, outdated, OFFLINE"), "{out}");
         assert!(out.contains("Replica: n1, current"), "{out}");
+    }
+
+    /// `(key, value)` of the first consumer's rows.
+    fn consumer_rows(lines: &[String]) -> Vec<(String, String)> {
+        lines.iter().filter_map(|l| l.split_once(": ").map(|(k, v)| (k.trim().to_string(), v.to_string()))).collect()
+    }
+
+    fn row<'a>(rows: &'a [(String, String)], key: &str) -> &'a str {
+        rows.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("no {key} in {rows:?}"))
+    }
+
+    /// "consumer seq C, stream seq S" as (C, S).
+    fn pair(v: &str) -> (u64, u64) {
+        let n: Vec<u64> = v.split(|c: char| !c.is_ascii_digit()).filter(|x| !x.is_empty()).map(|x| x.parse().unwrap()).collect();
+        (n[0], n[1])
+    }
+
+    #[test]
+    fn the_consumer_panel_follows_the_leader_change_with_the_same_state() {
+        let mut s = session("pull-consumer");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 2 * SEC + 500_000_000);
+        assert_eq!(consumer_info_lines(&s.world, "JOBS"), vec!["No consumers".to_string()]);
+        run_to(&mut s, &mut c, 6900 * 1_000_000);
+        let before = consumer_info_lines(&s.world, "JOBS");
+        let info = stream_info_lines(&stream_info_now(&s.world, "JOBS").expect("a stream")).join("\n");
+        assert!(info.contains("Active Consumers: 1"), "{info}");
+        let text = before.join("\n");
+        assert!(text.contains("workers (pull, explicit ack, durable)"), "{text}");
+        let b = consumer_rows(&before);
+        let leader_before = row(&b, "Leader").to_string();
+        let (dc, ds) = pair(row(&b, "Delivered"));
+        assert!(ds >= 20 && dc >= ds, "two batches of 10 were fetched: {text}");
+        let (ac, as_) = pair(row(&b, "Ack floor"));
+        assert!(ac <= dc && as_ <= ds, "{text}");
+        assert_eq!(text.matches("same state").count(), 2, "{text}");
+        run_to(&mut s, &mut c, 9500 * 1_000_000);
+        let after = consumer_info_lines(&s.world, "JOBS");
+        let text2 = after.join("\n");
+        let a = consumer_rows(&after);
+        assert_ne!(row(&a, "Leader"), leader_before, "{text}\n---\n{text2}");
+        let (dc2, ds2) = pair(row(&a, "Delivered"));
+        assert!(dc2 >= dc && ds2 >= ds, "the new leader goes on from the replicated state: {text}\n---\n{text2}");
+        let (ac2, _) = pair(row(&a, "Ack floor"));
+        assert!(ac2 >= ac, "{text2}");
+        // The pending acks listed agree with their count.
+        let pend = row(&a, "Pending acks");
+        let n: usize = pend.split(':').next().unwrap().parse().unwrap();
+        assert_eq!(pend.matches("stream seq").count(), n.min(PANEL_PENDING_LISTED), "{pend}");
+        eprintln!("{text}\n---\n{text2}");
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub struct StreamReport {
 }
 
 /// A consumer sequence pair (ConsumerInfo `delivered` / `ack_floor`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct SeqPair {
     pub consumer_seq: u64,
     pub stream_seq: u64,
@@ -308,19 +308,28 @@ fn consumers(
         .or_else(|| reps.iter().find(|(_, r)| r.group.is_some()))
         .map(|(_, r)| *r);
     let Some(r) = view else { return Vec::new() };
-    r.consumers
-        .iter()
-        .map(|(name, c)| ConsumerReport {
-            name: name.to_string(),
-            delivered: SeqPair { consumer_seq: c.dseq.max(1) - 1, stream_seq: c.sseq.max(1) - 1 },
-            ack_floor: SeqPair { consumer_seq: c.adflr, stream_seq: c.asflr },
-            num_pending: c.num_pending(&r.store),
-            num_ack_pending: c.pending.len() as u64,
-            num_redelivered: c.num_redelivered(),
-            num_waiting: c.waiting.len() as u64,
-            leader: leader.map(|l| world.name(l).to_string()),
-        })
-        .collect()
+    let leader = leader.map(|l| world.name(l).to_string());
+    r.consumers.iter().map(|(name, c)| consumer_report(name, c, r, leader.clone())).collect()
+}
+
+/// One consumer as one replica sees it (ConsumerInfo's counters); the page
+/// reads every replica's view through this too.
+pub fn consumer_report(
+    name: &str,
+    c: &crate::jetstream::consumer::Consumer,
+    r: &crate::jetstream::StreamReplica,
+    leader: Option<String>,
+) -> ConsumerReport {
+    ConsumerReport {
+        name: name.to_string(),
+        delivered: SeqPair { consumer_seq: c.dseq.max(1) - 1, stream_seq: c.sseq.max(1) - 1 },
+        ack_floor: SeqPair { consumer_seq: c.adflr, stream_seq: c.asflr },
+        num_pending: c.num_pending(&r.store),
+        num_ack_pending: c.pending.len() as u64,
+        num_redelivered: c.num_redelivered(),
+        num_waiting: c.waiting.len() as u64,
+        leader,
+    }
 }
 
 fn streams(world: &World) -> Vec<StreamReport> {
