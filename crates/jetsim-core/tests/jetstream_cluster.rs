@@ -338,3 +338,156 @@ fn api_errors_are_nats_errors() {
     assert!(w.stream_names().is_empty());
     no_violations(&w);
 }
+
+// ---- STREAM.LEADER.STEPDOWN with a placement (nats jsStreamLeaderStepDownRequest) ----
+
+static NEXT_INBOX: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Sends an API request from `c` and returns the one answer (panics on none
+/// or several).
+fn api(w: &mut World, c: &str, subject: &str, body: &str) -> serde_json::Value {
+    let reply = format!("_INBOX.sd.{}", NEXT_INBOX.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let pub_cmd = scenario::ClientCmd::Pub {
+        subject: subject.into(),
+        body: body.into(),
+        headers: Vec::new(),
+        count: 1,
+        sleep: 0,
+        reply: Some(reply.clone()),
+    };
+    w.apply_action(&Action::Client { client: c.into(), cmd: pub_cmd });
+    run(w, 300 * MS);
+    let got: Vec<_> = client(w, c).js.sub_log.iter().filter(|m| *m.subject == *reply).cloned().collect();
+    assert_eq!(got.len(), 1, "{subject} {body}: answers {got:?}");
+    serde_json::from_slice(&got[0].payload).unwrap_or_else(|e| panic!("{subject}: {e}"))
+}
+
+/// An R3 stream whose clients record their `_INBOX.>` messages.
+fn stepdown_world(seed: u64, extra: &str) -> World {
+    let mut w = world(&servers(3, extra), seed);
+    for c in w.clients.iter_mut() {
+        c.node.js.record_subs = true;
+    }
+    create_r(&mut w, 3);
+    for i in 1..=3 {
+        cmd(&mut w, &format!("c{i}"), "nats sub _INBOX.>");
+    }
+    run(&mut w, 100 * MS);
+    w
+}
+
+/// The conformance case cluster_replica_catchup: a follower is killed,
+/// misses publishes and a delete, restarts; one stepdown naming it as
+/// preferred makes it the leader (as nats-server 2.12.8 does), with the
+/// full state.
+#[test]
+fn stepdown_to_preferred_restarted_replica() {
+    for seed in 1..=6 {
+        let mut w = stepdown_world(seed, "");
+        let leader = w.stream_leader("ORDERS").unwrap();
+        // The highest-id follower: a stepdown without a preference would pick
+        // the other one (equal match index, lowest id first).
+        let victim = (0..3).rev().find(|&s| s != leader).unwrap();
+        let vname = w.name(victim).to_string();
+        let c = client_of(&w, leader);
+        cmd(&mut w, &c, "nats pub orders.a x --jetstream --count 3");
+        run(&mut w, SEC);
+        fault(&mut w, &format!("kill {vname}"));
+        run(&mut w, 300 * MS);
+        cmd(&mut w, &c, "nats pub orders.b y --jetstream --count 4");
+        run(&mut w, SEC);
+        let d = api(&mut w, &c, "$JS.API.STREAM.MSG.DELETE.ORDERS", r#"{"seq":2}"#);
+        assert_eq!(d["success"], true, "seed {seed}: {d}");
+        fault(&mut w, &format!("restart {vname}"));
+        run(&mut w, 2 * SEC);
+        let leader = w.stream_leader("ORDERS").unwrap();
+        assert_ne!(leader, victim, "seed {seed}");
+        let c = client_of(&w, leader);
+        let body = format!(r#"{{"placement":{{"preferred":"{vname}"}}}}"#);
+        let r = api(&mut w, &c, "$JS.API.STREAM.LEADER.STEPDOWN.ORDERS", &body);
+        assert_eq!(r["success"], true, "seed {seed}: {r}");
+        run(&mut w, 500 * MS);
+        assert_eq!(w.stream_leader("ORDERS"), Some(victim), "seed {seed}: the preferred server leads");
+        let vc = client_of(&w, victim);
+        let info = api(&mut w, &vc, "$JS.API.STREAM.INFO.ORDERS", "");
+        assert_eq!(info["cluster"]["leader"], vname.as_str(), "seed {seed}: {info}");
+        assert_eq!((info["state"]["messages"].as_u64(), info["state"]["last_seq"].as_u64()), (Some(6), Some(7)), "seed {seed}: {info}");
+        assert_converged(&w, "ORDERS", 6, 3);
+        no_violations(&w);
+    }
+}
+
+/// nats getStepDownPreferredPlacement errors (JSClusterNoPeersErrF, 400/10005)
+/// and request parsing errors; a failed request leaves the leader in place.
+#[test]
+fn stepdown_placement_errors() {
+    let mut w = stepdown_world(11, "");
+    let leader = w.stream_leader("ORDERS").unwrap();
+    let lname = w.name(leader).to_string();
+    let c = client_of(&w, leader);
+    let subj = "$JS.API.STREAM.LEADER.STEPDOWN.ORDERS";
+    let cases = [
+        (format!(r#"{{"placement":{{"preferred":"{lname}"}}}}"#), 10005, format!("preferred server \"{lname}\" is already leader")),
+        (r#"{"placement":{"preferred":"n9"}}"#.to_string(), 10005, "preferred server \"n9\" not known".to_string()),
+        (r#"{"placement":{"cluster":"elsewhere"}}"#.to_string(), 10005, "no replacement peer connected".to_string()),
+        (r#"{"placement":{"tags":["gpu"]}}"#.to_string(), 10005, "no replacement peer connected".to_string()),
+        (r#"{"placement":{"preferred":7}}"#.to_string(), 10025, String::new()),
+        (r#"{"placement":{"prefered":"n2"}}"#.to_string(), 10025, "invalid JSON: json: unknown field \"prefered\"".to_string()),
+        (r#"{"placement":"n2"}"#.to_string(), 10025, String::new()),
+        ("{\"placement\":".to_string(), 10025, String::new()),
+    ];
+    for (body, code, desc) in &cases {
+        let r = api(&mut w, &c, subj, body);
+        assert_eq!(r["error"]["err_code"], *code, "{body}: {r}");
+        if !desc.is_empty() {
+            assert_eq!(r["error"]["description"], desc.as_str(), "{body}: {r}");
+        }
+        assert_eq!(r["type"], "io.nats.jetstream.api.v1.stream_leader_stepdown_response");
+        assert_eq!(w.stream_leader("ORDERS"), Some(leader), "{body}: the leader stays");
+    }
+    // A member that is down is still "known": the request succeeds and the
+    // leader hands over to a healthy peer instead (nats StepDown fallback).
+    let down = (0..3).find(|&s| s != leader).unwrap();
+    let other = (0..3).find(|&s| s != leader && s != down).unwrap();
+    let line = format!("kill {}", w.name(down));
+    fault(&mut w, &line);
+    run(&mut w, 5 * SEC);
+    let body = format!(r#"{{"placement":{{"preferred":"{}"}}}}"#, w.name(down));
+    let r = api(&mut w, &c, subj, &body);
+    assert_eq!(r["success"], true, "{r}");
+    run(&mut w, SEC);
+    assert_eq!(w.stream_leader("ORDERS"), Some(other));
+    no_violations(&w);
+}
+
+/// `cluster` / `tags` without `preferred`: a connected member matching them.
+#[test]
+fn stepdown_placement_by_tags() {
+    // n2 lacks the tag: it is never picked.
+    let text = "jetsim 1\nraft_timescale 1/10\n\
+                server n1 az=a1 jetstream=true tags=fast\n\
+                server n2 az=a2 jetstream=true tags=slow\n\
+                server n3 az=a3 jetstream=true tags=fast\n\
+                client c1 server=n1\nclient c2 server=n2\nclient c3 server=n3\n\
+                link default latency=1ms\n";
+    for seed in 1..=4 {
+        let mut w = world(text, seed);
+        for c in w.clients.iter_mut() {
+            c.node.js.record_subs = true;
+        }
+        create_r(&mut w, 3);
+        for i in 1..=3 {
+            cmd(&mut w, &format!("c{i}"), "nats sub _INBOX.>");
+        }
+        run(&mut w, 100 * MS);
+        let leader = w.stream_leader("ORDERS").unwrap();
+        let c = client_of(&w, leader);
+        let r = api(&mut w, &c, "$JS.API.STREAM.LEADER.STEPDOWN.ORDERS", r#"{"placement":{"tags":["fast"]}}"#);
+        run(&mut w, SEC);
+        let fast: Vec<Endpoint> = (0..3).filter(|&s| s != leader && w.name(s) != "n2").collect();
+        assert_eq!(r["success"], true, "seed {seed}: {r}");
+        let now = w.stream_leader("ORDERS").expect("a new leader");
+        assert!(fast.contains(&now), "seed {seed}: {} leads, want one of {fast:?}", w.name(now));
+        no_violations(&w);
+    }
+}

@@ -472,17 +472,7 @@ impl Server {
                     }
                 }
             }
-            "sstep" => {
-                let Some(g) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)).and_then(|r| r.group.as_mut()) else { return };
-                let gname = g.name.clone();
-                let mut out = Output::new();
-                let res = g.raft.step_down(ctx.now, None, &mut Ent(ctx.rng), &mut out);
-                self.js_output(ctx, &gname, out);
-                match res {
-                    Ok(_) => Ok(Some(serde_json::to_vec(&json!({"type": response_type(short), "success": true})).unwrap_or_default())),
-                    Err(_) => Err(ApiError::cluster_unavailable()),
-                }
-            }
+            "sstep" => self.js_stream_stepdown(ctx, stream, payload, short),
             _ => Err(ApiError::bad_request()),
         };
         if let Some(e) = entry {
@@ -508,6 +498,34 @@ impl Server {
                 }
                 self.js_reply(ctx, reply, error_response(short, &e), false)
             }
+        }
+    }
+
+    /// `$JS.API.STREAM.LEADER.STEPDOWN.<stream>` on the stream leader (nats
+    /// `jsStreamLeaderStepDownRequest`): an optional `{"placement":
+    /// {cluster, tags, preferred}}` body picks the peer to hand leadership to
+    /// (`getStepDownPreferredPlacement`), then the Raft leader steps down
+    /// transferring to it (`StepDown(preferred)`: an unhealthy preferred peer
+    /// falls back to another healthy one, as in nats 2.12.8).
+    fn js_stream_stepdown(&mut self, ctx: &mut Ctx, stream: &Rc<str>, payload: &Bytes, short: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        let success = || Ok(Some(serde_json::to_vec(&json!({"type": response_type(short), "success": true})).unwrap_or_default()));
+        let placement = parse_stepdown_request(payload)?;
+        let Some(js) = self.js.as_ref() else { return Ok(None) };
+        // nats: a stream without a Raft node answers success.
+        let Some(g) = js.streams.get(stream).and_then(|r| r.group.as_ref()) else { return success() };
+        let preferred = match placement {
+            None => None,
+            Some(p) => Some(stepdown_target(&js.opts.peers, g.raft.peers(), ctx.me, &self.routes, &p, ctx.rng)?),
+        };
+        let Some(g) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)).and_then(|r| r.group.as_mut()) else { return success() };
+        let gname = g.name.clone();
+        let mut out = Output::new();
+        let res = g.raft.step_down(ctx.now, preferred, &mut Ent(ctx.rng), &mut out);
+        self.js_output(ctx, &gname, out);
+        match res {
+            Ok(_) => success(),
+            // nats NewJSRaftGeneralError(errNotLeader).
+            Err(_) => Err(ApiError::new(500, 10041, "raft: not leader")),
         }
     }
 
@@ -814,6 +832,108 @@ fn parse_info_request(payload: &[u8]) -> Result<InfoOpts, ApiError> {
         o.offset = m.get("offset").and_then(Value::as_i64).unwrap_or(0).max(0) as usize;
     }
     Ok(o)
+}
+
+/// `Placement` of a leader stepdown request (nats `JSApiLeaderStepdownRequest`).
+#[derive(Debug, Default, PartialEq)]
+struct StepdownPlacement {
+    cluster: String,
+    tags: Vec<String>,
+    preferred: String,
+}
+
+/// Longest accepted placement string and tag count in a stepdown request.
+const STEPDOWN_MAX_STR: usize = 256;
+const STEPDOWN_MAX_TAGS: usize = 64;
+
+/// Body of a stream leader stepdown: empty or not JSON → no placement;
+/// `{"placement": {cluster?, tags?, preferred?}}` otherwise (unknown fields
+/// and wrong types are errors, as nats' strict unmarshal).
+fn parse_stepdown_request(payload: &[u8]) -> Result<Option<StepdownPlacement>, ApiError> {
+    let Some(m) = parse_obj(payload, &["placement"], "JSApiLeaderStepdownRequest")? else { return Ok(None) };
+    let field = |f: &str, want: &str, v: &Value| {
+        let kind = match v {
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+            Value::Null => "null",
+        };
+        ApiError::invalid_json(&format!("json: cannot unmarshal {kind} into Go struct field JSApiLeaderStepdownRequest.{f} of type {want}"))
+    };
+    let p = match m.get("placement") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(p)) => p,
+        Some(v) => return Err(field("placement", "server.Placement", v)),
+    };
+    if let Some(k) = p.keys().find(|k| !["cluster", "tags", "preferred"].contains(&k.as_str())) {
+        return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
+    }
+    let mut out = StepdownPlacement::default();
+    for (k, slot) in [("cluster", &mut out.cluster), ("preferred", &mut out.preferred)] {
+        match p.get(k) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if s.len() <= STEPDOWN_MAX_STR => *slot = s.clone(),
+            Some(Value::String(_)) => return Err(ApiError::invalid_json(&format!("placement.{k} longer than {STEPDOWN_MAX_STR} bytes"))),
+            Some(v) => return Err(field(&format!("placement.{k}"), "string", v)),
+        }
+    }
+    match p.get("tags") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) => {
+            if a.len() > STEPDOWN_MAX_TAGS {
+                return Err(ApiError::invalid_json(&format!("placement.tags has more than {STEPDOWN_MAX_TAGS} tags")));
+            }
+            for t in a {
+                match t {
+                    Value::String(s) if s.len() <= STEPDOWN_MAX_STR => out.tags.push(s.clone()),
+                    Value::String(_) => return Err(ApiError::invalid_json(&format!("placement.tags: a tag longer than {STEPDOWN_MAX_STR} bytes"))),
+                    v => return Err(field("placement.tags", "string", v)),
+                }
+            }
+        }
+        Some(v) => return Err(field("placement.tags", "[]string", v)),
+    }
+    Ok(Some(out))
+}
+
+/// nats `getStepDownPreferredPlacement`: `preferred` names a member server
+/// (not this one); otherwise a random connected member other than this one,
+/// in `cluster` and carrying every tag, if any.
+fn stepdown_target(
+    known: &[super::PeerInfo],
+    members: &[Endpoint],
+    me: Endpoint,
+    routes: &std::collections::BTreeSet<Endpoint>,
+    p: &StepdownPlacement,
+    rng: &mut crate::rng::Rng,
+) -> Result<Endpoint, ApiError> {
+    let info = |ep: Endpoint| known.iter().find(|k| k.ep == ep);
+    let no_peers = |msg: String| ApiError::new(400, 10005, msg);
+    if !p.preferred.is_empty() {
+        let found = members.iter().copied().find(|&ep| info(ep).is_some_and(|k| k.name == p.preferred));
+        return match found {
+            Some(ep) if ep == me => Err(no_peers(format!("preferred server {} is already leader", api::go_quote(&p.preferred)))),
+            Some(ep) => Ok(ep),
+            None => Err(no_peers(format!("preferred server {} not known", api::go_quote(&p.preferred)))),
+        };
+    }
+    let possible: Vec<Endpoint> = members
+        .iter()
+        .copied()
+        .filter(|&ep| ep != me && routes.contains(&ep))
+        .filter(|&ep| {
+            info(ep).is_some_and(|k| {
+                (p.cluster.is_empty() || k.cluster == p.cluster) && p.tags.iter().all(|t| k.tags.iter().any(|x| x == t))
+            })
+        })
+        .collect();
+    if possible.is_empty() {
+        return Err(no_peers("no replacement peer connected".to_string()));
+    }
+    // nats takes the first of a Go map's random iteration order.
+    Ok(possible[rng.index(possible.len())])
 }
 
 /// `{offset, subject}` of STREAM.NAMES / STREAM.LIST.
