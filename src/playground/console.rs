@@ -915,6 +915,48 @@ mod tests {
     }
 
     #[test]
+    fn the_consumer_panel_lists_pending_acks_and_redeliveries_after_ack_wait() {
+        // worker2 does not acknowledge its batch: its 10 messages stay
+        // pending, and come back once ack_wait (2s) passes.
+        // worker1's second pull (6.5s) does not acknowledge either, so the
+        // redelivered messages stay pending (an ack removes a message from
+        // num_redelivered, as nats' rdc).
+        let text = crate::examples::find("pull-consumer")
+            .expect("example")
+            .text
+            .replace(
+                "at 4s worker2: nats consumer next JOBS workers --count 10",
+                "at 4s worker2: nats consumer next JOBS workers --count 10 --no-ack",
+            )
+            .replace(
+                "at 6500ms worker1: nats consumer next JOBS workers --count 30",
+                "at 6500ms worker1: nats consumer next JOBS workers --count 30 --no-ack",
+            );
+        assert_eq!(text.matches("--no-ack").count(), 2);
+        let mut s = Session::build(&text, None).expect("builds");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 5 * SEC);
+        let lines = consumer_info_lines(&s.world, "JOBS");
+        let r = consumer_rows(&lines);
+        let out = lines.join("\n");
+        assert_eq!(row(&r, "Pending acks").split(':').next(), Some("10"), "{out}");
+        assert_eq!(row(&r, "Pending acks").matches("delivered 1x").count(), PANEL_PENDING_LISTED, "{out}");
+        assert!(row(&r, "Pending acks").ends_with(", 5 more"), "{out}");
+        assert_eq!(row(&r, "Redelivered"), "0", "{out}");
+        run_to(&mut s, &mut c, 6900 * 1_000_000);
+        let lines = consumer_info_lines(&s.world, "JOBS");
+        let r = consumer_rows(&lines);
+        let out = lines.join("\n");
+        let redelivered: u64 = row(&r, "Redelivered").parse().unwrap();
+        assert_eq!(redelivered, 10, "ack_wait passed, worker1 got worker2's 10 again: {out}");
+        let (dc, ds) = pair(row(&r, "Delivered"));
+        assert_eq!((dc, ds), (50, 40), "redeliveries take consumer sequences: {out}");
+        assert_eq!(row(&r, "Pending acks").split(':').next(), Some("30"), "worker1's first 10 were acked: {out}");
+        assert_eq!(row(&r, "Pending acks").matches("delivered 2x").count(), PANEL_PENDING_LISTED, "the lowest pending are worker2's: {out}");
+        eprintln!("{out}");
+    }
+
+    #[test]
     fn ibytes_like_humanize() {
         assert_eq!(ibytes(0), "0 B");
         assert_eq!(ibytes(1023), "1023 B");
