@@ -11,7 +11,8 @@
 //! Raft safety (`World::violations`: election safety, log matching, leader
 //! completeness, state machine safety), each lit red with the step that
 //! caused it. Duplicate and out-of-order delivery to consumers are not
-//! checked: jetsim has no consumers yet (README, Fidelity).
+//! checked: the page does not follow consumer deliveries yet (README,
+//! Fidelity); the Stream info panel shows each consumer's state.
 
 use std::collections::VecDeque;
 
@@ -289,7 +290,7 @@ pub fn guarantees_view(gs: Vec<Guarantee>, on_goto: Callback<Time>) -> Html {
                                 <span class="muted small">{ if g.id == "raft-safety" {
                                     " (the page does not run the invariant checker; jetsim run --json does)"
                                 } else {
-                                    " (jetsim has no consumers yet)"
+                                    " (the page does not check consumer deliveries yet)"
                                 } }</span>
                             }
                             if let Some(bs) = &g.breaks {
