@@ -261,15 +261,20 @@ const KNOWN_FIELDS: &[&str] = &[
     "pedantic",
 ];
 
-fn unmarshal_err(field: &str, want: &str, got: &Value) -> ApiError {
-    let kind = match got {
+/// The JSON type name Go's `encoding/json` uses in an unmarshal error.
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
         Value::Null => "null",
         Value::Bool(_) => "bool",
         Value::Number(_) => "number",
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
-    };
+    }
+}
+
+fn unmarshal_err(field: &str, want: &str, got: &Value) -> ApiError {
+    let kind = json_kind(got);
     // Go names the literal only when a number does not fit a numeric field.
     let numeric = want.starts_with("int") || want.starts_with("uint");
     let kind = match got {

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::api::{ApiError, StreamConfig};
+use super::api::{json_kind as kind, ApiError, StreamConfig};
 use crate::time::{Time, MS, SEC};
 
 /// nats `JsAckWaitDefault`.
@@ -263,17 +263,6 @@ const KNOWN_FIELDS: &[&str] = &[
     "max_bytes", "deliver_subject", "deliver_group", "idle_heartbeat", "inactive_threshold", "num_replicas",
     "mem_storage", "direct", "metadata", "pause_until", "priority_groups", "priority_policy", "priority_timeout",
 ];
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
 fn type_err(field: &str, want: &str, got: &Value) -> ApiError {
     ApiError::invalid_json(&format!(

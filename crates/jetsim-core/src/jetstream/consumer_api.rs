@@ -11,7 +11,7 @@ use jetsim_raft::{Index, Output};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::api::{error_response, response_type, ApiError};
+use super::api::{error_response, json_kind as kind, response_type, ApiError};
 use super::consumer::{
     self, AckPolicy, Action, Consumer, ConsumerAssignment, ConsumerOp, DeliverPolicy, Outgoing, WaitingRequest,
 };
@@ -103,17 +103,6 @@ fn parse_pull(body: &[u8]) -> Result<PullRequest, String> {
         r.batch = n;
     }
     Ok(r)
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 /// Apply a committed consumer op to this replica (every member; the leader
@@ -235,16 +224,7 @@ impl Server {
                     ["CONSUMER", "NAMES", s] => Ok(Some(self.js_consumer_names(ctx, s, short, payload))),
                     _ => self.js_consumer_create(ctx, toks, reply, payload),
                 };
-                match result {
-                    Ok(Some(body)) => self.js_reply(ctx, reply, body, false),
-                    Ok(None) => {}
-                    Err(e) => {
-                        if let Some(js) = self.js.as_mut() {
-                            js.api_errors += 1;
-                        }
-                        self.js_reply(ctx, reply, error_response(short, &e), false);
-                    }
-                }
+                self.js_answer(ctx, reply, short, result);
             }
             Who::List(s) => {
                 if js.meta_leaderless(ctx.now) {

@@ -122,6 +122,21 @@ impl Server {
         }
     }
 
+    /// Send an API handler's result: its body, nothing (answered later or by
+    /// another server), or its error as a `short` response (counted).
+    pub(super) fn js_answer(&mut self, ctx: &mut Ctx, reply: Option<&Rc<str>>, short: &str, result: Result<Option<Vec<u8>>, ApiError>) {
+        match result {
+            Ok(Some(body)) => self.js_reply(ctx, reply, body, false),
+            Ok(None) => {}
+            Err(e) => {
+                if let Some(js) = self.js.as_mut() {
+                    js.api_errors += 1;
+                }
+                self.js_reply(ctx, reply, error_response(short, &e), false)
+            }
+        }
+    }
+
     pub(super) fn js_count(&mut self, error: bool) {
         if let Some(js) = self.js.as_mut() {
             js.api_total += 1;
@@ -191,16 +206,7 @@ impl Server {
             }
             _ => Err(ApiError::bad_request()),
         };
-        match result {
-            Ok(Some(body)) => self.js_reply(ctx, reply, body, false),
-            Ok(None) => {}
-            Err(e) => {
-                if let Some(js) = self.js.as_mut() {
-                    js.api_errors += 1;
-                }
-                self.js_reply(ctx, reply, error_response(short, &e), false)
-            }
-        }
+        self.js_answer(ctx, reply, short, result);
     }
 
     fn js_account_info(&self) -> Vec<u8> {
@@ -489,16 +495,7 @@ impl Server {
                 }
             }
         }
-        match body {
-            Ok(Some(b)) => self.js_reply(ctx, reply, b, false),
-            Ok(None) => {}
-            Err(e) => {
-                if let Some(js) = self.js.as_mut() {
-                    js.api_errors += 1;
-                }
-                self.js_reply(ctx, reply, error_response(short, &e), false)
-            }
-        }
+        self.js_answer(ctx, reply, short, body);
     }
 
     /// `$JS.API.STREAM.LEADER.STEPDOWN.<stream>` on the stream leader (nats
@@ -770,15 +767,7 @@ impl Server {
                 extra.push_str(&format!("Nats-Num-Pending: {np}\r\nNats-Last-Sequence: {lseq}\r\n"));
             }
             extra.push_str("\r\n");
-            let hdr = match m.hdr.as_ref().filter(|h| h.len() > 2) {
-                // nats genHeader: appended before the stored block's last CRLF.
-                Some(h) => {
-                    let mut b = h[..h.len() - 2].to_vec();
-                    b.extend_from_slice(extra.as_bytes());
-                    b
-                }
-                None => format!("NATS/1.0\r\n{extra}").into_bytes(),
-            };
+            let hdr = super::headers::append(m.hdr.as_deref(), &extra);
             lseq = sseq;
             out.push((if no_hdr { Bytes::new() } else { Bytes::from(hdr) }, m.data.clone()));
             sent += (m.subject.len() + m.hdr.as_ref().map_or(0, |h| h.len()) + m.data.len()) as u64;

@@ -17,6 +17,20 @@ pub const EXPECTED_LAST_SUBJ_SEQ_SUBJ: &str = "Nats-Expected-Last-Subject-Sequen
 pub const EXPECTED_LAST_MSG_ID: &str = "Nats-Expected-Last-Msg-Id";
 pub const ROLLUP: &str = "Nats-Rollup";
 
+/// nats `genHeader`: `extra` (header lines ending in the blank line's CRLF)
+/// appended before a stored block's final CRLF, or after a fresh
+/// `NATS/1.0` line when the message has no headers.
+pub fn append(hdr: Option<&[u8]>, extra: &str) -> Vec<u8> {
+    match hdr.filter(|h| h.len() > 2) {
+        Some(h) => {
+            let mut b = h[..h.len() - 2].to_vec();
+            b.extend_from_slice(extra.as_bytes());
+            b
+        }
+        None => format!("NATS/1.0\r\n{extra}").into_bytes(),
+    }
+}
+
 /// nats `sliceHeader(key, hdr)`: the value of the first `key:`, or None.
 /// Faithful to nats, only the first occurrence of `key:` anywhere in the
 /// block is considered; if it does not start a line there is no value.

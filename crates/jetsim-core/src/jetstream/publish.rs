@@ -308,14 +308,7 @@ impl Server {
                         extra.push_str(&format!("Nats-Msg-Size: {}\r\n", m.data.len()));
                     }
                     extra.push_str("\r\n");
-                    let hdr = match m.hdr.as_ref().filter(|h| h.len() > 2) {
-                        Some(h) => {
-                            let mut b = h[..h.len() - 2].to_vec();
-                            b.extend_from_slice(extra.as_bytes());
-                            b
-                        }
-                        None => format!("NATS/1.0\r\n{extra}").into_bytes(),
-                    };
+                    let hdr = h::append(m.hdr.as_deref(), &extra);
                     let data = if *headers_only { Bytes::new() } else { m.data.clone() };
                     r.republish.push((Rc::from(to.as_str()), Bytes::from(hdr), data));
                 }
