@@ -206,10 +206,15 @@ test('a broken link is a clear message, and the page still works', T, async () =
 test('keyboard: space, arrows, + and -, Home, ?; not while typing', T, async () => {
   const { page, log, close } = await openPlayground(browser, server);
   await page.click('h2#view-h');
+  // A key's effect reaches the DOM on the next render: wait for the count
+  // (up to 5 s), then assert it exactly.
+  const settled = (n) => page.waitForFunction((n) => document.querySelector('.clock-box')?.dataset.events === String(n), n, { timeout: 5_000 }).catch(() => {});
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('ArrowRight');
+  await settled(2);
   assert.equal(await eventsDone(page), 2);
   await page.keyboard.press('ArrowLeft');
+  await settled(1);
   assert.equal(await eventsDone(page), 1);
   const speed = Number(await page.inputValue('#speed'));
   await page.keyboard.press('+');
