@@ -186,7 +186,8 @@ test('kill the stream leader from the page: a new leader in a higher term, acks 
   const before = await lens(page, 'ORDERS');
   const old = before.leader;
   await page.getByRole('button', { name: `Kill ${old}` }).click();
-  let l = await lens(page, 'ORDERS');
+  // The click's render may land a frame later: wait for it, then assert.
+  let l = await waitLens(page, 'ORDERS', `${old} shown offline`, (s) => member(s, old)?.role !== 'leader', 10_000);
   assert.equal(member(l, old).role, 'offline');
   assert.match(member(l, old).roleText, /offline \(down\)/);
   assert.equal(member(l, old).commit, null, 'commit index unknown while down');
