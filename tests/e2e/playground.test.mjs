@@ -13,6 +13,7 @@ import {
   logLines,
   openPlayground,
   setSpeed,
+  settle,
   waitForLogLine,
 } from './lib/playground.mjs';
 
@@ -136,6 +137,7 @@ test('kill a server from the fault controls: shown down and logged; restart: up'
   const { page, log, close } = await openPlayground(browser, server);
   await page.getByRole('button', { name: 'Kill n2' }).click();
   const n2 = page.locator('svg.cluster-view g.server[data-server="n2"]');
+  await settle(page, 'svg.cluster-view g.server[data-server="n2"][data-state="down"]');
   assert.equal(await n2.getAttribute('data-state'), 'down');
   assert.equal((await n2.locator('.server-state').textContent())?.trim(), 'down');
   assert.equal((await page.textContent('.fault-table tr[data-server="n2"] td.state'))?.trim(), 'down');
@@ -146,18 +148,22 @@ test('kill a server from the fault controls: shown down and logged; restart: up'
   console.log(`screenshot: ${await screenshot(page, 'playground-killed')}`);
 
   await page.getByRole('button', { name: 'Restart n2' }).click();
+  await settle(page, 'svg.cluster-view g.server[data-server="n2"][data-state="up"]');
   assert.equal(await n2.getAttribute('data-state'), 'up');
   await waitForLogLine(page, 'server n2 is up');
 
   // Pause and isolate, then heal all.
   await page.getByRole('button', { name: 'Pause n3' }).click();
+  await settle(page, 'svg.cluster-view g.server[data-server="n3"][data-state="paused"]');
   assert.equal(await page.getAttribute('svg.cluster-view g.server[data-server="n3"]', 'data-state'), 'paused');
   await page.getByRole('button', { name: 'Resume n3' }).click();
   await page.getByRole('button', { name: 'Isolate n1' }).click();
+  await settle(page, 'svg.cluster-view line.route[data-route="n1-n3"][data-state="cut"]');
   assert.equal(await page.getAttribute('svg.cluster-view line.route[data-route="n1-n3"]', 'data-state'), 'cut');
   assert.match((await page.textContent('.fault-table tr[data-server="n1"] td.state')) ?? '', /cut from n2, n3/);
   console.log(`screenshot: ${await screenshot(page, 'playground-isolated')}`);
   await page.getByRole('button', { name: 'Heal all partitions' }).click();
+  await settle(page, 'svg.cluster-view line.route[data-route="n1-n3"][data-state="up"]');
   assert.equal(await page.getAttribute('svg.cluster-view line.route[data-route="n1-n3"]', 'data-state'), 'up');
   assertClean(log);
   await close();

@@ -95,3 +95,13 @@ export function instrumentScript() {
     document.dispatchEvent(new Event('visibilitychange'));
   };
 }
+
+/**
+ * After a click or key press, give the page a moment to render before the
+ * test reads it: wait (up to 5 s) for `selector` — the state the action
+ * should lead to — to appear. The assertions that follow still check it, so
+ * a wrong state fails there with a clear message instead of here.
+ */
+export async function settle(page, selector, timeout = 5_000) {
+  await page.waitForSelector(selector, { state: 'attached', timeout }).catch(() => {});
+}
