@@ -965,6 +965,11 @@ impl Client {
                 (format!("consumer rm {stream} {name}"), format!("$JS.API.CONSUMER.DELETE.{stream}.{name}"), Vec::new())
             }
             ConsumerCmd::Ls { stream } => (format!("consumer ls {stream}"), format!("$JS.API.CONSUMER.NAMES.{stream}"), Vec::new()),
+            ConsumerCmd::StepDown { stream, name } => (
+                format!("consumer cluster step-down {stream} {name}"),
+                format!("$JS.API.CONSUMER.LEADER.STEPDOWN.{stream}.{name}"),
+                Vec::new(),
+            ),
             ConsumerCmd::Next { stream, name, count, ack } => {
                 let prefix = self.inbox(ctx);
                 let rid = self.next_req;

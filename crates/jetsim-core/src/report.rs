@@ -73,8 +73,11 @@ pub struct ConsumerReport {
     pub num_ack_pending: u64,
     pub num_redelivered: u64,
     pub num_waiting: u64,
-    /// The consumer leader (jetsim: the stream leader), absent while leaderless.
+    /// The consumer leader (the leader of the consumer's own Raft group),
+    /// absent while leaderless.
     pub leader: Option<String>,
+    /// The consumer's Raft group (`C-R3F-…`).
+    pub group: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -298,18 +301,20 @@ impl Report {
     }
 }
 
-fn consumers(
-    world: &World,
-    reps: &[(crate::trace::Endpoint, &crate::jetstream::StreamReplica)],
-    leader: Option<crate::trace::Endpoint>,
-) -> Vec<ConsumerReport> {
-    let view = leader
-        .and_then(|l| reps.iter().find(|(e, _)| *e == l))
-        .or_else(|| reps.iter().find(|(_, r)| r.group.is_some()))
-        .map(|(_, r)| *r);
-    let Some(r) = view else { return Vec::new() };
-    let leader = leader.map(|l| world.name(l).to_string());
-    r.consumers.iter().map(|(name, c)| consumer_report(name, c, r, leader.clone())).collect()
+fn consumers(world: &World, reps: &[(crate::trace::Endpoint, &crate::jetstream::StreamReplica)]) -> Vec<ConsumerReport> {
+    let mut names: Vec<&std::rc::Rc<str>> = reps.iter().flat_map(|(_, r)| r.consumers.keys()).collect();
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    for name in names {
+        // The consumer leader's view, else any member's (while leaderless).
+        let members = || reps.iter().filter_map(|(e, r)| r.consumers.get(name).filter(|c| c.group.is_some()).map(|c| (*e, *r, c)));
+        let lead = members().find(|(_, _, c)| c.is_leader());
+        let Some((ep, r, c)) = lead.or_else(|| members().next()) else { continue };
+        let leader = lead.map(|_| world.name(ep).to_string());
+        out.push(consumer_report(name, c, r, leader));
+    }
+    out
 }
 
 /// One consumer as one replica sees it (ConsumerInfo's counters); the page
@@ -329,6 +334,7 @@ pub fn consumer_report(
         num_redelivered: c.num_redelivered(),
         num_waiting: c.waiting.len() as u64,
         leader,
+        group: c.assignment.group.to_string(),
     }
 }
 
@@ -403,7 +409,7 @@ fn streams(world: &World) -> Vec<StreamReport> {
             publishes_errored: errors,
             puback_latency_ms: Percentiles::of(&lats)
                 .map(|p| PercentilesMs { count: p.count, p50: ms(p.p50), p90: ms(p.p90), p99: ms(p.p99), max: ms(p.max) }),
-            consumers: consumers(world, &reps, leader),
+            consumers: consumers(world, &reps),
         });
     }
     out

@@ -216,6 +216,9 @@ pub enum ConsumerCmd {
     /// `nats consumer next STREAM NAME [--count N] [--no-ack]`: pull N messages
     /// (acknowledging each unless --no-ack), as the nats CLI does.
     Next { stream: String, name: String, count: u64, ack: bool },
+    /// `nats consumer cluster step-down STREAM NAME`: the consumer's Raft
+    /// group elects another leader.
+    StepDown { stream: String, name: String },
 }
 
 const F_TARGET: Flag = Flag { long: "target", short: None, repeat: false };
@@ -226,9 +229,9 @@ const F_MAX_DELIVER: Flag = Flag { long: "max-deliver", short: None, repeat: fal
 const F_WAIT: Flag = Flag { long: "wait", short: None, repeat: false };
 const F_MAX_PENDING: Flag = Flag { long: "max-pending", short: None, repeat: false };
 
-/// `nats consumer <add|info|rm|ls|next> ...`
+/// `nats consumer <add|info|rm|ls|next|cluster step-down> ...`
 fn parse_consumer(args: &[String], limits: &Limits) -> Result<ClientCmd, String> {
-    const KNOWN: &str = "add, info, rm, ls, next";
+    const KNOWN: &str = "add, info, rm, ls, next, cluster step-down";
     let Some(verb) = args.first() else {
         return Err(format!("missing subcommand after \"nats consumer\": known subcommands are {KNOWN}"));
     };
@@ -309,6 +312,15 @@ fn parse_consumer(args: &[String], limits: &Limits) -> Result<ClientCmd, String>
             }
             ConsumerCmd::Next { stream, name, count, ack: !no_ack }
         }
+        "cluster" => {
+            const USAGE: &str = "nats consumer cluster step-down STREAM NAME";
+            if !matches!(rest.first().map(String::as_str), Some("step-down") | Some("stepdown")) {
+                return Err(format!("usage: {USAGE}"));
+            }
+            let a = parse_flags("consumer cluster step-down", rest.get(1..).unwrap_or_default(), &[])?;
+            let (stream, name) = names(&a, USAGE)?;
+            ConsumerCmd::StepDown { stream, name }
+        }
         other => return Err(format!("unknown command \"nats consumer {other}\": known subcommands are {KNOWN}")),
     };
     Ok(ClientCmd::Consumer(cmd))
@@ -341,6 +353,7 @@ fn consumer_to_text(cc: &ConsumerCmd) -> String {
         ConsumerCmd::Info { stream, name } => format!("nats consumer info {stream} {name}"),
         ConsumerCmd::Rm { stream, name } => format!("nats consumer rm {stream} {name} -f"),
         ConsumerCmd::Ls { stream } => format!("nats consumer ls {stream}"),
+        ConsumerCmd::StepDown { stream, name } => format!("nats consumer cluster step-down {stream} {name}"),
         ConsumerCmd::Next { stream, name, count, ack } => {
             let mut out = format!("nats consumer next {stream} {name}");
             if *count != 1 {

@@ -39,6 +39,11 @@ fn world(n: usize, seed: u64) -> World {
     w
 }
 
+/// The server leading consumer `c` of `stream` (its own Raft group's leader).
+fn consumer_leader(w: &World, stream: &str, c: &str) -> Option<u32> {
+    w.stream_replicas(stream).into_iter().find(|(_, r)| r.consumers.get(c).is_some_and(|c| c.is_leader())).map(|(e, _)| e)
+}
+
 fn run(w: &mut World, d: Time) {
     let t = w.now() + d;
     w.run_until(t);
@@ -631,14 +636,17 @@ fn r3_consumer_survives_leader_change() {
     let mark = log(&w, "c3").len();
     publish(&mut w, "c3", "$JS.API.CONSUMER.MSG.NEXT.R.C", r#"{"batch":10,"expires":30000000000}"#, Some(&w2));
     run(&mut w, 100 * MS);
-    let before = w.stream_leader("R").unwrap();
+    let before = consumer_leader(&w, "R", "C").unwrap();
+    let stream_leader = w.stream_leader("R").unwrap();
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.R.C", "");
     assert_eq!((info["delivered"]["stream_seq"].as_u64(), info["num_waiting"].as_u64()), (Some(6), Some(1)), "{info}");
     let v = api(&mut w, "c1", "$JS.API.CONSUMER.LEADER.STEPDOWN.R.C", "");
     assert_eq!(v, json!({"type":"io.nats.jetstream.api.v1.consumer_leader_stepdown_response","success":true}));
     run(&mut w, 2 * SEC);
-    let after = w.stream_leader("R").expect("a new leader");
+    let after = consumer_leader(&w, "R", "C").expect("a new consumer leader");
     assert_ne!(before, after);
+    // Only the consumer's group stepped down.
+    assert_eq!(w.stream_leader("R"), Some(stream_leader));
     let lc: Vec<String> = since(&w, "c3", mark).iter().filter(|m| &*m.subject == w2.as_str()).map(hdr).collect();
     assert_eq!(lc, ["NATS/1.0 409 Leadership Change\r\n\r\n"]);
     // The new leader knows what was delivered and acked.
@@ -764,11 +772,13 @@ fn report_lists_consumers() {
     let report = jetsim_core::report::Report::from_world(&w, None);
     let v = serde_json::to_value(&report).unwrap();
     let s = v["streams"].as_array().unwrap().iter().find(|s| s["name"] == "S").unwrap().clone();
-    let leader = w.name(w.stream_leader("S").unwrap()).to_string();
+    let leader = w.name(consumer_leader(&w, "S", "C").unwrap()).to_string();
+    let group = s["consumers"][0]["group"].as_str().unwrap_or_default().to_string();
+    assert!(group.starts_with("C-R3F-"), "{s}");
     assert_eq!(
         s["consumers"],
         json!([{"name":"C","delivered":{"consumer_seq":3,"stream_seq":3},"ack_floor":{"consumer_seq":1,"stream_seq":1},
-                "num_pending":0,"num_ack_pending":2,"num_redelivered":0,"num_waiting":1,"leader":leader}])
+                "num_pending":0,"num_ack_pending":2,"num_redelivered":0,"num_waiting":1,"leader":leader,"group":group}])
     );
     no_violations(&w);
 }
@@ -986,6 +996,7 @@ fn consumer_cli_commands() {
         "nats consumer ls S",
         "nats consumer next S C --count 3 --no-ack",
         "nats consumer next S C",
+        "nats consumer cluster step-down S C",
     ];
     for l in lines {
         let c = parse_client_command(l).unwrap_or_else(|e| panic!("{l}: {e}"));
@@ -1005,6 +1016,8 @@ fn consumer_cli_commands() {
     assert!(err("nats consumer add S C --target a.*").contains("--target"));
     assert!(err("nats consumer next S C --count 0").contains("--count"));
     assert!(err("nats consumer bogus").contains("unknown command \"nats consumer bogus\""));
+    assert!(err("nats consumer cluster S C").contains("usage: nats consumer cluster step-down STREAM NAME"));
+    assert!(err("nats consumer cluster step-down S").contains("missing consumer name"));
 
     let mut w = world(3, 22);
     add_stream(&mut w, "S", "s.>", 3);
@@ -1096,10 +1109,10 @@ fn nak_delay_survives_leader_change() {
     assert_eq!(got.len(), 1);
     publish(&mut w, "c1", &got[0].1, "-NAK 3s", None);
     run(&mut w, 50 * MS);
-    let before = w.stream_leader("R").unwrap();
+    let before = consumer_leader(&w, "R", "C").unwrap();
     api(&mut w, "c1", "$JS.API.CONSUMER.LEADER.STEPDOWN.R.C", "");
     run(&mut w, SEC);
-    assert_ne!(w.stream_leader("R").unwrap(), before);
+    assert_ne!(consumer_leader(&w, "R", "C").unwrap(), before);
     // Past the 1 s ack wait, before the 3 s delay: nothing.
     let early = pull(&mut w, "c2", "R", "C", r#"{"batch":1,"expires":1200000000}"#, 1300 * MS);
     assert_eq!(early.iter().map(|g| g.0.as_str()).collect::<Vec<_>>(), ["STATUS"], "{early:?}");
@@ -1147,8 +1160,8 @@ fn pull_to_missing_consumer_is_no_responders() {
 }
 
 /// A standalone server (no cluster) shows no `cluster` block for consumers,
-/// as nats-server 2.12.8 alone; an R3 consumer shows the group that carries
-/// its state, the leader and the replicas.
+/// as nats-server 2.12.8 alone; an R3 consumer shows its own `C-R3F-` group,
+/// its leader and the replicas.
 #[test]
 fn cluster_block_standalone_and_r3() {
     let mut w = world(1, 27);
@@ -1160,7 +1173,7 @@ fn cluster_block_standalone_and_r3() {
     let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.R.C", r#"{"stream_name":"R","config":{"durable_name":"C"}}"#);
     let keys: Vec<&str> = v["cluster"].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["name", "raft_group", "leader", "leader_since", "system_account", "traffic_account", "replicas"], "{v}");
-    assert!(v["cluster"]["raft_group"].as_str().unwrap().starts_with("S-R3F-"));
+    assert!(v["cluster"]["raft_group"].as_str().unwrap().starts_with("C-R3F-"), "{v}");
     assert_eq!(v["cluster"]["replicas"].as_array().unwrap().len(), 2);
 }
 

@@ -803,6 +803,12 @@ pub struct ConsumerAssignment {
     pub created: Time,
     /// The create request's reply subject (the consumer leader answers it).
     pub reply: Option<Rc<str>>,
+    /// The consumer's own Raft group (nats `groupNameForConsumer`:
+    /// `C-R<n><F|M>-<hash>`), its members (a subset of the stream's peers,
+    /// sorted) and the preferred first leader.
+    pub group: Rc<str>,
+    pub peers: Vec<crate::trace::Endpoint>,
+    pub preferred: crate::trace::Endpoint,
 }
 
 /// A consumer's replicated state change (nats' consumer ops
@@ -862,8 +868,9 @@ pub struct PendingMsg {
     pub due: Option<Time>,
 }
 
-/// A consumer as one server sees it. The leader (the stream leader) drives
-/// it; replicas apply the replicated delivery and ack operations.
+/// A consumer as one server sees it. The leader of the consumer's own Raft
+/// group drives it; the group's other members apply the replicated delivery
+/// and ack operations. Servers outside the group only hold the assignment.
 #[derive(Debug)]
 pub struct Consumer {
     pub assignment: Rc<ConsumerAssignment>,
@@ -923,6 +930,11 @@ pub struct Consumer {
     /// Stream sequences acknowledged since the stream last checked them for
     /// interest / work-queue removal (inclusive ranges).
     pub acked_ranges: Vec<(u64, u64)>,
+    /// This server's member of the consumer's Raft group (None when the
+    /// server is not one of the consumer's peers).
+    pub group: Option<super::Group>,
+    /// Last applied index of the consumer group.
+    pub applied: u64,
 }
 
 impl Consumer {
@@ -958,7 +970,20 @@ impl Consumer {
             ack_replies: BTreeMap::new(),
             ready: Vec::new(),
             acked_ranges: Vec::new(),
+            group: None,
+            applied: 0,
         }
+    }
+
+    /// Whether this server is the consumer's ready leader (nats
+    /// `o.isLeader()`: the consumer group's leader, not the stream's).
+    pub fn is_leader(&self) -> bool {
+        self.group.as_ref().is_some_and(|g| g.raft.is_leader_ready())
+    }
+
+    /// The consumer group's leader as this member sees it.
+    pub fn leader(&self) -> Option<crate::trace::Endpoint> {
+        self.group.as_ref().and_then(|g| g.raft.leader())
     }
 
     pub fn config(&self) -> &ConsumerConfig {

@@ -1,8 +1,10 @@
 //! Consumers on the server: the `$JS.API.CONSUMER.*` handlers (create,
 //! info, delete, names, list, leader step-down) with nats' who-answers rules,
-//! the consumer leader (jetsim: the stream leader) with its pull wait queue,
-//! deliveries with `$JS.ACK` reply subjects, acks, redelivery timers, push
-//! delivery with idle heartbeats, and the replicated consumer ops.
+//! the consumer's own Raft group (`C-R<n><F|M>-<hash>` on a subset of the
+//! stream's peers, nats `createGroupForConsumer`), the consumer leader (the
+//! group's leader, independent of the stream leader) with its pull wait
+//! queue, deliveries with `$JS.ACK` reply subjects, acks, redelivery timers,
+//! push delivery with idle heartbeats, and the replicated consumer ops.
 
 use std::rc::Rc;
 
@@ -15,7 +17,7 @@ use super::api::{error_response, json_kind as kind, response_type, ApiError};
 use super::consumer::{
     self, AckPolicy, Action, Consumer, ConsumerAssignment, ConsumerOp, DeliverPolicy, Outgoing, WaitingRequest,
 };
-use super::{InternalSub, JsEntry, Pending, StreamReplica};
+use super::{InternalSub, JsEntry, Pending};
 use crate::node::{Ctx, Timer};
 use crate::server::Server;
 use crate::time::{Time, SEC};
@@ -107,8 +109,7 @@ fn parse_pull(body: &[u8]) -> Result<PullRequest, String> {
 
 /// Apply a committed consumer op to this replica (every member; the leader
 /// skips the ops it proposed itself, already applied when it acted).
-pub(super) fn apply_op(r: &mut StreamReplica, name: &Rc<str>, index: Index, op: &ConsumerOp) {
-    let Some(c) = r.consumers.get_mut(name) else { return };
+pub(super) fn apply_op(c: &mut Consumer, last_seq: u64, index: Index, op: &ConsumerOp) {
     if c.proposed.remove(&index).is_some_and(|p| p == *op) {
         // Our own op, applied when we acted; now committed: release what
         // waited for it (nats sends replicated deliveries and ack-acks then).
@@ -148,7 +149,7 @@ pub(super) fn apply_op(r: &mut StreamReplica, name: &Rc<str>, index: Index, op: 
             c.dseq = 1;
             c.adflr = 0;
             c.asflr = 0;
-            c.lss = if lss.is_empty() { None } else { Some((lss.iter().copied().collect(), r.store.last_seq() + 1)) };
+            c.lss = if lss.is_empty() { None } else { Some((lss.iter().copied().collect(), last_seq + 1)) };
             c.started = true;
         }
         ConsumerOp::Delivered { dseq, sseq, dc, ts } => {
@@ -262,7 +263,8 @@ impl Server {
                     return;
                 }
                 let Some(r) = js.streams.get(&s) else { return };
-                if r.is_leader() {
+                let Some(cons) = r.consumers.get(&c) else { return };
+                if cons.is_leader() {
                     self.js_count(false);
                     let body = if short == "consumer_info_response" {
                         if payload.iter().any(|b| !b.is_ascii_whitespace()) {
@@ -271,10 +273,12 @@ impl Server {
                             self.js_consumer_info_json(ctx, &s, &c, short)
                         }
                     } else {
-                        self.js_consumer_stepdown(ctx, &s, short)
+                        self.js_consumer_stepdown(ctx, &s, &c, short)
                     };
                     self.js_reply(ctx, reply, body, false);
-                } else if r.group_leaderless(ctx.now, js.started, lq) || meta_leaderless {
+                } else if cons.group.as_ref().is_some_and(|g| g.leaderless(cons.assignment.peers.len(), ctx.now, js.started, lq))
+                    || meta_leaderless
+                {
                     // Members of a leaderless group answer CONSUMER.INFO with 503.
                     self.js_count(true);
                     self.js_reply(ctx, reply, unavailable, false);
@@ -283,10 +287,10 @@ impl Server {
         }
     }
 
-    /// CONSUMER.LEADER.STEPDOWN: jetsim's consumer leader is the stream
-    /// leader, so the stream's group steps down.
-    fn js_consumer_stepdown(&mut self, ctx: &mut Ctx, stream: &Rc<str>, short: &str) -> Vec<u8> {
-        let Some(g) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)).and_then(|r| r.group.as_mut()) else {
+    /// CONSUMER.LEADER.STEPDOWN: the consumer's group steps down (the
+    /// stream's leader stays where it is).
+    fn js_consumer_stepdown(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>, short: &str) -> Vec<u8> {
+        let Some(g) = self.js_consumer_mut(stream, name).and_then(|c| c.group.as_mut()) else {
             return error_response(short, &ApiError::cluster_unavailable());
         };
         let gname = g.name.clone();
@@ -365,7 +369,7 @@ impl Server {
                 return Err(ApiError::new(400, 10026, "maximum consumers limit reached"));
             }
         }
-        let (name, created): (Rc<str>, Time) = match existing {
+        let (name, created, placed): (Rc<str>, Time, Option<_>) = match existing {
             Some(c) => {
                 let old = &c.assignment.config;
                 if req.action == Action::Create && *old != cfg {
@@ -373,7 +377,13 @@ impl Server {
                 }
                 let bound = old.is_push() && c.active;
                 consumer::check_update(old, &cfg, bound)?;
-                (c.assignment.name.clone(), c.assignment.created)
+                let want = if cfg.num_replicas <= 0 { r.assignment.peers.len() } else { cfg.num_replicas as usize };
+                if want != c.assignment.peers.len() {
+                    // nats moves the consumer to a new peer set; not modelled.
+                    return Err(ApiError::new(400, 10012, "consumer replica count update is not modelled by jetsim"));
+                }
+                let a = &c.assignment;
+                (a.name.clone(), a.created, Some((a.group.clone(), a.peers.clone(), a.preferred)))
             }
             None => {
                 if req.action == Action::Update {
@@ -410,12 +420,59 @@ impl Server {
                 } else {
                     oname
                 };
-                (Rc::from(name.as_str()), ctx.now)
+                (Rc::from(name.as_str()), ctx.now, None)
             }
         };
-        let ca = ConsumerAssignment { stream: skey, name, config: cfg, created, reply: reply.cloned() };
+        let (group, peers, preferred) = match placed {
+            Some(p) => p,
+            None => self.js_consumer_place(ctx, &skey, &cfg)?,
+        };
+        let ca = ConsumerAssignment { stream: skey, name, config: cfg, created, reply: reply.cloned(), group, peers, preferred };
         self.js_meta_propose(ctx, JsEntry::AddConsumer(Rc::new(ca)), None)?;
         Ok(None)
+    }
+
+    /// nats `createGroupForConsumer`: the stream's peers for `num_replicas`
+    /// 0 (or equal to the stream's), else a random subset of the stream's
+    /// peers (connected ones first); the group name `C-R<n><F|M>-<hash>`
+    /// (memory when the consumer or the stream is), a random preferred
+    /// leader among the connected members.
+    fn js_consumer_place(
+        &mut self,
+        ctx: &mut Ctx,
+        stream: &Rc<str>,
+        cfg: &consumer::ConsumerConfig,
+    ) -> Result<(Rc<str>, Vec<crate::trace::Endpoint>, crate::trace::Endpoint), ApiError> {
+        let js = self.js.as_ref().ok_or_else(ApiError::cluster_unavailable)?;
+        let r = js.streams.get(stream).ok_or_else(ApiError::stream_not_found)?;
+        let speers = r.assignment.peers.clone();
+        let mem = cfg.mem_storage || r.assignment.config.storage_memory;
+        let me = ctx.me;
+        let online = |p: &crate::trace::Endpoint| *p == me || self.routes.contains(p);
+        let n = if cfg.num_replicas <= 0 { speers.len() } else { (cfg.num_replicas as usize).min(speers.len()) };
+        if speers.is_empty() {
+            return Err(ApiError::new(500, 10012, "insufficient resources"));
+        }
+        let mut peers: Vec<crate::trace::Endpoint> = if n >= speers.len() {
+            speers.clone()
+        } else {
+            let (mut up, mut down): (Vec<_>, Vec<_>) = speers.iter().copied().partition(|p| online(p));
+            for v in [&mut up, &mut down] {
+                for i in (1..v.len()).rev() {
+                    let j = ctx.rng.index(i + 1);
+                    v.swap(i, j);
+                }
+            }
+            up.into_iter().chain(down).take(n.max(1)).collect()
+        };
+        peers.sort();
+        let pool: Vec<_> = peers.iter().copied().filter(|p| online(p)).collect();
+        let pool = if pool.is_empty() { peers.clone() } else { pool };
+        let preferred = pool[ctx.rng.index(pool.len())];
+        const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let hash: String = (0..8).map(|_| ALPHA[ctx.rng.index(ALPHA.len())] as char).collect();
+        let group: Rc<str> = Rc::from(format!("C-R{}{}-{hash}", peers.len(), if mem { "M" } else { "F" }).as_str());
+        Ok((group, peers, preferred))
     }
 
     fn js_consumer_delete(&mut self, ctx: &mut Ctx, stream: &str, name: &str, reply: Option<&Rc<str>>) -> Result<Option<Vec<u8>>, ApiError> {
@@ -486,7 +543,7 @@ impl Server {
         m.insert("num_redelivered".into(), redelivered.into());
         m.insert("num_waiting".into(), c.waiting.len().into());
         m.insert("num_pending".into(), c.num_pending(&r.store).into());
-        if let Some(cluster) = self.js_consumer_cluster(ctx, stream) {
+        if let Some(cluster) = self.js_consumer_cluster(ctx, stream, name) {
             m.insert("cluster".into(), cluster);
         }
         if c.config().is_push() && c.active {
@@ -496,36 +553,31 @@ impl Server {
         serde_json::to_vec(&Value::Object(m)).unwrap_or_default()
     }
 
-    /// The consumer's `cluster` block: jetsim's consumer group is the
-    /// stream's, so its leader and replicas are the stream's (without the
-    /// stream's `raft_group` name).
-    fn js_consumer_cluster(&self, ctx: &Ctx, stream: &Rc<str>) -> Option<Value> {
-        let body = self.js_stream_info_json(ctx, stream, "", false);
-        let v: Value = serde_json::from_slice(&body).ok()?;
+    /// The consumer's `cluster` block (nats `clusterInfo(o.raftGroup())`):
+    /// the consumer group's name, leader and replicas; an R1 consumer shows
+    /// only the cluster name and its leader.
+    fn js_consumer_cluster(&self, ctx: &Ctx, stream: &Rc<str>, name: &Rc<str>) -> Option<Value> {
         let js = self.js.as_ref()?;
         if !js.clustered() {
             // A standalone server shows no cluster block for consumers.
             return None;
         }
-        let mut cluster = v.get("cluster")?.clone();
-        let replicated = js.streams.get(stream)?.assignment.peers.len() > 1;
-        if let Value::Object(m) = &mut cluster {
-            // `raft_group` is the stream's group: it is the one that carries
-            // the consumer's state in jetsim (nats has a `C-R3F-…` group per
-            // consumer). An R1 consumer shows only its cluster and leader.
-            if !replicated {
-                m.retain(|k, _| k == "name" || k == "leader");
-            }
-        }
-        Some(cluster)
+        let c = js.streams.get(stream)?.consumers.get(name)?;
+        Some(self.js_cluster_block(ctx, c.group.as_ref(), &c.assignment.peers))
     }
 
-    /// A committed consumer assignment (every server).
+    /// A committed consumer assignment (every server; nats
+    /// `processClusterCreateConsumer`): the consumer's peers start a member
+    /// of its Raft group (its log from the disk after a restart); the group
+    /// elects the consumer leader.
     pub(super) fn js_apply_add_consumer(&mut self, ctx: &mut Ctx, ca: Rc<ConsumerAssignment>) {
-        let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(&ca.stream)) else { return };
-        let member = r.group.is_some();
-        let leader = r.is_leader();
-        let mut fresh = false;
+        let me = ctx.me;
+        let Some(js) = self.js.as_mut() else { return };
+        let policy = js.opts.policy();
+        let base = js.opts.raft_config();
+        let Some(r) = js.streams.get_mut(&ca.stream) else { return };
+        let member = ca.peers.contains(&me) && r.group.is_some();
+        let mut start: Option<jetsim_raft::Storage<JsEntry>> = None;
         match r.consumers.get_mut(&ca.name) {
             Some(c) => {
                 let mut a = (*ca).clone();
@@ -541,13 +593,104 @@ impl Server {
                 c.create_reply = if member { ca.reply.clone() } else { None };
                 if member {
                     c.select_start(&r.store);
+                    let mem = ca.group.split('-').nth(1).is_some_and(|k| k.ends_with('M'));
+                    start = Some(match js.disk.remove(&ca.group) {
+                        Some(s) => s,
+                        None if mem => jetsim_raft::Storage::empty(),
+                        None => jetsim_raft::Storage::new(policy),
+                    });
                 }
                 r.consumers.insert(ca.name.clone(), c);
-                fresh = true;
             }
         }
-        if leader {
-            self.js_consumer_lead(ctx, &ca.stream, &ca.name, fresh);
+        if let Some(storage) = start {
+            let config = base.with_preferred_leader(Some(ca.preferred));
+            let (raft, out) = jetsim_raft::Raft::new(me, ca.peers.clone(), config, storage, ctx.now, &mut super::Ent(ctx.rng));
+            let Some(js) = self.js.as_mut() else { return };
+            js.cgroups.insert(ca.group.clone(), (ca.stream.clone(), ca.name.clone()));
+            if let Some(c) = js.streams.get_mut(&ca.stream).and_then(|r| r.consumers.get_mut(&ca.name)) {
+                c.group = Some(super::Group::new(ca.group.clone(), raft, ctx.now));
+            }
+            self.js_output(ctx, &ca.group, out);
+        } else if self.js_consumer_mut(&ca.stream, &ca.name).is_some_and(|c| c.is_leader()) {
+            // An update: the leader answers.
+            self.js_consumer_lead(ctx, &ca.stream, &ca.name, false);
+        }
+    }
+
+    /// A Raft event of a consumer group: leadership comes and goes (nats
+    /// `processConsumerLeaderChange` → `setLeader`).
+    pub(super) fn js_consumer_event(&mut self, ctx: &mut Ctx, group: &Rc<str>, stream: &Rc<str>, name: &Rc<str>, ev: jetsim_raft::RaftEvent) {
+        use crate::trace::{RaftNote, TraceKind};
+        use jetsim_raft::RaftEvent;
+        let note = match ev {
+            RaftEvent::BecameCandidate { term } => Some(RaftNote::Candidate { term }),
+            RaftEvent::BecameLeader { term } => {
+                if let Some(g) = self.js_consumer_mut(stream, name).and_then(|c| c.group.as_mut()) {
+                    g.elections_won += 1;
+                }
+                Some(RaftNote::Leader { term })
+            }
+            RaftEvent::LeaderReady { .. } => {
+                self.js_consumer_became_leader(ctx, stream, name);
+                None
+            }
+            RaftEvent::BecameFollower { term, leader } => {
+                self.js_consumer_lost(ctx, stream, name);
+                Some(RaftNote::Follower { term, leader })
+            }
+            RaftEvent::SteppedDown { term, reason } => {
+                self.js_consumer_lost(ctx, stream, name);
+                let reason = match reason {
+                    jetsim_raft::StepDownReason::LostQuorum => "lost quorum",
+                    jetsim_raft::StepDownReason::Requested => "requested",
+                    jetsim_raft::StepDownReason::HigherTerm => "higher term",
+                };
+                Some(RaftNote::SteppedDown { term, reason })
+            }
+            RaftEvent::QuorumReached { index, acks, .. } => Some(RaftNote::Quorum { index, acks }),
+            RaftEvent::Truncated { from_index, .. } => Some(RaftNote::Truncated { from_index }),
+            _ => None,
+        };
+        if let Some(event) = note {
+            ctx.trace(TraceKind::Raft { server: ctx.me, group: group.clone(), stream: Some(stream.clone()), event });
+        }
+    }
+
+    /// A committed entry of a consumer group (every member; nats
+    /// `applyConsumerEntries`): the op updates the replicated state; on the
+    /// leader, what waited for the commit goes out and acked messages are
+    /// checked for retention.
+    pub(super) fn js_apply_consumer_entry(
+        &mut self,
+        ctx: &mut Ctx,
+        stream: &Rc<str>,
+        name: &Rc<str>,
+        index: Index,
+        payload: jetsim_raft::Payload<JsEntry>,
+    ) {
+        let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
+        let last_seq = r.store.last_seq();
+        let Some(c) = r.consumers.get_mut(name) else { return };
+        c.applied = index;
+        if let jetsim_raft::Payload::Normal(JsEntry::Consumer(_, op)) = payload {
+            apply_op(c, last_seq, index, &op);
+        }
+        let leads = c.is_leader();
+        if !leads {
+            // Only the consumer leader asks the stream to remove acked messages.
+            c.acked_ranges.clear();
+        }
+        let ready = std::mem::take(&mut c.ready);
+        for m in ready {
+            if m.subject == m.to {
+                self.internal_publish(ctx, &m.to, m.hdr.as_ref(), m.data);
+            } else {
+                self.internal_deliver(ctx, &m.to, &m.subject, m.reply.as_ref(), m.hdr.as_ref(), &m.data);
+            }
+        }
+        if leads {
+            self.js_consumers_retention(ctx, stream, false);
         }
     }
 
@@ -610,15 +753,20 @@ impl Server {
             .js
             .as_ref()
             .and_then(|js| js.streams.get(stream))
-            .and_then(|r| r.consumers.get(name).filter(|_| r.is_leader()))
+            .and_then(|r| r.consumers.get(name).filter(|c| c.is_leader()))
             .map(|c| c.waiting.iter().map(|w| w.reply.clone()).collect())
             .unwrap_or_default();
         for reply in waiting {
             self.internal_publish(ctx, &reply, Some(&status(409, "Consumer Deleted")), Bytes::new());
         }
         self.js_consumer_unsub(ctx, stream, name);
-        if let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) {
-            r.consumers.remove(name);
+        if let Some(js) = self.js.as_mut() {
+            // The consumer's group goes with it, its log too.
+            let removed = js.streams.get_mut(stream).and_then(|r| r.consumers.remove(name));
+            if let Some(c) = removed {
+                js.cgroups.remove(&c.assignment.group);
+                js.disk.remove(&c.assignment.group);
+            }
         }
         // Messages only this consumer held on an interest stream go.
         self.js_consumers_retention(ctx, stream, true);
@@ -640,31 +788,30 @@ impl Server {
         }
     }
 
-    /// The stream (and so its consumers) got a ready leader here.
-    pub(super) fn js_consumers_leader(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
-        let names: Vec<Rc<str>> = self
+    /// This server became the consumer's ready leader: choose the start
+    /// position if no leader did yet, look for acked messages a previous
+    /// leader did not get removed (nats `checkInterestState`), subscribe
+    /// and deliver.
+    fn js_consumer_became_leader(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>) {
+        let fresh = self
             .js
-            .as_ref()
-            .and_then(|js| js.streams.get(stream))
-            .map(|r| r.consumers.keys().cloned().collect())
-            .unwrap_or_default();
-        for n in names {
-            let fresh = self
-                .js
-                .as_mut()
-                .and_then(|js| js.streams.get_mut(stream))
-                .and_then(|r| {
-                    let store = &r.store;
-                    let c = r.consumers.get_mut(&n)?;
-                    if !c.started {
-                        c.select_start(store);
-                        return Some(true);
-                    }
-                    Some(false)
-                })
-                .unwrap_or(false);
-            self.js_consumer_lead(ctx, stream, &n, fresh);
-        }
+            .as_mut()
+            .and_then(|js| js.streams.get_mut(stream))
+            .and_then(|r| {
+                let store = &r.store;
+                let c = r.consumers.get_mut(name)?;
+                let fresh = !c.started;
+                if fresh {
+                    c.select_start(store);
+                }
+                if c.asflr >= store.first_seq() {
+                    c.acked_ranges.push((store.first_seq(), c.asflr));
+                }
+                Some(fresh)
+            })
+            .unwrap_or(false);
+        self.js_consumer_lead(ctx, stream, name, fresh);
+        self.js_consumers_retention(ctx, stream, false);
     }
 
     /// The stream is deleted: its consumers go with it, and the leader tells
@@ -682,46 +829,49 @@ impl Server {
         }
     }
 
-    /// The stream's leadership left this server: waiting pull requests are
-    /// told `409 Leadership Change`, subscriptions go.
-    pub(super) fn js_consumers_lost(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
-        let names: Vec<Rc<str>> = self
-            .js
-            .as_ref()
-            .and_then(|js| js.streams.get(stream))
-            .map(|r| r.consumers.iter().filter(|(_, c)| !c.subs.is_empty() || !c.waiting.is_empty()).map(|(n, _)| n.clone()).collect())
-            .unwrap_or_default();
-        for n in names {
-            let waiting: Vec<Rc<str>> = match self.js.as_mut().and_then(|js| js.streams.get_mut(stream)).and_then(|r| r.consumers.get_mut(&n)) {
-                Some(c) => {
-                    c.proposed.clear();
-                    c.held.clear();
-                    c.held_requests.clear();
-                    c.ack_replies.clear();
-                    c.ready.clear();
-                    c.rdq.clear();
-                    c.armed = None;
-                    c.fcid = None;
-                    c.waiting.drain(..).map(|w| w.reply).collect()
-                }
-                None => Vec::new(),
-            };
-            for reply in waiting {
-                self.internal_publish(ctx, &reply, Some(&status(409, "Leadership Change")), Bytes::new());
+    /// The consumer's leadership left this server (nats `setLeader(false)`):
+    /// waiting pull requests are told `409 Leadership Change`, the
+    /// redelivery queue and what waited for commits go, subscriptions go.
+    pub(super) fn js_consumer_lost(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>) {
+        let waiting: Vec<Rc<str>> = match self.js_consumer_mut(stream, name) {
+            Some(c) if !c.subs.is_empty() || !c.waiting.is_empty() => {
+                c.proposed.clear();
+                c.held.clear();
+                c.held_requests.clear();
+                c.ack_replies.clear();
+                c.ready.clear();
+                c.rdq.clear();
+                c.acked_ranges.clear();
+                c.armed = None;
+                c.fcid = None;
+                c.waiting.drain(..).map(|w| w.reply).collect()
             }
-            self.js_consumer_unsub(ctx, stream, &n);
+            _ => return,
+        };
+        for reply in waiting {
+            self.internal_publish(ctx, &reply, Some(&status(409, "Leadership Change")), Bytes::new());
         }
+        self.js_consumer_unsub(ctx, stream, name);
     }
 
     /// Interest and work-queue retention (nats `ackMsg` / `checkInterestState`):
     /// a message acknowledged by a consumer goes once no consumer needs it
     /// any more. `everything` checks the whole store (a consumer went away).
+    /// Only consumer leaders decide (their acked ranges; `everything` on the
+    /// stream leader), and the removal is a message delete through the
+    /// stream's group ([`Server::js_retention_delete`]). Interest is judged
+    /// from the consumers this server is a member of, as nats' `mset.consumers`.
     pub(super) fn js_consumers_retention(&mut self, ctx: &mut Ctx, stream: &Rc<str>, everything: bool) {
         let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
         let mut ranges: Vec<(u64, u64)> = Vec::new();
         for c in r.consumers.values_mut() {
-            ranges.append(&mut c.acked_ranges);
+            if c.is_leader() {
+                ranges.append(&mut c.acked_ranges);
+            } else {
+                c.acked_ranges.clear();
+            }
         }
+        let everything = everything && r.is_leader();
         if r.assignment.config.retention == "limits" {
             return;
         }
@@ -745,19 +895,17 @@ impl Server {
                 continue;
             }
             for (seq, m) in r.store.range(lo).take_while(|(s, _)| *s <= hi) {
-                if !r.consumers.values().any(|c| c.need_ack(seq, &m.subject)) {
+                if !r.consumers.values().any(|c| c.group.is_some() && c.need_ack(seq, &m.subject)) {
                     gone.push(seq);
                 }
             }
             done_upto = hi;
         }
-        for seq in gone {
-            self.js_retention_remove(ctx, stream, seq);
-        }
+        self.js_retention_delete(ctx, stream, &gone);
     }
 
-    /// After an entry of the stream was applied: the leader's consumers see
-    /// new messages (or a purge).
+    /// After an entry of the stream was applied: the consumers this server
+    /// leads see new messages (or a purge).
     pub(super) fn js_consumers_after_apply(&mut self, ctx: &mut Ctx, stream: &Rc<str>) {
         self.js_consumers_retention(ctx, stream, false);
         // Deliveries and ack-acks whose ops just committed.
@@ -782,26 +930,22 @@ impl Server {
                 c.drop_below(first);
             }
         }
-        if !r.is_leader() {
-            return;
-        }
-        let names: Vec<Rc<str>> = r.consumers.iter().filter(|(_, c)| !c.subs.is_empty()).map(|(n, _)| n.clone()).collect();
+        let names: Vec<Rc<str>> =
+            r.consumers.iter().filter(|(_, c)| c.is_leader() && !c.subs.is_empty()).map(|(n, _)| n.clone()).collect();
         for n in names {
             self.js_consumer_pump(ctx, stream, &n);
             self.js_consumer_arm(ctx, stream, &n);
         }
     }
 
-    /// Propose a consumer op through the stream's group (applied here already).
+    /// Propose a consumer op through the consumer's group (applied here already).
     fn js_consumer_propose(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>, op: ConsumerOp) {
-        let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
-        let Some(g) = r.group.as_mut() else { return };
+        let Some(c) = self.js_consumer_mut(stream, name) else { return };
+        let Some(g) = c.group.as_mut() else { return };
         let gname = g.name.clone();
         let mut out = Output::new();
         if let Ok(index) = g.raft.propose(ctx.now, JsEntry::Consumer(name.clone(), op.clone()), &mut out) {
-            if let Some(c) = r.consumers.get_mut(name) {
-                c.proposed.insert(index, op);
-            }
+            c.proposed.insert(index, op);
         }
         self.js_output(ctx, &gname, out);
     }
@@ -822,7 +966,7 @@ impl Server {
             .js
             .as_ref()
             .and_then(|js| js.streams.get(stream))
-            .is_some_and(|r| r.is_leader() && r.consumers.contains_key(name));
+            .is_some_and(|r| r.consumers.get(name).is_some_and(|c| c.is_leader()));
         if !leads {
             return;
         }
@@ -868,8 +1012,9 @@ impl Server {
     /// control sends each delivery once its op is committed.
     fn js_consumer_replicates(&self, stream: &Rc<str>, name: &Rc<str>) -> bool {
         self.js.as_ref().and_then(|js| js.streams.get(stream)).is_some_and(|r| {
-            r.assignment.peers.len() > 1
-                && r.consumers.get(name).is_some_and(|c| c.config().ack_policy != AckPolicy::None && !c.config().flow_control)
+            r.consumers.get(name).is_some_and(|c| {
+                c.assignment.peers.len() > 1 && c.config().ack_policy != AckPolicy::None && !c.config().flow_control
+            })
         })
     }
 
@@ -1044,7 +1189,7 @@ impl Server {
             let push_subject = {
                 let Some(r) = self.js.as_ref().and_then(|js| js.streams.get(stream)) else { return };
                 let Some(c) = r.consumers.get(name) else { return };
-                if !r.is_leader() || c.subs.is_empty() {
+                if !c.is_leader() || c.subs.is_empty() {
                     return;
                 }
                 c.config().is_push().then(|| Rc::<str>::from(c.config().deliver_subject.as_str()))
@@ -1323,7 +1468,7 @@ impl Server {
     /// inactivity.
     pub(super) fn js_consumer_timer(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>) {
         let now = ctx.now;
-        let leads = self.js.as_ref().and_then(|js| js.streams.get(stream)).is_some_and(|r| r.is_leader());
+        let leads = self.js.as_ref().and_then(|js| js.streams.get(stream)).and_then(|r| r.consumers.get(name)).is_some_and(|c| c.is_leader());
         let mut hb: Option<(Rc<str>, Bytes)> = None;
         let mut delete = false;
         let mut maxed: Vec<(u64, u64)> = Vec::new();

@@ -526,6 +526,76 @@ impl Server {
         }
     }
 
+    /// A group's ClusterInfo (nats `clusterInfo`): cluster name, Raft group,
+    /// leader (+ since), system account, and the other members' `current`,
+    /// `offline`, `active`, `lag` as the leader sees them. A single server
+    /// shows only itself as leader; a one-member group {name, leader}.
+    pub(crate) fn js_cluster_block(&self, ctx: &Ctx, group: Option<&super::Group>, peers: &[Endpoint]) -> Value {
+        let Some(js) = self.js.as_ref() else { return Value::Null };
+        let name_of = |ep: Endpoint| js.opts.peers.iter().find(|p| p.ep == ep).map(|p| p.name.clone()).unwrap_or_default();
+        let mut cluster = json!({"name": self.config.cluster});
+        let clustered = js.clustered();
+        if !clustered {
+            // A single server: nats shows only itself as leader.
+            cluster = json!({"leader": self.config.name});
+        }
+        let replicated = peers.len() > 1;
+        if clustered && !replicated {
+            // An R1 stream has no Raft node in nats: {name, leader} only, the
+            // leader being its one peer (known from the assignment).
+            if let Some(&p) = peers.first() {
+                cluster["leader"] = Value::String(name_of(p));
+            }
+        }
+        if let Some(g) = group.filter(|_| clustered && replicated) {
+            cluster["raft_group"] = Value::String(g.name.to_string());
+            if let Some(l) = g.raft.leader() {
+                cluster["leader"] = Value::String(name_of(l));
+                if let (true, Some(since)) = (g.raft.is_leader(), g.raft.leader_since()) {
+                    cluster["leader_since"] = Value::String(api::rfc3339(since));
+                }
+            }
+            // Replicated groups run in the system account (nats 2.12).
+            cluster["system_account"] = Value::Bool(true);
+            cluster["traffic_account"] = Value::String("$SYS".into());
+            let progress = g.raft.progress();
+            let last = g.raft.last_index();
+            let mut replicas = Vec::new();
+            for &p in peers.iter().filter(|&&p| Some(p) != g.raft.leader()) {
+                // PeerInfo: name, current, offline?, active, lag?, peer.
+                let (mut current, mut offline, mut active, mut lag) = (false, false, 0u64, 0u64);
+                if g.raft.is_leader() {
+                    if let Some(pp) = progress.iter().find(|pp| pp.id == p) {
+                        let act = pp.last_heard.map(|h| ctx.now.saturating_sub(h));
+                        lag = last.saturating_sub(pp.match_index);
+                        let fresh = act.is_some_and(|a| a <= js.opts.raft_config().lost_quorum);
+                        current = fresh && lag == 0;
+                        active = act.unwrap_or(0);
+                        offline = !fresh;
+                    }
+                } else if p == ctx.me {
+                    current = g.raft.leader().is_some();
+                }
+                let mut rep = serde_json::Map::new();
+                rep.insert("name".into(), name_of(p).into());
+                rep.insert("current".into(), current.into());
+                if offline {
+                    rep.insert("offline".into(), true.into());
+                }
+                rep.insert("active".into(), active.into());
+                if lag > 0 {
+                    rep.insert("lag".into(), lag.into());
+                }
+                rep.insert("peer".into(), peer_hash(&name_of(p)).into());
+                replicas.push(Value::Object(rep));
+            }
+            if !replicas.is_empty() {
+                cluster["replicas"] = Value::Array(replicas);
+            }
+        }
+        cluster
+    }
+
     /// StreamInfo (as `short`, or bare when `short` is empty) from this
     /// server's view of the stream.
     pub(crate) fn js_stream_info_json(&self, ctx: &Ctx, stream: &Rc<str>, short: &str, did_create: bool) -> Vec<u8> {
@@ -577,67 +647,8 @@ impl Server {
             }
         }
         state.insert("consumer_count".into(), self.js_consumer_count(stream).into());
-        let name_of = |ep: Endpoint| js.opts.peers.iter().find(|p| p.ep == ep).map(|p| p.name.clone()).unwrap_or_default();
-        let mut cluster = json!({"name": self.config.cluster});
         let clustered = js.clustered();
-        if !clustered {
-            // A single server: nats shows only itself as leader.
-            cluster = json!({"leader": self.config.name});
-        }
-        let replicated = r.assignment.peers.len() > 1;
-        if clustered && !replicated {
-            // An R1 stream has no Raft node in nats: {name, leader} only, the
-            // leader being its one peer (known from the assignment).
-            if let Some(&p) = r.assignment.peers.first() {
-                cluster["leader"] = Value::String(name_of(p));
-            }
-        }
-        if let Some(g) = r.group.as_ref().filter(|_| clustered && replicated) {
-            cluster["raft_group"] = Value::String(g.name.to_string());
-            if let Some(l) = g.raft.leader() {
-                cluster["leader"] = Value::String(name_of(l));
-                if let (true, Some(since)) = (g.raft.is_leader(), g.raft.leader_since()) {
-                    cluster["leader_since"] = Value::String(api::rfc3339(since));
-                }
-            }
-            // Replicated groups run in the system account (nats 2.12).
-            cluster["system_account"] = Value::Bool(true);
-            cluster["traffic_account"] = Value::String("$SYS".into());
-            let progress = g.raft.progress();
-            let last = g.raft.last_index();
-            let mut replicas = Vec::new();
-            for &p in r.assignment.peers.iter().filter(|&&p| Some(p) != g.raft.leader()) {
-                // PeerInfo: name, current, offline?, active, lag?, peer.
-                let (mut current, mut offline, mut active, mut lag) = (false, false, 0u64, 0u64);
-                if g.raft.is_leader() {
-                    if let Some(pp) = progress.iter().find(|pp| pp.id == p) {
-                        let act = pp.last_heard.map(|h| ctx.now.saturating_sub(h));
-                        lag = last.saturating_sub(pp.match_index);
-                        let fresh = act.is_some_and(|a| a <= js.opts.raft_config().lost_quorum);
-                        current = fresh && lag == 0;
-                        active = act.unwrap_or(0);
-                        offline = !fresh;
-                    }
-                } else if p == ctx.me {
-                    current = g.raft.leader().is_some();
-                }
-                let mut rep = serde_json::Map::new();
-                rep.insert("name".into(), name_of(p).into());
-                rep.insert("current".into(), current.into());
-                if offline {
-                    rep.insert("offline".into(), true.into());
-                }
-                rep.insert("active".into(), active.into());
-                if lag > 0 {
-                    rep.insert("lag".into(), lag.into());
-                }
-                rep.insert("peer".into(), peer_hash(&name_of(p)).into());
-                replicas.push(Value::Object(rep));
-            }
-            if !replicas.is_empty() {
-                cluster["replicas"] = Value::Array(replicas);
-            }
-        }
+        let cluster = self.js_cluster_block(ctx, r.group.as_ref(), &r.assignment.peers);
         // JSApiStreamInfoResponse: type, (error), StreamInfo, ApiPaged; the
         // create response adds did_create.
         let mut v = serde_json::Map::new();

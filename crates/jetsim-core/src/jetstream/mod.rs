@@ -56,8 +56,8 @@ pub enum JsEntry {
     AddConsumer(Rc<consumer::ConsumerAssignment>),
     /// Meta: the consumer (stream, name) is deleted.
     DeleteConsumer(Rc<str>, Rc<str>),
-    /// Stream: a consumer's replicated delivery state (jetsim replicates it
-    /// through the stream's group, not a group of its own).
+    /// Consumer group: the consumer's replicated delivery and ack state
+    /// (nats' consumer ops, in the consumer's own `C-…` group).
     Consumer(Rc<str>, consumer::ConsumerOp),
 }
 
@@ -188,6 +188,8 @@ pub struct StreamReplica {
     pub(crate) republish: Vec<(Rc<str>, Bytes, Bytes)>,
     /// Consumers of this stream, by name.
     pub consumers: BTreeMap<Rc<str>, consumer::Consumer>,
+    /// The leader's `$NRG.P.<group>` subscription (internal id, subject).
+    prop_sub: Option<(u32, String)>,
 }
 
 impl StreamReplica {
@@ -203,12 +205,22 @@ impl StreamReplica {
     /// JetStream has run for the startup threshold, or the member is older
     /// than the lost-quorum interval).
     pub fn group_leaderless(&self, now: Time, js_started: Time, lost_quorum: Time) -> bool {
-        let Some(g) = &self.group else { return false };
-        if g.raft.leader().is_some() || self.assignment.peers.len() < 2 {
+        self.group.as_ref().is_some_and(|g| g.leaderless(self.assignment.peers.len(), now, js_started, lost_quorum))
+    }
+}
+
+impl Group {
+    pub(crate) fn new(name: Rc<str>, raft: Raft<JsEntry>, now: Time) -> Group {
+        Group { name, raft, armed: None, elections_won: 0, created: now, had_leader: false }
+    }
+
+    /// nats `isGroupLeaderless` for a member of a group of `npeers`.
+    pub fn leaderless(&self, npeers: usize, now: Time, js_started: Time, lost_quorum: Time) -> bool {
+        if self.raft.leader().is_some() || npeers < 2 {
             return false;
         }
-        (g.had_leader && now.saturating_sub(js_started) > lost_quorum)
-            || now.saturating_sub(g.created) > lost_quorum
+        (self.had_leader && now.saturating_sub(js_started) > lost_quorum)
+            || now.saturating_sub(self.created) > lost_quorum
     }
 }
 
@@ -221,6 +233,9 @@ pub(crate) enum InternalSub {
     Consumer(Rc<str>, Rc<str>),
     /// A replica's `$JS.API.DIRECT.GET.<stream>[.>]` (allow_direct).
     Direct(Rc<str>),
+    /// The stream leader's `$NRG.P.<group>`: proposals forwarded by a
+    /// consumer leader on another server (nats `ForwardProposal`).
+    Propose(Rc<str>),
 }
 
 /// A server's JetStream state.
@@ -231,6 +246,8 @@ pub struct JetStream {
     pub streams: BTreeMap<Rc<str>, StreamReplica>,
     /// Group name → stream name.
     groups: BTreeMap<Rc<str>, Rc<str>>,
+    /// Consumer group name → (stream, consumer).
+    cgroups: BTreeMap<Rc<str>, (Rc<str>, Rc<str>)>,
     meta_pending: BTreeMap<Index, Pending>,
     /// Storages from the disk not yet claimed by a group.
     pub disk: BTreeMap<Rc<str>, Storage<JsEntry>>,
@@ -250,6 +267,9 @@ pub struct JetStream {
     pub started: Time,
 }
 
+/// Most sequences in one forwarded retention-delete message.
+const MAX_FORWARDED: usize = 1024;
+
 /// How long a request's response mapping lives (nats' default service
 /// response threshold, 2 minutes).
 const RESPONSE_THRESHOLD: Time = 120 * crate::time::SEC;
@@ -263,6 +283,7 @@ impl JetStream {
             meta: None,
             streams: BTreeMap::new(),
             groups: BTreeMap::new(),
+            cgroups: BTreeMap::new(),
             meta_pending: BTreeMap::new(),
             disk,
             internal: BTreeMap::new(),
@@ -287,6 +308,11 @@ impl JetStream {
         for (_, s) in std::mem::take(&mut self.streams) {
             if let Some(g) = s.group {
                 disk.insert(g.name.clone(), g.raft.into_storage());
+            }
+            for (_, c) in s.consumers {
+                if let Some(g) = c.group {
+                    disk.insert(g.name.clone(), g.raft.into_storage());
+                }
             }
         }
         disk
@@ -365,15 +391,27 @@ impl JetStream {
         if name == META_GROUP {
             return self.meta.as_mut();
         }
+        if let Some((s, c)) = self.cgroups.get(name) {
+            let (s, c) = (s.clone(), c.clone());
+            return self.streams.get_mut(&s)?.consumers.get_mut(&c)?.group.as_mut();
+        }
         let stream = self.groups.get(name)?.clone();
         self.streams.get_mut(&stream)?.group.as_mut()
     }
 
-    /// Every Raft group member on this server: (group, stream name, raft).
+    /// The (stream, consumer) whose Raft group is `name`.
+    pub fn consumer_of_group(&self, name: &str) -> Option<(Rc<str>, Rc<str>)> {
+        self.cgroups.get(name).cloned()
+    }
+
+    /// Every Raft group member on this server: (group, stream name, raft);
+    /// consumer groups come with their stream's name.
     pub fn rafts(&self) -> impl Iterator<Item = (&Rc<str>, Option<&Rc<str>>, &Raft<JsEntry>)> {
-        self.meta.iter().map(|g| (&g.name, None, &g.raft)).chain(
-            self.streams.iter().filter_map(|(n, s)| s.group.as_ref().map(|g| (&g.name, Some(n), &g.raft))),
-        )
+        self.meta.iter().map(|g| (&g.name, None, &g.raft)).chain(self.streams.iter().flat_map(|(n, s)| {
+            s.group.iter().map(move |g| (&g.name, Some(n), &g.raft)).chain(
+                s.consumers.values().filter_map(move |c| c.group.as_ref().map(|g| (&g.name, Some(n), &g.raft))),
+            )
+        }))
     }
 }
 
@@ -487,6 +525,24 @@ impl Server {
                 ctx.send(to, Frame::Raft { group: group.clone(), msg }, kind, Some(group.clone()));
             }
         }
+        if let Some((s, c)) = self.js.as_ref().and_then(|js| js.consumer_of_group(group)) {
+            for ev in events {
+                self.js_consumer_event(ctx, group, &s, &c, ev);
+            }
+            for e in committed {
+                self.js_apply_consumer_entry(ctx, &s, &c, e.index, e.payload);
+            }
+            if let Some(w) = next_wakeup {
+                if let Some(g) = self.js.as_mut().and_then(|js| js.group_mut(group)) {
+                    g.had_leader |= g.raft.leader().is_some();
+                    if g.armed.is_none_or(|a| w < a) {
+                        g.armed = Some(w);
+                        ctx.timer(w, Timer::Raft { group: group.clone() });
+                    }
+                }
+            }
+            return;
+        }
         let stream: Option<Rc<str>> = if &**group == META_GROUP {
             None
         } else {
@@ -587,12 +643,28 @@ impl Server {
             let body = self.js_stream_info_json(ctx, stream, "stream_create_response", true);
             self.internal_publish(ctx, &reply, None, Bytes::from(body));
         }
-        self.js_consumers_leader(ctx, stream);
+        // Proposals forwarded by consumer leaders on other servers.
+        let Some(js) = self.js.as_mut() else { return };
+        let Some(r) = js.streams.get_mut(stream) else { return };
+        if r.prop_sub.is_none() {
+            let subj = format!("$NRG.P.{}", r.assignment.group);
+            let id = js.next_internal;
+            js.next_internal += 1;
+            js.internal.insert(id, InternalSub::Propose(stream.clone()));
+            if let Some(r) = js.streams.get_mut(stream) {
+                r.prop_sub = Some((id, subj.clone()));
+            }
+            self.internal_sub(ctx, &subj, id);
+        }
     }
 
     fn js_lost_leadership(&mut self, ctx: &mut Ctx, stream: Option<&Rc<str>>, leader_known: bool) {
-        if let Some(s) = stream {
-            self.js_consumers_lost(ctx, s);
+        let Some(js) = self.js.as_mut() else { return };
+        if let Some(r) = stream.and_then(|s| js.streams.get_mut(s)) {
+            if let Some((id, subj)) = r.prop_sub.take() {
+                js.internal.remove(&id);
+                self.internal_unsub(ctx, &subj, id);
+            }
         }
         let Some(js) = self.js.as_mut() else { return };
         let Some(stream) = stream else {
@@ -649,6 +721,7 @@ impl Server {
                         direct_subs: Vec::new(),
                         republish: Vec::new(),
                         consumers: BTreeMap::new(),
+                        prop_sub: None,
                     },
                 );
                 if member {
@@ -842,10 +915,6 @@ impl Server {
                     _ => (None, Vec::new()),
                 }
             }
-            JsEntry::Consumer(name, op) => {
-                consumer_api::apply_op(r, &name, index, &op);
-                (None, Vec::new())
-            }
             _ => (None, Vec::new()),
         };
         if let Some(reply) = reply {
@@ -872,6 +941,7 @@ impl Server {
             InternalSub::Stream(stream) => self.js_stream_publish(ctx, &stream, subject, reply, headers, payload),
             InternalSub::Consumer(s, c) => self.js_consumer_msg(ctx, &s, &c, subject, reply, headers, payload),
             InternalSub::Direct(s) => self.js_direct_get(ctx, &s, subject, reply, payload),
+            InternalSub::Propose(s) => self.js_forwarded_proposal(ctx, &s, payload),
         }
     }
 
@@ -995,24 +1065,47 @@ impl Server {
             .is_some_and(|r| r.consumers.values().any(|c| c.config().matches(subject)))
     }
 
-    /// Hook for interest and work-queue retention: remove `seq` from this
-    /// replica because no consumer needs it any more (nats `ackMsg` →
-    /// `RemoveMsg` on every replica as consumer acks apply). The consumer
-    /// module decides when; this keeps the store, the removal log and the
-    /// age timer consistent. Returns whether the message was there. Does
-    /// nothing on a limits stream.
-    #[allow(dead_code)] // called by the consumer module's ack path
-    pub(crate) fn js_retention_remove(&mut self, ctx: &mut Ctx, stream: &Rc<str>, seq: u64) -> bool {
-        let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return false };
-        if r.assignment.config.retention == "limits" {
-            return false;
+    /// Interest and work-queue retention decided by a consumer leader
+    /// (nats 2.11+ `ackMsg` on a clustered stream): the removal is a
+    /// message delete proposed to the stream's group, directly when this
+    /// server leads the stream, else forwarded to the stream leader on
+    /// `$NRG.P.<group>` (nats `ForwardProposal`); every replica removes the
+    /// message when it applies the entry. Does nothing on a limits stream.
+    pub(crate) fn js_retention_delete(&mut self, ctx: &mut Ctx, stream: &Rc<str>, seqs: &[u64]) {
+        let Some(r) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)) else { return };
+        if seqs.is_empty() || r.assignment.config.retention == "limits" {
+            return;
         }
-        let cfg = r.assignment.config.clone();
-        let ok = r.store.remove(&cfg, seq);
-        if ok {
-            self.js_stream_changed(ctx, stream);
+        if r.is_leader() {
+            let Some(g) = r.group.as_mut() else { return };
+            let gname = g.name.clone();
+            let mut out = Output::new();
+            for &seq in seqs {
+                if g.raft.propose(ctx.now, JsEntry::DeleteMsg(seq), &mut out).is_err() {
+                    break;
+                }
+            }
+            self.js_output(ctx, &gname, out);
+        } else {
+            let subject = format!("$NRG.P.{}", r.assignment.group);
+            for chunk in seqs.chunks(MAX_FORWARDED) {
+                let body: Vec<String> = chunk.iter().map(u64::to_string).collect();
+                self.internal_publish(ctx, &subject, None, Bytes::from(body.join(",")));
+            }
         }
-        ok
+    }
+
+    /// A forwarded retention delete on the stream leader's `$NRG.P.<group>`:
+    /// comma-separated sequences (at most [`MAX_FORWARDED`]; anything else
+    /// is ignored, as anyone may publish there).
+    fn js_forwarded_proposal(&mut self, ctx: &mut Ctx, stream: &Rc<str>, payload: &Bytes) {
+        let leads = self.js.as_ref().and_then(|js| js.streams.get(stream)).is_some_and(|r| r.is_leader());
+        if !leads || payload.len() > MAX_FORWARDED * 21 {
+            return;
+        }
+        let Ok(text) = std::str::from_utf8(payload) else { return };
+        let seqs: Vec<u64> = text.split(',').filter_map(|t| t.trim().parse::<u64>().ok()).filter(|&s| s > 0).take(MAX_FORWARDED).collect();
+        self.js_retention_delete(ctx, stream, &seqs);
     }
 
     /// Publish a reply now, or after nats' `errRespDelay` (500 ms).
