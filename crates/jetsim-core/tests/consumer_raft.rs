@@ -500,3 +500,81 @@ fn consumer_fault_campaign() {
     // Coverage: some runs moved a consumer leader.
     assert!(seeds < 4 || elections > 0, "no consumer leader ever changed");
 }
+
+/// An old-style ephemeral (no durable name, replicas 0) on a limits stream
+/// is R1 (nats `ConsumerConfig.replicas`); a durable one takes the
+/// stream's replicas.
+#[test]
+fn ephemeral_on_limits_stream_is_r1() {
+    let mut w = world(3, 46);
+    add_stream(&mut w, "S", "s.>", 3, "");
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{"ack_policy":"explicit"}}"#);
+    let name = v["name"].as_str().unwrap().to_string();
+    assert_eq!(consumer_members(&w, "S", &name).len(), 1, "{v}");
+    let keys: Vec<&str> = v["cluster"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["name", "leader"], "{v}");
+    let v = add_consumer(&mut w, "c1", "S", "D", "");
+    assert_eq!(consumer_members(&w, "S", "D").len(), 3, "{v}");
+    no_violations(&w);
+}
+
+/// CONSUMER.LEADER.STEPDOWN as nats 2.12: a placement picks the next
+/// leader; an R1 consumer answers success and keeps its leader; a
+/// standalone server answers 10010.
+#[test]
+fn consumer_stepdown_placement_r1_and_standalone() {
+    let mut w = world(3, 47);
+    add_stream(&mut w, "S", "s.>", 3, "");
+    add_consumer(&mut w, "c1", "S", "C", "");
+    run(&mut w, SEC);
+    let l = consumer_leader(&w, "S", "C").unwrap();
+    let target = (0..3).find(|&e| e != l).unwrap();
+    let body = format!(r#"{{"placement":{{"preferred":"{}"}}}}"#, w.name(target));
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.LEADER.STEPDOWN.S.C", &body);
+    assert_eq!(v["success"], true, "{v}");
+    run(&mut w, SEC);
+    assert_eq!(consumer_leader(&w, "S", "C"), Some(target));
+    let body = format!(r#"{{"placement":{{"preferred":"{}"}}}}"#, w.name(target));
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.LEADER.STEPDOWN.S.C", &body);
+    assert_eq!(v["error"]["err_code"], 10005, "{v}");
+
+    add_consumer(&mut w, "c1", "S", "ONE", r#","num_replicas":1"#);
+    let one = consumer_leader(&w, "S", "ONE").unwrap();
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.LEADER.STEPDOWN.S.ONE", "");
+    assert_eq!(v["success"], true, "{v}");
+    run(&mut w, SEC);
+    assert_eq!(consumer_leader(&w, "S", "ONE"), Some(one));
+    no_violations(&w);
+
+    let mut w = world(1, 48);
+    add_stream(&mut w, "S", "s.>", 1, "");
+    add_consumer(&mut w, "c1", "S", "C", "");
+    let v = api(&mut w, "c1", "$JS.API.CONSUMER.LEADER.STEPDOWN.S.C", "");
+    assert_eq!((v["error"]["code"].as_u64(), v["error"]["err_code"].as_u64()), (Some(503), Some(10010)), "{v}");
+}
+
+/// A pull request waiting on a consumer leader that dies: the next leader,
+/// which learned of the request through the consumer's group, tells it
+/// `409 Leadership Change` (nats `checkPendingRequests`).
+#[test]
+fn new_leader_tells_waiting_pulls_of_a_dead_leader() {
+    let mut w = world(3, 49);
+    add_stream(&mut w, "S", "s.>", 3, "");
+    add_consumer(&mut w, "c1", "S", "C", "");
+    let l = consumer_leader(&w, "S", "C").unwrap();
+    let c = client_not_on(&w, l);
+    let r = inbox("pull");
+    publish(&mut w, &c, "$JS.API.CONSUMER.MSG.NEXT.S.C", r#"{"batch":5,"expires":30000000000}"#, Some(&r));
+    run(&mut w, 200 * MS);
+    let line = format!("kill {}", w.name(l));
+    fault(&mut w, &line);
+    run(&mut w, 2 * SEC);
+    assert!(consumer_leader(&w, "S", "C").is_some_and(|n| n != l));
+    let got: Vec<String> = log(&w, &c)
+        .iter()
+        .filter(|m| &*m.subject == r.as_str())
+        .map(|m| m.headers.as_ref().map(|h| String::from_utf8_lossy(h).into_owned()).unwrap_or_default())
+        .collect();
+    assert_eq!(got, ["NATS/1.0 409 Leadership Change\r\n\r\n"]);
+    no_violations(&w);
+}

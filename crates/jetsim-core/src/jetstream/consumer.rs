@@ -821,6 +821,10 @@ pub enum ConsumerOp {
     Ack { dseq: u64, sseq: u64, ts: Time },
     /// A pending message's redelivery clock moved (`+WPI`, `-NAK <delay>`).
     Pending { sseq: u64, ts: Time, due: Option<Time> },
+    /// A pull request joined (`add`) or left the leader's wait queue (nats
+    /// `addPendingRequest` / `removePendingRequest`): followers remember the
+    /// open ones, and a new leader tells them `409 Leadership Change`.
+    Request { reply: Rc<str>, add: bool },
 }
 
 /// last_per_subject's skip list: sequences to deliver first, where to resume.
@@ -935,6 +939,10 @@ pub struct Consumer {
     pub group: Option<super::Group>,
     /// Last applied index of the consumer group.
     pub applied: u64,
+    /// Follower: pull requests open on the leader (nats `o.prm`).
+    pub prm: std::collections::BTreeSet<Rc<str>>,
+    /// Leader: the requests it told the group about.
+    pub told_requests: std::collections::BTreeSet<Rc<str>>,
 }
 
 impl Consumer {
@@ -972,6 +980,8 @@ impl Consumer {
             acked_ranges: Vec::new(),
             group: None,
             applied: 0,
+            prm: std::collections::BTreeSet::new(),
+            told_requests: std::collections::BTreeSet::new(),
         }
     }
 

@@ -171,6 +171,18 @@ pub(super) fn apply_op(c: &mut Consumer, last_seq: u64, index: Index, op: &Consu
                 p.due = *due;
             }
         }
+        ConsumerOp::Request { reply, add } => {
+            if c.is_leader() {
+                return;
+            }
+            if *add {
+                if c.prm.len() < consumer::MAX_WAITING_CAP as usize {
+                    c.prm.insert(reply.clone());
+                }
+            } else {
+                c.prm.remove(reply);
+            }
+        }
     }
 }
 
@@ -244,6 +256,12 @@ impl Server {
                 }
             }
             Who::Leader(s, c) => {
+                if short == "consumer_leader_stepdown_response" && !js.clustered() {
+                    self.js_count(true);
+                    let e = ApiError::new(503, 10010, "JetStream clustering support required");
+                    self.js_reply(ctx, reply, error_response(short, &e), false);
+                    return;
+                }
                 let meta_leader = js.is_meta_leader();
                 let meta_leaderless = js.meta_leaderless(ctx.now);
                 let lq = js.opts.raft_config().lost_quorum;
@@ -273,7 +291,7 @@ impl Server {
                             self.js_consumer_info_json(ctx, &s, &c, short)
                         }
                     } else {
-                        self.js_consumer_stepdown(ctx, &s, &c, short)
+                        self.js_consumer_stepdown(ctx, &s, &c, payload, short)
                     };
                     self.js_reply(ctx, reply, body, false);
                 } else if cons.group.as_ref().is_some_and(|g| g.leaderless(cons.assignment.peers.len(), ctx.now, js.started, lq))
@@ -287,19 +305,35 @@ impl Server {
         }
     }
 
-    /// CONSUMER.LEADER.STEPDOWN: the consumer's group steps down (the
-    /// stream's leader stays where it is).
-    fn js_consumer_stepdown(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>, short: &str) -> Vec<u8> {
-        let Some(g) = self.js_consumer_mut(stream, name).and_then(|c| c.group.as_mut()) else {
-            return error_response(short, &ApiError::cluster_unavailable());
+    /// CONSUMER.LEADER.STEPDOWN on the consumer leader (nats
+    /// `jsConsumerLeaderStepDownRequest`): the consumer's group steps down
+    /// (the stream's leader stays), to the peer an optional `{"placement":
+    /// ...}` body picks; an R1 consumer (no Raft node in nats) answers
+    /// success and stays.
+    fn js_consumer_stepdown(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>, payload: &Bytes, short: &str) -> Vec<u8> {
+        let success = || serde_json::to_vec(&json!({"type": response_type(short), "success": true})).unwrap_or_default();
+        let placement = match super::dispatch::parse_stepdown_request(payload) {
+            Ok(p) => p,
+            Err(e) => return error_response(short, &e),
         };
+        let Some(js) = self.js.as_ref() else { return Vec::new() };
+        let Some(c) = js.streams.get(stream).and_then(|r| r.consumers.get(name)) else { return Vec::new() };
+        let Some(g) = c.group.as_ref().filter(|_| c.assignment.peers.len() > 1) else { return success() };
+        let preferred = match placement {
+            None => None,
+            Some(p) => match super::dispatch::stepdown_target(&js.opts.peers, g.raft.peers(), ctx.me, &self.routes, &p, ctx.rng) {
+                Ok(t) => Some(t),
+                Err(e) => return error_response(short, &e),
+            },
+        };
+        let Some(g) = self.js_consumer_mut(stream, name).and_then(|c| c.group.as_mut()) else { return success() };
         let gname = g.name.clone();
         let mut out = Output::new();
-        let res = g.raft.step_down(ctx.now, None, &mut super::Ent(ctx.rng), &mut out);
+        let res = g.raft.step_down(ctx.now, preferred, &mut super::Ent(ctx.rng), &mut out);
         self.js_output(ctx, &gname, out);
         match res {
-            Ok(_) => serde_json::to_vec(&json!({"type": response_type(short), "success": true})).unwrap_or_default(),
-            Err(_) => error_response(short, &ApiError::cluster_unavailable()),
+            Ok(_) => success(),
+            Err(_) => error_response(short, &ApiError::new(500, 10041, "raft: not leader")),
         }
     }
 
@@ -434,9 +468,9 @@ impl Server {
 
     /// nats `createGroupForConsumer`: the stream's peers for `num_replicas`
     /// 0 (or equal to the stream's), else a random subset of the stream's
-    /// peers (connected ones first); the group name `C-R<n><F|M>-<hash>`
-    /// (memory when the consumer or the stream is), a random preferred
-    /// leader among the connected members.
+    /// connected peers (503 10023 without a quorum of them); the group name
+    /// `C-R<n><F|M>-<hash>` (memory when the consumer or the stream is), a
+    /// random preferred leader among the connected members.
     fn js_consumer_place(
         &mut self,
         ctx: &mut Ctx,
@@ -445,30 +479,44 @@ impl Server {
     ) -> Result<(Rc<str>, Vec<crate::trace::Endpoint>, crate::trace::Endpoint), ApiError> {
         let js = self.js.as_ref().ok_or_else(ApiError::cluster_unavailable)?;
         let r = js.streams.get(stream).ok_or_else(ApiError::stream_not_found)?;
+        let insufficient = || ApiError::new(503, 10023, "insufficient resources");
         let speers = r.assignment.peers.clone();
-        let mem = cfg.mem_storage || r.assignment.config.storage_memory;
+        let scfg = &r.assignment.config;
+        let mem = cfg.mem_storage || scfg.storage_memory;
         let me = ctx.me;
-        let online = |p: &crate::trace::Endpoint| *p == me || self.routes.contains(p);
-        let n = if cfg.num_replicas <= 0 { speers.len() } else { (cfg.num_replicas as usize).min(speers.len()) };
-        if speers.is_empty() {
-            return Err(ApiError::new(500, 10012, "insufficient resources"));
+        let active: Vec<crate::trace::Endpoint> = speers.iter().copied().filter(|p| *p == me || self.routes.contains(p)).collect();
+        // nats `ConsumerConfig.replicas`: 0 → the stream's, except an
+        // old-style ephemeral (no durable name) on a limits stream: R1.
+        let n = if cfg.num_replicas <= 0 {
+            if cfg.durable.is_empty() && scfg.retention == "limits" { 1 } else { speers.len() }
+        } else {
+            cfg.num_replicas as usize
+        };
+        if speers.is_empty() || n > speers.len() || n / 2 + 1 > active.len() {
+            return Err(insufficient());
         }
         let mut peers: Vec<crate::trace::Endpoint> = if n >= speers.len() {
             speers.clone()
         } else {
-            let (mut up, mut down): (Vec<_>, Vec<_>) = speers.iter().copied().partition(|p| online(p));
-            for v in [&mut up, &mut down] {
-                for i in (1..v.len()).rev() {
-                    let j = ctx.rng.index(i + 1);
-                    v.swap(i, j);
-                }
+            // A subset of the active peers, shuffled.
+            let mut up = active.clone();
+            for i in (1..up.len()).rev() {
+                let j = ctx.rng.index(i + 1);
+                up.swap(i, j);
             }
-            up.into_iter().chain(down).take(n.max(1)).collect()
+            if up.len() < n {
+                return Err(insufficient());
+            }
+            up.truncate(n);
+            up
         };
         peers.sort();
-        let pool: Vec<_> = peers.iter().copied().filter(|p| online(p)).collect();
+        // nats `setPreferred`: a random online member.
+        let pool: Vec<_> = peers.iter().copied().filter(|p| active.contains(p)).collect();
         let pool = if pool.is_empty() { peers.clone() } else { pool };
         let preferred = pool[ctx.rng.index(pool.len())];
+        // A random hash (nats names an R1 group after its peer, but runs no
+        // Raft node for it; jetsim's one-member groups need unique names).
         const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
         let hash: String = (0..8).map(|_| ALPHA[ctx.rng.index(ALPHA.len())] as char).collect();
         let group: Rc<str> = Rc::from(format!("C-R{}{}-{hash}", peers.len(), if mem { "M" } else { "F" }).as_str());
@@ -810,8 +858,33 @@ impl Server {
                 Some(fresh)
             })
             .unwrap_or(false);
+        // nats `checkPendingRequests`: the requests the old leader had open.
+        let prm: Vec<Rc<str>> = self.js_consumer_mut(stream, name).map(|c| std::mem::take(&mut c.prm).into_iter().collect()).unwrap_or_default();
+        for reply in prm {
+            self.internal_publish(ctx, &reply, Some(&status(409, "Leadership Change")), Bytes::new());
+        }
         self.js_consumer_lead(ctx, stream, name, fresh);
         self.js_consumers_retention(ctx, stream, false);
+    }
+
+    /// A replicated consumer's leader tells its group which pull requests
+    /// joined or left the wait queue since it last did (nats
+    /// `addClusterPendingRequest` / `removeClusterPendingRequest`).
+    fn js_consumer_sync_requests(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>) {
+        let Some(c) = self.js_consumer_mut(stream, name) else { return };
+        if c.assignment.peers.len() < 2 || !c.is_leader() {
+            return;
+        }
+        let now: std::collections::BTreeSet<Rc<str>> = c.waiting.iter().map(|w| w.reply.clone()).collect();
+        if now == c.told_requests {
+            return;
+        }
+        let mut ops: Vec<ConsumerOp> = c.told_requests.difference(&now).map(|r| ConsumerOp::Request { reply: r.clone(), add: false }).collect();
+        ops.extend(now.difference(&c.told_requests).map(|r| ConsumerOp::Request { reply: r.clone(), add: true }));
+        c.told_requests = now;
+        for op in ops {
+            self.js_consumer_propose(ctx, stream, name, op);
+        }
     }
 
     /// The stream is deleted: its consumers go with it, and the leader tells
@@ -830,11 +903,14 @@ impl Server {
     }
 
     /// The consumer's leadership left this server (nats `setLeader(false)`):
-    /// waiting pull requests are told `409 Leadership Change`, the
-    /// redelivery queue and what waited for commits go, subscriptions go.
+    /// the wait queue is reset (the next leader tells the requests it knows
+    /// of `409 Leadership Change`; an R1 consumer's leader tells its own),
+    /// the redelivery queue and what waited for commits go, subscriptions go.
     pub(super) fn js_consumer_lost(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>) {
         let waiting: Vec<Rc<str>> = match self.js_consumer_mut(stream, name) {
             Some(c) if !c.subs.is_empty() || !c.waiting.is_empty() => {
+                c.told_requests.clear();
+                let replicated = c.assignment.peers.len() > 1;
                 c.proposed.clear();
                 c.held.clear();
                 c.held_requests.clear();
@@ -844,7 +920,12 @@ impl Server {
                 c.acked_ranges.clear();
                 c.armed = None;
                 c.fcid = None;
-                c.waiting.drain(..).map(|w| w.reply).collect()
+                let w: Vec<Rc<str>> = c.waiting.drain(..).map(|w| w.reply).collect();
+                if replicated {
+                    Vec::new()
+                } else {
+                    w
+                }
             }
             _ => return,
         };
@@ -1561,6 +1642,7 @@ impl Server {
 
     /// Schedule the consumer's next timer if it is earlier than the armed one.
     fn js_consumer_arm(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>) {
+        self.js_consumer_sync_requests(ctx, stream, name);
         let now = ctx.now;
         let Some(c) = self.js_consumer_mut(stream, name) else { return };
         if c.subs.is_empty() {

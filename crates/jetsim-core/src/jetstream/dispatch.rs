@@ -836,7 +836,7 @@ fn parse_info_request(payload: &[u8]) -> Result<InfoOpts, ApiError> {
 
 /// `Placement` of a leader stepdown request (nats `JSApiLeaderStepdownRequest`).
 #[derive(Debug, Default, PartialEq)]
-struct StepdownPlacement {
+pub(super) struct StepdownPlacement {
     cluster: String,
     tags: Vec<String>,
     preferred: String,
@@ -849,7 +849,7 @@ const STEPDOWN_MAX_TAGS: usize = 64;
 /// Body of a stream leader stepdown: empty or not JSON → no placement;
 /// `{"placement": {cluster?, tags?, preferred?}}` otherwise (unknown fields
 /// and wrong types are errors, as nats' strict unmarshal).
-fn parse_stepdown_request(payload: &[u8]) -> Result<Option<StepdownPlacement>, ApiError> {
+pub(super) fn parse_stepdown_request(payload: &[u8]) -> Result<Option<StepdownPlacement>, ApiError> {
     let Some(m) = parse_obj(payload, &["placement"], "JSApiLeaderStepdownRequest")? else { return Ok(None) };
     let field = |f: &str, want: &str, v: &Value| {
         let kind = match v {
@@ -901,7 +901,7 @@ fn parse_stepdown_request(payload: &[u8]) -> Result<Option<StepdownPlacement>, A
 /// nats `getStepDownPreferredPlacement`: `preferred` names a member server
 /// (not this one); otherwise a random connected member other than this one,
 /// in `cluster` and carrying every tag, if any.
-fn stepdown_target(
+pub(super) fn stepdown_target(
     known: &[super::PeerInfo],
     members: &[Endpoint],
     me: Endpoint,
