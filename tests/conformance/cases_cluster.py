@@ -94,6 +94,34 @@ async def cluster_consumer_leader_stepdown(t):
     t.obs("rest", acks_of(await t.pull("R3S", "C", {"batch": 5, "no_wait": True}, wait=3)))
 
 
+@case("§5.1 consumer groups: a consumer's own C-R<n> group; CONSUMER.LEADER.STEPDOWN moves only the consumer "
+      "leader; num_replicas 1 and old-style ephemerals on a limits stream are R1", cluster=True)
+async def cluster_consumer_groups(t):
+    await r3(t)
+    await t.consumer("R3S", "C", ack_policy="explicit")
+    await asyncio.sleep(0.5)
+    before = await t.api("CONSUMER.INFO.R3S.C")
+    cb = before.get("cluster") or {}
+    group = cb.get("raft_group") or ""
+    t.obs("group kind", "-".join(group.split("-")[:2]))
+    t.obs("cluster keys", sorted(cb.keys()))
+    t.obs("replica count", len(cb.get("replicas") or []))
+    stream_leader = await leader_of(t, "R3S")
+    await t.apio("stepdown", "CONSUMER.LEADER.STEPDOWN.R3S.C", timeout=10)
+    await asyncio.sleep(1.5)
+    after = await t.api("CONSUMER.INFO.R3S.C")
+    ca = after.get("cluster") or {}
+    t.obs("a new consumer leader", bool(ca.get("leader")) and ca.get("leader") != cb.get("leader"))
+    t.obs("same group", ca.get("raft_group") == group)
+    t.obs("stream leader kept", await leader_of(t, "R3S") == stream_leader)
+    await t.consumer("R3S", "ONE", label="R1 consumer", ack_policy="explicit", num_replicas=1)
+    await t.apio("R1 stepdown", "CONSUMER.LEADER.STEPDOWN.R3S.ONE", timeout=5)
+    r = await t.consumer("R3S", None, ack_policy="explicit")
+    t.obs("old-style ephemeral cluster keys", sorted((r.get("cluster") or {}).keys()))
+    await t.apio("R4 consumer", "CONSUMER.CREATE.R3S.FOUR",
+                 {"stream_name": "R3S", "config": {"durable_name": "FOUR", "num_replicas": 4}})
+
+
 @case("§4.4 step 7 waiting pull request gets 409 Leadership Change; §7 #57", cluster=True)
 async def cluster_pull_leadership_change(t):
     await r3(t)

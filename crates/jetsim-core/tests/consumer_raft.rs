@@ -338,6 +338,11 @@ fn consumer_num_replicas_and_storage() {
 
     let v = add_consumer(&mut w, "c1", "S", "FOUR", r#","num_replicas":4"#);
     assert_eq!(v["error"]["err_code"], 10126, "{v}");
+    // Moving a consumer to another replica count is not modelled: refused.
+    let v = add_consumer(&mut w, "c1", "S", "ONE", r#","num_replicas":3"#);
+    assert_eq!(v["error"]["err_code"], 10052, "{v}");
+    assert!(v["error"]["description"].as_str().unwrap().contains("not modelled"), "{v}");
+    assert_eq!(consumer_members(&w, "S", "ONE").len(), 1);
     no_violations(&w);
 }
 

@@ -414,7 +414,7 @@ impl Server {
                 let want = if cfg.num_replicas <= 0 { r.assignment.peers.len() } else { cfg.num_replicas as usize };
                 if want != c.assignment.peers.len() {
                     // nats moves the consumer to a new peer set; not modelled.
-                    return Err(ApiError::new(400, 10012, "consumer replica count update is not modelled by jetsim"));
+                    return Err(ApiError::invalid_config("changing a consumer's num_replicas is not modelled by jetsim yet"));
                 }
                 let a = &c.assignment;
                 (a.name.clone(), a.created, Some((a.group.clone(), a.peers.clone(), a.preferred)))
