@@ -665,25 +665,38 @@ pub const PANEL_PENDING_LISTED: usize = 5;
 /// The consumers of a stream as the panel prints them: per consumer, the
 /// consumer leader's view (the same counters as `nats consumer info`, through
 /// `report::consumer_report`), the first pending acks with their delivery
-/// counts, and how every other replica's copy of the state compares (the
-/// state is replicated through the stream's Raft group, so after a leader
-/// change the new leader goes on from its copy).
+/// counts, and how every other member's copy of the state compares (the
+/// state is replicated through the consumer's own Raft group, so after a
+/// consumer leader change the new leader goes on from its copy).
 pub fn consumer_info_lines(w: &World, stream: &str) -> Vec<String> {
     let reps = w.stream_replicas(stream);
-    let leader = w.stream_leader(stream);
-    let Some((view_at, r)) = reps.iter().find(|(e, _)| Some(*e) == leader).or(reps.first()).map(|(e, r)| (*e, *r)) else {
+    let Some((view_at, r)) = reps.iter().find(|(_, r)| r.is_leader()).or(reps.first()).map(|(e, r)| (*e, *r)) else {
         return Vec::new();
     };
     if r.consumers.is_empty() {
         return vec!["No consumers".into()];
     }
-    let leader_name = leader.map(|l| w.name(l).to_string());
+    // Each consumer as its own leader sees it (else its first member's view).
+    let view_of = |name: &str| {
+        let members = || reps.iter().filter(|(_, x)| x.consumers.get(name).is_some_and(|c| c.group.is_some()));
+        let lead = members().find(|(_, x)| x.consumers.get(name).is_some_and(|c| c.is_leader()));
+        let (e, x) = lead.or_else(|| members().next()).map(|(e, x)| (*e, *x)).unwrap_or((view_at, r));
+        (e, x, lead.map(|(l, _)| w.name(*l).to_string()))
+    };
+    let leaders: std::collections::BTreeSet<Option<String>> = r.consumers.keys().map(|n| view_of(n).2).collect();
+    let (view_at, leader_name) = match leaders.iter().next() {
+        Some(l) if leaders.len() == 1 => (view_of(r.consumers.keys().next().map_or("", |n| &**n)).0, l.clone()),
+        _ => (view_at, None),
+    };
     let mut out = vec![match &leader_name {
         Some(l) => format!("Consumers ({}), as the consumer leader {l} sees them:", r.consumers.len()),
+        None if leaders.len() > 1 => format!("Consumers ({}), each as its consumer leader sees it:", r.consumers.len()),
         None => format!("Consumers ({}), no leader: as {} sees them:", r.consumers.len(), w.name(view_at)),
     }];
     let seqs = |p: &jetsim_core::report::SeqPair| format!("consumer seq {}, stream seq {}", p.consumer_seq, p.stream_seq);
-    for (name, c) in &r.consumers {
+    for name in r.consumers.keys() {
+        let (view_at, r, leader_name) = view_of(name);
+        let Some(c) = r.consumers.get(name) else { continue };
         let cfg = &c.assignment.config;
         let small = r.store.len() <= PANEL_STATE_MSGS;
         let rep = jetsim_core::report::consumer_report(name, c, r, leader_name.clone());
@@ -696,7 +709,7 @@ pub fn consumer_info_lines(w: &World, stream: &str) -> Vec<String> {
             if cfg.is_durable() { ", durable" } else { ", ephemeral" }
         ));
         let mut rows: Vec<(&str, String)> = Vec::new();
-        rows.push(("Leader", leader_name.clone().unwrap_or_else(|| "none (no stream leader)".into())));
+        rows.push(("Leader", leader_name.clone().unwrap_or_else(|| "none (no consumer leader)".into())));
         rows.push(("Delivered", seqs(&rep.delivered)));
         rows.push(("Ack floor", seqs(&rep.ack_floor)));
         let mut pending = format!("{}", rep.num_ack_pending);
@@ -722,6 +735,7 @@ pub fn consumer_info_lines(w: &World, stream: &str) -> Vec<String> {
             }
             let st = match other.consumers.get(name) {
                 None => "no copy of this consumer".to_string(),
+                Some(o) if o.group.is_none() => continue,
                 Some(o) if o.dseq == c.dseq && o.sseq == c.sseq && o.adflr == c.adflr && o.asflr == c.asflr
                     && o.pending.keys().eq(c.pending.keys()) && o.rdc == c.rdc => "same state".to_string(),
                 Some(o) => format!(
@@ -748,7 +762,7 @@ pub fn streams_view(w: &World) -> Html {
         <section class="panel streams" aria-labelledby="streams-h">
             <h2 id="streams-h" class="panel-title">{ "Stream info" }</h2>
             <p class="muted small">
-                { "Each stream as nats stream info prints it, read from the simulator (the leader's replica). Replicas: current, outdated, OFFLINE, operations behind. Under each stream, its consumers: delivered and ack floor, pending acks with their delivery counts, redeliveries, waiting pulls, and whether each other replica holds the same consumer state (the stream leader is the consumer leader)." }
+                { "Each stream as nats stream info prints it, read from the simulator (the leader's replica). Replicas: current, outdated, OFFLINE, operations behind. Under each stream, its consumers: delivered and ack floor, pending acks with their delivery counts, redeliveries, waiting pulls, and whether each other member of the consumer's own Raft group holds the same consumer state (the consumer leader's view)." }
             </p>
             if names.is_empty() {
                 <p class="muted small">{ "No stream yet." }</p>

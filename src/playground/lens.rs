@@ -537,8 +537,9 @@ fn build_group(
     }
 }
 
-/// Every group of the world (meta groups first, then streams by name), at
-/// most [`MAX_GROUPS`], and how many more there are.
+/// Every group of the world (meta groups first, then streams by name, each
+/// followed by its consumers' groups), at most [`MAX_GROUPS`], and how many
+/// more there are.
 pub fn groups(world: &World) -> (Vec<Group>, usize) {
     let mut out = Vec::new();
     // Meta group per cluster, members: the cluster's JetStream servers.
@@ -603,6 +604,35 @@ pub fn groups(world: &World) -> (Vec<Group>, usize) {
             })
             .collect();
         out.push(build_group(world, &a.group, Some(name), &cluster, sources));
+        // The stream's consumers, each with its own Raft group ("ORDERS › C1").
+        for (cname, c) in &first.consumers {
+            if out.len() >= MAX_GROUPS {
+                more += 1;
+                continue;
+            }
+            let ca = c.assignment.clone();
+            let sources = ca
+                .peers
+                .iter()
+                .map(|&p| {
+                    let src = match world.servers.get(p as usize) {
+                        Some(s) if s.liveness == Liveness::Down => {
+                            s.disk.get(&*ca.group).map_or(Source::Nothing, Source::Disk)
+                        }
+                        Some(_) => replicas
+                            .iter()
+                            .find(|(e, _)| *e == p)
+                            .and_then(|(_, r)| r.consumers.get(cname))
+                            .and_then(|c| c.group.as_ref())
+                            .map_or(Source::Nothing, |g| Source::Live(&g.raft)),
+                        None => Source::Nothing,
+                    };
+                    (p, src)
+                })
+                .collect();
+            let title = format!("{name} \u{203a} {cname}");
+            out.push(build_group(world, &ca.group, Some(&title), &cluster, sources));
+        }
     }
 
     // Frames in flight: Raft frames by group, PubAcks by stream.
@@ -1038,5 +1068,19 @@ mod tests {
             }
         }
         assert!(saw, "no candidate seen");
+    }
+
+    #[test]
+    fn consumer_groups_are_listed_under_their_stream() {
+        let mut w = world("pull-consumer");
+        w.run_until(5 * SEC);
+        let (gs, _) = groups(&w);
+        let titles: Vec<&str> = gs.iter().filter_map(|g| g.stream.as_deref()).collect();
+        assert_eq!(titles, ["JOBS", "JOBS \u{203a} workers"]);
+        let c = &gs[gs.len() - 1];
+        assert!(c.group.starts_with("C-R3F-"), "{}", c.group);
+        assert_eq!(c.members.len(), 3);
+        assert!(c.leader().is_some());
+        assert!(c.last > 0, "the consumer group's log has entries");
     }
 }
