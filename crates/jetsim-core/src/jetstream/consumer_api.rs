@@ -701,7 +701,10 @@ impl Server {
             _ => None,
         };
         if let Some(event) = note {
-            ctx.trace(TraceKind::Raft { server: ctx.me, group: group.clone(), stream: Some(stream.clone()), event });
+            // Labelled "<stream> › <consumer>": the page's stream narration,
+            // metrics and causal paths match the stream's own name only.
+            let label: Rc<str> = Rc::from(format!("{stream} \u{203a} {name}").as_str());
+            ctx.trace(TraceKind::Raft { server: ctx.me, group: group.clone(), stream: Some(label), event });
         }
     }
 
