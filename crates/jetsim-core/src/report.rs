@@ -310,7 +310,9 @@ fn consumers(world: &World, reps: &[(crate::trace::Endpoint, &crate::jetstream::
         // The consumer leader's view, else any member's (while leaderless).
         let members = || reps.iter().filter_map(|(e, r)| r.consumers.get(name).filter(|c| c.group.is_some()).map(|c| (*e, *r, c)));
         let lead = members().find(|(_, _, c)| c.is_leader());
-        let Some((ep, r, c)) = lead.or_else(|| members().next()) else { continue };
+        // (Every member down: the assignment as any server holds it.)
+        let any = || reps.iter().find_map(|(e, r)| r.consumers.get(name).map(|c| (*e, *r, c)));
+        let Some((ep, r, c)) = lead.or_else(|| members().next()).or_else(any) else { continue };
         let leader = lead.map(|_| world.name(ep).to_string());
         out.push(consumer_report(name, c, r, leader));
     }
