@@ -7,6 +7,7 @@
 //! wall time × speed, at most [`EVENTS_PER_FRAME`] events per frame; while
 //! paused, or when the tab is hidden, it asks for none.
 
+pub mod canvas;
 pub mod causal;
 pub mod console;
 pub mod guide;
@@ -73,6 +74,10 @@ pub enum Msg {
     CausalPick(u64),
     /// Guarantees: take the reader to the moment a guarantee broke.
     GotoTime(Time),
+    /// The cluster drawing's fault menu, drags and latency editor (canvas.rs).
+    Canvas(canvas::CanvasMsg),
+    /// Close the open causal trace (its highlight on the drawing goes).
+    CausalClose,
 }
 
 /// What the status line says.
@@ -112,6 +117,8 @@ pub struct Playground {
     _visibility: Option<gloo::events::EventListener>,
     _motion: Option<gloo::events::EventListener>,
     time: timeline::TimeState,
+    /// The drawing's menu, drag and latency editor (canvas.rs).
+    canvas: canvas::CanvasState,
 }
 
 fn document_hidden() -> bool {
@@ -219,6 +226,7 @@ impl Component for Playground {
             _visibility: None,
             _motion: None,
             time: timeline::TimeState::default(),
+            canvas: canvas::CanvasState::default(),
         };
         let text = examples::find(examples::DEFAULT_EXAMPLE).map_or("", |e| e.text);
         me.draft = text.to_string();
@@ -437,6 +445,11 @@ impl Component for Playground {
                 self.causal_pick = Some(seq);
                 true
             }
+            Msg::Canvas(m) => self.update_canvas(ctx, m),
+            Msg::CausalClose => {
+                self.causal_pick = None;
+                true
+            }
             Msg::GotoTime(t) => {
                 self.pause();
                 if let Some(s) = self.session.as_mut() {
@@ -463,12 +476,7 @@ impl Component for Playground {
                 { self.view_scenario(ctx) }
                 <section class="panel view-panel" aria-labelledby="view-h">
                     <h2 id="view-h" class="panel-title">{ "Cluster" }</h2>
-                    {
-                        match (&self.session, &self.layout) {
-                            (Some(s), Some(l)) => view::cluster_view(&s.world, l, self.reduced_motion),
-                            _ => html! { <p class="error">{ "No scenario is loaded." }</p> },
-                        }
-                    }
+                    { self.view_cluster(ctx) }
                     { view::legend() }
                 </section>
                 { self.view_log(ctx) }
@@ -671,7 +679,7 @@ impl Playground {
                 { guide::guide_view(&s.world, &watch.narrator, link.callback(|_| Msg::GuideNext)) }
                 { metrics::guarantees_view(watch.metrics.guarantees(&s.world, self.playing), link.callback(Msg::GotoTime)) }
                 { metrics::metrics_view(&s.world, &mut watch.metrics) }
-                { causal::causal_view(&watch.causal, self.causal_pick, link.callback(Msg::CausalPick)) }
+                { causal::causal_view(&watch.causal, self.causal_pick, link.callback(Msg::CausalPick), link.callback(|_| Msg::CausalClose)) }
                 { sequence::sequence_view(&s.world) }
                 { console::streams_view(&s.world) }
             </>
@@ -772,6 +780,7 @@ impl Playground {
                         { "Heal all partitions" }
                     </button>
                 </p>
+                { canvas::split_buttons(w, link.callback(Msg::Fault)) }
                 { console_html }
             </section>
         }
