@@ -10,6 +10,7 @@
 pub mod canvas;
 pub mod causal;
 pub mod console;
+pub mod delivery_check;
 pub mod guide;
 pub mod keys;
 pub mod layout;

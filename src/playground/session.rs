@@ -181,7 +181,9 @@ impl Session {
         let sc = scenario::parse(text).map_err(|e| text::display(&e.to_string()))?;
         let seed = seed.or(sc.seed).unwrap_or(1);
         let stop_at = sc.until.filter(|&t| t > 0);
-        let world = World::new(sc, seed).map_err(|e| text::display(&e.to_string()))?;
+        let mut world = World::new(sc, seed).map_err(|e| text::display(&e.to_string()))?;
+        // The guarantees panel shows the Raft safety checks (metrics.rs).
+        world.set_check_invariants(true);
         let mut s = Session {
             text: Rc::from(text),
             seed,
