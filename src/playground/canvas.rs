@@ -327,6 +327,21 @@ fn focus_later(id: String) {
     let _ = id;
 }
 
+/// Does focus move to an element inside the element with id `within`?
+fn focus_stays_in(to: Option<web_sys::EventTarget>, within: &str) -> bool {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(node) = to.and_then(|t| t.dyn_into::<web_sys::Node>().ok()) else { return false };
+        gloo::utils::document().get_element_by_id(within).is_some_and(|el| el.contains(Some(&node)))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = (to, within);
+        false
+    }
+}
+
 pub fn server_id(i: usize) -> String {
     format!("cv-server-{i}")
 }
@@ -463,9 +478,18 @@ impl Playground {
                 }
             })
         };
+        // Focus leaving the menu (a press elsewhere, Shift+Tab) closes it.
+        let onfocusout = {
+            let send = send.clone();
+            Callback::from(move |e: FocusEvent| {
+                if !focus_stays_in(e.related_target(), "cv-menu") {
+                    send.emit(CanvasMsg::CloseMenu { refocus: false });
+                }
+            })
+        };
         html! {
             <div class="cv-pop cv-menu" role="menu" id="cv-menu" aria-label={format!("Faults for {name}")}
-                data-server={slot.config.name.clone()} style={style} onkeydown={onkeydown}>
+                data-server={slot.config.name.clone()} style={style} onkeydown={onkeydown} onfocusout={onfocusout}>
                 <p class="cv-menu-title" aria-hidden="true">{ format!("{name} · {state}") }</p>
                 { for items.iter().enumerate().map(|(k, it)| {
                     let send = send.clone();
@@ -513,7 +537,7 @@ impl Playground {
         };
         html! {
             <form class="cv-pop cv-latency" id="cv-latency" role="dialog" aria-label={label.clone()}
-                data-route={format!("{na}-{nb}")} style={style} onsubmit={on_submit} onkeydown={on_key}>
+                data-route={format!("{na}-{nb}")} style={style} onsubmit={on_submit} onkeydown={on_key} novalidate=true>
                 <label for="cv-lat-input">{ label }</label>
                 <div class="row">
                     <input id="cv-lat-input" type="number" min="0" max={MAX_LATENCY_MS.to_string()} step="any"
@@ -591,8 +615,8 @@ impl Playground {
                 if i >= ns {
                     return false;
                 }
+                // Redraw: the <svg> gets its move/release handlers.
                 self.canvas.drag = Some(Drag { from: i, at: None });
-                return false;
             }
             CanvasMsg::DragMove(px, py) | CanvasMsg::DragEnd(px, py) if self.canvas.drag.is_some() => {
                 let end = matches!(m, CanvasMsg::DragEnd(..));

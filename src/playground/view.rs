@@ -744,10 +744,12 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &I
                 <g class="layer-clinks" aria-hidden="true">{ for client_lines }</g>
                 if let Some((lines, _)) = &causal_html { { lines.clone() } }
                 <g class="layer-labels" aria-hidden="true">{ for zone_labels }</g>
+                // Frames under servers and clients: they enter and leave
+                // them, and must not take a click meant for a server.
+                <g aria-hidden="true">{ frames_html }</g>
                 <g class="layer-route-labels">{ for route_labels }</g>
                 <g class="layer-servers">{ for servers }</g>
                 <g class="layer-clients" aria-hidden="true">{ for clients }</g>
-                <g aria-hidden="true">{ frames_html }</g>
                 if let Some((_, labels)) = &causal_html { { labels.clone() } }
                 { drag_html }
             </svg>
