@@ -74,6 +74,42 @@ pub struct CanvasState {
     menu: Option<Menu>,
     drag: Option<Drag>,
     edit: Option<Edit>,
+    /// A non-passive `touchstart` listener on the `<svg>` (see [`CanvasState::guard_touch`]).
+    touch_guard: Option<(web_sys::Element, gloo::events::EventListener)>,
+}
+
+impl CanvasState {
+    /// A touch that starts on a server is a drag (or a tap), not a page
+    /// scroll: SVG elements ignore CSS `touch-action`, so without this the
+    /// browser takes the gesture over and cancels the pointer. Touches
+    /// elsewhere on the drawing still scroll the page. Called after each
+    /// render; installs the listener once per `<svg>` element.
+    pub fn guard_touch(&mut self) {
+        #[cfg(target_arch = "wasm32")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(el) = self.svg.cast::<web_sys::Element>() else { return };
+            if self.touch_guard.as_ref().is_some_and(|(e, _)| *e == el) {
+                return;
+            }
+            let l = gloo::events::EventListener::new_with_options(
+                &el,
+                "touchstart",
+                gloo::events::EventListenerOptions::enable_prevent_default(),
+                |e| {
+                    let on_server = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                        .and_then(|el| el.closest("g.server").ok().flatten())
+                        .is_some();
+                    if on_server {
+                        e.prevent_default();
+                    }
+                },
+            );
+            self.touch_guard = Some((el, l));
+        }
+    }
 }
 
 /// What the cluster drawing needs from this module to draw its interactive
