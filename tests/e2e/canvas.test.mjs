@@ -40,15 +40,6 @@ async function goTo(page, time) {
   await page.waitForFunction(() => /Went to/.test(document.querySelector('#status')?.textContent ?? ''));
 }
 
-/** Play at 10× until the clock passes `ns`, then pause. */
-async function playPast(page, ns) {
-  await setSpeed(page, SPEED_10X);
-  await page.getByRole('button', { name: 'Play', exact: true }).click();
-  await page.waitForFunction((t) => BigInt(document.querySelector('.clock-box').dataset.nowNs) > BigInt(t), String(ns), { timeout: 60_000 });
-  await page.getByRole('button', { name: 'Pause', exact: true }).click();
-  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
-}
-
 /** Centre of a server's circle, in viewport px (the drawing scrolled into view). */
 async function centre(page, name) {
   await page.locator('svg.cluster-view').scrollIntoViewIfNeeded();
@@ -268,7 +259,7 @@ test('dragging cuts a link, dragging again heals it, dragging out isolates; publ
   assert.equal(await drag(page, 'n1', 'n2'), 'release: cut n1 ↔ n2');
   await waitForLogLine(page, 'fault: partition n1 | n2');
   await screenshot(page, 'canvas-cut');
-  await playPast(page, 5_000_000_000n);
+  await goTo(page, '5s');
   assert.deepEqual(await acked(page), [], 'no PubAck while n1 is cut off');
   // Drag again: heal both.
   assert.equal(await drag(page, 'n3', 'n1'), 'release: heal n3 ↔ n1');
@@ -277,9 +268,9 @@ test('dragging cuts a link, dragging again heals it, dragging out isolates; publ
   assert.equal(await drag(page, 'n2', 'n1'), 'release: heal n2 ↔ n1');
   await waitForLogLine(page, 'fault: heal n2 n1');
   assert.equal(await routeState(page, 'n1', 'n2'), 'up');
-  await playPast(page, 6_500_000_000n);
+  await goTo(page, '6500ms');
   await command(page, 'nats pub orders.new again --jetstream');
-  await playPast(page, 7_000_000_000n);
+  await goTo(page, '7s');
   assert.ok((await acked(page)).length > 0, 'publishes are acknowledged again once healed');
   // A drag that ends inside the ring does nothing.
   const n1 = await centre(page, 'n1');
