@@ -495,10 +495,13 @@ impl Playground {
         let (px, py, scale) = user_to_px(l.servers[m.server], bw, bh, vb);
         let r = SERVER_R * scale + 6.0;
         // Right of the server, or left of it near the right edge.
+        // Vertically centred on the server, kept inside the drawing (estimated height).
+        let h = items.len() as f64 * 34.0 + 30.0;
+        let top = (py - h / 2.0).min(bh - h).max(0.0);
         let style = if px + r + 170.0 > bw && px - r - 170.0 > 0.0 {
-            format!("right:{:.0}px;top:{:.0}px", bw - px + r, (py - 20.0).max(0.0))
+            format!("right:{:.0}px;top:{top:.0}px", bw - px + r)
         } else {
-            format!("left:{:.0}px;top:{:.0}px", px + r, (py - 20.0).max(0.0))
+            format!("left:{:.0}px;top:{top:.0}px", px + r)
         };
         let name = text::short(&slot.config.name, 24);
         let state = view::liveness_name(slot.liveness);

@@ -867,6 +867,7 @@ fn causal_overlay(world: &World, layout: &Layout, pills: &[Pill], p: &AckPath) -
     let names = |eps: &[Endpoint]| eps.iter().map(|&e| world.name(e).to_string()).collect::<Vec<_>>().join(",");
     let mut lines: Vec<Html> = Vec::new();
     let mut labels: Vec<Html> = Vec::new();
+    let mut per_link: Vec<((Endpoint, Endpoint), Vec<String>)> = Vec::new();
     for (k, h) in p.hops.iter().enumerate() {
         let (Some(a), Some(b)) = (pos(h.from_ep), pos(h.to_ep)) else { continue };
         let (dx, dy) = (b.x - a.x, b.y - a.y);
@@ -878,8 +879,6 @@ fn causal_overlay(world: &World, layout: &Layout, pills: &[Pill], p: &AckPath) -
         let (ta, tb) = (trim(h.from_ep).min(len / 3.0), trim(h.to_ep).min(len / 3.0));
         let a2 = Pt::new(a.x + dx / len * ta + nx * 4.0, a.y + dy / len * ta + ny * 4.0);
         let b2 = Pt::new(b.x - dx / len * tb + nx * 4.0, b.y - dy / len * tb + ny * 4.0);
-        let mid = Pt::lerp(a2, b2, 0.5);
-        let at = Pt::new(mid.x + nx * 12.0, mid.y + ny * 12.0);
         let lat = fmt_duration(h.arrived.saturating_sub(h.sent));
         let what = h.what.replace(' ', "-");
         lines.push(html! {
@@ -888,29 +887,67 @@ fn causal_overlay(world: &World, layout: &Layout, pills: &[Pill], p: &AckPath) -
                 data-latency={lat.clone()} marker-end="url(#cv-arrow)"
                 x1={num(a2.x)} y1={num(a2.y)} x2={num(b2.x)} y2={num(b2.y)} />
         });
+        let key = (h.from_ep.min(h.to_ep), h.from_ep.max(h.to_ep));
+        match per_link.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(format!("{} {lat}", h.what)),
+            None => per_link.push((key, vec![format!("{} {lat}", h.what)])),
+        }
+    }
+    // One block of labels per link (a link carries up to four hops: route,
+    // append, append ack, PubAck route), beside the link's middle, on the
+    // side away from its cluster's centre, far enough not to cover it.
+    for ((lo, hi), texts) in &per_link {
+        let (Some(a), Some(b)) = (pos(*lo), pos(*hi)) else { continue };
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let len = (dx * dx + dy * dy).sqrt().max(1e-6);
+        let (mut nx, mut ny) = (-dy / len, dx / len);
+        let mid = Pt::lerp(a, b, 0.5);
+        let centre = [*lo, *hi]
+            .iter()
+            .find(|e| (**e as usize) < ns)
+            .and_then(|e| layout.cluster_of(*e as usize))
+            .and_then(|c| layout.clusters.get(c))
+            .map(|c| c.center);
+        if let Some(c) = centre {
+            if (mid.x - c.x) * nx + (mid.y - c.y) * ny < 0.0 {
+                (nx, ny) = (-nx, -ny);
+            }
+        }
+        let chars = texts.iter().map(|t| t.chars().count()).max().unwrap_or(0) as f64;
+        let (w, h) = (chars * 6.6, texts.len() as f64 * 13.0);
+        let d = w / 2.0 * nx.abs() + h / 2.0 * ny.abs() + 8.0;
+        let at = Pt::new(mid.x + nx * d, mid.y + ny * d - h / 2.0 + 6.5);
         labels.push(html! {
-            <text key={format!("cl{k}")} class={classes!("causal-label", "halo", format!("hop-{what}"))}
-                x={num(at.x)} y={num(at.y)} text-anchor="middle" dominant-baseline="middle">
-                { format!("{} {lat}", h.what) }
+            <text key={format!("cl{lo}-{hi}")} class="causal-block halo" text-anchor="middle" dominant-baseline="middle">
+                { for texts.iter().enumerate().map(|(k, t)| html! {
+                    <tspan class="causal-label" x={num(at.x)} y={num(at.y + 13.0 * k as f64)}>{ t.clone() }</tspan>
+                }) }
             </text>
+        });
+    }
+    // Leader / quorum tags under the servers, over the hop lines.
+    for &ep in &servers {
+        let Some(c) = pos(ep) else { continue };
+        let tag = if p.leader_ep == Some(ep) {
+            "leader"
+        } else if p.quorum_eps.contains(&ep) {
+            "quorum"
+        } else {
+            continue;
+        };
+        labels.push(html! {
+            <text key={format!("ct{ep}")} class="causal-tag halo" data-server={world.name(ep).to_string()}
+                x={num(c.x)} y={num(c.y + SERVER_R + 18.0)} text-anchor="middle">{ tag }</text>
         });
     }
     let rings = servers.iter().filter_map(|&ep| {
         let c = pos(ep)?;
         let leader = p.leader_ep == Some(ep);
         let quorum = p.quorum_eps.contains(&ep);
-        let tag = match (leader, quorum) {
-            (true, _) => "leader",
-            (false, true) => "quorum",
-            _ => "",
-        };
         Some(html! {
             <g key={format!("cr{ep}")} class={classes!("causal-ring", leader.then_some("leader"), quorum.then_some("quorum"))}
                 data-server={world.name(ep).to_string()}>
                 <circle cx={num(c.x)} cy={num(c.y)} r={num(SERVER_R + 7.0)} />
-                if !tag.is_empty() {
-                    <text class="causal-tag halo" x={num(c.x)} y={num(c.y + SERVER_R + 18.0)} text-anchor="middle">{ tag }</text>
-                }
             </g>
         })
     });
@@ -928,7 +965,7 @@ fn causal_overlay(world: &World, layout: &Layout, pills: &[Pill], p: &AckPath) -
             data-quorum={names(&p.quorum_eps)} data-leader={p.leader_ep.map(|e| world.name(e).to_string()).unwrap_or_default()}
             data-hops={p.hops.len().to_string()}>
             <defs>
-                <marker id="cv-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                <marker id="cv-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto">
                     <path class="causal-arrow" d="M 0 0 L 10 5 L 0 10 z" />
                 </marker>
             </defs>

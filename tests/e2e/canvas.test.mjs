@@ -98,7 +98,7 @@ test('the server menu kills, restarts, pauses, resumes, power-loses, isolates an
   // The menu sits next to its server.
   const mb = await m.boundingBox();
   const c = await centre(page, 'n2');
-  assert.ok(Math.abs(mb.y - c.y) < 120 && Math.abs(mb.x - c.x) < 260, `menu ${JSON.stringify(mb)} near n2 ${JSON.stringify(c)}`);
+  assert.ok(mb.y <= c.y + 30 && mb.y + mb.height >= c.y - 30 && Math.abs(mb.x - c.x) < 260, `menu ${JSON.stringify(mb)} beside n2 ${JSON.stringify(c)}`);
   await screenshot(page, 'canvas-menu');
   await m.getByRole('menuitem', { name: 'Kill' }).click();
   await m.waitFor({ state: 'detached' });
