@@ -21,6 +21,8 @@ use crate::text;
 
 /// Largest latency the editor accepts, in ms (the scenario format's limit: 24 h).
 pub const MAX_LATENCY_MS: f64 = 86_400_000.0;
+/// Items in a server's menu at most (a big cluster lists the first links).
+const MENU_MAX: usize = 16;
 /// Released this close (in drawing units) to another server's centre, a drag
 /// means that server.
 const DROP_REACH: f64 = SERVER_R + 10.0;
@@ -129,9 +131,9 @@ pub struct Interact<'a> {
 /// One entry of a server's fault menu.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Item {
-    pub label: &'static str,
+    pub label: String,
     /// Element id suffix (`cv-menu-<id>`).
-    pub id: &'static str,
+    pub id: String,
     pub enabled: bool,
     pub fault: Fault,
 }
@@ -158,22 +160,36 @@ pub fn menu_items(w: &World, i: usize) -> Vec<Item> {
     let name = slot.config.name.clone();
     let l = slot.liveness;
     let (up, down, paused) = (l == Liveness::Up, l == Liveness::Down, l == Liveness::Paused);
+    let item = |label: &str, id: &str, enabled: bool, fault: Fault| Item { label: label.into(), id: id.into(), enabled, fault };
     let mut items = vec![
-        Item { label: "Kill", id: "kill", enabled: !down, fault: Fault::Kill(name.clone()) },
-        Item { label: "Restart", id: "restart", enabled: down, fault: Fault::Restart(name.clone()) },
-        Item { label: "Pause", id: "pause", enabled: up, fault: Fault::Pause(name.clone()) },
-        Item { label: "Resume", id: "resume", enabled: paused, fault: Fault::Resume(name.clone()) },
+        item("Kill", "kill", !down, Fault::Kill(name.clone())),
+        item("Restart", "restart", down, Fault::Restart(name.clone())),
+        item("Pause", "pause", up, Fault::Pause(name.clone())),
+        item("Resume", "resume", paused, Fault::Resume(name.clone())),
     ];
     if slot.config.jetstream {
-        items.push(Item { label: "Power loss", id: "power-loss", enabled: !down, fault: Fault::PowerLoss(name.clone()) });
+        items.push(item("Power loss", "power-loss", !down, Fault::PowerLoss(name.clone())));
     }
-    items.push(Item { label: "Isolate", id: "isolate", enabled: !down && !isolated(w, i), fault: Fault::Isolate(name.clone()) });
-    items.push(Item {
-        label: "Heal",
-        id: "heal",
-        enabled: has_cut(w, i),
-        fault: Fault::Heal(Some((Selector::Node(name), Selector::Any))),
-    });
+    items.push(item("Isolate", "isolate", !down && !isolated(w, i), Fault::Isolate(name.clone())));
+    items.push(item("Heal", "heal", has_cut(w, i), Fault::Heal(Some((Selector::Node(name.clone()), Selector::Any)))));
+    // One link at a time (the keyboard's way to do what a drag does): cut the
+    // route to each other server of the cluster, or heal it when cut.
+    let e = i as Endpoint;
+    for (j, other) in w.servers.iter().enumerate() {
+        if j == i || other.config.cluster != slot.config.cluster || items.len() >= MENU_MAX {
+            continue;
+        }
+        let o = other.config.name.clone();
+        let f = j as Endpoint;
+        let short = text::short(&o, 16);
+        if w.is_cut(e, f) || w.is_cut(f, e) {
+            let fault = Fault::Heal(Some((Selector::Node(name.clone()), Selector::Node(o))));
+            items.push(item(&format!("Heal link to {short}"), &format!("link-{j}"), true, fault));
+        } else {
+            let fault = Fault::Partition(vec![vec![Selector::Node(name.clone())], vec![Selector::Node(o)]]);
+            items.push(item(&format!("Cut link to {short}"), &format!("link-{j}"), true, fault));
+        }
+    }
     items
 }
 
@@ -535,10 +551,10 @@ impl Playground {
                     let fault = it.fault.clone();
                     html! {
                         <button type="button" role="menuitem" id={format!("cv-menu-{}", it.id)}
-                            class={classes!("fault", it.id)} disabled={!it.enabled}
+                            class={classes!("fault", it.id.clone())} disabled={!it.enabled}
                             tabindex={if k == m.focus { "0" } else { "-1" }}
                             onclick={Callback::from(move |_| send.emit(CanvasMsg::MenuFault(fault.clone())))}>
-                            { it.label }
+                            { it.label.clone() }
                         </button>
                     }
                 }) }
@@ -803,17 +819,25 @@ mod tests {
     #[test]
     fn menu_follows_the_servers_state() {
         let mut w = world("r3-publish");
-        let enabled = |w: &World| -> Vec<&'static str> {
+        let enabled = |w: &World| -> Vec<String> {
             menu_items(w, 1).into_iter().filter(|i| i.enabled).map(|i| i.label).collect()
         };
-        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Isolate"]);
+        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Isolate", "Cut link to n1", "Cut link to n3"]);
         w.apply_fault(&Fault::Pause("n2".into()));
-        assert_eq!(enabled(&w), ["Kill", "Resume", "Power loss", "Isolate"]);
+        assert_eq!(enabled(&w), ["Kill", "Resume", "Power loss", "Isolate", "Cut link to n1", "Cut link to n3"]);
         w.apply_fault(&Fault::Kill("n2".into()));
-        assert_eq!(enabled(&w), ["Restart"]);
+        assert_eq!(enabled(&w), ["Restart", "Cut link to n1", "Cut link to n3"]);
         w.apply_fault(&Fault::Restart("n2".into()));
+        // Cut one link from the menu: that item turns into its heal.
+        let cut = menu_items(&w, 1).into_iter().find(|i| i.label == "Cut link to n3").expect("cut").fault;
+        w.apply_fault(&cut);
+        assert!(w.is_cut(1, 2) && w.is_cut(2, 1) && !w.is_cut(1, 0));
+        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Isolate", "Heal", "Cut link to n1", "Heal link to n3"]);
+        let heal = menu_items(&w, 1).into_iter().find(|i| i.label == "Heal link to n3").expect("heal").fault;
+        w.apply_fault(&heal);
+        assert!(!has_cut(&w, 1));
         w.apply_fault(&Fault::Isolate("n2".into()));
-        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Heal"]);
+        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Heal", "Heal link to n1", "Heal link to n3"]);
         let heal = menu_items(&w, 1).into_iter().find(|i| i.label == "Heal").expect("heal").fault;
         w.apply_fault(&heal);
         assert!(!has_cut(&w, 1), "the menu's Heal heals n2's links");

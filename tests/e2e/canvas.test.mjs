@@ -93,7 +93,7 @@ test('the server menu kills, restarts, pauses, resumes, power-loses, isolates an
   assert.equal(await n2.getAttribute('aria-expanded'), 'true');
   assert.deepEqual(
     await m.getByRole('menuitem').allTextContents(),
-    ['Kill', 'Restart', 'Pause', 'Resume', 'Power loss', 'Isolate', 'Heal'],
+    ['Kill', 'Restart', 'Pause', 'Resume', 'Power loss', 'Isolate', 'Heal', 'Cut link to n1', 'Cut link to n3'],
   );
   // The menu sits next to its server.
   const mb = await m.boundingBox();
@@ -105,14 +105,14 @@ test('the server menu kills, restarts, pauses, resumes, power-loses, isolates an
   assert.equal(await stateOf(page, 'n2'), 'down');
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.server), 'n2', 'focus returns to the server');
   await waitForLogLine(page, 'fault: kill n2');
-  assert.deepEqual(await enabledItems(page, 'n2'), ['Restart']);
+  assert.deepEqual(await enabledItems(page, 'n2'), ['Restart', 'Cut link to n1', 'Cut link to n3']);
 
   await menu(page, 'n2', 'Restart');
   assert.equal(await stateOf(page, 'n2'), 'up');
   await waitForLogLine(page, 'fault: restart n2');
   await menu(page, 'n2', 'Pause');
   assert.equal(await stateOf(page, 'n2'), 'paused');
-  assert.deepEqual(await enabledItems(page, 'n2'), ['Kill', 'Resume', 'Power loss', 'Isolate']);
+  assert.deepEqual(await enabledItems(page, 'n2'), ['Kill', 'Resume', 'Power loss', 'Isolate', 'Cut link to n1', 'Cut link to n3']);
   await menu(page, 'n2', 'Resume');
   assert.equal(await stateOf(page, 'n2'), 'up');
   await menu(page, 'n2', 'Power loss');
@@ -164,7 +164,7 @@ test('the drawing works with the keyboard alone: menu and latency editor', T, as
   await page.keyboard.press(' ');
   await page.locator('#cv-menu').waitFor();
   await page.keyboard.press('End');
-  await page.waitForFunction(() => document.activeElement?.id === 'cv-menu-isolate');
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-menu-link-2');
   await page.keyboard.press('ArrowDown');
   await page.waitForFunction(() => document.activeElement?.id === 'cv-menu-kill', null, { timeout: 5000 });
   await page.keyboard.press('Escape');
@@ -179,6 +179,20 @@ test('the drawing works with the keyboard alone: menu and latency editor', T, as
   await page.keyboard.press('Enter');
   await page.locator('#cv-menu').waitFor({ state: 'detached' });
   assert.equal(await stateOf(page, 'n1'), 'up');
+  // One link from the keyboard (what a drag does): End is "Cut link to n3".
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('End');
+  await page.waitForFunction(() => document.activeElement?.textContent === 'Cut link to n3');
+  await page.keyboard.press('Enter');
+  await waitForLogLine(page, 'fault: partition n1 | n3');
+  assert.equal(await routeState(page, 'n1', 'n3'), 'cut');
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-server-0');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('End');
+  await page.waitForFunction(() => document.activeElement?.textContent === 'Heal link to n3');
+  await page.keyboard.press('Enter');
+  await waitForLogLine(page, 'fault: heal n1 n3');
+  assert.equal(await routeState(page, 'n1', 'n3'), 'up');
 
   // The latency labels are buttons too: the n1–n3 link (2ms, jitter) → 40 ms.
   const label = page.getByRole('button', { name: /^Latency n1 ↔ n3: .*Edit$/ });
