@@ -53,6 +53,9 @@ function instrument() {
     drawn: [],
     loaf: 0,
     loafMs: [],
+    loafBefore: [],
+    loafRaf: [],
+    loafRender: [],
   };
   window.__bench = b;
   let frameStart = null;
@@ -88,6 +91,14 @@ function instrument() {
         if (b.on) {
           b.loaf += 1;
           b.loafMs.push(e.duration);
+          // Where a long frame's time went: tasks before rendering, the
+          // rAF callbacks (with their microtasks: Yew's update/view/patch),
+          // then style, layout and paint.
+          if (e.renderStart > 0) {
+            b.loafBefore.push(e.renderStart - e.startTime);
+            b.loafRaf.push(e.styleAndLayoutStart - e.renderStart);
+            b.loafRender.push(e.startTime + e.duration - e.styleAndLayoutStart);
+          }
         }
       }
     }).observe({ type: 'long-animation-frame', buffered: false });
@@ -96,7 +107,7 @@ function instrument() {
     b.loafSupported = false;
   }
   b.reset = () => {
-    for (const k of ['frame', 'interval', 'inFlight', 'drawn', 'loafMs']) b[k] = [];
+    for (const k of ['frame', 'interval', 'inFlight', 'drawn', 'loafMs', 'loafBefore', 'loafRaf', 'loafRender']) b[k] = [];
     b.loaf = 0;
     lastTs = null;
   };
@@ -114,7 +125,7 @@ function summary(xs) {
 }
 
 /** Play at `speedIndex` for `seconds` of wall time and summarise the frames. */
-async function measure(page, label, speedIndex, seconds) {
+async function measure(browser, page, label, speedIndex, seconds) {
   await page.fill('#speed', String(speedIndex));
   if ((await page.inputValue('#speed')) !== String(speedIndex)) throw new Error('speed slider did not move');
   // Let the new speed settle for a second before measuring.
@@ -124,11 +135,16 @@ async function measure(page, label, speedIndex, seconds) {
     window.__bench.reset();
     window.__bench.on = true;
   });
+  // A Chromium trace of the same window gives each frame's main-thread CPU
+  // time (thread time, not wall time): what the frame costs, independent of
+  // how busy the rest of the machine is.
+  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel'] });
   await page.waitForTimeout(seconds * 1000);
+  const cpu = cpuPerFrame(JSON.parse((await browser.stopTracing()).toString()).traceEvents);
   const b = await page.evaluate(() => {
     window.__bench.on = false;
-    const { frame, interval, inFlight, drawn, loaf, loafMs, loafSupported } = window.__bench;
-    return { frame, interval, inFlight, drawn, loaf, loafMs, loafSupported };
+    const { frame, interval, inFlight, drawn, loaf, loafMs, loafBefore, loafRaf, loafRender, loafSupported } = window.__bench;
+    return { frame, interval, inFlight, drawn, loaf, loafMs, loafBefore, loafRaf, loafRender, loafSupported };
   });
   const t1 = BigInt((await page.getAttribute('.clock-box', 'data-now-ns')) ?? '0');
   const inFlight = b.inFlight.filter((n) => n >= 0);
@@ -144,11 +160,49 @@ async function measure(page, label, speedIndex, seconds) {
     drawn: { min: b.drawn.length ? Math.min(...b.drawn) : null, max: b.drawn.length ? Math.max(...b.drawn) : null },
     frame_ms: summary(b.frame),
     interval_ms: summary(b.interval),
+    main_thread_cpu_per_frame_ms: summary(cpu),
     dropped_frames: b.interval.filter((x) => x > 1.5 * BUDGET_MS).length,
-    long_animation_frames: b.loafSupported ? { count: b.loaf, ...summary(b.loafMs) } : 'unsupported',
+    long_animation_frames: b.loafSupported
+      ? {
+          count: b.loaf,
+          ...summary(b.loafMs),
+          median_split_ms: {
+            tasks_before_render: summary(b.loafBefore).p50,
+            raf_callbacks_and_microtasks: summary(b.loafRaf).p50,
+            style_layout_paint: summary(b.loafRender).p50,
+          },
+        }
+      : 'unsupported',
     budget_ms: Math.round(BUDGET_MS * 100) / 100,
     within_budget: (pct(b.frame, 95) ?? Infinity) <= BUDGET_MS,
   };
+}
+
+/**
+ * Main-thread CPU time (trace thread time) per frame: every renderer-main
+ * task from one frame's rAF callbacks to the next's, summed, in ms.
+ */
+function cpuPerFrame(events) {
+  const main = new Set(
+    events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`),
+  );
+  const onMain = events.filter((e) => e.ph === 'X' && main.has(`${e.pid}:${e.tid}`)).sort((a, b) => a.ts - b.ts);
+  const frames = onMain.filter((e) => e.name === 'FireAnimationFrame').map((e) => e.ts);
+  const tasks = onMain.filter((e) => e.name === 'RunTask');
+  const out = [];
+  let t = 0;
+  for (let f = 0; f + 1 < frames.length; f++) {
+    let sum = 0;
+    while (t < tasks.length && tasks[t].ts + tasks[t].dur <= frames[f]) t++;
+    // The task holding this frame's rAF callbacks, and every task up to the
+    // next frame's.
+    for (let i = t; i < tasks.length && tasks[i].ts < frames[f + 1] - 1; i++) {
+      if (tasks[i].ts + tasks[i].dur < frames[f]) continue;
+      sum += (tasks[i].tdur ?? tasks[i].dur) / 1000;
+    }
+    out.push(sum);
+  }
+  return out;
 }
 
 export async function frameBench({ seconds = 10, strict = false } = {}) {
@@ -193,7 +247,7 @@ export async function frameBench({ seconds = 10, strict = false } = {}) {
       return results;
     }
     for (const [label, idx] of [['1x', SPEED_1X], ['10x', SPEED_10X]]) {
-      const r = await measure(page, label, idx, seconds);
+      const r = await measure(browser, page, label, idx, seconds);
       results.push(r);
       if (r.in_flight.p50 === null || r.in_flight.p50 < MIN_IN_FLIGHT) {
         failure = { code: 2, why: `at ${label} the median in flight was ${r.in_flight.p50}, under ${MIN_IN_FLIGHT}` };
