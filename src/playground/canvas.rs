@@ -77,6 +77,7 @@ pub struct CanvasState {
     drag: Option<Drag>,
     edit: Option<Edit>,
     /// A non-passive `touchstart` listener on the `<svg>` (see [`CanvasState::guard_touch`]).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     touch_guard: Option<(web_sys::Element, gloo::events::EventListener)>,
 }
 
