@@ -139,9 +139,11 @@ pub struct Item {
     pub fault: Fault,
 }
 
-/// Is any link direction touching endpoint `i` cut?
+/// Is a route direction between server `i` and another server cut? (What
+/// the menu's Heal, `heal n2`, heals: a lone selector pairs with every
+/// server, not with clients.)
 pub fn has_cut(w: &World, i: usize) -> bool {
-    let n = w.servers.len() + w.clients.len();
+    let n = w.servers.len();
     let e = i as Endpoint;
     (0..n).filter(|&j| j != i).any(|j| w.is_cut(e, j as Endpoint) || w.is_cut(j as Endpoint, e))
 }
@@ -843,6 +845,9 @@ mod tests {
         w.apply_fault(&heal);
         assert!(!has_cut(&w, 1), "the menu's Heal heals n2's links");
         assert!(menu_items(&w, 9).is_empty());
+        // A cut client link is not what `heal n1` heals: Heal stays disabled.
+        w.apply_fault(&Fault::Partition(vec![vec![Selector::Node("c1".into())], vec![Selector::Node("n1".into())]]));
+        assert!(w.is_cut(3, 0) && !has_cut(&w, 0));
     }
 
     #[test]
