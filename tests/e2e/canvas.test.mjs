@@ -74,6 +74,8 @@ async function enabledItems(page, name) {
   await page.click(srv(name));
   await page.locator('#cv-menu').waitFor();
   const items = await page.$$eval('#cv-menu [role=menuitem]', (bs) => bs.filter((b) => !b.disabled).map((b) => b.textContent));
+  // Focus moves into the menu once it is drawn; Escape is the menu's key.
+  await page.waitForFunction(() => document.activeElement?.closest('#cv-menu') != null);
   await page.keyboard.press('Escape');
   await page.locator('#cv-menu').waitFor({ state: 'detached' });
   return items;
@@ -163,6 +165,7 @@ test('the drawing works with the keyboard alone: menu and latency editor', T, as
   // Space opens it too; End goes to the last enabled item; Escape closes and changes nothing.
   await page.keyboard.press(' ');
   await page.locator('#cv-menu').waitFor();
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-menu-kill');
   await page.keyboard.press('End');
   await page.waitForFunction(() => document.activeElement?.id === 'cv-menu-link-2');
   await page.keyboard.press('ArrowDown');
@@ -180,7 +183,9 @@ test('the drawing works with the keyboard alone: menu and latency editor', T, as
   await page.locator('#cv-menu').waitFor({ state: 'detached' });
   assert.equal(await stateOf(page, 'n1'), 'up');
   // One link from the keyboard (what a drag does): End is "Cut link to n3".
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-server-0');
   await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-menu-kill');
   await page.keyboard.press('End');
   await page.waitForFunction(() => document.activeElement?.textContent === 'Cut link to n3');
   await page.keyboard.press('Enter');
@@ -188,6 +193,7 @@ test('the drawing works with the keyboard alone: menu and latency editor', T, as
   assert.equal(await routeState(page, 'n1', 'n3'), 'cut');
   await page.waitForFunction(() => document.activeElement?.id === 'cv-server-0');
   await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-menu-kill');
   await page.keyboard.press('End');
   await page.waitForFunction(() => document.activeElement?.textContent === 'Heal link to n3');
   await page.keyboard.press('Enter');
