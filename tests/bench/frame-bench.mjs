@@ -10,8 +10,13 @@
 // - frame: from the first rAF callback of a frame to a message posted from
 //   it, which runs after the frame's callbacks, the microtasks they queue
 //   (Yew runs update, view and the DOM patch there), style, layout and
-//   paint: the main thread's whole work for that frame. This is the number
-//   the 16.7 ms budget is checked against;
+//   paint: the main thread's work for that frame (but Yew's scheduler
+//   yields to a timer task after 16 ms, and work deferred there is missed);
+// - main-thread CPU per frame: from a Chromium trace of the same window,
+//   the thread time of every renderer-main task from one frame's rAF
+//   callbacks to the next's, so deferred work counts and a busy machine
+//   does not inflate it. The 16.7 ms budget is checked against the p95 of
+//   both;
 // - interval: between consecutive rAF timestamps (60 Hz display: 16.7 ms
 //   when no frame is dropped);
 // - long animation frames (PerformanceObserver 'long-animation-frame',
@@ -174,7 +179,10 @@ async function measure(browser, page, label, speedIndex, seconds) {
         }
       : 'unsupported',
     budget_ms: Math.round(BUDGET_MS * 100) / 100,
-    within_budget: (pct(b.frame, 95) ?? Infinity) <= BUDGET_MS,
+    // Both must fit: the rAF-to-after-paint span misses work Yew defers
+    // to a timer task (its scheduler yields after 16 ms), the CPU time
+    // counts it.
+    within_budget: Math.max(pct(b.frame, 95) ?? Infinity, pct(cpu, 95) ?? Infinity) <= BUDGET_MS,
   };
 }
 
