@@ -34,6 +34,9 @@ pub struct Hop {
     pub to: String,
     pub sent: Time,
     pub arrived: Time,
+    /// The endpoints (for the drawing's highlight).
+    pub from_ep: Endpoint,
+    pub to_ep: Endpoint,
 }
 
 /// The path of one acknowledged publish.
@@ -50,6 +53,9 @@ pub struct AckPath {
     pub leader: Option<String>,
     /// Servers holding the entry when it reached quorum, and when.
     pub quorum: Option<(Vec<String>, Time)>,
+    /// The quorum's servers and the leader as endpoints (for the drawing).
+    pub quorum_eps: Vec<Endpoint>,
+    pub leader_ep: Option<Endpoint>,
     pub replicas: usize,
     pub hops: Vec<Hop>,
     /// Frames that should be there but were not found in the trace.
@@ -120,6 +126,15 @@ pub fn trace_path(w: &World, ack: &TraceEvent) -> Option<AckPath> {
         })
         .collect();
     let name = |ep: Endpoint| text::short(w.name(ep), 24);
+    let hop = |what: &'static str, s: &Send<'_>| Hop {
+        what,
+        from: name(s.from),
+        to: name(s.to),
+        sent: s.at,
+        arrived: s.arrives,
+        from_ep: s.from,
+        to_ep: s.to,
+    };
     let mut hops = Vec::new();
     let mut missing = Vec::new();
     // 1. The client's PUB.
@@ -128,7 +143,7 @@ pub fn trace_path(w: &World, ack: &TraceEvent) -> Option<AckPath> {
         .find(|s| s.at == start && s.from == *client && s.kind == FrameKind::Publish && s.subject == Some(&**subject));
     let entry_server = publish.map(|p| p.to);
     match publish {
-        Some(p) => hops.push(Hop { what: "publish", from: name(p.from), to: name(p.to), sent: p.at, arrived: p.arrives }),
+        Some(p) => hops.push(hop("publish", p)),
         None => missing.push("the client's publish"),
     }
     // 2. The quorum note of the stream's group (the leader's) in the window.
@@ -151,7 +166,7 @@ pub fn trace_path(w: &World, ack: &TraceEvent) -> Option<AckPath> {
                 s.from == entry && s.to == l && s.kind == FrameKind::RouteMsg && s.subject == Some(&**subject) && s.at >= at_leader
             }) {
                 Some(r) => {
-                    hops.push(Hop { what: "route", from: name(r.from), to: name(r.to), sent: r.at, arrived: r.arrives });
+                    hops.push(hop("route", r));
                     at_leader = r.arrives;
                 }
                 None => missing.push("the route message to the leader"),
@@ -177,11 +192,11 @@ pub fn trace_path(w: &World, ack: &TraceEvent) -> Option<AckPath> {
             else {
                 continue;
             };
-            hops.push(Hop { what: "append", from: name(*l), to: name(f), sent: ae.at, arrived: ae.arrives });
+            hops.push(hop("append", ae));
             if let Some(ack) = sends.iter().find(|s| {
                 s.from == f && s.to == *l && s.kind == FrameKind::RaftAppendAck && s.at >= ae.arrives && s.arrives <= *q_at
             }) {
-                hops.push(Hop { what: "append ack", from: name(f), to: name(*l), sent: ack.at, arrived: ack.arrives });
+                hops.push(hop("append ack", ack));
             }
         }
         if acks.len() > 1 && !hops.iter().any(|h| h.what == "append ack") {
@@ -195,13 +210,13 @@ pub fn trace_path(w: &World, ack: &TraceEvent) -> Option<AckPath> {
     if let (Some(entry), Some(l)) = (entry_server, leader) {
         if entry != l {
             match sends.iter().find(|s| s.from == l && s.to == entry && s.kind == FrameKind::RouteMsg && s.at >= q_at) {
-                Some(r) => hops.push(Hop { what: "puback route", from: name(r.from), to: name(r.to), sent: r.at, arrived: r.arrives }),
+                Some(r) => hops.push(hop("puback route", r)),
                 None => missing.push("the PubAck's route message"),
             }
         }
     }
     match sends.iter().rev().find(|s| s.to == *client && s.kind == FrameKind::Deliver && s.arrives == end) {
-        Some(d) => hops.push(Hop { what: "puback", from: name(d.from), to: name(d.to), sent: d.at, arrived: d.arrives }),
+        Some(d) => hops.push(hop("puback", d)),
         None => missing.push("the PubAck's delivery"),
     }
     Some(AckPath {
@@ -213,6 +228,8 @@ pub fn trace_path(w: &World, ack: &TraceEvent) -> Option<AckPath> {
         start,
         end,
         leader: leader.map(&name),
+        quorum_eps: quorum.as_ref().map(|q| q.1.clone()).unwrap_or_default(),
+        leader_ep: leader,
         quorum: quorum.map(|(_, acks, at)| (acks.iter().map(|&a| name(a)).collect(), at)),
         replicas,
         hops,
@@ -248,7 +265,9 @@ pub fn describe(p: &AckPath) -> String {
 }
 
 /// The causal panel: the recent PubAcks (pick one) and the chosen one's path.
-pub fn causal_view(c: &Causal, picked: Option<u64>, on_pick: Callback<u64>) -> Html {
+/// A picked PubAck (from the log or the buttons here) is "open": its path is
+/// also highlighted on the cluster drawing until `on_close`.
+pub fn causal_view(c: &Causal, picked: Option<u64>, on_pick: Callback<u64>, on_close: Callback<()>) -> Html {
     let chosen = match picked {
         Some(s) => c.find(s),
         None => c.paths.back(),
@@ -278,6 +297,16 @@ pub fn causal_view(c: &Causal, picked: Option<u64>, on_pick: Callback<u64>) -> H
                 <p class="muted small" id="causal-gone">
                     { format!("That PubAck is older than the last {KEPT} kept here; pick a recent one.") }
                 </p>
+            }
+            if picked.is_some() && chosen.is_some() {
+                <p class="small causal-open">
+                    { "This path is highlighted on the cluster drawing. " }
+                    <button type="button" id="causal-close" onclick={Callback::from(move |_| on_close.emit(()))}>
+                        { "Close the trace" }
+                    </button>
+                </p>
+            } else if chosen.is_some() {
+                <p class="muted small">{ "The latest PubAck is shown. Pick one (here or in the event log) to highlight its path on the cluster drawing." }</p>
             }
             if let Some(p) = chosen {
                 { waterfall(p) }

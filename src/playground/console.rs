@@ -16,7 +16,8 @@
 
 use std::collections::VecDeque;
 
-use jetsim_core::scenario::{self, Action, ClientCmd, Limits, StreamCmd};
+use jetsim_core::client::JsDelivery;
+use jetsim_core::scenario::{self, Action, ClientCmd, ConsumerCmd, Limits, StreamCmd};
 use jetsim_core::sim::World;
 use jetsim_core::time::Time;
 use jetsim_core::trace::{Endpoint, RaftNote, TraceKind};
@@ -37,8 +38,13 @@ pub const LINES_CAP: usize = 40;
 enum Follow {
     /// Publish results (JetStream: PubAcks or failures; core: publishes).
     Pub { client: Endpoint, js: bool, left: u64 },
-    /// Messages received on a subscription.
-    Sub { client: Endpoint, left: u64 },
+    /// Messages received on a subscription (`subject` its pattern).
+    Sub { client: Endpoint, left: u64, subject: String },
+    /// The response to a `nats consumer add/info/rm/ls` call; `prefix` is
+    /// what natscli puts before an error.
+    ConsumerApi { client: Endpoint, op: String, prefix: String },
+    /// `nats consumer next`: messages pulled, until `left` or a status.
+    Next { client: Endpoint, op: String, left: u64, ack: bool },
     /// The response to a `nats stream ...` call.
     Api { client: Endpoint, op: String, info: bool, created: bool },
     /// A step-down's response, then the new leader.
@@ -74,6 +80,9 @@ pub struct Console {
     next_n: u64,
     key: Option<(usize, u64)>,
     next_seq: u64,
+    /// Per client: JetStream deliveries (`JsStats::deliveries_seen`) matched
+    /// to their `Received` trace events so far.
+    delivered: Vec<u64>,
 }
 
 /// Virtual time as the CLI's log prefix (`HH:MM:SS`), with milliseconds.
@@ -113,12 +122,8 @@ impl Console {
                 let mut lines = Vec::new();
                 match &follow {
                     None => lines.push(format!("{} {done}", hms(now))),
-                    Some(Follow::Sub { .. }) => {
-                        if let Ok(Action::Client { cmd: ClientCmd::Sub { subject, .. }, .. }) =
-                            scenario::parse_action_line(&line, s.world.scenario(), &Limits::default())
-                        {
-                            lines.push(format!("{} Subscribing on {}", hms(now), text::short(&subject, 80)));
-                        }
+                    Some(Follow::Sub { subject, .. }) => {
+                        lines.push(format!("{} Subscribing on {}", hms(now), text::short(subject, 80)));
                     }
                     Some(_) => {}
                 }
@@ -170,21 +175,46 @@ impl Console {
             }
             self.key = Some(key);
             self.next_seq = w.trace.count();
+            self.delivered = w.clients.iter().map(|c| c.node.js.deliveries_seen).collect();
             return;
         }
-        if self.entries.iter().all(|e| e.follow.is_none()) {
+        if self.delivered.len() != w.clients.len() || self.entries.iter().all(|e| e.follow.is_none()) {
             self.next_seq = w.trace.count();
+            self.delivered = w.clients.iter().map(|c| c.node.js.deliveries_seen).collect();
             return;
         }
-        // Each event goes to the oldest entry waiting for it.
+        // Each event goes to the oldest entry waiting for it. A `Received`
+        // of a JetStream message is paired with the client's delivery log
+        // (same order: the client logs, then traces).
         for ev in w.trace.since(self.next_seq) {
+            let delivery = match &ev.kind {
+                TraceKind::Received { client, subject, .. } => self.next_delivery(w, *client, ev.at, subject),
+                _ => None,
+            };
             for e in self.entries.iter_mut().filter(|e| e.follow.is_some()) {
-                if observe(w, e, ev.at, &ev.kind) {
+                if observe(w, e, ev.at, &ev.kind, delivery) {
                     break;
                 }
             }
         }
         self.next_seq = w.trace.count();
+        self.delivered = w.clients.iter().map(|c| c.node.js.deliveries_seen).collect();
+    }
+
+    /// The logged JetStream delivery behind a `Received` event, if it is one.
+    fn next_delivery<'w>(&mut self, w: &'w World, client: Endpoint, at: Time, subject: &str) -> Option<&'w JsDelivery> {
+        let i = (client as usize).checked_sub(w.server_count() as usize)?;
+        let js = &w.clients.get(i)?.node.js;
+        let read = self.delivered.get_mut(i)?;
+        let first = js.deliveries_seen - js.deliveries.len() as u64;
+        let k = (*read).max(first);
+        let d = js.deliveries.get((k - first) as usize)?;
+        if d.at == at && *d.subject == *subject {
+            *read = k + 1;
+            Some(d)
+        } else {
+            None
+        }
     }
 }
 
@@ -205,7 +235,35 @@ fn follow_of(w: &World, a: &Action) -> Option<Follow> {
     Some(match cmd {
         ClientCmd::Pub { count, .. } => Follow::Pub { client, js: false, left: (*count).min(LINES_CAP as u64) },
         ClientCmd::JsPub { count, .. } => Follow::Pub { client, js: true, left: (*count).min(LINES_CAP as u64) },
-        ClientCmd::Sub { count, .. } => Follow::Sub { client, left: count.unwrap_or(u64::MAX).min(LINES_CAP as u64) },
+        ClientCmd::Sub { count, subject, .. } => {
+            Follow::Sub { client, left: count.unwrap_or(u64::MAX).min(LINES_CAP as u64), subject: subject.clone() }
+        }
+        ClientCmd::Consumer(cc) => match cc {
+            ConsumerCmd::Next { stream, name, count, ack } => Follow::Next {
+                client,
+                op: format!("consumer next {stream} {name}"),
+                left: (*count).min(LINES_CAP as u64 / 4).max(1),
+                ack: *ack,
+            },
+            ConsumerCmd::Add { stream, name, .. } => Follow::ConsumerApi {
+                client,
+                op: format!("consumer add {stream} {name}"),
+                prefix: "Consumer creation failed: ".into(),
+            },
+            ConsumerCmd::Info { stream, name } => Follow::ConsumerApi {
+                client,
+                op: format!("consumer info {stream} {name}"),
+                prefix: format!("could not load Consumer {stream} > {name}: "),
+            },
+            ConsumerCmd::Rm { stream, name } => Follow::ConsumerApi {
+                client,
+                op: format!("consumer rm {stream} {name}"),
+                prefix: "could not load Consumer: ".into(),
+            },
+            ConsumerCmd::Ls { stream } => {
+                Follow::ConsumerApi { client, op: format!("consumer ls {stream}"), prefix: "could not load Consumers: ".into() }
+            }
+        },
         ClientCmd::Stream(StreamCmd::StepDown { name }) => {
             Follow::StepDown { client, op: format!("stream cluster step-down {name}"), stream: name.clone(), answered: false }
         }
@@ -226,7 +284,7 @@ fn follow_of(w: &World, a: &Action) -> Option<Follow> {
 }
 
 /// Let an entry see one event; true when the event was for it.
-fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind) -> bool {
+fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Option<&JsDelivery>) -> bool {
     let Some(f) = e.follow.clone() else { return false };
     let mut mine = true;
     let done = match (f, kind) {
@@ -243,10 +301,106 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind) -> bool {
             e.error = true;
             set_left(e, left.saturating_sub(1))
         }
-        (Follow::Sub { client, left }, TraceKind::Received { client: c, subject, bytes }) if *c == client => {
+        (Follow::Sub { client, left, subject: pattern }, TraceKind::Received { client: c, subject, bytes })
+            if *c == client && delivery.map_or(jetsim_core::subject::matches(&pattern, subject), |d| *d.sub == *pattern) =>
+        {
             e.received += 1;
-            e.push(format!("[#{}] Received on \"{}\" ({bytes} bytes)", e.received, text::short(subject, 80)));
+            match delivery.and_then(|d| delivery_parts(d).map(|m| (d, m))) {
+                Some((d, m)) => {
+                    // natscli's line for a message with a reply, then the
+                    // metadata it parses from the $JS.ACK subject.
+                    e.push(format!(
+                        "[#{}] Received on \"{}\" with reply \"{}\"",
+                        e.received,
+                        text::short(subject, 80),
+                        text::short(&d.reply, 160)
+                    ));
+                    e.push(format!(
+                        "  JetStream: stream: {} consumer: {} / tries: {} / cons seq: {} / str seq: {} / pending: {}",
+                        text::short(&m.stream, 40),
+                        text::short(&m.consumer, 40),
+                        m.delivered,
+                        m.consumer_seq,
+                        m.stream_seq,
+                        comma(m.pending)
+                    ));
+                    e.push(body_text(&d.body, d.bytes));
+                }
+                None => e.push(format!("[#{}] Received on \"{}\" ({bytes} bytes)", e.received, text::short(subject, 80))),
+            }
             set_left(e, left.saturating_sub(1))
+        }
+        (Follow::Next { client, op, left, ack }, TraceKind::Received { client: c, subject, .. })
+            if *c == client && delivery.is_some_and(|d| d.sub.contains(".pull.")) =>
+        {
+            let d = delivery.expect("checked");
+            match delivery_parts(d) {
+                Some(m) => e.push(format!(
+                    "[{}] subj: {} / tries: {} / cons seq: {} / str seq: {} / pending: {}",
+                    hms(at),
+                    text::short(subject, 80),
+                    m.delivered,
+                    m.consumer_seq,
+                    m.stream_seq,
+                    comma(m.pending)
+                )),
+                None => e.push(format!("--- subject: {} reply: {}", text::short(subject, 80), text::short(&d.reply, 160))),
+            }
+            e.push(String::new());
+            e.push(body_text(&d.body, d.bytes));
+            if ack {
+                e.push(String::new());
+                e.push("Acknowledged message".into());
+            }
+            e.push(String::new());
+            let left = left.saturating_sub(1);
+            e.follow = Some(Follow::Next { client, op, left, ack });
+            left == 0
+        }
+        (Follow::Next { client, op, .. }, TraceKind::JsApi { client: c, op: o, ok: false, text: t }) if *c == client && **o == *op => {
+            e.error = true;
+            e.push(format!("nats: error: no message received: {}", text::display_max(t, 300)));
+            true
+        }
+        (Follow::ConsumerApi { client, op, prefix }, TraceKind::JsApi { client: c, op: o, ok, text: t }) if *c == client && **o == *op => {
+            if !*ok {
+                e.error = true;
+                e.push(format!("nats: error: {prefix}{}", text::display_max(t, 300)));
+            } else {
+                let json = w.clients[(client - w.server_count()) as usize]
+                    .node
+                    .js
+                    .last_api
+                    .as_ref()
+                    .filter(|(o, _)| *o == op)
+                    .and_then(|(_, body)| serde_json::from_str::<Value>(body).ok());
+                match json {
+                    Some(v) if v.get("config").is_some() => {
+                        for l in consumer_info_cli_lines(&v) {
+                            e.push(l);
+                        }
+                    }
+                    Some(v) if v.get("consumers").is_some() => {
+                        let names: Vec<String> = v["consumers"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|n| n.as_str().or_else(|| n["name"].as_str()).map(|n| text::short(n, 80)))
+                            .collect();
+                        if names.is_empty() {
+                            e.push("No Consumers defined".into());
+                        } else {
+                            for n in names {
+                                e.push(n);
+                            }
+                        }
+                    }
+                    // `consumer rm`: natscli prints nothing on success.
+                    Some(v) if v.get("success").is_some() => {}
+                    _ => e.push(text::display_max(t, 300)),
+                }
+            }
+            true
         }
         (Follow::Api { client, op, info, created }, TraceKind::JsApi { client: c, op: o, ok, text: t }) if *c == client && **o == *op => {
             if !*ok {
@@ -308,8 +462,201 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind) -> bool {
     mine
 }
 
+/// The `$JS.ACK` metadata of a delivery.
+fn delivery_parts(d: &JsDelivery) -> Option<super::delivery_check::AckMeta> {
+    super::delivery_check::parse_ack(&d.reply)
+}
+
+/// A message body as natscli prints it (the page keeps the first bytes).
+fn body_text(body: &[u8], bytes: u32) -> String {
+    let t = text::display_max(&String::from_utf8_lossy(body), 200);
+    if (body.len() as u32) < bytes {
+        format!("{t}… ({bytes} bytes)")
+    } else {
+        t
+    }
+}
+
+/// An integer as natscli's `f()` (humanize.Comma: `1,234,567`).
+pub fn comma(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A duration as natscli's `f()` (columns.HumanizeDuration: `30.00s`, `2m5s`).
+pub fn go_duration(ns: u64) -> String {
+    const MS: u64 = 1_000_000;
+    const S: u64 = 1_000_000_000;
+    if ns < MS {
+        return format!("{}µs", (ns + 500) / 1000);
+    }
+    if ns < S {
+        return format!("{}ms", (ns + MS / 2) / MS);
+    }
+    let secs = ns / S;
+    let (mins, hrs, days) = (secs / 60, secs / 3600, secs / 86_400);
+    if days > 0 {
+        format!("{days}d{}h{}m{}s", hrs % 24, mins % 60, secs % 60)
+    } else if hrs > 0 {
+        format!("{hrs}h{}m{}s", mins % 60, secs % 60)
+    } else if mins > 0 {
+        format!("{mins}m{}s", secs % 60)
+    } else {
+        format!("{:.2}s", ns as f64 / S as f64)
+    }
+}
+
+/// A ConsumerInfo response as `nats consumer info` (and `add`) prints it:
+/// heading, Configuration, Cluster Information and State, natscli's field
+/// names and alignment. "Last delivery ... ago" is left out (the page has
+/// no wall clock to compare with).
+pub fn consumer_info_cli_lines(v: &Value) -> Vec<String> {
+    let s = |v: &Value| text::display_max(v.as_str().unwrap_or(""), 200);
+    let num = |v: &Value| v.as_i64().unwrap_or(0);
+    let cfg = &v["config"];
+    let mut rows: Vec<(Option<&str>, String)> = vec![(None, "Configuration".into())];
+    let name = s(&cfg["name"]);
+    let durable = s(&cfg["durable_name"]);
+    if !name.is_empty() {
+        rows.push((Some("Name"), name.clone()));
+    }
+    if !durable.is_empty() && durable != name {
+        rows.push((Some("Durable Name"), durable));
+    }
+    let deliver_subject = s(&cfg["deliver_subject"]);
+    if !deliver_subject.is_empty() {
+        rows.push((Some("Delivery Subject"), deliver_subject.clone()));
+    } else {
+        rows.push((Some("Pull Mode"), "true".into()));
+    }
+    if !s(&cfg["filter_subject"]).is_empty() {
+        rows.push((Some("Filter Subject"), s(&cfg["filter_subject"])));
+    }
+    if let Some(fs) = cfg["filter_subjects"].as_array().filter(|a| !a.is_empty()) {
+        rows.push((Some("Filter Subjects"), format!("[{}]", fs.iter().map(&s).collect::<Vec<_>>().join(" "))));
+    }
+    let policy = match cfg["deliver_policy"].as_str().unwrap_or("all") {
+        "all" => "All".to_string(),
+        "last" => "Last".into(),
+        "new" => "New".into(),
+        "last_per_subject" => "Last Per Subject".into(),
+        "by_start_sequence" => format!("From Sequence {}", num(&cfg["opt_start_seq"])),
+        "by_start_time" => format!("Since {}", s(&cfg["opt_start_time"])),
+        other => text::short(other, 40),
+    };
+    rows.push((Some("Deliver Policy"), policy));
+    if !s(&cfg["deliver_group"]).is_empty() && !deliver_subject.is_empty() {
+        rows.push((Some("Deliver Queue Group"), s(&cfg["deliver_group"])));
+    }
+    let ack = cfg["ack_policy"].as_str().unwrap_or("none");
+    rows.push((Some("Ack Policy"), capitalize(ack)));
+    if ack != "none" {
+        rows.push((Some("Ack Wait"), go_duration(num(&cfg["ack_wait"]).max(0) as u64)));
+    }
+    rows.push((Some("Replay Policy"), capitalize(cfg["replay_policy"].as_str().unwrap_or("instant"))));
+    if num(&cfg["max_deliver"]) != -1 && cfg.get("max_deliver").is_some() {
+        rows.push((Some("Maximum Deliveries"), num(&cfg["max_deliver"]).to_string()));
+    }
+    if num(&cfg["max_ack_pending"]) > 0 {
+        rows.push((Some("Max Ack Pending"), comma(num(&cfg["max_ack_pending"]) as u64)));
+    }
+    if num(&cfg["max_waiting"]) > 0 {
+        rows.push((Some("Max Waiting Pulls"), comma(num(&cfg["max_waiting"]) as u64)));
+    }
+    if num(&cfg["idle_heartbeat"]) > 0 {
+        rows.push((Some("Idle Heartbeat"), go_duration(num(&cfg["idle_heartbeat"]) as u64)));
+    }
+    if !deliver_subject.is_empty() {
+        rows.push((Some("Flow Control"), (cfg["flow_control"].as_bool() == Some(true)).to_string()));
+    }
+    if cfg["headers_only"].as_bool() == Some(true) {
+        rows.push((Some("Headers Only"), "true".into()));
+    }
+    if num(&cfg["inactive_threshold"]) > 0 && deliver_subject.is_empty() {
+        rows.push((Some("Inactive Threshold"), go_duration(num(&cfg["inactive_threshold"]) as u64)));
+    }
+    if let Some(b) = cfg["backoff"].as_array().filter(|a| !a.is_empty()) {
+        rows.push((Some("Backoff"), b.iter().map(|d| go_duration(d.as_u64().unwrap_or(0))).collect::<Vec<_>>().join(", ")));
+    }
+    if num(&cfg["num_replicas"]) > 0 {
+        rows.push((Some("Replicas"), num(&cfg["num_replicas"]).to_string()));
+    }
+    if cfg["mem_storage"].as_bool() == Some(true) {
+        rows.push((Some("Memory Storage"), "true".into()));
+    }
+    let cl = &v["cluster"];
+    if !s(&cl["name"]).is_empty() {
+        rows.push((None, "Cluster Information".into()));
+        rows.push((Some("Name"), s(&cl["name"])));
+        if !s(&cl["raft_group"]).is_empty() {
+            rows.push((Some("Raft Group"), s(&cl["raft_group"])));
+        }
+        rows.push((Some("Leader"), s(&cl["leader"])));
+        for r in cl["replicas"].as_array().into_iter().flatten() {
+            let active = r["active"].as_u64().unwrap_or(0);
+            let since = if active == 0 { "not seen".to_string() } else { format!("seen {} ago", go_duration(active)) };
+            let cur = if r["current"].as_bool() == Some(true) { "current" } else { "outdated" };
+            rows.push((Some("Replica"), format!("{}, {cur}, {since}", s(&r["name"]))));
+        }
+    }
+    rows.push((None, "State".into()));
+    let pair = |p: &Value| {
+        format!(
+            "Consumer sequence: {} Stream sequence: {}",
+            comma(p["consumer_seq"].as_u64().unwrap_or(0)),
+            comma(p["stream_seq"].as_u64().unwrap_or(0))
+        )
+    };
+    rows.push((Some("Last Delivered Message"), pair(&v["delivered"])));
+    if ack != "none" {
+        rows.push((Some("Acknowledgment Floor"), pair(&v["ack_floor"])));
+        let pending = v["num_ack_pending"].as_u64().unwrap_or(0);
+        rows.push((
+            Some("Outstanding Acks"),
+            if num(&cfg["max_ack_pending"]) > 0 {
+                format!("{} out of maximum {}", comma(pending), comma(num(&cfg["max_ack_pending"]) as u64))
+            } else {
+                pending.to_string()
+            },
+        ));
+        rows.push((Some("Redelivered Messages"), v["num_redelivered"].as_u64().unwrap_or(0).to_string()));
+    }
+    rows.push((Some("Unprocessed Messages"), v["num_pending"].as_u64().unwrap_or(0).to_string()));
+    if deliver_subject.is_empty() {
+        let waiting = comma(v["num_waiting"].as_u64().unwrap_or(0));
+        rows.push((
+            Some("Waiting Pulls"),
+            if num(&cfg["max_waiting"]) > 0 {
+                format!("{waiting} of maximum {}", comma(num(&cfg["max_waiting"]) as u64))
+            } else {
+                format!("{waiting} of unlimited")
+            },
+        ));
+    } else if v["push_bound"].as_bool() == Some(true) {
+        let g = s(&cfg["deliver_group"]);
+        rows.push((Some("Active Interest"), if g.is_empty() { "Active".into() } else { format!("Active using Queue Group {g}") }));
+    } else {
+        rows.push((Some("Active Interest"), "No interest".into()));
+    }
+    let heading = format!("Information for Consumer {} > {} created {}", s(&v["stream_name"]), s(&v["name"]), s(&v["created"]));
+    let mut out = columns(heading, rows);
+    // `columns` opens with a blank line after the heading; the first
+    // section title adds its own.
+    if out.get(1).is_some_and(|l| l.is_empty()) && out.get(2).is_some_and(|l| l.is_empty()) {
+        out.remove(1);
+    }
+    out
+}
+
 fn set_left(e: &mut Entry, left: u64) -> bool {
-    if let Some(Follow::Pub { left: l, .. } | Follow::Sub { left: l, .. }) = e.follow.as_mut() {
+    if let Some(Follow::Pub { left: l, .. } | Follow::Sub { left: l, .. } | Follow::Next { left: l, .. }) = e.follow.as_mut() {
         *l = left;
     }
     left == 0
@@ -475,7 +822,11 @@ pub fn complete(w: &World, input: &str) -> Vec<String> {
         ["kill" | "restart" | "power-loss" | "pause" | "resume" | "isolate"] => servers(),
         ["partition", ..] | ["heal", ..] | ["latency", ..] => servers(),
         ["split"] => strs(&["az", "region"]),
-        ["nats"] => strs(&["pub", "sub", "req", "reply", "unsub", "stream"]),
+        ["nats"] => strs(&["pub", "sub", "req", "reply", "unsub", "stream", "consumer"]),
+        ["nats", "consumer"] => strs(&["add", "info", "ls", "rm", "next"]),
+        ["nats", "consumer", "add" | "info" | "ls" | "rm" | "next"] => streams(),
+        ["nats", "consumer", "info" | "rm" | "next", stream] => consumer_names(w, stream),
+        ["nats", "sub"] => push_subjects(w),
         ["nats", "stream"] => strs(&["add", "info", "ls", "rm", "purge", "cluster"]),
         ["nats", "stream", "info" | "rm" | "purge"] => streams(),
         ["nats", "stream", "cluster"] => strs(&["step-down"]),
@@ -496,6 +847,34 @@ pub fn complete(w: &World, input: &str) -> Vec<String> {
         .map(|c| if c.ends_with(':') { format!("{head}{c} ") } else { format!("{head}{c}") })
         .take(20)
         .collect()
+}
+
+/// The consumers of a stream, as its leader (else any replica) knows them.
+fn consumer_names(w: &World, stream: &str) -> Vec<String> {
+    let reps = w.stream_replicas(stream);
+    let leader = w.stream_leader(stream);
+    reps.iter()
+        .find(|(e, _)| Some(*e) == leader)
+        .or(reps.first())
+        .map(|(_, r)| r.consumers.keys().map(|k| k.to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// Deliver subjects of push consumers (for `nats sub`).
+fn push_subjects(w: &World) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in w.stream_names() {
+        let reps = w.stream_replicas(&s);
+        if let Some((_, r)) = reps.first() {
+            for c in r.consumers.values() {
+                let d = &c.assignment.config.deliver_subject;
+                if !d.is_empty() && !out.contains(d) {
+                    out.push(d.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// What Tab completes to: the single completion, or the longest common
@@ -570,7 +949,7 @@ pub fn console_view(p: ConsoleProps<'_>) -> Html {
             </datalist>
             <button type="submit" id="run-command">{ "Run" }</button>
             <p id="command-help" class="muted small">
-                { "nats CLI commands (pub, sub, req, reply, unsub, stream add/info/ls/rm/purge/cluster step-down) run as the first client, or as another with \"c2: nats ...\"; and any scenario action: kill, restart, power-loss, pause, resume, partition, isolate, split, heal, latency, note. ↑/↓: history. Tab: complete names." }
+                { "nats CLI commands (pub, sub, req, reply, unsub, stream add/info/ls/rm/purge/cluster step-down, consumer add/info/ls/rm/next) run as the first client, or as another with \"c2: nats ...\"; and any scenario action: kill, restart, power-loss, pause, resume, partition, isolate, split, heal, latency, note. ↑/↓: history. Tab: complete names." }
             </p>
             <p id="command-result" role="status" class="small">
                 { match &p.result {
@@ -968,6 +1347,122 @@ mod tests {
         assert_eq!(row(&r, "Pending acks").split(':').next(), Some("30"), "worker1's first 10 were acked: {out}");
         assert_eq!(row(&r, "Pending acks").matches("delivered 2x").count(), PANEL_PENDING_LISTED, "the lowest pending are worker2's: {out}");
         eprintln!("{out}");
+    }
+
+    fn last_out(c: &Console) -> (String, bool) {
+        let e = c.entries.back().expect("an entry");
+        (e.lines.join("\n"), e.error)
+    }
+
+    #[test]
+    fn consumer_commands_print_as_natscli() {
+        let mut s = session("pull-consumer");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 13 * SEC);
+        assert_eq!(complete(&s.world, "nats consumer info JOBS w"), ["nats consumer info JOBS workers"]);
+        assert_eq!(tab_complete(&s.world, "nats cons").as_deref(), Some("nats consumer "));
+        // info: the numbers of the consumer's real state.
+        c.run(&mut s, "nats consumer info JOBS workers").expect("runs");
+        run_to(&mut s, &mut c, 13 * SEC + 100_000_000);
+        let (out, err) = last_out(&c);
+        assert!(!err, "{out}");
+        let panel = consumer_rows(&consumer_info_lines(&s.world, "JOBS"));
+        let (dc, ds) = pair(row(&panel, "Delivered"));
+        let (ac, as_) = pair(row(&panel, "Ack floor"));
+        assert!(out.starts_with("Information for Consumer JOBS > workers created "), "{out}");
+        for want in [
+            "Configuration:".to_string(),
+            "                    Name: workers".into(),
+            "               Pull Mode: true".into(),
+            "          Deliver Policy: All".into(),
+            "              Ack Policy: Explicit".into(),
+            "                Ack Wait: 2.00s".into(),
+            "Cluster Information:".into(),
+            "State:".into(),
+            format!("  Last Delivered Message: Consumer sequence: {dc} Stream sequence: {ds}"),
+            format!("    Acknowledgment Floor: Consumer sequence: {ac} Stream sequence: {as_}"),
+            "    Unprocessed Messages: 0".into(),
+            format!("           Waiting Pulls: {} of maximum 512", row(&panel, "Waiting pulls")),
+            format!("        Outstanding Acks: {} out of maximum 1,000", row(&panel, "Pending acks").split(':').next().unwrap_or("?")),
+        ] {
+            assert!(out.contains(&want), "missing {want:?} in\n{out}");
+        }
+        eprintln!("{out}");
+        // next: two messages acknowledged; the ack floor moves.
+        c.run(&mut s, "worker1: nats consumer next JOBS workers --count 2").expect("runs");
+        run_to(&mut s, &mut c, 14 * SEC);
+        let (out, err) = last_out(&c);
+        eprintln!("{out}");
+        assert!(!err || out.contains("no message received"), "{out}");
+        // rm, then info: natscli's error.
+        c.run(&mut s, "nats consumer rm JOBS workers -f").expect("runs");
+        run_to(&mut s, &mut c, 14 * SEC + 100_000_000);
+        assert_eq!(last_out(&c), (String::new(), false));
+        c.run(&mut s, "nats consumer info JOBS workers").expect("runs");
+        run_to(&mut s, &mut c, 14 * SEC + 200_000_000);
+        assert_eq!(
+            last_out(&c),
+            ("nats: error: could not load Consumer JOBS > workers: consumer not found (10014)".to_string(), true)
+        );
+        c.run(&mut s, "nats consumer ls JOBS").expect("runs");
+        run_to(&mut s, &mut c, 14 * SEC + 300_000_000);
+        assert_eq!(last_out(&c), ("No Consumers defined".to_string(), false));
+    }
+
+    #[test]
+    fn next_acks_and_the_ack_floor_moves() {
+        // The example without its workers' pulls: the console's pull is the first.
+        let text = crate::examples::find("pull-consumer").expect("example").text;
+        let text: String = text.lines().filter(|l| !l.contains("nats consumer next")).map(|l| format!("{l}\n")).collect();
+        let mut s = Session::build(&text, None).expect("builds");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 6 * SEC);
+        let floor = |s: &Session| pair(row(&consumer_rows(&consumer_info_lines(&s.world, "JOBS")), "Ack floor"));
+        assert_eq!(floor(&s), (0, 0));
+        c.run(&mut s, "worker1: nats consumer next JOBS workers --count 2").expect("runs");
+        run_to(&mut s, &mut c, 6 * SEC + 100_000_000);
+        let (out, err) = last_out(&c);
+        assert!(!err, "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("[00:00:06.0") && lines[0].ends_with("] subj: jobs.new / tries: 1 / cons seq: 1 / str seq: 1 / pending: 39"), "{out}");
+        assert_eq!(&lines[1..5], ["", "job 1", "", "Acknowledged message"], "{out}");
+        assert!(lines.iter().any(|l| l.ends_with("cons seq: 2 / str seq: 2 / pending: 38")), "{out}");
+        assert_eq!(out.matches("Acknowledged message").count(), 2, "{out}");
+        assert_eq!(floor(&s), (2, 2));
+    }
+
+    #[test]
+    fn sub_on_a_push_consumer_shows_the_ack_reply_and_metadata() {
+        let mut s = session("pull-consumer");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 6 * SEC);
+        c.run(&mut s, "nats consumer add JOBS pusher --target out.jobs --ack explicit --deliver all").expect("runs");
+        run_to(&mut s, &mut c, 6 * SEC + 100_000_000);
+        let (out, err) = last_out(&c);
+        assert!(!err, "{out}");
+        assert!(out.starts_with("Information for Consumer JOBS > pusher created "), "{out}");
+        assert!(out.contains("        Delivery Subject: out.jobs"), "{out}");
+        assert!(out.contains("         Active Interest: No interest"), "{out}");
+        assert_eq!(complete(&s.world, "nats sub out"), ["nats sub out.jobs"]);
+        c.run(&mut s, "worker2: nats sub out.jobs --count 3").expect("runs");
+        run_to(&mut s, &mut c, 7 * SEC);
+        let (out, err) = last_out(&c);
+        assert!(!err, "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].ends_with("Subscribing on out.jobs"), "{out}");
+        assert!(lines[1].starts_with("[#1] Received on \"jobs.new\" with reply \"$JS.ACK.JOBS.pusher.1.1.1."), "{out}");
+        assert_eq!(lines[2], "  JetStream: stream: JOBS consumer: pusher / tries: 1 / cons seq: 1 / str seq: 1 / pending: 39", "{out}");
+        assert_eq!(lines[3], "job 1", "{out}");
+        assert_eq!(out.matches("Received on").count(), 3, "{out}");
+    }
+
+    #[test]
+    fn go_durations_and_commas_as_natscli() {
+        assert_eq!(go_duration(30 * SEC), "30.00s");
+        assert_eq!(go_duration(125 * SEC), "2m5s");
+        assert_eq!(go_duration(1_500_000), "2ms");
+        assert_eq!(comma(1234567), "1,234,567");
+        assert_eq!(comma(999), "999");
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! wall time × speed, at most [`EVENTS_PER_FRAME`] events per frame; while
 //! paused, or when the tab is hidden, it asks for none.
 
+pub mod canvas;
 pub mod causal;
 pub mod console;
+pub mod delivery_check;
 pub mod guide;
 pub mod keys;
 pub mod layout;
@@ -46,6 +48,21 @@ const FRAME_BUDGET_MS: f64 = 8.0;
 const MAX_FRAME_MS: f64 = 100.0;
 /// The picker's value for text that is not one of the examples.
 const CUSTOM: &str = "custom";
+/// While playing, a render caused by an animation frame rebuilds the panels
+/// around the drawing (event log, guide/metrics/causal/sequence/streams, Raft
+/// lens, faults, clients) only when theirs is older than this, in wall ms,
+/// and at most one of them per frame; the drawing and the toolbar are rebuilt
+/// every frame. Any other render (a click, typing, pause) rebuilds them all.
+/// Measured by tests/bench/frame-bench.mjs (README "Benchmarks").
+const PANEL_REFRESH_MS: f64 = 200.0;
+
+thread_local! {
+    /// A message other than [`Msg::Frame`] came since the last render: the
+    /// next render rebuilds every panel.
+    static PANELS_STALE: Cell<bool> = const { Cell::new(true) };
+    /// The panels' last build while playing: (wall ms, html), by slot.
+    static PANELS: RefCell<[Option<(f64, Html)>; 5]> = RefCell::new(Default::default());
+}
 
 pub enum Msg {
     Frame(f64),
@@ -73,6 +90,10 @@ pub enum Msg {
     CausalPick(u64),
     /// Guarantees: take the reader to the moment a guarantee broke.
     GotoTime(Time),
+    /// The cluster drawing's fault menu, drags and latency editor (canvas.rs).
+    Canvas(canvas::CanvasMsg),
+    /// Close the open causal trace (its highlight on the drawing goes).
+    CausalClose,
 }
 
 /// What the status line says.
@@ -112,6 +133,8 @@ pub struct Playground {
     _visibility: Option<gloo::events::EventListener>,
     _motion: Option<gloo::events::EventListener>,
     time: timeline::TimeState,
+    /// The drawing's menu, drag and latency editor (canvas.rs).
+    canvas: canvas::CanvasState,
 }
 
 fn document_hidden() -> bool {
@@ -219,6 +242,7 @@ impl Component for Playground {
             _visibility: None,
             _motion: None,
             time: timeline::TimeState::default(),
+            canvas: canvas::CanvasState::default(),
         };
         let text = examples::find(examples::DEFAULT_EXAMPLE).map_or("", |e| e.text);
         me.draft = text.to_string();
@@ -246,6 +270,9 @@ impl Component for Playground {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        if !matches!(msg, Msg::Frame(_)) {
+            PANELS_STALE.with(|f| f.set(true));
+        }
         match msg {
             Msg::Frame(ts) => {
                 self.frame = None;
@@ -437,6 +464,11 @@ impl Component for Playground {
                 self.causal_pick = Some(seq);
                 true
             }
+            Msg::Canvas(m) => self.update_canvas(ctx, m),
+            Msg::CausalClose => {
+                self.causal_pick = None;
+                true
+            }
             Msg::GotoTime(t) => {
                 self.pause();
                 if let Some(s) = self.session.as_mut() {
@@ -449,6 +481,7 @@ impl Component for Playground {
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
         self.sync_url();
+        self.canvas.guard_touch();
         if self.log_stick.get() {
             if let Some(el) = self.log_ref.cast::<web_sys::Element>() {
                 el.set_scroll_top(el.scroll_height());
@@ -457,27 +490,60 @@ impl Component for Playground {
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
+        // The panels read the trace as it goes by: keep them reading every
+        // frame even when their html is reused (the trace keeps only the
+        // last events).
+        if let Some(s) = &self.session {
+            self.watch.borrow_mut().sync(s);
+        }
+        // Throttle the panels only in a render caused by animation frames alone.
+        let stale = PANELS_STALE.with(|f| f.replace(false));
+        let throttle = self.playing && !stale;
+        let rebuilt = Cell::new(false);
         html! {
             <div class={classes!("playground", self.time.presenter.then_some("presenter"))}>
                 { self.view_toolbar(ctx) }
                 { self.view_scenario(ctx) }
                 <section class="panel view-panel" aria-labelledby="view-h">
                     <h2 id="view-h" class="panel-title">{ "Cluster" }</h2>
-                    {
-                        match (&self.session, &self.layout) {
-                            (Some(s), Some(l)) => view::cluster_view(&s.world, l, self.reduced_motion),
-                            _ => html! { <p class="error">{ "No scenario is loaded." }</p> },
-                        }
-                    }
+                    { self.view_cluster(ctx) }
                     { view::legend() }
                 </section>
-                { self.view_log(ctx) }
-                { self.view_panels(ctx) }
-                { match &self.session { Some(s) => lens::lens_view(&s.world, &s.recent), None => html! {} } }
-                { self.view_faults(ctx) }
-                { self.view_clients() }
+                { self.panel(0, &rebuilt, throttle, || self.view_log(ctx)) }
+                { self.panel(1, &rebuilt, throttle, || self.view_panels(ctx)) }
+                { self.panel(2, &rebuilt, throttle, || match &self.session { Some(s) => lens::lens_view(&s.world, &s.recent), None => html! {} }) }
+                { self.panel(3, &rebuilt, throttle, || self.view_faults(ctx)) }
+                { self.panel(4, &rebuilt, throttle, || self.view_clients()) }
             </div>
         }
+    }
+}
+
+impl Playground {
+    /// Panel `slot`'s html: `build()`, or while playing and rendering for
+    /// animation frames only its last build if younger than
+    /// [`PANEL_REFRESH_MS`] or if another panel was rebuilt in this render,
+    /// so no frame pays for every panel at once. `throttle` is false for a
+    /// render that must rebuild them all (see `view`).
+    fn panel(&self, slot: usize, rebuilt: &Cell<bool>, throttle: bool, build: impl FnOnce() -> Html) -> Html {
+        let now = now_ms();
+        PANELS.with(|p| {
+            let mut p = p.borrow_mut();
+            let Some(cached) = p.get_mut(slot) else {
+                return build();
+            };
+            if throttle {
+                if let Some((at, html)) = cached.as_ref() {
+                    if rebuilt.get() || now - at < PANEL_REFRESH_MS {
+                        return html.clone();
+                    }
+                }
+                rebuilt.set(true);
+            }
+            let html = build();
+            *cached = self.playing.then(|| (now, html.clone()));
+            html
+        })
     }
 }
 
@@ -671,7 +737,7 @@ impl Playground {
                 { guide::guide_view(&s.world, &watch.narrator, link.callback(|_| Msg::GuideNext)) }
                 { metrics::guarantees_view(watch.metrics.guarantees(&s.world, self.playing), link.callback(Msg::GotoTime)) }
                 { metrics::metrics_view(&s.world, &mut watch.metrics) }
-                { causal::causal_view(&watch.causal, self.causal_pick, link.callback(Msg::CausalPick)) }
+                { causal::causal_view(&watch.causal, self.causal_pick, link.callback(Msg::CausalPick), link.callback(|_| Msg::CausalClose)) }
                 { sequence::sequence_view(&s.world) }
                 { console::streams_view(&s.world) }
             </>
@@ -772,6 +838,7 @@ impl Playground {
                         { "Heal all partitions" }
                     </button>
                 </p>
+                { canvas::split_buttons(w, link.callback(Msg::Fault)) }
                 { console_html }
             </section>
         }

@@ -181,7 +181,9 @@ impl Session {
         let sc = scenario::parse(text).map_err(|e| text::display(&e.to_string()))?;
         let seed = seed.or(sc.seed).unwrap_or(1);
         let stop_at = sc.until.filter(|&t| t > 0);
-        let world = World::new(sc, seed).map_err(|e| text::display(&e.to_string()))?;
+        let mut world = World::new(sc, seed).map_err(|e| text::display(&e.to_string()))?;
+        // The guarantees panel shows the Raft safety checks (metrics.rs).
+        world.set_check_invariants(true);
         let mut s = Session {
             text: Rc::from(text),
             seed,
@@ -469,10 +471,14 @@ impl Session {
         }
         let from = self.next_seq;
         let world = &self.world;
+        // Only the last LOG_CAP headline events can stay in the log: describe
+        // just those (a fast replay or 10× play brings thousands per call).
+        let headlines = world.trace.since(from).filter(|e| World::is_headline(&e.kind)).count();
         let fresh: Vec<LogEntry> = world
             .trace
             .since(from)
             .filter(|e| World::is_headline(&e.kind))
+            .skip(headlines.saturating_sub(LOG_CAP))
             .map(|e| LogEntry {
                 seq: e.seq,
                 at: e.at,
@@ -682,6 +688,23 @@ mod tests {
         assert!(err.contains("input log is full"), "{err}");
         assert_eq!(s.inputs().len(), MAX_INPUTS);
     }
+    #[test]
+    fn one_long_advance_logs_the_same_as_many_short_ones() {
+        // More headline events than the log keeps arrive in one call: the log
+        // must still be the last LOG_CAP of them, as with frame-sized calls.
+        let text = "jetsim 1\nserver n1\nclient a server=n1\nclient b server=n1\n\
+                    at 0s b: nats sub x\nat 1ms a: nats pub x hi --count 800 --sleep 1ms\n";
+        let mut long = Session::build(text, None).expect("builds");
+        let mut short = Session::build(text, None).expect("builds");
+        assert_eq!(long.advance(2e9, u64::MAX, &mut || true), Advance::Reached);
+        for _ in 0..2000 {
+            assert_eq!(short.advance(1e6, u64::MAX, &mut || true), Advance::Reached);
+        }
+        assert_eq!(long.now(), short.now());
+        assert_eq!(long.log.len(), LOG_CAP, "the load makes more headline events than the log keeps");
+        assert_eq!(long.log, short.log);
+    }
+
     /// What a test compares: the moment, the trace hash (every event so
     /// far), the log and the per-client counters.
     fn state(s: &Session) -> (Moment, u64, Vec<String>, Vec<(u64, u64)>) {

@@ -10,6 +10,8 @@ use jetsim_core::time::fmt_duration;
 use jetsim_core::trace::{Endpoint, FrameKind};
 use yew::prelude::*;
 
+use super::canvas::{self, CanvasMsg, DropAction, Interact};
+use super::causal::AckPath;
 use super::lens::{Detail, RaftFrame};
 use super::layout::{
     num, pill_width, ClientSpec, Layout, Pill, Pt, ServerSpec, PILL_H, PILL_MAX_CHARS, SERVER_R,
@@ -183,7 +185,11 @@ pub fn legend() -> Html {
                 <li><span class="state-dot down" aria-hidden="true"></span>{ "down" }</li>
                 <li><span class="role-dot" aria-hidden="true">{ "M" }</span>{ "JetStream meta leader" }</li>
                 <li><span class="role-dot" aria-hidden="true">{ "S" }</span>{ "stream leader (a number: leads that many)" }</li>
+                <li>{ line("causal") }{ "an open causal trace: its hops and their latency" }</li>
             </ul>
+            <p class="legend-hint small" id="canvas-hint">
+                { "On the drawing: click a server (or focus it and press Enter) for its fault menu; drag from one server to another to cut their link, again to heal it; drag a server out of its ring to isolate it; click a latency label (or a link) to change the link's latency." }
+            </p>
         </div>
     }
 }
@@ -274,8 +280,15 @@ fn frame_pos(now: u64, f: &InFlight, a: Pt, b: Pt) -> Pt {
     Pt::new(p.x - dy / len * 5.0, p.y + dx / len * 5.0)
 }
 
-/// The whole cluster view.
-pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Html {
+/// The drawing's viewBox (x, y, width, height) for the world's clients now.
+pub fn view_box(world: &World, layout: &Layout) -> (f64, f64, f64, f64) {
+    layout.view_box(&layout.place_clients(&client_specs(world)))
+}
+
+/// The whole cluster view, with its interactive parts (`ix`, see
+/// `canvas.rs`): servers open a fault menu and can be dragged, latency
+/// labels open an editor, an open causal trace is highlighted.
+pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &Interact<'_>) -> Html {
     let ns = world.servers.len();
     let specs = client_specs(world);
     let pills = layout.place_clients(&specs);
@@ -406,13 +419,21 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Htm
             RouteState::Down => "route down".to_string(),
         };
         let title = format!("{} ↔ {}: {state_text}; latency {lat}", world.name(*a as Endpoint), world.name(*b as Endpoint));
+        let (a, b) = (*a, *b);
         html! {
-            <line key={format!("r{a}-{b}")} class={classes!("route", class)}
-                data-route={format!("{}-{}", world.name(*a as Endpoint), world.name(*b as Endpoint))}
-                data-state={class}
-                x1={num(pa.x)} y1={num(pa.y)} x2={num(pb.x)} y2={num(pb.y)}>
-                <title>{ text::display(&title) }</title>
-            </line>
+            <g key={format!("r{a}-{b}")}>
+                <line class={classes!("route", class)}
+                    data-route={format!("{}-{}", world.name(a as Endpoint), world.name(b as Endpoint))}
+                    data-state={class}
+                    x1={num(pa.x)} y1={num(pa.y)} x2={num(pb.x)} y2={num(pb.y)}>
+                    <title>{ text::display(&title) }</title>
+                </line>
+                // A wide invisible line: click a link to edit its latency.
+                <line class="route-hit" x1={num(pa.x)} y1={num(pa.y)} x2={num(pb.x)} y2={num(pb.y)}
+                    onclick={ix.send.reform(move |_| CanvasMsg::EditLatency(a, b))}>
+                    <title>{ text::display(&format!("{title} (click to edit the latency)")) }</title>
+                </line>
+            </g>
         }
     });
     let wanted: Vec<(usize, usize, f64, String)> = routes
@@ -427,11 +448,26 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Htm
         .collect();
     let spots = layout.place_route_labels(&wanted.iter().map(|(a, b, w, _)| (*a, *b, *w)).collect::<Vec<_>>());
     let hidden_labels = spots.iter().filter(|s| s.is_none()).count();
-    let route_labels = wanted.iter().zip(&spots).filter_map(|((a, b, _, shown), at)| {
+    let route_labels = wanted.iter().zip(&spots).filter_map(|((a, b, w, shown), at)| {
         let at = (*at)?;
+        let (a, b) = (*a, *b);
+        let (na, nb) = (world.name(a as Endpoint), world.name(b as Endpoint));
+        let aria = text::display(&format!("Latency {na} ↔ {nb}: {shown}. Edit"));
+        let send = ix.send.clone();
+        let onkeydown = Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" || e.key() == " " {
+                e.prevent_default();
+                send.emit(CanvasMsg::EditLatency(a, b));
+            }
+        });
         Some(html! {
-            <text key={format!("rl{a}-{b}")} class="route-label halo" x={num(at.x)} y={num(at.y)}
-                text-anchor="middle" dominant-baseline="middle">{ shown.clone() }</text>
+            <g key={format!("rl{a}-{b}")} id={canvas::label_id(a, b)} class="route-label-g" role="button" tabindex="0"
+                aria-label={aria} data-route={format!("{na}-{nb}")}
+                onclick={ix.send.reform(move |_| CanvasMsg::EditLatency(a, b))} onkeydown={onkeydown}>
+                <rect class="route-label-hit" x={num(at.x - w / 2.0 - 2.0)} y={num(at.y - 8.0)} width={num(w + 4.0)} height="16" rx="3" />
+                <text class="route-label halo" x={num(at.x)} y={num(at.y)}
+                    text-anchor="middle" dominant-baseline="middle">{ shown.clone() }</text>
+            </g>
         })
     });
 
@@ -531,6 +567,39 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Htm
         html! { <g class="frames moving">{ for dots }</g> }
     };
 
+    // A drag in progress: where releasing would act.
+    let drop = ix.drag.and_then(|(from, at)| {
+        let at = at?;
+        let action = canvas::drop_action(layout, from, at, |a, b| {
+            let (a, b) = (a as Endpoint, b as Endpoint);
+            world.is_cut(a, b) || world.is_cut(b, a)
+        });
+        Some((from, at, action))
+    });
+    let drop_on = match &drop {
+        Some((_, _, DropAction::Cut(_, b) | DropAction::Heal(_, b))) => Some(*b),
+        _ => None,
+    };
+    let drag_html = match &drop {
+        Some((from, at, action)) => {
+            let p0 = layout.servers[*from];
+            let kind = match action {
+                DropAction::Cut(..) => "cut",
+                DropAction::Heal(..) => "heal",
+                DropAction::Isolate(_) => "isolate",
+                _ => "none",
+            };
+            html! {
+                <g class={classes!("drag", kind)} data-drop={kind} aria-hidden="true">
+                    <line class="drag-line" x1={num(p0.x)} y1={num(p0.y)} x2={num(at.x)} y2={num(at.y)} />
+                    <text class="drag-hint halo" x={num(at.x + 12.0)} y={num(at.y - 12.0)}>{ canvas::drop_hint(world, action) }</text>
+                </g>
+            }
+        }
+        None => html! {},
+    };
+    let causal_html = ix.causal.map(|p| causal_overlay(world, layout, &pills, p));
+
     let roles = JsRoles::of(world);
     let servers = world.servers.iter().enumerate().map(|(i, s)| {
         let p = layout.servers[i];
@@ -549,9 +618,31 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Htm
             title.push_str(" · ");
             title.push_str(&role);
         }
+        let open = ix.menu_server == Some(i);
+        let aria = text::display(&format!("{title}. Faults menu; drag to another server to cut or heal its link"));
+        let send = ix.send.clone();
+        let onkeydown = Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" || e.key() == " " {
+                e.prevent_default();
+                send.emit(CanvasMsg::OpenMenu(i));
+            }
+        });
+        let (send, svg) = (ix.send.clone(), ix.svg.clone());
+        let onpointerdown = Callback::from(move |e: PointerEvent| {
+            if e.is_primary() && e.button() == 0 {
+                e.prevent_default();
+                canvas::capture_pointer(&svg, e.pointer_id());
+                send.emit(CanvasMsg::DragStart(i));
+            }
+        });
+        let drop_target = drop_on == Some(i);
         html! {
-            <g key={format!("s{i}")} class={classes!("server", state)} data-server={name.clone()} data-state={state}
+            <g key={format!("s{i}")} id={canvas::server_id(i)}
+                class={classes!("server", state, open.then_some("menu-open"), drop_target.then_some("drop-target"))}
+                data-server={name.clone()} data-state={state}
                 data-meta-leader={meta.then_some("1")}
+                role="button" tabindex="0" aria-label={aria} aria-haspopup="menu" aria-expanded={open.to_string()}
+                onclick={ix.send.reform(move |_| CanvasMsg::OpenMenu(i))} onkeydown={onkeydown} onpointerdown={onpointerdown}
                 transform={format!("translate({} {})", num(p.x), num(p.y))}>
                 <circle class="server-body" r={num(SERVER_R)} />
                 if s.liveness == Liveness::Down {
@@ -603,23 +694,67 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool) -> Htm
     });
 
     let summary = view_summary(world, total_frames);
+    // Pointer handlers on the <svg>: only while dragging (moves, release) or
+    // while a popover is open (a press elsewhere closes it).
+    let dragging = ix.drag.is_some();
+    let svg_move = dragging.then(|| {
+        let (send, svg) = (ix.send.clone(), ix.svg.clone());
+        Callback::from(move |e: PointerEvent| {
+            if let Some((x, y)) = canvas::pointer_px(&svg, &e) {
+                send.emit(CanvasMsg::DragMove(x, y));
+            }
+        })
+    });
+    let svg_up = dragging.then(|| {
+        let (send, svg) = (ix.send.clone(), ix.svg.clone());
+        Callback::from(move |e: PointerEvent| match canvas::pointer_px(&svg, &e) {
+            Some((x, y)) => send.emit(CanvasMsg::DragEnd(x, y)),
+            None => send.emit(CanvasMsg::DragCancel),
+        })
+    });
+    let svg_cancel = dragging.then(|| ix.send.reform(|_: PointerEvent| CanvasMsg::DragCancel));
+    let svg_down = ix.menu_server.is_some().then(|| {
+        let send = ix.send.clone();
+        Callback::from(move |e: PointerEvent| {
+            // Presses on a server are the server's (it may open its menu).
+            let on_server = e
+                .target()
+                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+                .and_then(|el| el.closest("g.server").ok().flatten())
+                .is_some();
+            if !on_server {
+                send.emit(CanvasMsg::CloseMenu { refocus: false });
+            }
+        })
+    });
     let more = total_frames.saturating_sub(MAX_FRAMES_DRAWN);
     html! {
         <figure class="cluster-figure">
-            <svg class={classes!("cluster-view", reduced_motion.then_some("reduced-motion"))}
+          <div class="cv-wrap">
+            <svg class={classes!("cluster-view", reduced_motion.then_some("reduced-motion"), ix.drag.is_some().then_some("dragging"))}
+                ref={ix.svg.clone()}
                 viewBox={format!("{} {} {} {}", num(vx), num(vy), num(vw), num(vh))}
-                role="img" aria-labelledby="cv-title cv-desc" preserveAspectRatio="xMidYMid meet">
+                role="group" aria-labelledby="cv-title" aria-describedby="cv-desc" preserveAspectRatio="xMidYMid meet"
+                onpointermove={svg_move} onpointerup={svg_up} onpointercancel={svg_cancel} onpointerdown={svg_down}>
                 <title id="cv-title">{ "Cluster view" }</title>
                 <desc id="cv-desc">{ summary.clone() }</desc>
-                <g class="layer-clusters">{ for clusters }</g>
-                <g class="layer-zones">{ for zones }</g>
+                <g class="layer-clusters" aria-hidden="true">{ for clusters }</g>
+                <g class="layer-zones" aria-hidden="true">{ for zones }</g>
                 <g class="layer-routes">{ for route_lines }</g>
-                <g class="layer-clinks">{ for client_lines }</g>
-                <g class="layer-labels">{ for zone_labels }{ for route_labels }</g>
+                <g class="layer-clinks" aria-hidden="true">{ for client_lines }</g>
+                if let Some((lines, _)) = &causal_html { { lines.clone() } }
+                <g class="layer-labels" aria-hidden="true">{ for zone_labels }</g>
+                // Frames under servers and clients: they enter and leave
+                // them, and must not take a click meant for a server.
+                <g aria-hidden="true">{ frames_html }</g>
+                <g class="layer-route-labels">{ for route_labels }</g>
                 <g class="layer-servers">{ for servers }</g>
-                <g class="layer-clients">{ for clients }</g>
-                { frames_html }
+                <g class="layer-clients" aria-hidden="true">{ for clients }</g>
+                if let Some((_, labels)) = &causal_html { { labels.clone() } }
+                { drag_html }
             </svg>
+            { ix.overlay.clone() }
+          </div>
             <figcaption class="muted" id="frames-caption">
                 { format!("{total_frames} frame{} in flight", if total_frames == 1 { "" } else { "s" }) }
                 if more > 0 { { format!(" ({more} not drawn)") } }
@@ -713,4 +848,132 @@ pub fn view_summary(world: &World, frames: usize) -> String {
         frames,
         if frames == 1 { "" } else { "s" },
     ))
+}
+
+/// The drawing of an open causal trace: (hop lines and server rings, hop
+/// labels), drawn under and over the servers respectively.
+fn causal_overlay(world: &World, layout: &Layout, pills: &[Pill], p: &AckPath) -> (Html, Html) {
+    let ns = world.servers.len();
+    let pos = |ep: Endpoint| endpoint_pos(layout, pills, ns, ep);
+    // Servers in order of first appearance along the path.
+    let mut servers: Vec<Endpoint> = Vec::new();
+    for h in &p.hops {
+        for ep in [h.from_ep, h.to_ep] {
+            if (ep as usize) < ns && !servers.contains(&ep) {
+                servers.push(ep);
+            }
+        }
+    }
+    let names = |eps: &[Endpoint]| eps.iter().map(|&e| world.name(e).to_string()).collect::<Vec<_>>().join(",");
+    let mut lines: Vec<Html> = Vec::new();
+    let mut labels: Vec<Html> = Vec::new();
+    let mut per_link: Vec<((Endpoint, Endpoint), Vec<String>)> = Vec::new();
+    for (k, h) in p.hops.iter().enumerate() {
+        let (Some(a), Some(b)) = (pos(h.from_ep), pos(h.to_ep)) else { continue };
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let len = (dx * dx + dy * dy).sqrt().max(1e-6);
+        // Right of the direction of travel, so both directions show.
+        let (nx, ny) = (-dy / len, dx / len);
+        // Stop short of the endpoints' shapes so the arrowhead shows.
+        let trim = |ep: Endpoint| if (ep as usize) < ns { SERVER_R + 4.0 } else { PILL_H / 2.0 + 2.0 };
+        let (ta, tb) = (trim(h.from_ep).min(len / 3.0), trim(h.to_ep).min(len / 3.0));
+        let a2 = Pt::new(a.x + dx / len * ta + nx * 4.0, a.y + dy / len * ta + ny * 4.0);
+        let b2 = Pt::new(b.x - dx / len * tb + nx * 4.0, b.y - dy / len * tb + ny * 4.0);
+        let lat = fmt_duration(h.arrived.saturating_sub(h.sent));
+        let what = h.what.replace(' ', "-");
+        lines.push(html! {
+            <line key={format!("ch{k}")} class={classes!("causal-hop", format!("hop-{what}"))}
+                data-hop={h.what} data-from={world.name(h.from_ep).to_string()} data-to={world.name(h.to_ep).to_string()}
+                data-latency={lat.clone()} marker-end="url(#cv-arrow)"
+                x1={num(a2.x)} y1={num(a2.y)} x2={num(b2.x)} y2={num(b2.y)} />
+        });
+        let key = (h.from_ep.min(h.to_ep), h.from_ep.max(h.to_ep));
+        match per_link.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(format!("{} {lat}", h.what)),
+            None => per_link.push((key, vec![format!("{} {lat}", h.what)])),
+        }
+    }
+    // One block of labels per link (a link carries up to four hops: route,
+    // append, append ack, PubAck route), beside the link's middle, on the
+    // side away from its cluster's centre, far enough not to cover it.
+    for ((lo, hi), texts) in &per_link {
+        let (Some(a), Some(b)) = (pos(*lo), pos(*hi)) else { continue };
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let len = (dx * dx + dy * dy).sqrt().max(1e-6);
+        let (mut nx, mut ny) = (-dy / len, dx / len);
+        let mid = Pt::lerp(a, b, 0.5);
+        let centre = [*lo, *hi]
+            .iter()
+            .find(|e| (**e as usize) < ns)
+            .and_then(|e| layout.cluster_of(*e as usize))
+            .and_then(|c| layout.clusters.get(c))
+            .map(|c| c.center);
+        if let Some(c) = centre {
+            if (mid.x - c.x) * nx + (mid.y - c.y) * ny < 0.0 {
+                (nx, ny) = (-nx, -ny);
+            }
+        }
+        let chars = texts.iter().map(|t| t.chars().count()).max().unwrap_or(0) as f64;
+        let (w, h) = (chars * 6.6, texts.len() as f64 * 13.0);
+        let d = w / 2.0 * nx.abs() + h / 2.0 * ny.abs() + 8.0;
+        let at = Pt::new(mid.x + nx * d, mid.y + ny * d - h / 2.0 + 6.5);
+        labels.push(html! {
+            <text key={format!("cl{lo}-{hi}")} class="causal-block halo" text-anchor="middle" dominant-baseline="middle">
+                { for texts.iter().enumerate().map(|(k, t)| html! {
+                    <tspan class="causal-label" x={num(at.x)} y={num(at.y + 13.0 * k as f64)}>{ t.clone() }</tspan>
+                }) }
+            </text>
+        });
+    }
+    // Leader / quorum tags under the servers, over the hop lines.
+    for &ep in &servers {
+        let Some(c) = pos(ep) else { continue };
+        let tag = if p.leader_ep == Some(ep) {
+            "leader"
+        } else if p.quorum_eps.contains(&ep) {
+            "quorum"
+        } else {
+            continue;
+        };
+        labels.push(html! {
+            <text key={format!("ct{ep}")} class="causal-tag halo" data-server={world.name(ep).to_string()}
+                x={num(c.x)} y={num(c.y + SERVER_R + 18.0)} text-anchor="middle">{ tag }</text>
+        });
+    }
+    let rings = servers.iter().filter_map(|&ep| {
+        let c = pos(ep)?;
+        let leader = p.leader_ep == Some(ep);
+        let quorum = p.quorum_eps.contains(&ep);
+        Some(html! {
+            <g key={format!("cr{ep}")} class={classes!("causal-ring", leader.then_some("leader"), quorum.then_some("quorum"))}
+                data-server={world.name(ep).to_string()}>
+                <circle cx={num(c.x)} cy={num(c.y)} r={num(SERVER_R + 7.0)} />
+            </g>
+        })
+    });
+    let client = p.hops.first().map(|h| h.from_ep).filter(|&e| (e as usize) >= ns);
+    let client_ring = client.and_then(|ep| {
+        let pill = pills.get(ep as usize - ns)?;
+        Some(html! {
+            <rect class="causal-client" x={num(pill.center.x - pill.w / 2.0 - 4.0)} y={num(pill.center.y - pill.h / 2.0 - 4.0)}
+                width={num(pill.w + 8.0)} height={num(pill.h + 8.0)} rx="13" />
+        })
+    });
+    let under = html! {
+        <g class="causal-path-overlay" id="causal-overlay" aria-hidden="true"
+            data-trace-seq={p.trace_seq.to_string()} data-servers={names(&servers)}
+            data-quorum={names(&p.quorum_eps)} data-leader={p.leader_ep.map(|e| world.name(e).to_string()).unwrap_or_default()}
+            data-hops={p.hops.len().to_string()}>
+            <defs>
+                <marker id="cv-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto">
+                    <path class="causal-arrow" d="M 0 0 L 10 5 L 0 10 z" />
+                </marker>
+            </defs>
+            { for rings }
+            { for client_ring }
+            { for lines }
+        </g>
+    };
+    let over = html! { <g class="causal-labels" aria-hidden="true">{ for labels }</g> };
+    (under, over)
 }

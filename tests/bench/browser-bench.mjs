@@ -8,6 +8,10 @@
 // data-ready="1" with the cluster drawn, budget 1.5 s), best and median of
 // `repeat` fresh pages on 127.0.0.1.
 //
+// Last, the frame time under load (tests/bench/frame-bench.mjs: 5 servers,
+// 200+ frames in flight, 1× and 10×, p50/p95/p99/max against 16.7 ms); it
+// sets a non-zero exit code if its load never reached 200 frames in flight.
+//
 //   node tests/bench/browser-bench.mjs [messages] [repeat] [r3Messages]
 //
 // Needs dist/ (scripts/build-web; JETSIM_DIST for another). Used by scripts/bench.
@@ -15,6 +19,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DIST, serveDist, launchBrowser } from '../e2e/lib/harness.mjs';
+import { frameBench } from './frame-bench.mjs';
 
 const messages = Number(process.argv[2] || 200000);
 const repeat = Number(process.argv[3] || 5);
@@ -69,6 +74,7 @@ try {
   await browser.close();
   await server.close();
 }
+await frameBench({ seconds: 10 });
 
 /** Bytes of the page's wasm, JS and CSS, raw and gzip -9. */
 function pageWeight() {

@@ -206,7 +206,33 @@ pub struct JsStats {
     /// The last [`SUB_LOG`] messages of application subscriptions, when
     /// `record_subs` is on.
     pub sub_log: VecDeque<SubMsg>,
+    /// The last [`DELIVERY_LOG`] JetStream messages (reply `$JS.ACK.…`)
+    /// that arrived on application and `nats consumer next` subscriptions,
+    /// always on: the page's console prints them and its guarantees panel
+    /// checks them for duplicates and order. Not part of the trace hash.
+    pub deliveries: VecDeque<JsDelivery>,
+    /// JetStream messages logged in [`JsStats::deliveries`], in total.
+    pub deliveries_seen: u64,
 }
+
+/// A JetStream message delivered to one of this client's subscriptions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JsDelivery {
+    pub at: Time,
+    /// The subscription's id and subject.
+    pub sid: u64,
+    pub sub: Rc<str>,
+    pub subject: Rc<str>,
+    /// `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>`
+    pub reply: Rc<str>,
+    /// The payload's size, and its first [`DELIVERY_BODY`] bytes.
+    pub bytes: u32,
+    pub body: Bytes,
+}
+
+/// How many deliveries [`JsStats::deliveries`] keeps, and body bytes each.
+pub const DELIVERY_LOG: usize = 8192;
+pub const DELIVERY_BODY: usize = 256;
 
 /// A message received on an application subscription (for tests).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -458,6 +484,24 @@ impl Client {
         };
         let kind = sub.kind.clone();
         let sub_subject = if self.js.record_subs { Some(sub.subject.clone()) } else { None };
+        if let Some(r) = reply.filter(|r| r.starts_with("$JS.ACK.")) {
+            if matches!(kind, SubKind::App | SubKind::Pull { .. }) {
+                let d = JsDelivery {
+                    at: ctx.now,
+                    sid,
+                    sub: sub.subject.clone(),
+                    subject: subject_rc.clone(),
+                    reply: Rc::from(r),
+                    bytes: payload.len() as u32,
+                    body: Bytes::copy_from_slice(&payload[..payload.len().min(DELIVERY_BODY)]),
+                };
+                if self.js.deliveries.len() >= DELIVERY_LOG {
+                    self.js.deliveries.pop_front();
+                }
+                self.js.deliveries.push_back(d);
+                self.js.deliveries_seen += 1;
+            }
+        }
         let finished = match sub.remaining.as_mut() {
             Some(r) => {
                 *r = r.saturating_sub(1);

@@ -1,0 +1,303 @@
+// The playground's frame time under load, in headless Chromium (issue #5:
+// "with 5 servers and 200 messages in flight, the 95th percentile frame time
+// stays within 16.7 ms").
+//
+// Loads tests/bench/frame-load.jetsim through the scenario text box (five
+// servers, core fan-out and R3/R5 publishes over 40 ms links: 200+ frames on
+// the wire), plays it at 1× and then at 10× for `seconds` of wall time each,
+// and measures every animation frame the page asks for:
+//
+// - frame: from the first rAF callback of a frame to a message posted from
+//   it, which runs after the frame's callbacks, the microtasks they queue
+//   (Yew runs update, view and the DOM patch there), style, layout and
+//   paint: the main thread's work for that frame (but Yew's scheduler
+//   yields to a timer task after 16 ms, and work deferred there is missed);
+// - main-thread CPU per frame: from a Chromium trace of the same window,
+//   the thread time of every renderer-main task from one frame's rAF
+//   callbacks to the next's, so deferred work counts and a busy machine
+//   does not inflate it. The 16.7 ms budget is checked against the p95 of
+//   both;
+// - interval: between consecutive rAF timestamps (60 Hz display: 16.7 ms
+//   when no frame is dropped);
+// - long animation frames (PerformanceObserver 'long-animation-frame',
+//   frames over 50 ms) when the browser supports them.
+//
+// The in-flight count is read each frame from the drawing's caption
+// (#frames-caption: "N frames in flight") and the drawn frame elements
+// (svg.cluster-view g.frame-g). Exits 2 if the load never put 200 frames in
+// flight (so the bench cannot measure an idle page), 1 on any other failure;
+// the 16.7 ms budget is reported, not enforced (budgets live in benchmarks,
+// not in pass/fail tests), unless --strict is given.
+//
+//   node tests/bench/frame-bench.mjs [--seconds N] [--strict]
+//
+// Needs dist/ (scripts/build-web;
+// JETSIM_DIST for another build). Called by tests/bench/browser-bench.mjs.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { execSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { serveDist, launchBrowser, watchPage } from '../e2e/lib/harness.mjs';
+
+export const BUDGET_MS = 1000 / 60;
+export const MIN_IN_FLIGHT = 200;
+const SPEED_1X = 12;
+const SPEED_10X = 15;
+const LOAD = fileURLToPath(new URL('./frame-load.jetsim', import.meta.url));
+
+/** Runs before the page's scripts: wraps requestAnimationFrame to time frames. */
+function instrument() {
+  const raf = window.requestAnimationFrame.bind(window);
+  const chan = new MessageChannel();
+  const b = {
+    on: false,
+    rafCalls: 0,
+    frame: [],
+    interval: [],
+    inFlight: [],
+    drawn: [],
+    loaf: 0,
+    loafMs: [],
+    loafBefore: [],
+    loafRaf: [],
+    loafRender: [],
+  };
+  window.__bench = b;
+  let frameStart = null;
+  let lastTs = null;
+  chan.port1.onmessage = () => {
+    if (frameStart === null) return;
+    const end = performance.now();
+    if (b.on) {
+      b.frame.push(end - frameStart);
+      const cap = document.getElementById('frames-caption')?.textContent ?? '';
+      const m = /^(\d+) frames? in flight/.exec(cap.trim());
+      b.inFlight.push(m ? Number(m[1]) : -1);
+      b.drawn.push(document.querySelectorAll('svg.cluster-view g.frame-g').length);
+    }
+    frameStart = null;
+  };
+  window.requestAnimationFrame = (cb) => {
+    b.rafCalls += 1;
+    return raf((ts) => {
+      const t0 = performance.now();
+      if (frameStart === null) {
+        frameStart = t0;
+        chan.port2.postMessage(0);
+        if (b.on && lastTs !== null) b.interval.push(ts - lastTs);
+        lastTs = ts;
+      }
+      cb(ts);
+    });
+  };
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if (b.on) {
+          b.loaf += 1;
+          b.loafMs.push(e.duration);
+          // Where a long frame's time went: tasks before rendering, the
+          // rAF callbacks (with their microtasks: Yew's update/view/patch),
+          // then style, layout and paint.
+          if (e.renderStart > 0) {
+            b.loafBefore.push(e.renderStart - e.startTime);
+            b.loafRaf.push(e.styleAndLayoutStart - e.renderStart);
+            b.loafRender.push(e.startTime + e.duration - e.styleAndLayoutStart);
+          }
+        }
+      }
+    }).observe({ type: 'long-animation-frame', buffered: false });
+    b.loafSupported = true;
+  } catch {
+    b.loafSupported = false;
+  }
+  b.reset = () => {
+    for (const k of ['frame', 'interval', 'inFlight', 'drawn', 'loafMs', 'loafBefore', 'loafRaf', 'loafRender']) b[k] = [];
+    b.loaf = 0;
+    lastTs = null;
+  };
+}
+
+function pct(xs, p) {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.max(0, Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+function summary(xs) {
+  const r = (x) => (x === null ? null : Math.round(x * 100) / 100);
+  return { n: xs.length, p50: r(pct(xs, 50)), p95: r(pct(xs, 95)), p99: r(pct(xs, 99)), max: r(pct(xs, 100)) };
+}
+
+/** Play at `speedIndex` for `seconds` of wall time and summarise the frames. */
+async function measure(browser, page, label, speedIndex, seconds) {
+  await page.fill('#speed', String(speedIndex));
+  if ((await page.inputValue('#speed')) !== String(speedIndex)) throw new Error('speed slider did not move');
+  // Let the new speed settle for a second before measuring.
+  await page.waitForTimeout(1000);
+  const t0 = BigInt((await page.getAttribute('.clock-box', 'data-now-ns')) ?? '0');
+  await page.evaluate(() => {
+    window.__bench.reset();
+    window.__bench.on = true;
+  });
+  // A Chromium trace of the same window gives each frame's main-thread CPU
+  // time (thread time, not wall time): what the frame costs, independent of
+  // how busy the rest of the machine is.
+  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel'] });
+  await page.waitForTimeout(seconds * 1000);
+  const cpu = cpuPerFrame(JSON.parse((await browser.stopTracing()).toString()).traceEvents);
+  const b = await page.evaluate(() => {
+    window.__bench.on = false;
+    const { frame, interval, inFlight, drawn, loaf, loafMs, loafBefore, loafRaf, loafRender, loafSupported } = window.__bench;
+    return { frame, interval, inFlight, drawn, loaf, loafMs, loafBefore, loafRaf, loafRender, loafSupported };
+  });
+  const t1 = BigInt((await page.getAttribute('.clock-box', 'data-now-ns')) ?? '0');
+  const inFlight = b.inFlight.filter((n) => n >= 0);
+  const virtualSecs = Number(t1 - t0) / 1e9;
+  return {
+    bench: 'frame-time',
+    speed: label,
+    wall_seconds: seconds,
+    virtual_seconds: Math.round(virtualSecs * 100) / 100,
+    frames: b.frame.length,
+    fps: Math.round((b.frame.length / seconds) * 10) / 10,
+    in_flight: { min: pct(inFlight, 0) ?? null, p50: pct(inFlight, 50), max: pct(inFlight, 100), unreadable: b.inFlight.length - inFlight.length },
+    drawn: { min: b.drawn.length ? Math.min(...b.drawn) : null, max: b.drawn.length ? Math.max(...b.drawn) : null },
+    frame_ms: summary(b.frame),
+    interval_ms: summary(b.interval),
+    main_thread_cpu_per_frame_ms: summary(cpu),
+    dropped_frames: b.interval.filter((x) => x > 1.5 * BUDGET_MS).length,
+    long_animation_frames: b.loafSupported
+      ? {
+          count: b.loaf,
+          ...summary(b.loafMs),
+          median_split_ms: {
+            tasks_before_render: summary(b.loafBefore).p50,
+            raf_callbacks_and_microtasks: summary(b.loafRaf).p50,
+            style_layout_paint: summary(b.loafRender).p50,
+          },
+        }
+      : 'unsupported',
+    budget_ms: Math.round(BUDGET_MS * 100) / 100,
+    // Both must fit: the rAF-to-after-paint span misses work Yew defers
+    // to a timer task (its scheduler yields after 16 ms), the CPU time
+    // counts it.
+    within_budget: Math.max(pct(b.frame, 95) ?? Infinity, pct(cpu, 95) ?? Infinity) <= BUDGET_MS,
+  };
+}
+
+/**
+ * Main-thread CPU time (trace thread time) per frame: every renderer-main
+ * task from one frame's rAF callbacks to the next's, summed, in ms.
+ */
+function cpuPerFrame(events) {
+  const main = new Set(
+    events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`),
+  );
+  const onMain = events.filter((e) => e.ph === 'X' && main.has(`${e.pid}:${e.tid}`)).sort((a, b) => a.ts - b.ts);
+  const frames = onMain.filter((e) => e.name === 'FireAnimationFrame').map((e) => e.ts);
+  const tasks = onMain.filter((e) => e.name === 'RunTask');
+  const out = [];
+  let t = 0;
+  for (let f = 0; f + 1 < frames.length; f++) {
+    let sum = 0;
+    while (t < tasks.length && tasks[t].ts + tasks[t].dur <= frames[f]) t++;
+    // The task holding this frame's rAF callbacks, and every task up to the
+    // next frame's.
+    for (let i = t; i < tasks.length && tasks[i].ts < frames[f + 1] - 1; i++) {
+      if (tasks[i].ts + tasks[i].dur < frames[f]) continue;
+      sum += (tasks[i].tdur ?? tasks[i].dur) / 1000;
+    }
+    out.push(sum);
+  }
+  return out;
+}
+
+export async function frameBench({ seconds = 10, strict = false } = {}) {
+  const machine = {
+    bench: 'frame-time machine',
+    cpu: `${cpus()[0]?.model ?? '?'} × ${cpus().length}`,
+    loadavg_before: loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+  const server = await serveDist();
+  const browser = await launchBrowser();
+  machine.browser = browser.version();
+  const results = [machine];
+  let failure = null;
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const log = watchPage(page);
+    await page.addInitScript(instrument);
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 60_000 });
+    await page.waitForSelector('svg.cluster-view g.server', { timeout: 60_000 });
+    await page.locator('details.scenario-text summary').click();
+    await page.fill('#scenario-text', readFileSync(LOAD, 'utf8'));
+    await page.click('#load-text');
+    // Fold the text away again, as a reader watching the drawing would.
+    await page.locator('details.scenario-text summary').click();
+    await page.waitForFunction(() => document.querySelectorAll('svg.cluster-view g.server').length === 5, null, { timeout: 10_000 });
+    const loadError = await page.$('#load-error');
+    if (loadError) throw new Error(`the load scenario did not load: ${await loadError.textContent()}`);
+    // Warm up at 1×: streams are made at 1 s, the publishers start at 2 s.
+    await page.fill('#speed', String(SPEED_1X));
+    await page.getByRole('button', { name: 'Play', exact: true }).click();
+    try {
+      await page.waitForFunction(
+        (min) => Number(/^(\d+)/.exec(document.getElementById('frames-caption')?.textContent?.trim() ?? '')?.[1] ?? 0) >= min,
+        MIN_IN_FLIGHT,
+        { timeout: 30_000 },
+      );
+    } catch {
+      const cap = await page.textContent('#frames-caption').catch(() => '?');
+      failure = { code: 2, why: `the load never put ${MIN_IN_FLIGHT} frames in flight within 30 s at 1× (caption: "${cap}")` };
+      return results;
+    }
+    for (const [label, idx] of [['1x', SPEED_1X], ['10x', SPEED_10X]]) {
+      const r = await measure(browser, page, label, idx, seconds);
+      results.push(r);
+      if (r.in_flight.p50 === null || r.in_flight.p50 < MIN_IN_FLIGHT) {
+        failure = { code: 2, why: `at ${label} the median in flight was ${r.in_flight.p50}, under ${MIN_IN_FLIGHT}` };
+      } else if (strict && !r.within_budget) {
+        failure ??= { code: 3, why: `at ${label} the frame p95 ${r.frame_ms.p95} ms is over ${BUDGET_MS.toFixed(1)} ms` };
+      }
+    }
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+    await page.waitForTimeout(100);
+    const r0 = await page.evaluate(() => window.__bench.rafCalls);
+    await page.waitForTimeout(1000);
+    const r1 = await page.evaluate(() => window.__bench.rafCalls);
+    results.push({ bench: 'frame-time paused', raf_calls_in_1s_paused: r1 - r0 });
+    if (r1 !== r0) failure ??= { code: 1, why: `${r1 - r0} animation frames requested while paused` };
+    if (log.pageErrors.length || log.errors.length) {
+      failure ??= { code: 1, why: `page errors: ${[...log.pageErrors, ...log.errors].join('; ')}` };
+    }
+    await context.close();
+  } finally {
+    machine.loadavg_after = loadavg().map((x) => Math.round(x * 100) / 100);
+    await browser.close();
+    await server.close();
+    for (const r of results) console.log(JSON.stringify(r, null, 2));
+    if (failure) {
+      console.error(`frame-bench: ${failure.why}`);
+      process.exitCode = failure.code;
+    }
+  }
+  return results;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const i = args.indexOf('--seconds');
+  const seconds = i >= 0 ? Number(args[i + 1]) : 10;
+  if (!(seconds > 0 && seconds <= 600)) {
+    console.error('--seconds wants a number of seconds, 1 to 600');
+    process.exit(1);
+  }
+  try {
+    execSync('uptime', { stdio: 'inherit' });
+  } catch {}
+  await frameBench({ seconds, strict: args.includes('--strict') });
+}
