@@ -263,6 +263,11 @@ fn follow_of(w: &World, a: &Action) -> Option<Follow> {
             ConsumerCmd::Ls { stream } => {
                 Follow::ConsumerApi { client, op: format!("consumer ls {stream}"), prefix: "could not load Consumers: ".into() }
             }
+            ConsumerCmd::StepDown { stream, name } => Follow::ConsumerApi {
+                client,
+                op: format!("consumer cluster step-down {stream} {name}"),
+                prefix: format!("could not step down Consumer {stream} > {name}: "),
+            },
         },
         ClientCmd::Stream(StreamCmd::StepDown { name }) => {
             Follow::StepDown { client, op: format!("stream cluster step-down {name}"), stream: name.clone(), answered: false }
@@ -394,6 +399,11 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
                                 e.push(n);
                             }
                         }
+                    }
+                    // The consumer group's leader steps down; the new one is
+                    // elected after this answer (the Raft lens shows it).
+                    Some(v) if v.get("success").is_some() && op.starts_with("consumer cluster step-down") => {
+                        e.push(format!("Requested leader step down of Consumer {}", op.trim_start_matches("consumer cluster step-down ").replacen(' ', " > ", 1)));
                     }
                     // `consumer rm`: natscli prints nothing on success.
                     Some(v) if v.get("success").is_some() => {}
