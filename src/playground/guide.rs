@@ -53,6 +53,8 @@ pub struct Narrator {
     next_n: u64,
     streams: BTreeMap<String, StreamSeen>,
     meta_leader: BTreeMap<String, String>,
+    /// Consumer groups ("STREAM › CONSUMER") and their last leader.
+    consumer_leader: BTreeMap<String, String>,
     /// The last quorum per stream: (entry index, servers holding it).
     pub last_quorum: BTreeMap<String, (u64, Vec<String>)>,
     violations_said: usize,
@@ -87,6 +89,27 @@ impl Narrator {
                 }
             }
             TraceKind::Raft { server, group, stream, event } => match (stream, event) {
+                // A consumer's own Raft group, labelled "STREAM › CONSUMER":
+                // its leader delivers and takes acks; not a stream.
+                (Some(c), ev) if c.contains('\u{203a}') => {
+                    let who = name(server);
+                    match ev {
+                        RaftNote::Leader { term } => {
+                            let before = self.consumer_leader.insert(c.to_string(), who.clone());
+                            let text = match before {
+                                Some(b) if b != who => format!(
+                                    "Consumer {c}: new leader {who} (term {term}), replacing {b}; it carries the delivered and ack state."
+                                ),
+                                _ => format!("Consumer {c}: {who} is the consumer leader (term {term}); it delivers and takes the acks."),
+                            };
+                            self.say(e.at, "leader", text);
+                        }
+                        RaftNote::SteppedDown { term, reason } => {
+                            self.say(e.at, "fail", format!("Consumer {c}: leader {who} stepped down from term {term} ({reason})."));
+                        }
+                        _ => {}
+                    }
+                }
                 (None, RaftNote::Leader { term }) => {
                     let who = name(server);
                     let before = self.meta_leader.insert(group.to_string(), who.clone());
@@ -452,6 +475,20 @@ mod tests {
         assert!(lines.iter().any(|l| l.contains("failed publishes.")), "{lines:#?}");
         let now = streams_now(&s.world, &w.narrator);
         assert_eq!((now[0].leader.as_deref(), now[0].up), (Some("n2"), 2));
+    }
+
+    #[test]
+    fn consumer_groups_are_narrated_as_consumers_not_streams() {
+        let mut s = session("pull-consumer");
+        let mut w = Watch::default();
+        run_to(&mut s, &mut w, 12 * SEC);
+        let lines: Vec<&str> = w.narrator.lines.iter().map(|l| l.text.as_str()).collect();
+        assert!(lines.iter().any(|l| l.starts_with("Consumer JOBS \u{203a} workers: ") && l.contains("is the consumer leader")), "{lines:#?}");
+        // The step-down at 7s: a new consumer leader carrying the state.
+        assert!(lines.iter().any(|l| l.starts_with("Consumer JOBS \u{203a} workers: new leader ")), "{lines:#?}");
+        assert!(!lines.iter().any(|l| l.starts_with("Stream JOBS \u{203a}")), "{lines:#?}");
+        let now = streams_now(&s.world, &w.narrator);
+        assert_eq!(now.len(), 1, "only the stream JOBS is a stream");
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct MetricsState {
     /// Elections won: (meta group, stream groups).
     pub elections_meta: u64,
     pub elections_stream: u64,
+    /// Elections in consumers' own groups (labelled "STREAM › CONSUMER").
+    pub elections_consumer: u64,
     /// Stream leader changes to a different server.
     pub leader_changes: u64,
     pub pub_failed: u64,
@@ -60,6 +62,7 @@ impl MetricsState {
         match &e.kind {
             TraceKind::Raft { server, stream, event: RaftNote::Leader { .. }, .. } => match stream {
                 None => self.elections_meta += 1,
+                Some(s) if s.contains('\u{203a}') => self.elections_consumer += 1,
                 Some(s) => {
                     self.elections_stream += 1;
                     if let Some(prev) = self.last_stream_leader.insert(s.to_string(), *server) {
@@ -188,7 +191,7 @@ pub fn metrics_view(w: &World, m: &mut MetricsState) -> Html {
             <dl id="metrics-text" class="metrics-text small"
                 data-acked={acked.to_string()} data-p50={pct.map_or(0, |p| p.p50).to_string()}
                 data-p99={pct.map_or(0, |p| p.p99).to_string()}
-                data-elections={(m.elections_meta + m.elections_stream).to_string()}
+                data-elections={(m.elections_meta + m.elections_stream + m.elections_consumer).to_string()}
                 data-leader-changes={m.leader_changes.to_string()}>
                 <dt>{ "JetStream publishes" }</dt>
                 <dd>{ format!("{sent} sent · {acked} acknowledged · {timeouts} timed out · {errors} errors") }</dd>
@@ -201,8 +204,9 @@ pub fn metrics_view(w: &World, m: &mut MetricsState) -> Html {
                 <dt>{ "Throughput" }</dt>
                 <dd>{ format!("{last_sec} PubAcks in the last virtual second · {overall:.1}/s over the run") }</dd>
                 <dt>{ "Elections" }</dt>
-                <dd>{ format!("{} won (meta {}, streams {}) · {} stream leader changes",
-                    m.elections_meta + m.elections_stream, m.elections_meta, m.elections_stream, m.leader_changes) }</dd>
+                <dd>{ format!("{} won (meta {}, streams {}, consumers {}) · {} stream leader changes",
+                    m.elections_meta + m.elections_stream + m.elections_consumer, m.elections_meta, m.elections_stream,
+                    m.elections_consumer, m.leader_changes) }</dd>
             </dl>
             if !bins.is_empty() {
                 <figure class="histogram">

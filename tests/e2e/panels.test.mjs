@@ -48,7 +48,7 @@ test('metrics: PubAck latency percentiles, histogram and elections, as text', T,
   const text = (await m.textContent()) ?? '';
   assert.match(text, /20 sent · 20 acknowledged · 0 timed out · 0 errors/);
   assert.match(text, /p50 6ms · p90 6ms · p99 6ms · min 6ms · max 6ms \(20 PubAcks\)/);
-  assert.match(text, /2 won \(meta 1, streams 1\) · 0 stream leader changes/);
+  assert.match(text, /2 won \(meta 1, streams 1, consumers 0\) · 0 stream leader changes/);
   assert.equal(await page.locator('.histogram rect.bar').count(), 1, 'every latency in one bin');
   assert.match((await page.textContent('#hist-cap')) ?? '', /6ms–6ms 20/);
   // Guarantees: nothing broken; every one is checked (tests/e2e/guarantees.test.mjs goes further).
