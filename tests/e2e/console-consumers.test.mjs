@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchBrowser, screenshot, serveDist } from './lib/harness.mjs';
-import { assertClean, openPlayground, setSpeed, SPEED_1X } from './lib/playground.mjs';
+import { assertClean, clockNs, openPlayground, setSpeed, SPEED_1X } from './lib/playground.mjs';
 
 const T = { timeout: 240_000 };
 let server;
@@ -47,11 +47,17 @@ async function run(page, cmd, line) {
 /** Play until the newest console entry for `input` contains `text`, then pause. */
 async function playUntil(page, input, text) {
   await page.getByRole('button', { name: 'Play', exact: true }).click();
-  await page.waitForFunction(
-    ({ input, text }) => [...document.querySelectorAll('#console-out .console-entry')].some((e) => e.dataset.input === input && e.textContent.includes(text)),
-    { input, text },
-    { timeout: 30_000 },
-  );
+  await page
+    .waitForFunction(
+      ({ input, text }) => [...document.querySelectorAll('#console-out .console-entry')].some((e) => e.dataset.input === input && e.textContent.includes(text)),
+      { input, text },
+      { timeout: 30_000 },
+    )
+    .catch(async (err) => {
+      const es = await page.$$eval('#console-out .console-entry', (es) => es.map((e) => `${e.dataset.input}: ${e.textContent}`));
+      const status = await page.textContent('#status');
+      throw new Error(`${err.message}\nwaiting for "${text}" in "${input}"; status: ${status}; entries:\n${es.join('\n---\n')}`);
+    });
   await page.getByRole('button', { name: 'Pause', exact: true }).click();
 }
 
@@ -145,7 +151,8 @@ test('pull-consumer: nats consumer next/info/add/rm and nats sub on a push consu
 
   // rm, then info: natscli's error.
   await run(page, 'nats consumer rm JOBS pusher -f', 'producer: nats consumer rm JOBS pusher -f');
-  await goTo(page, 14000);
+  // Forward from now (never back: that would drop the rm, a later input).
+  await goTo(page, Number((await clockNs(page)) / 1_000_000n) + 500);
   await run(page, 'nats consumer info JOBS pusher', 'producer: nats consumer info JOBS pusher');
   await playUntil(page, 'nats consumer info JOBS pusher', 'nats: error');
   const gone = await entry(page, 'nats consumer info JOBS pusher');
