@@ -894,7 +894,7 @@ fn stepdown_target(
     known: &[super::PeerInfo],
     members: &[Endpoint],
     me: Endpoint,
-    routes: &std::collections::BTreeSet<Endpoint>,
+    routes: &crate::vecmap::VecSet<Endpoint>,
     p: &StepdownPlacement,
     rng: &mut crate::rng::Rng,
 ) -> Result<Endpoint, ApiError> {
