@@ -8,7 +8,8 @@
 //! always matches what is drawn) and feeds the narrator, the metrics and the
 //! causal traces; it never changes the world.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+use jetsim_core::vecmap::VecMap as BTreeMap; // sorted-Vec map: smaller wasm
 
 use jetsim_core::scenario::Action;
 use jetsim_core::sim::{Liveness, World};

@@ -41,7 +41,7 @@ pub struct MetricsState {
     pub pub_failed: u64,
     /// Times of recent PubAcks (the last virtual second or so).
     recent_acks: VecDeque<Time>,
-    last_stream_leader: std::collections::BTreeMap<String, u32>,
+    last_stream_leader: jetsim_core::vecmap::VecMap<String, u32>,
     /// Sorted latencies, recomputed only when their number changes.
     sorted: Vec<u64>,
     /// The guarantees at a trace position, and renders since computed.

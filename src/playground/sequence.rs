@@ -7,7 +7,7 @@
 //! gives the same frames as text.
 //! Read from the trace's ring; nothing here changes the world.
 
-use std::collections::BTreeMap;
+use jetsim_core::vecmap::VecMap as BTreeMap; // sorted-Vec map: smaller wasm
 
 use jetsim_core::sim::World;
 use jetsim_core::time::{fmt_duration, fmt_time, Time};

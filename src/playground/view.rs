@@ -1,7 +1,7 @@
 //! The cluster view (SVG) and its legend. Everything drawn is read from the
 //! world through the core's public API; nothing here changes the simulation.
 
-use std::collections::BTreeMap;
+use jetsim_core::vecmap::VecMap as BTreeMap; // sorted-Vec map: smaller wasm
 
 use jetsim_core::client::ConnState;
 use jetsim_core::link::Latency;

@@ -6,7 +6,8 @@
 //! `reconnect_wait`) after the connection closes, re-sending its
 //! subscriptions and then what it buffered meanwhile.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+use crate::vecmap::VecMap as BTreeMap; // sorted-Vec map: small maps, smaller wasm (see vecmap.rs)
 use std::rc::Rc;
 
 use bytes::Bytes;

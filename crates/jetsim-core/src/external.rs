@@ -7,7 +7,7 @@
 //! what the server sent ([`crate::sim::World::external_take`]), so a run with
 //! the same timed input is the same run.
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap as BTreeMap; // sorted-Vec map: smaller wasm (see vecmap.rs)
 
 use bytes::Bytes;
 

@@ -34,6 +34,7 @@ pub mod subject;
 pub mod sublist;
 pub mod time;
 pub mod trace;
+pub mod vecmap;
 
 /// The nats-server version jetsim models and announces.
 pub const NATS_VERSION: &str = "2.12.8";

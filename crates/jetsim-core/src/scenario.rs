@@ -4,7 +4,7 @@
 //! into it. Every error names the line. Hard limits ([`Limits`]) refuse absurd
 //! scenarios with a clear message instead of exhausting memory.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::vecmap::{VecMap as BTreeMap, VecSet as BTreeSet}; // sorted-Vec maps: smaller wasm (see vecmap.rs)
 
 use crate::time::{Dur, Time};
 

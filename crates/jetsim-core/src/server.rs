@@ -6,7 +6,7 @@
 //! The server is a sans-IO state machine: the world hands it frames and timers
 //! with a [`Ctx`] and it records sends, timers and trace events.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::vecmap::{VecMap as BTreeMap, VecSet as BTreeSet}; // sorted-Vec maps: smaller wasm (see vecmap.rs)
 use std::rc::Rc;
 
 use bytes::Bytes;

@@ -4,7 +4,8 @@
 //! world is the only thing that moves frames and fires timers.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
+use crate::vecmap::VecMap as BTreeMap; // sorted-Vec map: small maps, smaller wasm (see vecmap.rs)
 use std::rc::Rc;
 
 use crate::client::{Client, ClientConfig};
@@ -164,7 +165,7 @@ pub struct World {
     pub clients: Vec<ClientSlot>,
     links: LinkTable,
     /// Frames in flight (for drawing), keyed by frame id.
-    in_flight: BTreeMap<u64, InFlight>,
+    in_flight: std::collections::BTreeMap<u64, InFlight>,
     track_in_flight: bool,
     pub trace: Trace,
     pub metrics: Metrics,
@@ -176,7 +177,7 @@ pub struct World {
     check_invariants: bool,
     checkers: BTreeMap<Rc<str>, Checker<JsEntry>>,
     /// Groups already reported (one violation per group is kept).
-    violated: std::collections::BTreeSet<Rc<str>>,
+    violated: crate::vecmap::VecSet<Rc<str>>,
     pub violations: Vec<ViolationRecord>,
     /// The last kill / power-loss fault: (time, trace seq, text).
     pub last_crash: Option<(Time, u64, String)>,
@@ -270,7 +271,7 @@ impl World {
             servers,
             clients,
             links: LinkTable::new(n, DEFAULT_LATENCY),
-            in_flight: BTreeMap::new(),
+            in_flight: std::collections::BTreeMap::new(),
             track_in_flight: true,
             trace: Trace::new(10_000),
             metrics: Metrics::default(),
@@ -280,7 +281,7 @@ impl World {
             names,
             check_invariants: false,
             checkers: BTreeMap::new(),
-            violated: std::collections::BTreeSet::new(),
+            violated: crate::vecmap::VecSet::new(),
             violations: Vec::new(),
             last_crash: None,
             externals: BTreeMap::new(),
@@ -1049,7 +1050,7 @@ impl World {
             let mut seqs: Vec<u64> = ls.iter().map(|l| l.seq).collect();
             seqs.sort_unstable();
             seqs.dedup();
-            let servers: std::collections::BTreeSet<String> =
+            let servers: crate::vecmap::VecSet<String> =
                 ls.iter().map(|l| l.server.clone().unwrap_or_else(|| "every server".into())).collect();
             v.push(ViolationRecord {
                 group: String::new(),

@@ -146,7 +146,7 @@ pub struct StreamConfig {
     pub consumer_inactive_threshold: i64,
     /// `consumer_limits.max_ack_pending` (0 = none).
     pub consumer_max_ack_pending: i64,
-    pub metadata: std::collections::BTreeMap<String, String>,
+    pub metadata: crate::vecmap::VecMap<String, String>,
 }
 
 impl StreamConfig {
@@ -555,7 +555,7 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
         }
         Some(v) => return Err(unmarshal_err("consumer_limits", "server.StreamConsumerLimits", v)),
     };
-    let mut metadata = std::collections::BTreeMap::new();
+    let mut metadata = crate::vecmap::VecMap::new();
     match m.get("metadata") {
         None | Some(Value::Null) => {}
         Some(Value::Object(md)) => {

@@ -8,7 +8,8 @@
 //! Request bodies are untrusted: every malformed input becomes the nats API
 //! error (10025 invalid JSON, 10094 policy, ...), never a panic.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+use crate::vecmap::VecMap as BTreeMap; // sorted-Vec map: small maps, smaller wasm (see vecmap.rs)
 use std::rc::Rc;
 
 use serde::Serialize;

@@ -905,7 +905,7 @@ pub(super) fn stepdown_target(
     known: &[super::PeerInfo],
     members: &[Endpoint],
     me: Endpoint,
-    routes: &std::collections::BTreeSet<Endpoint>,
+    routes: &crate::vecmap::VecSet<Endpoint>,
     p: &StepdownPlacement,
     rng: &mut crate::rng::Rng,
 ) -> Result<Endpoint, ApiError> {

@@ -17,7 +17,7 @@ pub mod headers;
 mod publish;
 pub mod store;
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap as BTreeMap; // sorted-Vec map: small maps, smaller wasm (see vecmap.rs)
 use std::rc::Rc;
 
 use bytes::Bytes;
