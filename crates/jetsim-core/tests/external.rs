@@ -1,7 +1,6 @@
 //! External clients (what `jetsim serve` and nats.js in the page use): bytes
 //! fed in from outside at a virtual time, the server's answers taken out.
 
-use std::collections::BTreeMap;
 
 use jetsim_core::external::{Advertise, ExternalEvent, MAX_EXTERNAL};
 use jetsim_core::scenario::{parse, Fault};
@@ -85,7 +84,7 @@ fn attach_gets_the_servers_info_and_answers_ping() {
 #[test]
 fn advertised_addresses_are_in_info() {
     let mut w = world(THREE, 1);
-    let ports: BTreeMap<Endpoint, u16> = (0..3).map(|i| (i, 14222 + i as u16)).collect();
+    let ports: jetsim_core::vecmap::VecMap<Endpoint, u16> = (0..3).map(|i| (i, 14222 + i as u16)).collect();
     w.set_advertise(Advertise { host: "127.0.0.1".into(), ports });
     w.apply_fault(&Fault::Kill("n3".into()));
     let ep = w.attach_external(1).unwrap();
@@ -264,7 +263,7 @@ fn a_paused_server_answers_after_resume() {
 #[test]
 fn with_addresses_info_follows_the_first_ping_and_route_changes() {
     let mut w = world(THREE, 1);
-    let ports: BTreeMap<Endpoint, u16> = (0..3).map(|i| (i, 4222 + i as u16)).collect();
+    let ports: jetsim_core::vecmap::VecMap<Endpoint, u16> = (0..3).map(|i| (i, 4222 + i as u16)).collect();
     w.set_advertise(Advertise { host: "127.0.0.1".into(), ports });
     let ep = w.attach_external(0).unwrap();
     advance(&mut w, 5 * MS);
