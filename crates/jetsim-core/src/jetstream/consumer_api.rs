@@ -669,38 +669,19 @@ impl Server {
     /// A Raft event of a consumer group: leadership comes and goes (nats
     /// `processConsumerLeaderChange` → `setLeader`).
     pub(super) fn js_consumer_event(&mut self, ctx: &mut Ctx, group: &Rc<str>, stream: &Rc<str>, name: &Rc<str>, ev: jetsim_raft::RaftEvent) {
-        use crate::trace::{RaftNote, TraceKind};
+        use crate::trace::TraceKind;
         use jetsim_raft::RaftEvent;
-        let note = match ev {
-            RaftEvent::BecameCandidate { term } => Some(RaftNote::Candidate { term }),
-            RaftEvent::BecameLeader { term } => {
+        match &ev {
+            RaftEvent::BecameLeader { .. } => {
                 if let Some(g) = self.js_consumer_mut(stream, name).and_then(|c| c.group.as_mut()) {
                     g.elections_won += 1;
                 }
-                Some(RaftNote::Leader { term })
             }
-            RaftEvent::LeaderReady { .. } => {
-                self.js_consumer_became_leader(ctx, stream, name);
-                None
-            }
-            RaftEvent::BecameFollower { term, leader } => {
-                self.js_consumer_lost(ctx, stream, name);
-                Some(RaftNote::Follower { term, leader })
-            }
-            RaftEvent::SteppedDown { term, reason } => {
-                self.js_consumer_lost(ctx, stream, name);
-                let reason = match reason {
-                    jetsim_raft::StepDownReason::LostQuorum => "lost quorum",
-                    jetsim_raft::StepDownReason::Requested => "requested",
-                    jetsim_raft::StepDownReason::HigherTerm => "higher term",
-                };
-                Some(RaftNote::SteppedDown { term, reason })
-            }
-            RaftEvent::QuorumReached { index, acks, .. } => Some(RaftNote::Quorum { index, acks }),
-            RaftEvent::Truncated { from_index, .. } => Some(RaftNote::Truncated { from_index }),
-            _ => None,
-        };
-        if let Some(event) = note {
+            RaftEvent::LeaderReady { .. } => self.js_consumer_became_leader(ctx, stream, name),
+            RaftEvent::BecameFollower { .. } | RaftEvent::SteppedDown { .. } => self.js_consumer_lost(ctx, stream, name),
+            _ => {}
+        }
+        if let Some(event) = super::raft_note(ev) {
             // Labelled "<stream> › <consumer>": the page's stream narration,
             // metrics and causal paths match the stream's own name only.
             let label: Rc<str> = Rc::from(format!("{stream} \u{203a} {name}").as_str());

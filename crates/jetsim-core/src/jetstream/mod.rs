@@ -434,6 +434,27 @@ fn frame_kind(msg: &RaftMsg) -> FrameKind {
 }
 
 /// The PubAck body of nats-server 2.12 (no space after the comma).
+/// What a Raft event of a stream or consumer group shows in the trace (None:
+/// not traced).
+pub(crate) fn raft_note(ev: RaftEvent) -> Option<RaftNote> {
+    Some(match ev {
+        RaftEvent::BecameCandidate { term } => RaftNote::Candidate { term },
+        RaftEvent::BecameLeader { term } => RaftNote::Leader { term },
+        RaftEvent::BecameFollower { term, leader } => RaftNote::Follower { term, leader },
+        RaftEvent::SteppedDown { term, reason } => RaftNote::SteppedDown {
+            term,
+            reason: match reason {
+                jetsim_raft::StepDownReason::LostQuorum => "lost quorum",
+                jetsim_raft::StepDownReason::Requested => "requested",
+                jetsim_raft::StepDownReason::HigherTerm => "higher term",
+            },
+        },
+        RaftEvent::QuorumReached { index, acks, .. } => RaftNote::Quorum { index, acks },
+        RaftEvent::Truncated { from_index, .. } => RaftNote::Truncated { from_index },
+        _ => return None,
+    })
+}
+
 pub fn pub_ack(stream: &str, seq: u64) -> Vec<u8> {
     let name = serde_json::to_string(stream).unwrap_or_else(|_| "\"\"".into());
     format!("{{\"stream\":{name},\"seq\":{seq}}}").into_bytes()
@@ -582,38 +603,22 @@ impl Server {
     }
 
     fn js_event(&mut self, ctx: &mut Ctx, group: &Rc<str>, stream: Option<&Rc<str>>, ev: RaftEvent) {
-        let note = match ev {
-            RaftEvent::BecameCandidate { term } => Some(RaftNote::Candidate { term }),
-            RaftEvent::BecameLeader { term } => {
+        match &ev {
+            RaftEvent::BecameLeader { .. } => {
                 if let Some(g) = self.js.as_mut().and_then(|js| js.group_mut(group)) {
                     g.elections_won += 1;
                 }
-                Some(RaftNote::Leader { term })
             }
             RaftEvent::LeaderReady { .. } => {
                 if let Some(s) = stream {
                     self.js_stream_leader(ctx, s);
                 }
-                None
             }
-            RaftEvent::BecameFollower { term, leader } => {
-                self.js_lost_leadership(ctx, stream, leader.is_some());
-                Some(RaftNote::Follower { term, leader })
-            }
-            RaftEvent::SteppedDown { term, reason } => {
-                self.js_lost_leadership(ctx, stream, false);
-                let reason = match reason {
-                    jetsim_raft::StepDownReason::LostQuorum => "lost quorum",
-                    jetsim_raft::StepDownReason::Requested => "requested",
-                    jetsim_raft::StepDownReason::HigherTerm => "higher term",
-                };
-                Some(RaftNote::SteppedDown { term, reason })
-            }
-            RaftEvent::QuorumReached { index, acks, .. } => Some(RaftNote::Quorum { index, acks }),
-            RaftEvent::Truncated { from_index, .. } => Some(RaftNote::Truncated { from_index }),
-            _ => None,
-        };
-        if let Some(event) = note {
+            RaftEvent::BecameFollower { leader, .. } => self.js_lost_leadership(ctx, stream, leader.is_some()),
+            RaftEvent::SteppedDown { .. } => self.js_lost_leadership(ctx, stream, false),
+            _ => {}
+        }
+        if let Some(event) = raft_note(ev) {
             ctx.trace(TraceKind::Raft { server: ctx.me, group: group.clone(), stream: stream.cloned(), event });
         }
     }
