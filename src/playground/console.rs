@@ -229,6 +229,17 @@ fn expand(w: &World, input: &str) -> Result<String, String> {
     Ok(input.to_string())
 }
 
+/// The JSON answer of `client`'s last `$JS.API` request, if that request was `op`.
+fn last_api_json(w: &World, client: Endpoint, op: &str) -> Option<Value> {
+    w.clients[(client - w.server_count()) as usize]
+        .node
+        .js
+        .last_api
+        .as_ref()
+        .filter(|(o, _)| *o == op)
+        .and_then(|(_, body)| serde_json::from_str::<Value>(body).ok())
+}
+
 fn follow_of(w: &World, a: &Action) -> Option<Follow> {
     let Action::Client { client, cmd } = a else { return None };
     let client = w.endpoint(client)?;
@@ -372,13 +383,7 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
                 e.error = true;
                 e.push(format!("nats: error: {prefix}{}", text::display_max(t, 300)));
             } else {
-                let json = w.clients[(client - w.server_count()) as usize]
-                    .node
-                    .js
-                    .last_api
-                    .as_ref()
-                    .filter(|(o, _)| *o == op)
-                    .and_then(|(_, body)| serde_json::from_str::<Value>(body).ok());
+                let json = last_api_json(w, client, &op);
                 match json {
                     Some(v) if v.get("config").is_some() => {
                         for l in consumer_info_cli_lines(&v) {
@@ -417,13 +422,7 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
                 e.error = true;
                 e.push(format!("nats: error: {}", text::display_max(t, 300)));
             } else {
-                let json = w.clients[(client - w.server_count()) as usize]
-                    .node
-                    .js
-                    .last_api
-                    .as_ref()
-                    .filter(|(o, _)| *o == op)
-                    .and_then(|(_, body)| serde_json::from_str::<Value>(body).ok());
+                let json = last_api_json(w, client, &op);
                 match json {
                     Some(v) if info && v.get("config").is_some() => {
                         if created {
