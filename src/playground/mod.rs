@@ -15,6 +15,7 @@ pub mod guide;
 pub mod keys;
 pub mod layout;
 pub mod lens;
+pub mod logview;
 pub mod metrics;
 pub mod sequence;
 pub mod session;
@@ -60,8 +61,29 @@ thread_local! {
     /// A message other than [`Msg::Frame`] came since the last render: the
     /// next render rebuilds every panel.
     static PANELS_STALE: Cell<bool> = const { Cell::new(true) };
-    /// The panels' last build while playing: (wall ms, html), by slot.
-    static PANELS: RefCell<[Option<(f64, Html)>; 5]> = RefCell::new(Default::default());
+    /// The panels' last build while playing: (wall ms, version, html), by slot.
+    static PANELS: RefCell<[Option<(f64, u64, Html)>; 5]> = RefCell::new(Default::default());
+    /// Counts panel builds: each build's [`Frozen`] version.
+    static PANEL_BUILDS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A panel's html and the number of its build: Yew re-renders the panel
+/// only when the version changes, so a reused build costs no diff at all.
+#[derive(Properties)]
+struct FrozenProps {
+    version: u64,
+    html: Html,
+}
+
+impl PartialEq for FrozenProps {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version
+    }
+}
+
+#[function_component]
+fn Frozen(p: &FrozenProps) -> Html {
+    p.html.clone()
 }
 
 pub enum Msg {
@@ -123,6 +145,11 @@ pub struct Playground {
     command: String,
     command_result: Status,
     log_ref: NodeRef,
+    /// The `<ol id="log">`, whose lines `log_dom` writes after a render
+    /// (outside Yew's diff, see logview.rs) when `log_due`.
+    log_ol: NodeRef,
+    log_dom: RefCell<logview::LogDom>,
+    log_due: Cell<bool>,
     /// Keep the log scrolled to the bottom (false once the reader scrolls up).
     log_stick: Rc<Cell<bool>>,
     /// What the guide, metrics and causal panels have read from the trace.
@@ -235,6 +262,9 @@ impl Component for Playground {
             command: String::new(),
             command_result: Status::None,
             log_ref: NodeRef::default(),
+            log_ol: NodeRef::default(),
+            log_dom: RefCell::default(),
+            log_due: Cell::new(true),
             log_stick: Rc::new(Cell::new(true)),
             watch: RefCell::new(guide::Watch::default()),
             causal_pick: None,
@@ -482,6 +512,13 @@ impl Component for Playground {
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
         self.sync_url();
         self.canvas.guard_touch();
+        if self.log_due.replace(false) {
+            if let Some(ol) = self.log_ol.cast::<web_sys::Element>() {
+                let empty = std::collections::VecDeque::new();
+                let log = self.session.as_ref().map_or(&empty, |s| &s.log);
+                self.log_dom.borrow_mut().sync(&ol, log);
+            }
+        }
         if self.log_stick.get() {
             if let Some(el) = self.log_ref.cast::<web_sys::Element>() {
                 el.set_scroll_top(el.scroll_height());
@@ -527,23 +564,26 @@ impl Playground {
     /// render that must rebuild them all (see `view`).
     fn panel(&self, slot: usize, rebuilt: &Cell<bool>, throttle: bool, build: impl FnOnce() -> Html) -> Html {
         let now = now_ms();
-        PANELS.with(|p| {
+        let (version, html) = PANELS.with(|p| {
             let mut p = p.borrow_mut();
-            let Some(cached) = p.get_mut(slot) else {
-                return build();
-            };
+            let cached = &mut p[slot];
             if throttle {
-                if let Some((at, html)) = cached.as_ref() {
+                if let Some((at, version, html)) = cached.as_ref() {
                     if rebuilt.get() || now - at < PANEL_REFRESH_MS {
-                        return html.clone();
+                        return (*version, html.clone());
                     }
                 }
                 rebuilt.set(true);
             }
             let html = build();
-            *cached = self.playing.then(|| (now, html.clone()));
-            html
-        })
+            let version = PANEL_BUILDS.with(|n| {
+                n.set(n.get() + 1);
+                n.get()
+            });
+            *cached = self.playing.then(|| (now, version, html.clone()));
+            (version, html)
+        });
+        html! { <Frozen {version} {html} /> }
     }
 }
 
@@ -899,7 +939,7 @@ impl Playground {
             let el: web_sys::Element = e.target_unchecked_into();
             stick.set(el.scroll_top() + el.client_height() >= el.scroll_height() - 8);
         });
-        let entries = self.session.iter().flat_map(|s| s.log.iter());
+        self.log_due.set(true);
         let count = self.session.as_ref().map_or(0, |s| s.log.len());
         html! {
             <section class="panel log-panel" aria-labelledby="log-h">
@@ -909,21 +949,9 @@ impl Playground {
                 </p>
                 <div class="log-scroll" ref={self.log_ref.clone()} onscroll={onscroll} tabindex="0"
                     aria-label="Event log entries">
-                    <ol id="log" class="log" aria-live="polite" aria-relevant="additions">
-                        { for entries.map(|e| html! {
-                            <li key={e.seq} class={e.class}>
-                                <span class="t">{ fmt_time(e.at) }</span>{ " " }
-                                if e.class == "ack" {
-                                    // A PubAck: show its causal trace.
-                                    <button type="button" class="what ack-link" title="Show this PubAck's causal trace"
-                                        onclick={ctx.link().callback({ let seq = e.seq; move |_| Msg::CausalPick(seq) })}>
-                                        { e.text.clone() }
-                                    </button>
-                                } else {
-                                    <span class="what">{ e.text.clone() }</span>
-                                }
-                            </li>
-                        }) }
+                    // Its lines are written by logview.rs after the render.
+                    <ol id="log" class="log" aria-live="polite" aria-relevant="additions" ref={self.log_ol.clone()}
+                        onclick={ctx.link().batch_callback(|e: MouseEvent| logview::ack_seq(e.target()).map(Msg::CausalPick))}>
                     </ol>
                     if count == 0 {
                         <p class="muted small">{ "Nothing has happened yet. Press Play or Step." }</p>
