@@ -512,16 +512,18 @@ impl Component for Playground {
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
         self.sync_url();
         self.canvas.guard_touch();
+        // Only after the log's lines changed: reading scrollHeight forces a
+        // layout, which every animation frame would otherwise pay for.
         if self.log_due.replace(false) {
             if let Some(ol) = self.log_ol.cast::<web_sys::Element>() {
                 let empty = std::collections::VecDeque::new();
                 let log = self.session.as_ref().map_or(&empty, |s| &s.log);
                 self.log_dom.borrow_mut().sync(&ol, log);
             }
-        }
-        if self.log_stick.get() {
-            if let Some(el) = self.log_ref.cast::<web_sys::Element>() {
-                el.set_scroll_top(el.scroll_height());
+            if self.log_stick.get() {
+                if let Some(el) = self.log_ref.cast::<web_sys::Element>() {
+                    el.set_scroll_top(el.scroll_height());
+                }
             }
         }
     }
@@ -585,6 +587,24 @@ impl Playground {
         });
         html! { <Frozen {version} {html} /> }
     }
+}
+
+/// An example's title, parsed from its text once: the scenario panel is
+/// rebuilt with every animation frame, and parsing every example each time
+/// cost about half a millisecond a frame.
+fn example_title(e: &examples::Example) -> String {
+    thread_local! {
+        static TITLES: RefCell<Vec<(&'static str, String)>> = const { RefCell::new(Vec::new()) };
+    }
+    TITLES.with(|t| {
+        let mut t = t.borrow_mut();
+        if let Some((_, title)) = t.iter().find(|(id, _)| *id == e.id) {
+            return title.clone();
+        }
+        let title = examples::title(e);
+        t.push((e.id, title.clone()));
+        title
+    })
 }
 
 /// A numeric column header shown short, read in full (the visible
@@ -713,7 +733,7 @@ impl Playground {
                             Msg::Pick(el.value())
                         })}>
                             { for EXAMPLES.iter().map(|e| html! {
-                                <option value={e.id} selected={self.example == e.id}>{ examples::title(e) }</option>
+                                <option value={e.id} selected={self.example == e.id}>{ example_title(e) }</option>
                             }) }
                             if self.example == CUSTOM {
                                 <option value={CUSTOM} selected=true disabled=true>{ "Your scenario text" }</option>
