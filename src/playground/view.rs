@@ -759,7 +759,7 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &I
                 { format!("{total_frames} frame{} in flight", if total_frames == 1 { "" } else { "s" }) }
                 if more > 0 { { format!(" ({more} not drawn)") } }
                 if hidden_labels > 0 {
-                    { format!(" · {hidden_labels} latency label{} left out for room (a link's tooltip gives it)", if hidden_labels == 1 { "" } else { "s" }) }
+                    { format!(" · {hidden_labels} latency label{} left out for room (a link's tooltip gives it; a server's menu → Link latency… edits it)", if hidden_labels == 1 { "" } else { "s" }) }
                 }
                 if reduced_motion { { " · reduced motion: frames are counted per link instead of moving" } }
             </figcaption>

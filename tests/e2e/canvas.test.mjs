@@ -95,7 +95,7 @@ test('the server menu kills, restarts, pauses, resumes, power-loses, isolates an
   assert.equal(await n2.getAttribute('aria-expanded'), 'true');
   assert.deepEqual(
     await m.getByRole('menuitem').allTextContents(),
-    ['Kill', 'Restart', 'Pause', 'Resume', 'Power loss', 'Isolate', 'Heal', 'Cut link to n1', 'Cut link to n3'],
+    ['Kill', 'Restart', 'Pause', 'Resume', 'Power loss', 'Isolate', 'Heal', 'Link latency…', 'Cut link to n1', 'Cut link to n3'],
   );
   // The menu sits next to its server.
   const mb = await m.boundingBox();
@@ -107,14 +107,14 @@ test('the server menu kills, restarts, pauses, resumes, power-loses, isolates an
   assert.equal(await stateOf(page, 'n2'), 'down');
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.server), 'n2', 'focus returns to the server');
   await waitForLogLine(page, 'fault: kill n2');
-  assert.deepEqual(await enabledItems(page, 'n2'), ['Restart', 'Cut link to n1', 'Cut link to n3']);
+  assert.deepEqual(await enabledItems(page, 'n2'), ['Restart', 'Link latency…', 'Cut link to n1', 'Cut link to n3']);
 
   await menu(page, 'n2', 'Restart');
   assert.equal(await stateOf(page, 'n2'), 'up');
   await waitForLogLine(page, 'fault: restart n2');
   await menu(page, 'n2', 'Pause');
   assert.equal(await stateOf(page, 'n2'), 'paused');
-  assert.deepEqual(await enabledItems(page, 'n2'), ['Kill', 'Resume', 'Power loss', 'Isolate', 'Cut link to n1', 'Cut link to n3']);
+  assert.deepEqual(await enabledItems(page, 'n2'), ['Kill', 'Resume', 'Power loss', 'Isolate', 'Link latency…', 'Cut link to n1', 'Cut link to n3']);
   await menu(page, 'n2', 'Resume');
   assert.equal(await stateOf(page, 'n2'), 'up');
   await menu(page, 'n2', 'Power loss');
@@ -217,10 +217,61 @@ test('the drawing works with the keyboard alone: menu and latency editor', T, as
   await page.waitForFunction(() => document.activeElement?.id === 'cv-lat-input');
   await page.keyboard.press('Control+A');
   await page.keyboard.type('40');
+  // The link's jitter (2ms jitter=500us) is shown next to it: set it to none.
+  await page.keyboard.press('Tab');
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-jitter-input');
+  assert.equal(await page.inputValue('#cv-jitter-input'), '0.5');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('0');
   await page.keyboard.press('Enter');
   await page.locator('#cv-latency').waitFor({ state: 'detached' });
   await waitForLogLine(page, 'fault: latency n1 n3 40ms');
   assert.equal((await page.textContent('#cv-rl-0-2 .route-label'))?.trim(), '40ms');
+  assertClean(log);
+  await close();
+});
+
+test('every link from the keyboard: the menu opens the latency editor with a peer picker; a cut client link heals from the menu', T, async () => {
+  const { page, log, close } = await openPlayground(browser, server);
+  await page.locator(srv('n1')).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-menu-kill');
+  for (let k = 0; k < 10; k++) {
+    if (await page.evaluate(() => document.activeElement?.id === 'cv-menu-latency')) break;
+    await page.keyboard.press('ArrowDown');
+  }
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Link latency…');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-lat-input');
+  // The first peer, then n3 picked: its latency and jitter fill the fields.
+  assert.equal(await page.inputValue('#cv-lat-peer'), '1');
+  assert.equal(await page.getAttribute('#cv-latency', 'data-route'), 'n1-n2');
+  assert.equal(await page.inputValue('#cv-lat-input'), '1.5', 'uniform(1ms,2ms) is 1.5 ± 0.5');
+  await page.selectOption('#cv-lat-peer', '2');
+  await page.locator('#cv-latency[data-route="n1-n3"]').waitFor();
+  assert.equal(await page.inputValue('#cv-lat-input'), '2');
+  assert.equal(await page.inputValue('#cv-jitter-input'), '0.5');
+  await page.fill('#cv-lat-input', '30');
+  await page.fill('#cv-jitter-input', '5');
+  await page.press('#cv-jitter-input', 'Enter');
+  await page.locator('#cv-latency').waitFor({ state: 'detached' });
+  await waitForLogLine(page, 'fault: latency n1 n3 25ms–35ms');
+  // Focus goes back to the server the menu belonged to.
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-server-0');
+  // A client's link cut from the console: the menu offers its heal.
+  await command(page, 'partition pub | n1');
+  await waitForLogLine(page, 'fault: partition pub | n1');
+  await page.locator(srv('n1')).focus();
+  await page.keyboard.press('Enter');
+  const heal = page.getByRole('menuitem', { name: 'Heal link to pub' });
+  await heal.waitFor();
+  assert.equal(await page.getByRole('menuitem', { name: 'Heal', exact: true }).isDisabled(), true, 'Heal is for routes');
+  await heal.click();
+  await waitForLogLine(page, 'fault: heal n1 pub');
+  await page.locator(srv('n1')).focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#cv-menu').waitFor();
+  assert.equal(await page.getByRole('menuitem', { name: 'Heal link to pub' }).count(), 0);
   assertClean(log);
   await close();
 });
