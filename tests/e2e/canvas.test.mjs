@@ -5,40 +5,17 @@
 // highlighted on the drawing, and a canvas-made fault kept by the URL.
 //   scripts/build-web && node --test tests/e2e/canvas.test.mjs
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, screenshot, serveDist } from './lib/harness.mjs';
-import { SPEED_10X, assertClean, clockNs, logLines, openPlayground, setSpeed, waitForLogLine } from './lib/playground.mjs';
+import { test } from 'node:test';
+import { screenshot } from './lib/harness.mjs';
+import { assertClean, clockNs, command, goTo, logLines, openPlayground, pick, setSpeed, SPEED_10X, useBrowser, waitForLogLine } from './lib/playground.mjs';
 
 const T = { timeout: 180_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 const srv = (name) => `svg.cluster-view g.server[data-server="${name}"]`;
 const route = (a, b) => `svg.cluster-view line.route[data-route="${a}-${b}"]`;
 const stateOf = (page, name) => page.getAttribute(srv(name), 'data-state');
 const routeState = (page, a, b) => page.getAttribute(route(a, b), 'data-state');
-
-async function pick(page, id) {
-  await page.selectOption('#scenario', id);
-  await page.waitForFunction((id) => document.querySelector('#scenario').value === id, id);
-  await page.waitForSelector('svg.cluster-view g.server');
-}
-
-async function goTo(page, time) {
-  await page.fill('#goto-time', time);
-  await page.click('#goto-go');
-  await page.waitForFunction(() => /Went to/.test(document.querySelector('#status')?.textContent ?? ''));
-}
 
 /** Centre of a server's circle, in viewport px (the drawing scrolled into view). */
 async function centre(page, name) {
@@ -82,7 +59,7 @@ async function enabledItems(page, name) {
 }
 
 test('the server menu kills, restarts, pauses, resumes, power-loses, isolates and heals', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await pick(page, 'r3-publish');
   await goTo(page, '3s');
   // The server is a button with an accessible name and a menu.
@@ -143,7 +120,7 @@ test('the server menu kills, restarts, pauses, resumes, power-loses, isolates an
 });
 
 test('the drawing works with the keyboard alone: menu and latency editor', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   // Tab from the scenario picker to the first server.
   await page.focus('#scenario');
   let id = '';
@@ -232,7 +209,7 @@ test('the drawing works with the keyboard alone: menu and latency editor', T, as
 });
 
 test('every link from the keyboard: the menu opens the latency editor with a peer picker; a cut client link heals from the menu', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await page.locator(srv('n1')).focus();
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.activeElement?.id === 'cv-menu-kill');
@@ -277,7 +254,7 @@ test('every link from the keyboard: the menu opens the latency editor with a pee
 });
 
 test('a latency edit on the drawing slows the next PubAck', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await pick(page, 'r3-publish');
   await goTo(page, '3s');
   // Seed 1: c1 on n1, the ORDERS leader is n3; each PubAck takes 6 ms over 1 ms links.
@@ -306,17 +283,10 @@ test('a latency edit on the drawing slows the next PubAck', T, async () => {
   await close();
 });
 
-/** Run a console line and wait for it to be done. */
-async function command(page, line) {
-  await page.fill('#command', line);
-  await page.getByRole('button', { name: 'Run', exact: true }).click();
-  await page.waitForFunction(() => /^Done at/.test(document.querySelector('#command-result')?.textContent ?? ''));
-}
-
 const acked = async (page) => (await logLines(page)).filter((l) => /acknowledged: ORDERS/.test(l));
 
 test('dragging cuts a link, dragging again heals it, dragging out isolates; publishes stall across the cut', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await pick(page, 'r3-publish');
   await goTo(page, '3900ms');
   // While dragging, the hint says what releasing does.
@@ -364,9 +334,9 @@ test('dragging cuts a link, dragging again heals it, dragging out isolates; publ
 });
 
 test('a touch drag cuts a link too', T, async () => {
-  const context = await browser.newContext({ viewport: { width: 800, height: 900 }, hasTouch: true, isMobile: false });
+  const context = await env.browser.newContext({ viewport: { width: 800, height: 900 }, hasTouch: true, isMobile: false });
   const page = await context.newPage();
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   await page.waitForSelector('svg.cluster-view g.server');
   await page.locator('svg.cluster-view').scrollIntoViewIfNeeded();
   const cdp = await context.newCDPSession(page);
@@ -386,7 +356,7 @@ test('a touch drag cuts a link too', T, async () => {
 });
 
 test('split an AZ or a region from the rest in one click', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   // core-pubsub: n1, n2, n3 in az1, az2, az3, one region (no region buttons).
   assert.deepEqual(await page.$$eval('.split-buttons button', (bs) => bs.map((b) => b.dataset.split)), ['az:az1', 'az:az2', 'az:az3']);
   await page.getByRole('button', { name: 'Split AZ az1 from the rest' }).click();
@@ -406,7 +376,7 @@ test('split an AZ or a region from the rest in one click', T, async () => {
 
 test('an open causal trace is highlighted on the drawing until closed', T, async () => {
   for (const reducedMotion of ['no-preference', 'reduce']) {
-    const { page, log, close } = await openPlayground(browser, server, { reducedMotion });
+    const { page, log, close } = await openPlayground(env.browser, env.server, { reducedMotion });
     await pick(page, 'r3-publish');
     await setSpeed(page, SPEED_10X);
     await page.getByRole('button', { name: 'Play', exact: true }).click();
@@ -457,7 +427,7 @@ test('an open causal trace is highlighted on the drawing until closed', T, async
 });
 
 test('a fault made on the drawing travels in the URL', T, async () => {
-  const a = await openPlayground(browser, server);
+  const a = await openPlayground(env.browser, env.server);
   await pick(a.page, 'r3-publish');
   await goTo(a.page, '3s');
   await drag(a.page, 'n1', 'n2');
@@ -470,7 +440,7 @@ test('a fault made on the drawing travels in the URL', T, async () => {
   const now = await clockNs(a.page);
   await a.page.waitForFunction((t) => location.hash.includes(`&t=${t}`) && location.hash.includes('&in='), String(now));
   const href = await a.page.evaluate(() => location.href);
-  const b = await openPlayground(browser, server, { hash: new URL(href).hash });
+  const b = await openPlayground(env.browser, env.server, { hash: new URL(href).hash });
   assert.match((await b.page.textContent('#status')) ?? '', /Opened the link: seed 1, 3 recorded inputs/);
   assert.equal(await routeState(b.page, 'n1', 'n2'), 'cut');
   assert.equal(await stateOf(b.page, 'n3'), 'paused');
