@@ -60,8 +60,30 @@ thread_local! {
     /// A message other than [`Msg::Frame`] came since the last render: the
     /// next render rebuilds every panel.
     static PANELS_STALE: Cell<bool> = const { Cell::new(true) };
-    /// The panels' last build while playing: (wall ms, html), by slot.
-    static PANELS: RefCell<[Option<(f64, Html)>; 5]> = RefCell::new(Default::default());
+    /// The panels' last build while playing: (wall ms, version, html), by slot.
+    static PANELS: RefCell<[Option<(f64, u64, Html)>; 5]> = RefCell::new(Default::default());
+    /// Versions handed to [`Frozen`] panels (one counter for all slots).
+    static PANEL_VERSION: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A panel's html behind a version number: while the version is the same,
+/// Yew compares two integers and leaves the panel's DOM alone, instead of
+/// diffing (and cloning) its whole subtree every frame.
+#[derive(Properties, Clone)]
+struct FrozenProps {
+    version: u64,
+    html: Html,
+}
+
+impl PartialEq for FrozenProps {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version
+    }
+}
+
+#[function_component]
+fn Frozen(p: &FrozenProps) -> Html {
+    p.html.clone()
 }
 
 pub enum Msg {
@@ -125,6 +147,10 @@ pub struct Playground {
     log_ref: NodeRef,
     /// Keep the log scrolled to the bottom (false once the reader scrolls up).
     log_stick: Rc<Cell<bool>>,
+    /// The first log entry's sequence number at the last render of the log.
+    log_first: Cell<u64>,
+    /// The log was rebuilt in the last render (scroll it to the bottom).
+    log_dirty: Cell<bool>,
     /// What the guide, metrics and causal panels have read from the trace.
     watch: RefCell<guide::Watch>,
     causal_pick: Option<u64>,
@@ -236,6 +262,8 @@ impl Component for Playground {
             command_result: Status::None,
             log_ref: NodeRef::default(),
             log_stick: Rc::new(Cell::new(true)),
+            log_first: Cell::new(0),
+            log_dirty: Cell::new(true),
             watch: RefCell::new(guide::Watch::default()),
             causal_pick: None,
             console: RefCell::new(console::Console::default()),
@@ -482,7 +510,9 @@ impl Component for Playground {
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
         self.sync_url();
         self.canvas.guard_touch();
-        if self.log_stick.get() {
+        // Only after the log was rebuilt: reading scrollHeight forces a
+        // layout of the page, which every frame cost 13% of the main thread.
+        if self.log_dirty.take() && self.log_stick.get() {
             if let Some(el) = self.log_ref.cast::<web_sys::Element>() {
                 el.set_scroll_top(el.scroll_height());
             }
@@ -527,22 +557,27 @@ impl Playground {
     /// render that must rebuild them all (see `view`).
     fn panel(&self, slot: usize, rebuilt: &Cell<bool>, throttle: bool, build: impl FnOnce() -> Html) -> Html {
         let now = now_ms();
+        let frozen = |version: u64, html: Html| html! { <Frozen version={version} html={html} /> };
         PANELS.with(|p| {
             let mut p = p.borrow_mut();
             let Some(cached) = p.get_mut(slot) else {
                 return build();
             };
             if throttle {
-                if let Some((at, html)) = cached.as_ref() {
+                if let Some((at, version, html)) = cached.as_ref() {
                     if rebuilt.get() || now - at < PANEL_REFRESH_MS {
-                        return html.clone();
+                        return frozen(*version, html.clone());
                     }
                 }
                 rebuilt.set(true);
             }
             let html = build();
-            *cached = self.playing.then(|| (now, html.clone()));
-            html
+            let version = PANEL_VERSION.with(|v| {
+                v.set(v.get() + 1);
+                v.get()
+            });
+            *cached = self.playing.then(|| (now, version, html.clone()));
+            frozen(version, html)
         })
     }
 }
@@ -894,6 +929,7 @@ impl Playground {
     }
 
     fn view_log(&self, ctx: &Context<Self>) -> Html {
+        self.log_dirty.set(true);
         let stick = self.log_stick.clone();
         let onscroll = Callback::from(move |e: Event| {
             let el: web_sys::Element = e.target_unchecked_into();
@@ -901,6 +937,35 @@ impl Playground {
         });
         let entries = self.session.iter().flat_map(|s| s.log.iter());
         let count = self.session.as_ref().map_or(0, |s| s.log.len());
+        // Keyed by event while most lines stay between two renders, so only
+        // the new lines are created (and announced: aria-relevant=additions).
+        // When more than half the log turned over since the last render
+        // (fast play), reuse the <li> elements in place instead of removing
+        // and creating hundreds of them.
+        let first = self.session.as_ref().and_then(|s| s.log.front()).map_or(0, |e| e.seq);
+        let last_first = self.log_first.replace(first);
+        let keyed = first.saturating_sub(last_first) < (session::LOG_CAP / 2) as u64;
+        let line = |e: &session::LogEntry| {
+            let inner = html! {
+                <>
+                    <span class="t">{ fmt_time(e.at) }</span>{ " " }
+                    if e.class == "ack" {
+                        // A PubAck: show its causal trace.
+                        <button type="button" class="what ack-link" title="Show this PubAck's causal trace"
+                            onclick={ctx.link().callback({ let seq = e.seq; move |_| Msg::CausalPick(seq) })}>
+                            { e.text.clone() }
+                        </button>
+                    } else {
+                        <span class="what">{ e.text.clone() }</span>
+                    }
+                </>
+            };
+            if keyed {
+                html! { <li key={e.seq} class={e.class}>{ inner }</li> }
+            } else {
+                html! { <li class={e.class}>{ inner }</li> }
+            }
+        };
         html! {
             <section class="panel log-panel" aria-labelledby="log-h">
                 <h2 id="log-h" class="panel-title">{ "Event log" }</h2>
@@ -910,20 +975,7 @@ impl Playground {
                 <div class="log-scroll" ref={self.log_ref.clone()} onscroll={onscroll} tabindex="0"
                     aria-label="Event log entries">
                     <ol id="log" class="log" aria-live="polite" aria-relevant="additions">
-                        { for entries.map(|e| html! {
-                            <li key={e.seq} class={e.class}>
-                                <span class="t">{ fmt_time(e.at) }</span>{ " " }
-                                if e.class == "ack" {
-                                    // A PubAck: show its causal trace.
-                                    <button type="button" class="what ack-link" title="Show this PubAck's causal trace"
-                                        onclick={ctx.link().callback({ let seq = e.seq; move |_| Msg::CausalPick(seq) })}>
-                                        { e.text.clone() }
-                                    </button>
-                                } else {
-                                    <span class="what">{ e.text.clone() }</span>
-                                }
-                            </li>
-                        }) }
+                        { for entries.map(line) }
                     </ol>
                     if count == 0 {
                         <p class="muted small">{ "Nothing has happened yet. Press Play or Step." }</p>
