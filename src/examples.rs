@@ -69,11 +69,22 @@ pub fn find(id: &str) -> Option<&'static Example> {
 }
 
 /// The title shown in the picker: the scenario's `name`, else the file stem.
+/// Parsed once per example (the picker is drawn on every frame).
 pub fn title(example: &Example) -> String {
-    match jetsim_core::scenario::parse(example.text) {
-        Ok(sc) if !sc.name.trim().is_empty() => sc.name,
-        _ => example.id.to_string(),
+    thread_local! {
+        static TITLES: std::cell::RefCell<Vec<(&'static str, String)>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    TITLES.with(|t| {
+        if let Some((_, title)) = t.borrow().iter().find(|(id, _)| *id == example.id) {
+            return title.clone();
+        }
+        let title = match jetsim_core::scenario::parse(example.text) {
+            Ok(sc) if !sc.name.trim().is_empty() => sc.name,
+            _ => example.id.to_string(),
+        };
+        t.borrow_mut().push((example.id, title.clone()));
+        title
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! itself. What the drawing shows is in `view.rs`; the menu and the latency
 //! editor are HTML over the drawing, rendered here.
 
+use jetsim_core::link::Latency;
 use jetsim_core::scenario::{Fault, LatencySpec, Selector};
 use jetsim_core::sim::{Liveness, World};
 use jetsim_core::time::{Dur, MS};
@@ -42,9 +43,15 @@ pub enum CanvasMsg {
     DragMove(f64, f64),
     DragEnd(f64, f64),
     DragCancel,
-    /// Open the latency editor of the route between two servers.
+    /// Open the latency editor of the route between two servers (from its
+    /// label: focus returns there).
     EditLatency(usize, usize),
+    /// The same from server `.0`'s menu (focus returns to the server).
+    MenuLatency(usize, usize),
+    /// The editor's peer picker: edit the route to this server instead.
+    LatencyPeer(usize),
     LatencyDraft(String),
+    JitterDraft(String),
     LatencyApply,
     LatencyCancel,
 }
@@ -65,7 +72,60 @@ struct Edit {
     a: usize,
     b: usize,
     draft: String,
+    /// ± jitter in ms (0: a fixed latency).
+    jitter: String,
+    /// What the link has now if the editor cannot show it (a Pareto tail).
+    note: Option<String>,
     error: Option<String>,
+    /// Opened from the server's menu (else from the link's label).
+    from_menu: bool,
+}
+
+impl Edit {
+    fn new(w: &World, a: usize, b: usize, from_menu: bool) -> Edit {
+        let (draft, jitter, note) = latency_draft(w.latency(a as Endpoint, b as Endpoint));
+        Edit { a, b, draft, jitter, note, error: None, from_menu }
+    }
+
+    /// Where focus goes when the editor closes.
+    fn back(&self) -> String {
+        if self.from_menu {
+            server_id(self.a)
+        } else {
+            label_id(self.a.min(self.b), self.a.max(self.b))
+        }
+    }
+}
+
+/// The editor's fields for a link's latency model: the typical latency, ±
+/// jitter (`uniform(lo,hi)` is the middle ± half the spread, what the
+/// scenario's `latency=X jitter=Y` writes), and a note when the model is one
+/// the fields cannot show (Pareto: Apply replaces it).
+pub fn latency_draft(l: &Latency) -> (String, String, Option<String>) {
+    match *l {
+        Latency::Fixed(d) => (fmt_ms(d), "0".into(), None),
+        Latency::Uniform { lo, hi } => (fmt_ms(lo + (hi - lo) / 2), fmt_ms((hi - lo) / 2), None),
+        Latency::Pareto { .. } => {
+            let note = format!("Now long-tailed ({}); Apply replaces it with latency ± jitter.", l.describe());
+            (fmt_ms(l.typical()), "0".into(), Some(note))
+        }
+    }
+}
+
+/// The editor's two fields → the link model (`jitter` 0: fixed; else uniform
+/// from latency − jitter, floored at 0, to latency + jitter, like the
+/// scenario format's `jitter=`).
+pub fn latency_spec(draft: &str, jitter: &str) -> Result<LatencySpec, String> {
+    let d = parse_ms(draft)?;
+    let j = parse_ms(jitter).map_err(|e| e.replacen("Latency:", "Jitter:", 1))?;
+    if j == 0 {
+        return Ok(LatencySpec::Fixed(d));
+    }
+    let max = (MAX_LATENCY_MS as Dur) * MS;
+    match d.checked_add(j).filter(|hi| *hi <= max) {
+        Some(hi) => Ok(LatencySpec::Uniform(d.saturating_sub(j), hi)),
+        None => Err(format!("Jitter: latency plus jitter must stay within {MAX_LATENCY_MS} ms.")),
+    }
 }
 
 /// The drawing's interaction state (menu, drag, latency editor).
@@ -136,7 +196,39 @@ pub struct Item {
     /// Element id suffix (`cv-menu-<id>`).
     pub id: String,
     pub enabled: bool,
-    pub fault: Fault,
+    pub act: Act,
+}
+
+/// What a menu item does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Act {
+    Fault(Fault),
+    /// Open the latency editor of the route from this server to server `.0`
+    /// (the keyboard's way to every link, labelled or not).
+    Latency(usize),
+}
+
+impl Item {
+    /// The fault this item applies, if it is one.
+    pub fn fault(&self) -> Option<&Fault> {
+        match &self.act {
+            Act::Fault(f) => Some(f),
+            Act::Latency(_) => None,
+        }
+    }
+}
+
+/// Server `i`'s peers in its cluster (the routes the drawing has), in order.
+pub fn peers(w: &World, i: usize) -> Vec<usize> {
+    let Some(slot) = w.servers.get(i) else { return Vec::new() };
+    (0..w.servers.len()).filter(|&j| j != i && w.servers[j].config.cluster == slot.config.cluster).collect()
+}
+
+/// The scenario's clients whose link with server `i` is cut (either way):
+/// what `heal n1` leaves alone, so the menu offers them one by one.
+pub fn cut_clients(w: &World, i: usize) -> Vec<Endpoint> {
+    let (n, e) = (w.server_count(), i as Endpoint);
+    (0..w.clients.len() as Endpoint).map(|k| n + k).filter(|&c| w.is_cut(c, e) || w.is_cut(e, c)).collect()
 }
 
 /// Is a route direction between server `i` and another server cut? (What
@@ -163,7 +255,7 @@ pub fn menu_items(w: &World, i: usize) -> Vec<Item> {
     let name = slot.config.name.clone();
     let l = slot.liveness;
     let (up, down, paused) = (l == Liveness::Up, l == Liveness::Down, l == Liveness::Paused);
-    let item = |label: &str, id: &str, enabled: bool, fault: Fault| Item { label: label.into(), id: id.into(), enabled, fault };
+    let item = |label: &str, id: &str, enabled: bool, fault: Fault| Item { label: label.into(), id: id.into(), enabled, act: Act::Fault(fault) };
     let mut items = vec![
         item("Kill", "kill", !down, Fault::Kill(name.clone())),
         item("Restart", "restart", down, Fault::Restart(name.clone())),
@@ -175,14 +267,28 @@ pub fn menu_items(w: &World, i: usize) -> Vec<Item> {
     }
     items.push(item("Isolate", "isolate", !down && !isolated(w, i), Fault::Isolate(name.clone())));
     items.push(item("Heal", "heal", has_cut(w, i), Fault::Heal(Some((Selector::Node(name.clone()), Selector::Any)))));
+    let peers = peers(w, i);
+    if let Some(&first) = peers.first() {
+        let label = "Link latency…".to_string();
+        items.push(Item { label, id: "latency".into(), enabled: true, act: Act::Latency(first) });
+    }
+    // A client's cut link (`partition c1 n1`): Heal above heals routes only.
+    for c in cut_clients(w, i) {
+        if items.len() >= MENU_MAX {
+            break;
+        }
+        let cn = w.name(c).to_string();
+        let fault = Fault::Heal(Some((Selector::Node(name.clone()), Selector::Node(cn.clone()))));
+        items.push(item(&format!("Heal link to {}", text::short(&cn, 16)), &format!("client-{c}"), true, fault));
+    }
     // One link at a time (the keyboard's way to do what a drag does): cut the
     // route to each other server of the cluster, or heal it when cut.
     let e = i as Endpoint;
-    for (j, other) in w.servers.iter().enumerate() {
-        if j == i || other.config.cluster != slot.config.cluster || items.len() >= MENU_MAX {
-            continue;
+    for j in peers {
+        if items.len() >= MENU_MAX {
+            break;
         }
-        let o = other.config.name.clone();
+        let o = w.servers[j].config.name.clone();
         let f = j as Endpoint;
         let short = text::short(&o, 16);
         if w.is_cut(e, f) || w.is_cut(f, e) {
@@ -551,12 +657,16 @@ impl Playground {
                 <p class="cv-menu-title" aria-hidden="true">{ format!("{name} · {state}") }</p>
                 { for items.iter().enumerate().map(|(k, it)| {
                     let send = send.clone();
-                    let fault = it.fault.clone();
+                    let msg = match &it.act {
+                        Act::Fault(f) => { let f = f.clone(); Callback::from(move |_: MouseEvent| send.emit(CanvasMsg::MenuFault(f.clone()))) }
+                        Act::Latency(j) => { let (a, j) = (m.server, *j); Callback::from(move |_: MouseEvent| send.emit(CanvasMsg::MenuLatency(a, j))) }
+                    };
                     html! {
                         <button type="button" role="menuitem" id={format!("cv-menu-{}", it.id)}
                             class={classes!("fault", it.id.clone())} disabled={!it.enabled}
                             tabindex={if k == m.focus { "0" } else { "-1" }}
-                            onclick={Callback::from(move |_| send.emit(CanvasMsg::MenuFault(fault.clone())))}>
+                            aria-haspopup={matches!(it.act, Act::Latency(_)).then_some("dialog")}
+                            onclick={msg}>
                             { it.label.clone() }
                         </button>
                     }
@@ -573,6 +683,7 @@ impl Playground {
         let style = format!("left:{:.0}px;top:{:.0}px", (px - 90.0).clamp(0.0, (bw - 200.0).max(0.0)), py + 10.0);
         let (na, nb) = (w.name(ed.a as Endpoint), w.name(ed.b as Endpoint));
         let label = format!("Latency {} ↔ {} (ms, both ways)", text::short(na, 16), text::short(nb, 16));
+        let peers = peers(w, ed.a);
         let on_submit = {
             let send = send.clone();
             Callback::from(move |e: SubmitEvent| {
@@ -583,6 +694,14 @@ impl Playground {
         let on_input = send.reform(|e: InputEvent| {
             let el: web_sys::HtmlInputElement = e.target_unchecked_into();
             CanvasMsg::LatencyDraft(el.value())
+        });
+        let on_jitter = send.reform(|e: InputEvent| {
+            let el: web_sys::HtmlInputElement = e.target_unchecked_into();
+            CanvasMsg::JitterDraft(el.value())
+        });
+        let on_peer = send.reform(|e: Event| {
+            let el: web_sys::HtmlSelectElement = e.target_unchecked_into();
+            CanvasMsg::LatencyPeer(el.value().parse().unwrap_or(usize::MAX))
         });
         let on_key = {
             let send = send.clone();
@@ -596,12 +715,26 @@ impl Playground {
         html! {
             <form class="cv-pop cv-latency" id="cv-latency" role="dialog" aria-label={label.clone()}
                 data-route={format!("{na}-{nb}")} style={style} onsubmit={on_submit} onkeydown={on_key} novalidate=true>
+                if peers.len() > 1 {
+                    <label for="cv-lat-peer" class="small">{ format!("Link from {} to", text::short(na, 16)) }</label>
+                    <select id="cv-lat-peer" onchange={on_peer}>
+                        { for peers.iter().map(|&j| html! {
+                            <option value={j.to_string()} selected={j == ed.b}>{ text::short(w.name(j as Endpoint), 24) }</option>
+                        }) }
+                    </select>
+                }
                 <label for="cv-lat-input">{ label }</label>
+                <input id="cv-lat-input" type="number" min="0" max={MAX_LATENCY_MS.to_string()} step="any"
+                    inputmode="decimal" value={ed.draft.clone()} oninput={on_input}
+                    aria-invalid={ed.error.is_some().then_some("true")}
+                    aria-describedby={ed.error.is_some().then_some("cv-lat-error")} />
+                <label for="cv-jitter-input">{ "± jitter (ms, 0 for none)" }</label>
+                <input id="cv-jitter-input" type="number" min="0" max={MAX_LATENCY_MS.to_string()} step="any"
+                    inputmode="decimal" value={ed.jitter.clone()} oninput={on_jitter} />
+                if let Some(n) = &ed.note {
+                    <p class="small" id="cv-lat-note">{ n.clone() }</p>
+                }
                 <div class="row">
-                    <input id="cv-lat-input" type="number" min="0" max={MAX_LATENCY_MS.to_string()} step="any"
-                        inputmode="decimal" value={ed.draft.clone()} oninput={on_input}
-                        aria-invalid={ed.error.is_some().then_some("true")}
-                        aria-describedby={ed.error.is_some().then_some("cv-lat-error")} />
                     <button type="submit" id="cv-lat-apply">{ "Apply" }</button>
                     <button type="button" id="cv-lat-cancel" onclick={send.reform(|_| CanvasMsg::LatencyCancel)}>{ "Cancel" }</button>
                 </div>
@@ -717,41 +850,49 @@ impl Playground {
             CanvasMsg::DragCancel => {
                 return self.canvas.drag.take().is_some_and(|d| d.at.is_some());
             }
-            CanvasMsg::EditLatency(a, b) => {
+            CanvasMsg::EditLatency(a, b) | CanvasMsg::MenuLatency(a, b) => {
                 if a >= ns || b >= ns || a == b {
                     return false;
                 }
-                let draft = fmt_ms(w.latency(a as Endpoint, b as Endpoint).typical());
+                let from_menu = matches!(m, CanvasMsg::MenuLatency(..));
                 self.canvas.menu = None;
-                self.canvas.edit = Some(Edit { a, b, draft, error: None });
+                self.canvas.edit = Some(Edit::new(w, a, b, from_menu));
                 focus_later("cv-lat-input".into());
+            }
+            CanvasMsg::LatencyPeer(b) => {
+                let Some(ed) = self.canvas.edit.as_mut() else { return false };
+                if b >= ns || b == ed.a {
+                    return false;
+                }
+                *ed = Edit::new(w, ed.a, b, ed.from_menu);
             }
             CanvasMsg::LatencyDraft(v) => {
                 let Some(ed) = self.canvas.edit.as_mut() else { return false };
                 ed.draft = v;
-                ed.error = None;
-                return false;
+                // Redraw only to take a shown error away.
+                return ed.error.take().is_some();
+            }
+            CanvasMsg::JitterDraft(v) => {
+                let Some(ed) = self.canvas.edit.as_mut() else { return false };
+                ed.jitter = v;
+                return ed.error.take().is_some();
             }
             CanvasMsg::LatencyApply => {
                 let Some(ed) = self.canvas.edit.as_mut() else { return false };
-                match parse_ms(&ed.draft) {
+                match latency_spec(&ed.draft, &ed.jitter) {
                     Err(e) => ed.error = Some(e),
-                    Ok(ns) => {
+                    Ok(spec) => {
                         let (a, b) = (ed.a, ed.b);
+                        focus_later(ed.back());
                         self.canvas.edit = None;
                         let (na, nb) = (w.name(a as Endpoint).to_string(), w.name(b as Endpoint).to_string());
-                        focus_later(label_id(a.min(b), a.max(b)));
-                        ctx.link().send_message(Msg::Fault(Fault::Latency(
-                            Selector::Node(na),
-                            Selector::Node(nb),
-                            LatencySpec::Fixed(ns),
-                        )));
+                        ctx.link().send_message(Msg::Fault(Fault::Latency(Selector::Node(na), Selector::Node(nb), spec)));
                     }
                 }
             }
             CanvasMsg::LatencyCancel => {
                 let Some(ed) = self.canvas.edit.take() else { return false };
-                focus_later(label_id(ed.a.min(ed.b), ed.a.max(ed.b)));
+                focus_later(ed.back());
             }
         }
         true
@@ -825,29 +966,66 @@ mod tests {
         let enabled = |w: &World| -> Vec<String> {
             menu_items(w, 1).into_iter().filter(|i| i.enabled).map(|i| i.label).collect()
         };
-        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Isolate", "Cut link to n1", "Cut link to n3"]);
+        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Isolate", "Link latency…", "Cut link to n1", "Cut link to n3"]);
         w.apply_fault(&Fault::Pause("n2".into()));
-        assert_eq!(enabled(&w), ["Kill", "Resume", "Power loss", "Isolate", "Cut link to n1", "Cut link to n3"]);
+        assert_eq!(enabled(&w), ["Kill", "Resume", "Power loss", "Isolate", "Link latency…", "Cut link to n1", "Cut link to n3"]);
         w.apply_fault(&Fault::Kill("n2".into()));
-        assert_eq!(enabled(&w), ["Restart", "Cut link to n1", "Cut link to n3"]);
+        assert_eq!(enabled(&w), ["Restart", "Link latency…", "Cut link to n1", "Cut link to n3"]);
         w.apply_fault(&Fault::Restart("n2".into()));
         // Cut one link from the menu: that item turns into its heal.
-        let cut = menu_items(&w, 1).into_iter().find(|i| i.label == "Cut link to n3").expect("cut").fault;
+        let cut = menu_items(&w, 1).into_iter().find(|i| i.label == "Cut link to n3").expect("cut").fault().cloned().expect("a fault");
         w.apply_fault(&cut);
         assert!(w.is_cut(1, 2) && w.is_cut(2, 1) && !w.is_cut(1, 0));
-        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Isolate", "Heal", "Cut link to n1", "Heal link to n3"]);
-        let heal = menu_items(&w, 1).into_iter().find(|i| i.label == "Heal link to n3").expect("heal").fault;
+        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Isolate", "Heal", "Link latency…", "Cut link to n1", "Heal link to n3"]);
+        let heal = menu_items(&w, 1).into_iter().find(|i| i.label == "Heal link to n3").expect("heal").fault().cloned().expect("a fault");
         w.apply_fault(&heal);
         assert!(!has_cut(&w, 1));
         w.apply_fault(&Fault::Isolate("n2".into()));
-        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Heal", "Heal link to n1", "Heal link to n3"]);
-        let heal = menu_items(&w, 1).into_iter().find(|i| i.label == "Heal").expect("heal").fault;
+        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Heal", "Link latency…", "Heal link to n1", "Heal link to n3"]);
+        let heal = menu_items(&w, 1).into_iter().find(|i| i.label == "Heal").expect("heal").fault().cloned().expect("a fault");
         w.apply_fault(&heal);
         assert!(!has_cut(&w, 1), "the menu's Heal heals n2's links");
         assert!(menu_items(&w, 9).is_empty());
-        // A cut client link is not what `heal n1` heals: Heal stays disabled.
+        // A cut client link is not what `heal n1` heals: Heal stays disabled,
+        // and the menu offers that link's heal on its own.
         w.apply_fault(&Fault::Partition(vec![vec![Selector::Node("c1".into())], vec![Selector::Node("n1".into())]]));
         assert!(w.is_cut(3, 0) && !has_cut(&w, 0));
+        assert_eq!(cut_clients(&w, 0), [3]);
+        let items = menu_items(&w, 0);
+        let labels: Vec<&str> = items.iter().filter(|i| i.enabled).map(|i| i.label.as_str()).collect();
+        assert_eq!(labels, ["Kill", "Pause", "Power loss", "Isolate", "Link latency…", "Heal link to c1", "Cut link to n2", "Cut link to n3"]);
+        let heal = items.iter().find(|i| i.id == "client-3").and_then(Item::fault).cloned().expect("a heal");
+        w.apply_fault(&heal);
+        assert!(!w.is_cut(3, 0) && !w.is_cut(0, 3) && cut_clients(&w, 0).is_empty());
+        // The latency item opens the editor on the first peer.
+        let lat = items.iter().find(|i| i.id == "latency").expect("latency item");
+        assert_eq!(lat.act, Act::Latency(1));
+        assert_eq!(peers(&w, 0), [1, 2]);
+    }
+
+    #[test]
+    fn latency_editor_keeps_or_sets_jitter() {
+        assert_eq!(latency_spec("40", "0"), Ok(LatencySpec::Fixed(40 * MS)));
+        assert_eq!(latency_spec("40", "2.5"), Ok(LatencySpec::Uniform(37_500_000, 42_500_000)));
+        // Jitter larger than the latency floors at 0, as the scenario's `jitter=`.
+        assert_eq!(latency_spec("1", "3"), Ok(LatencySpec::Uniform(0, 4 * MS)));
+        assert!(latency_spec("-1", "0").unwrap_err().starts_with("Latency:"));
+        assert!(latency_spec("1", "x").unwrap_err().starts_with("Jitter:"));
+        assert!(latency_spec("86400000", "1").unwrap_err().starts_with("Jitter:"));
+        // What the fields show for each model, and a round trip through them.
+        assert_eq!(latency_draft(&Latency::Fixed(MS)), ("1".into(), "0".into(), None));
+        let u = Latency::Uniform { lo: MS, hi: 3 * MS };
+        let (d, j, note) = latency_draft(&u);
+        assert_eq!((d.as_str(), j.as_str(), note), ("2", "1", None));
+        assert_eq!(latency_spec(&d, &j).map(|s| Latency::from_spec(&s)), Ok(u));
+        let p = Latency::Pareto { min: MS, alpha_milli: 1500, cap: 100 * MS };
+        let (_, j, note) = latency_draft(&p);
+        assert_eq!(j, "0");
+        assert!(note.is_some_and(|n| n.contains("pareto")));
+        // A scenario link with jitter shows it.
+        let w = world("r3-publish");
+        let (_, j, _) = latency_draft(w.latency(0, 2));
+        assert_eq!(j, fmt_ms(match *w.latency(0, 2) { Latency::Uniform { lo, hi } => (hi - lo) / 2, _ => 0 }));
     }
 
     #[test]

@@ -173,7 +173,7 @@ impl Narrator {
                 let seen = self.stream(stream);
                 seen.acks_in_a_row += 1;
                 let fails = std::mem::take(&mut seen.fails_in_a_row);
-                let say_it = seen.fresh || seen.acks_in_a_row % ACK_EVERY == 0;
+                let say_it = seen.fresh || seen.acks_in_a_row.is_multiple_of(ACK_EVERY);
                 let n = seen.acks_in_a_row;
                 seen.fresh = false;
                 if say_it {

@@ -63,13 +63,14 @@ thread_local! {
     static PANELS_STALE: Cell<bool> = const { Cell::new(true) };
     /// The panels' last build while playing: (wall ms, version, html), by slot.
     static PANELS: RefCell<[Option<(f64, u64, Html)>; 5]> = RefCell::new(Default::default());
-    /// Counts panel builds: each build's [`Frozen`] version.
-    static PANEL_BUILDS: Cell<u64> = const { Cell::new(0) };
+    /// Versions handed to [`Frozen`] panels (one counter for all slots).
+    static PANEL_VERSION: Cell<u64> = const { Cell::new(0) };
 }
 
-/// A panel's html and the number of its build: Yew re-renders the panel
-/// only when the version changes, so a reused build costs no diff at all.
-#[derive(Properties)]
+/// A panel's html behind a version number: while the version is the same,
+/// Yew compares two integers and leaves the panel's DOM alone, instead of
+/// diffing (and cloning) its whole subtree every frame.
+#[derive(Properties, Clone)]
 struct FrozenProps {
     version: u64,
     html: Html,
@@ -566,45 +567,27 @@ impl Playground {
     /// render that must rebuild them all (see `view`).
     fn panel(&self, slot: usize, rebuilt: &Cell<bool>, throttle: bool, build: impl FnOnce() -> Html) -> Html {
         let now = now_ms();
-        let (version, html) = PANELS.with(|p| {
+        let frozen = |version: u64, html: Html| html! { <Frozen version={version} html={html} /> };
+        PANELS.with(|p| {
             let mut p = p.borrow_mut();
             let cached = &mut p[slot];
             if throttle {
                 if let Some((at, version, html)) = cached.as_ref() {
                     if rebuilt.get() || now - at < PANEL_REFRESH_MS {
-                        return (*version, html.clone());
+                        return frozen(*version, html.clone());
                     }
                 }
                 rebuilt.set(true);
             }
             let html = build();
-            let version = PANEL_BUILDS.with(|n| {
-                n.set(n.get() + 1);
-                n.get()
+            let version = PANEL_VERSION.with(|v| {
+                v.set(v.get() + 1);
+                v.get()
             });
             *cached = self.playing.then(|| (now, version, html.clone()));
-            (version, html)
-        });
-        html! { <Frozen {version} {html} /> }
+            frozen(version, html)
+        })
     }
-}
-
-/// An example's title, parsed from its text once: the scenario panel is
-/// rebuilt with every animation frame, and parsing every example each time
-/// cost about half a millisecond a frame.
-fn example_title(e: &examples::Example) -> String {
-    thread_local! {
-        static TITLES: RefCell<Vec<(&'static str, String)>> = const { RefCell::new(Vec::new()) };
-    }
-    TITLES.with(|t| {
-        let mut t = t.borrow_mut();
-        if let Some((_, title)) = t.iter().find(|(id, _)| *id == e.id) {
-            return title.clone();
-        }
-        let title = examples::title(e);
-        t.push((e.id, title.clone()));
-        title
-    })
 }
 
 /// A numeric column header shown short, read in full (the visible
@@ -733,7 +716,7 @@ impl Playground {
                             Msg::Pick(el.value())
                         })}>
                             { for EXAMPLES.iter().map(|e| html! {
-                                <option value={e.id} selected={self.example == e.id}>{ example_title(e) }</option>
+                                <option value={e.id} selected={self.example == e.id}>{ examples::title(e) }</option>
                             }) }
                             if self.example == CUSTOM {
                                 <option value={CUSTOM} selected=true disabled=true>{ "Your scenario text" }</option>

@@ -20,6 +20,50 @@ use crate::text;
 
 /// Frames drawn at most (the rest are counted in the caption).
 pub const MAX_FRAMES_DRAWN: usize = 300;
+
+thread_local! {
+    static FRAME_SLOTS: std::cell::RefCell<FrameSlots> = std::cell::RefCell::new(FrameSlots::default());
+}
+
+/// Which drawing slot (position in the frames' `<g>` list) each frame in
+/// flight has: kept while the frame is drawn, freed when it is not, the
+/// lowest free slot given to a new frame. Rendering state only.
+#[derive(Default)]
+pub struct FrameSlots {
+    by_id: BTreeMap<u64, usize>,
+}
+
+impl FrameSlots {
+    /// The slot of each id, in the order given (ids are distinct).
+    pub fn assign(&mut self, ids: impl Iterator<Item = u64>) -> Vec<usize> {
+        let ids: Vec<u64> = ids.collect();
+        let keep: std::collections::BTreeSet<u64> = ids.iter().copied().collect();
+        self.by_id.retain(|id, _| keep.contains(id));
+        let mut used: Vec<bool> = vec![false; ids.len() + self.by_id.len()];
+        for &s in self.by_id.values() {
+            if let Some(u) = used.get_mut(s) {
+                *u = true;
+            }
+        }
+        let mut next = 0;
+        ids.iter()
+            .map(|id| {
+                if let Some(&s) = self.by_id.get(id) {
+                    return s;
+                }
+                while used.get(next).copied().unwrap_or(false) {
+                    next += 1;
+                }
+                if next >= used.len() {
+                    used.resize(next + 1, false);
+                }
+                used[next] = true;
+                self.by_id.insert(*id, next);
+                next
+            })
+            .collect()
+    }
+}
 /// A cluster with more route links than this labels only the unusual ones.
 const LABEL_ALL_UP_TO: usize = 6;
 
@@ -543,7 +587,9 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &I
         html! { <g class="frames static">{ for badges }</g> }
     } else {
         let details = super::lens::frame_details(world);
-        let dots = flights.iter().take(MAX_FRAMES_DRAWN).filter_map(|f| {
+        let drawn: Vec<&InFlight> = flights.iter().take(MAX_FRAMES_DRAWN).copied().collect();
+        let slots = FRAME_SLOTS.with(|s| s.borrow_mut().assign(drawn.iter().map(|f| f.id)));
+        let dots = drawn.iter().map(|f| {
             let pa = endpoint_pos(layout, &pills, ns, f.from)?;
             let pb = endpoint_pos(layout, &pills, ns, f.to)?;
             let at = frame_pos(now, f, pa, pb);
@@ -575,12 +621,26 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &I
                 None => None,
             };
             Some(html! {
-                <g key={f.id.to_string()} class="frame-g" data-kind={k.name()} data-detail={raft}>
+                <g class="frame-g" data-kind={k.name()} data-detail={raft}>
                     { shape_html(shape, class, at) }
                     <title>{ title }</title>
                 </g>
             })
         });
+        // Each frame keeps its slot (its <g>) while it is in flight.
+        let mut by_slot: Vec<Html> = vec![html! { <g class="frame-slot" /> }; slots.iter().max().map_or(0, |m| m + 1)];
+        for (slot, dot) in slots.iter().zip(dots) {
+            if let Some(d) = dot {
+                by_slot[*slot] = d;
+            }
+        }
+        let dots = by_slot.into_iter();
+        // Unkeyed on purpose, by slot: frames come and go every few renders
+        // (at 10×, nearly all of them between two renders); a frame keeps
+        // its slot while in flight and a new one takes a freed slot, so Yew
+        // reuses the <g> in place and sets the attributes that changed,
+        // instead of removing and creating hundreds of elements per frame
+        // (removal was a third of the main thread at 10×; README "Benchmarks").
         html! { <g class="frames moving">{ for dots }</g> }
     };
 
@@ -776,7 +836,7 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &I
                 { format!("{total_frames} frame{} in flight", if total_frames == 1 { "" } else { "s" }) }
                 if more > 0 { { format!(" ({more} not drawn)") } }
                 if hidden_labels > 0 {
-                    { format!(" · {hidden_labels} latency label{} left out for room (a link's tooltip gives it)", if hidden_labels == 1 { "" } else { "s" }) }
+                    { format!(" · {hidden_labels} latency label{} left out for room (a link's tooltip gives it; a server's menu → Link latency… edits it)", if hidden_labels == 1 { "" } else { "s" }) }
                 }
                 if reduced_motion { { " · reduced motion: frames are counted per link instead of moving" } }
             </figcaption>
@@ -993,4 +1053,21 @@ fn causal_overlay(world: &World, layout: &Layout, pills: &[Pill], p: &AckPath) -
     };
     let over = html! { <g class="causal-labels" aria-hidden="true">{ for labels }</g> };
     (under, over)
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::FrameSlots;
+
+    #[test]
+    fn frames_keep_their_slot_and_new_ones_take_freed_slots() {
+        let mut s = FrameSlots::default();
+        assert_eq!(s.assign([10, 11, 12].into_iter()), [0, 1, 2]);
+        // 11 arrived; 13 and 14 were sent: 13 takes 11's slot, 14 a new one.
+        assert_eq!(s.assign([10, 12, 13, 14].into_iter()), [0, 2, 1, 3]);
+        // Everything arrived but 14: it stays in slot 3; new frames fill 0, 1, 2.
+        assert_eq!(s.assign([14, 20, 21, 22, 23].into_iter()), [3, 0, 1, 2, 4]);
+        assert_eq!(s.assign(std::iter::empty()), Vec::<usize>::new());
+        assert_eq!(s.assign([7].into_iter()), [0]);
+    }
 }

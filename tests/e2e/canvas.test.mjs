@@ -5,40 +5,17 @@
 // highlighted on the drawing, and a canvas-made fault kept by the URL.
 //   scripts/build-web && node --test tests/e2e/canvas.test.mjs
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, screenshot, serveDist } from './lib/harness.mjs';
-import { SPEED_10X, assertClean, clockNs, logLines, openPlayground, setSpeed, waitForLogLine } from './lib/playground.mjs';
+import { test } from 'node:test';
+import { screenshot } from './lib/harness.mjs';
+import { assertClean, clockNs, command, goTo, logLines, openPlayground, pick, setSpeed, SPEED_10X, useBrowser, waitForLogLine } from './lib/playground.mjs';
 
 const T = { timeout: 180_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 const srv = (name) => `svg.cluster-view g.server[data-server="${name}"]`;
 const route = (a, b) => `svg.cluster-view line.route[data-route="${a}-${b}"]`;
 const stateOf = (page, name) => page.getAttribute(srv(name), 'data-state');
 const routeState = (page, a, b) => page.getAttribute(route(a, b), 'data-state');
-
-async function pick(page, id) {
-  await page.selectOption('#scenario', id);
-  await page.waitForFunction((id) => document.querySelector('#scenario').value === id, id);
-  await page.waitForSelector('svg.cluster-view g.server');
-}
-
-async function goTo(page, time) {
-  await page.fill('#goto-time', time);
-  await page.click('#goto-go');
-  await page.waitForFunction(() => /Went to/.test(document.querySelector('#status')?.textContent ?? ''));
-}
 
 /** Centre of a server's circle, in viewport px (the drawing scrolled into view). */
 async function centre(page, name) {
@@ -82,7 +59,7 @@ async function enabledItems(page, name) {
 }
 
 test('the server menu kills, restarts, pauses, resumes, power-loses, isolates and heals', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await pick(page, 'r3-publish');
   await goTo(page, '3s');
   // The server is a button with an accessible name and a menu.
@@ -95,7 +72,7 @@ test('the server menu kills, restarts, pauses, resumes, power-loses, isolates an
   assert.equal(await n2.getAttribute('aria-expanded'), 'true');
   assert.deepEqual(
     await m.getByRole('menuitem').allTextContents(),
-    ['Kill', 'Restart', 'Pause', 'Resume', 'Power loss', 'Isolate', 'Heal', 'Cut link to n1', 'Cut link to n3'],
+    ['Kill', 'Restart', 'Pause', 'Resume', 'Power loss', 'Isolate', 'Heal', 'Link latency…', 'Cut link to n1', 'Cut link to n3'],
   );
   // The menu sits next to its server.
   const mb = await m.boundingBox();
@@ -107,14 +84,14 @@ test('the server menu kills, restarts, pauses, resumes, power-loses, isolates an
   assert.equal(await stateOf(page, 'n2'), 'down');
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.server), 'n2', 'focus returns to the server');
   await waitForLogLine(page, 'fault: kill n2');
-  assert.deepEqual(await enabledItems(page, 'n2'), ['Restart', 'Cut link to n1', 'Cut link to n3']);
+  assert.deepEqual(await enabledItems(page, 'n2'), ['Restart', 'Link latency…', 'Cut link to n1', 'Cut link to n3']);
 
   await menu(page, 'n2', 'Restart');
   assert.equal(await stateOf(page, 'n2'), 'up');
   await waitForLogLine(page, 'fault: restart n2');
   await menu(page, 'n2', 'Pause');
   assert.equal(await stateOf(page, 'n2'), 'paused');
-  assert.deepEqual(await enabledItems(page, 'n2'), ['Kill', 'Resume', 'Power loss', 'Isolate', 'Cut link to n1', 'Cut link to n3']);
+  assert.deepEqual(await enabledItems(page, 'n2'), ['Kill', 'Resume', 'Power loss', 'Isolate', 'Link latency…', 'Cut link to n1', 'Cut link to n3']);
   await menu(page, 'n2', 'Resume');
   assert.equal(await stateOf(page, 'n2'), 'up');
   await menu(page, 'n2', 'Power loss');
@@ -143,7 +120,7 @@ test('the server menu kills, restarts, pauses, resumes, power-loses, isolates an
 });
 
 test('the drawing works with the keyboard alone: menu and latency editor', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   // Tab from the scenario picker to the first server.
   await page.focus('#scenario');
   let id = '';
@@ -217,6 +194,12 @@ test('the drawing works with the keyboard alone: menu and latency editor', T, as
   await page.waitForFunction(() => document.activeElement?.id === 'cv-lat-input');
   await page.keyboard.press('Control+A');
   await page.keyboard.type('40');
+  // The link's jitter (2ms jitter=500us) is shown next to it: set it to none.
+  await page.keyboard.press('Tab');
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-jitter-input');
+  assert.equal(await page.inputValue('#cv-jitter-input'), '0.5');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('0');
   await page.keyboard.press('Enter');
   await page.locator('#cv-latency').waitFor({ state: 'detached' });
   await waitForLogLine(page, 'fault: latency n1 n3 40ms');
@@ -225,8 +208,53 @@ test('the drawing works with the keyboard alone: menu and latency editor', T, as
   await close();
 });
 
+test('every link from the keyboard: the menu opens the latency editor with a peer picker; a cut client link heals from the menu', T, async () => {
+  const { page, log, close } = await openPlayground(env.browser, env.server);
+  await page.locator(srv('n1')).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-menu-kill');
+  for (let k = 0; k < 10; k++) {
+    if (await page.evaluate(() => document.activeElement?.id === 'cv-menu-latency')) break;
+    await page.keyboard.press('ArrowDown');
+  }
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Link latency…');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-lat-input');
+  // The first peer, then n3 picked: its latency and jitter fill the fields.
+  assert.equal(await page.inputValue('#cv-lat-peer'), '1');
+  assert.equal(await page.getAttribute('#cv-latency', 'data-route'), 'n1-n2');
+  assert.equal(await page.inputValue('#cv-lat-input'), '1.5', 'uniform(1ms,2ms) is 1.5 ± 0.5');
+  await page.selectOption('#cv-lat-peer', '2');
+  await page.locator('#cv-latency[data-route="n1-n3"]').waitFor();
+  assert.equal(await page.inputValue('#cv-lat-input'), '2');
+  assert.equal(await page.inputValue('#cv-jitter-input'), '0.5');
+  await page.fill('#cv-lat-input', '30');
+  await page.fill('#cv-jitter-input', '5');
+  await page.press('#cv-jitter-input', 'Enter');
+  await page.locator('#cv-latency').waitFor({ state: 'detached' });
+  await waitForLogLine(page, 'fault: latency n1 n3 25ms–35ms');
+  // Focus goes back to the server the menu belonged to.
+  await page.waitForFunction(() => document.activeElement?.id === 'cv-server-0');
+  // A client's link cut from the console: the menu offers its heal.
+  await command(page, 'partition pub | n1');
+  await waitForLogLine(page, 'fault: partition pub | n1');
+  await page.locator(srv('n1')).focus();
+  await page.keyboard.press('Enter');
+  const heal = page.getByRole('menuitem', { name: 'Heal link to pub' });
+  await heal.waitFor();
+  assert.equal(await page.getByRole('menuitem', { name: 'Heal', exact: true }).isDisabled(), true, 'Heal is for routes');
+  await heal.click();
+  await waitForLogLine(page, 'fault: heal n1 pub');
+  await page.locator(srv('n1')).focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#cv-menu').waitFor();
+  assert.equal(await page.getByRole('menuitem', { name: 'Heal link to pub' }).count(), 0);
+  assertClean(log);
+  await close();
+});
+
 test('a latency edit on the drawing slows the next PubAck', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await pick(page, 'r3-publish');
   await goTo(page, '3s');
   // Seed 1: c1 on n1, the ORDERS leader is n3; each PubAck takes 6 ms over 1 ms links.
@@ -255,17 +283,10 @@ test('a latency edit on the drawing slows the next PubAck', T, async () => {
   await close();
 });
 
-/** Run a console line and wait for it to be done. */
-async function command(page, line) {
-  await page.fill('#command', line);
-  await page.getByRole('button', { name: 'Run', exact: true }).click();
-  await page.waitForFunction(() => /^Done at/.test(document.querySelector('#command-result')?.textContent ?? ''));
-}
-
 const acked = async (page) => (await logLines(page)).filter((l) => /acknowledged: ORDERS/.test(l));
 
 test('dragging cuts a link, dragging again heals it, dragging out isolates; publishes stall across the cut', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await pick(page, 'r3-publish');
   await goTo(page, '3900ms');
   // While dragging, the hint says what releasing does.
@@ -313,9 +334,9 @@ test('dragging cuts a link, dragging again heals it, dragging out isolates; publ
 });
 
 test('a touch drag cuts a link too', T, async () => {
-  const context = await browser.newContext({ viewport: { width: 800, height: 900 }, hasTouch: true, isMobile: false });
+  const context = await env.browser.newContext({ viewport: { width: 800, height: 900 }, hasTouch: true, isMobile: false });
   const page = await context.newPage();
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   await page.waitForSelector('svg.cluster-view g.server');
   await page.locator('svg.cluster-view').scrollIntoViewIfNeeded();
   const cdp = await context.newCDPSession(page);
@@ -335,7 +356,7 @@ test('a touch drag cuts a link too', T, async () => {
 });
 
 test('split an AZ or a region from the rest in one click', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   // core-pubsub: n1, n2, n3 in az1, az2, az3, one region (no region buttons).
   assert.deepEqual(await page.$$eval('.split-buttons button', (bs) => bs.map((b) => b.dataset.split)), ['az:az1', 'az:az2', 'az:az3']);
   await page.getByRole('button', { name: 'Split AZ az1 from the rest' }).click();
@@ -355,7 +376,7 @@ test('split an AZ or a region from the rest in one click', T, async () => {
 
 test('an open causal trace is highlighted on the drawing until closed', T, async () => {
   for (const reducedMotion of ['no-preference', 'reduce']) {
-    const { page, log, close } = await openPlayground(browser, server, { reducedMotion });
+    const { page, log, close } = await openPlayground(env.browser, env.server, { reducedMotion });
     await pick(page, 'r3-publish');
     await setSpeed(page, SPEED_10X);
     await page.getByRole('button', { name: 'Play', exact: true }).click();
@@ -406,7 +427,7 @@ test('an open causal trace is highlighted on the drawing until closed', T, async
 });
 
 test('a fault made on the drawing travels in the URL', T, async () => {
-  const a = await openPlayground(browser, server);
+  const a = await openPlayground(env.browser, env.server);
   await pick(a.page, 'r3-publish');
   await goTo(a.page, '3s');
   await drag(a.page, 'n1', 'n2');
@@ -419,7 +440,7 @@ test('a fault made on the drawing travels in the URL', T, async () => {
   const now = await clockNs(a.page);
   await a.page.waitForFunction((t) => location.hash.includes(`&t=${t}`) && location.hash.includes('&in='), String(now));
   const href = await a.page.evaluate(() => location.href);
-  const b = await openPlayground(browser, server, { hash: new URL(href).hash });
+  const b = await openPlayground(env.browser, env.server, { hash: new URL(href).hash });
   assert.match((await b.page.textContent('#status')) ?? '', /Opened the link: seed 1, 3 recorded inputs/);
   assert.equal(await routeState(b.page, 'n1', 'n2'), 'cut');
   assert.equal(await stateOf(b.page, 'n3'), 'paused');

@@ -7,33 +7,12 @@
 // and metadata; `rm` then `info` gives natscli's error.
 //   scripts/build-web && node --test tests/e2e/console-consumers.test.mjs
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, screenshot, serveDist } from './lib/harness.mjs';
-import { assertClean, clockNs, openPlayground, setSpeed, SPEED_1X } from './lib/playground.mjs';
+import { test } from 'node:test';
+import { screenshot } from './lib/harness.mjs';
+import { assertClean, clockNs, goTo, openPlayground, setSpeed, SPEED_1X, useBrowser } from './lib/playground.mjs';
 
 const T = { timeout: 240_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function goTo(page, ms) {
-  await page.fill('#goto-time', `${ms}ms`);
-  await page.click('#goto-go');
-  await page.waitForFunction(
-    (ns) => /Went to|Replayed/.test(document.querySelector('#status')?.textContent ?? '') && BigInt(document.querySelector('.clock-box').dataset.nowNs) >= BigInt(ns),
-    String(ms * 1_000_000),
-    { timeout: 60_000 },
-  );
-}
+const env = useBrowser();
 
 /** Run a console line (`line` as the status line echoes it). */
 async function run(page, cmd, line) {
@@ -80,7 +59,7 @@ async function panel(page) {
 }
 
 test('pull-consumer: nats consumer next/info/add/rm and nats sub on a push consumer', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await page.selectOption('#scenario', 'pull-consumer');
   await page.waitForFunction(() => document.querySelector('.clock-box')?.dataset.nowNs === '0');
   await setSpeed(page, SPEED_1X);

@@ -7,34 +7,12 @@
 // text.
 //   scripts/build-web && node --test tests/e2e/consumers.test.mjs
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, screenshot, serveDist } from './lib/harness.mjs';
-import { assertClean, logLines, openPlayground } from './lib/playground.mjs';
+import { test } from 'node:test';
+import { screenshot } from './lib/harness.mjs';
+import { assertClean, goTo, logLines, openPlayground, useBrowser } from './lib/playground.mjs';
 
 const T = { timeout: 180_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-/** Go to `ms` virtual milliseconds with the Go to box; wait for the clock. */
-async function goTo(page, ms) {
-  await page.fill('#goto-time', `${ms}ms`);
-  await page.click('#goto-go');
-  await page.waitForFunction(
-    (ns) => /Went to/.test(document.querySelector('#status')?.textContent ?? '') && BigInt(document.querySelector('.clock-box').dataset.nowNs) >= BigInt(ns),
-    String(ms * 1_000_000),
-    { timeout: 60_000 },
-  );
-}
+const env = useBrowser();
 
 /** The JOBS consumer panel, parsed: headline, per-row values, replica lines. */
 async function consumers(page) {
@@ -65,7 +43,7 @@ async function consumers(page) {
 }
 
 test('pull-consumer: the consumer panel before and after the leader steps down', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await page.selectOption('#scenario', 'pull-consumer');
   await page.waitForFunction(() => document.querySelector('.clock-box')?.dataset.nowNs === '0');
 

@@ -5,33 +5,11 @@
 // whose Show button replays the run to the power loss.
 //   scripts/build-web && node --test tests/e2e/guarantees.test.mjs
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, serveDist } from './lib/harness.mjs';
-import { assertClean, clockNs, openPlayground } from './lib/playground.mjs';
+import { test } from 'node:test';
+import { assertClean, clockNs, goTo, openPlayground, useBrowser } from './lib/playground.mjs';
 
 const T = { timeout: 300_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function goTo(page, ms) {
-  await page.fill('#goto-time', `${ms}ms`);
-  await page.click('#goto-go');
-  await page.waitForFunction(
-    (ns) => /Went to|Replayed/.test(document.querySelector('#status')?.textContent ?? '') && BigInt(document.querySelector('.clock-box').dataset.nowNs) >= BigInt(ns),
-    String(ms * 1_000_000),
-    { timeout: 120_000 },
-  );
-}
+const env = useBrowser();
 
 const states = (page) => page.$$eval('li.guarantee', (ls) => Object.fromEntries(ls.map((l) => [l.dataset.guarantee, l.dataset.state])));
 
@@ -45,14 +23,14 @@ const ENDS = {
 };
 
 test('the examples keep every guarantee', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   const help = (await page.textContent('#guarantees-help')) ?? '';
   assert.match(help, /delivery count 1 twice/);
   assert.match(help, /Core NATS subscriptions are not checked/);
   for (const [id, end] of Object.entries(ENDS)) {
     await page.selectOption('#scenario', id);
     await page.waitForFunction(() => document.querySelector('.clock-box')?.dataset.nowNs === '0');
-    await goTo(page, end);
+    await goTo(page, end, 120_000);
     const s = await states(page);
     assert.deepEqual(s, { 'acked-kept': 'ok', 'raft-safety': 'ok', 'no-duplicates': 'ok', 'in-order': 'ok' }, id);
     assert.equal(await page.getAttribute('section.guarantees', 'data-broken'), 'false', id);
@@ -62,12 +40,12 @@ test('the examples keep every guarantee', T, async () => {
 });
 
 test('lazy-fsync-power-loss: acknowledged messages lost, Show replays to the power loss', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await page.selectOption('#scenario', 'lazy-fsync-power-loss');
   await page.waitForFunction(() => document.querySelector('.clock-box')?.dataset.nowNs === '0');
-  await goTo(page, 5000);
+  await goTo(page, 5000, 120_000);
   assert.deepEqual(await states(page), { 'acked-kept': 'ok', 'raft-safety': 'ok', 'no-duplicates': 'ok', 'in-order': 'ok' });
-  await goTo(page, 20000);
+  await goTo(page, 20000, 120_000);
   const s = await states(page);
   assert.equal(s['acked-kept'], 'broken');
   assert.equal(s['no-duplicates'], 'ok');

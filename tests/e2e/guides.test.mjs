@@ -4,26 +4,15 @@
 // transcript) is checked at key moments. Screenshots in tests/artifacts/guide-*.png.
 //   scripts/build-web && node --test tests/e2e/guides.test.mjs
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, screenshot, serveDist } from './lib/harness.mjs';
-import { SPEED_10X, assertClean, clockNs, openPlayground, setSpeed } from './lib/playground.mjs';
+import { test } from 'node:test';
+import { screenshot } from './lib/harness.mjs';
+import { assertClean, clockNs, openPlayground, setSpeed, SPEED_10X, useBrowser } from './lib/playground.mjs';
 
 const T = { timeout: 180_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 async function openGuide(id) {
-  const pg = await openPlayground(browser, server);
+  const pg = await openPlayground(env.browser, env.server);
   await pg.page.selectOption('#scenario', id);
   await pg.page.waitForSelector('section.guide #guide-progress');
   await pg.page.waitForFunction(() => document.querySelector('.clock-box')?.dataset.nowNs === '0');

@@ -5,22 +5,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { ROOT, launchBrowser, serveDist } from './lib/harness.mjs';
-import { assertClean, openPlayground } from './lib/playground.mjs';
+import { test } from 'node:test';
+import { ROOT } from './lib/harness.mjs';
+import { assertClean, openPlayground, useBrowser } from './lib/playground.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 const SEEDS = [1, 7, 12345];
 
@@ -53,7 +42,7 @@ test('traceHash in the page equals the native jetsim hashes', { timeout: 660_000
     t.skip('cargo is not on PATH: cannot build the native jetsim to compare with');
     return;
   }
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   for (const file of files) {
     const text = readFileSync(join(dir, file), 'utf8');
     for (const seed of SEEDS) {
@@ -78,7 +67,7 @@ test('traceHash in the page equals the native jetsim hashes', { timeout: 660_000
 });
 
 test('traceHash reports bad input as an Error, and the page keeps working', { timeout: 60_000 }, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   const errors = await page.evaluate(() => {
     const tries = [
       () => window.jetsim.traceHash('jetsim 1\nserver\n', 1),
@@ -106,7 +95,7 @@ test('traceHash reports bad input as an Error, and the page keeps working', { ti
 });
 
 test('bench runs the fan-out kernel in the page', { timeout: 120_000 }, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   const run = await page.evaluate(() => window.jetsim.bench(20_000));
   assert.equal(run.messages, 20_000);
   assert.equal(run.deliveries, 80_000, 'four subscribers');
@@ -124,7 +113,7 @@ test('bench runs the fan-out kernel in the page', { timeout: 120_000 }, async ()
 });
 
 test('benchR3 runs the R3 JetStream benchmark in the page, same run as native', { timeout: 660_000 }, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   const run = await page.evaluate(() => window.jetsim.benchR3(300));
   assert.equal(run.messages, 300);
   assert.equal(run.acked, 300, 'every publish acknowledged through the Raft path');

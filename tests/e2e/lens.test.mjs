@@ -7,23 +7,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { ROOT, launchBrowser, screenshot, serveDist } from './lib/harness.mjs';
-import { SPEED_10X, assertClean, logLines, openPlayground, setSpeed, waitForLogLine } from './lib/playground.mjs';
+import { test } from 'node:test';
+import { ROOT, screenshot } from './lib/harness.mjs';
+import { assertClean, command, logLines, openPlayground, setSpeed, SPEED_10X, useBrowser, waitForLogLine } from './lib/playground.mjs';
 
 const T = { timeout: 180_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 /**
  * scenarios/r3-publish.jetsim, with the client allowed to reconnect to any
@@ -38,7 +27,7 @@ function r3Text() {
 
 /** Open the page on the R3 scenario, play at 10x until `acks` publishes are acknowledged, pause. */
 async function openR3(acks = 5) {
-  const pg = await openPlayground(browser, server);
+  const pg = await openPlayground(env.browser, env.server);
   const { page } = pg;
   await page.locator('details.scenario-text summary').click();
   await page.fill('#scenario-text', r3Text());
@@ -54,12 +43,6 @@ async function openR3(acks = 5) {
 
 const play = (page) => page.getByRole('button', { name: 'Play', exact: true }).click();
 const pause = (page) => page.getByRole('button', { name: 'Pause', exact: true }).click();
-
-async function command(page, line) {
-  await page.fill('#command', line);
-  await page.getByRole('button', { name: 'Run', exact: true }).click();
-  await page.waitForFunction(() => /^Done at/.test(document.querySelector('#command-result')?.textContent ?? ''));
-}
 
 /**
  * The lens of one stream (or of the meta group, stream ''), read from its

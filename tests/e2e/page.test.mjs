@@ -1,27 +1,17 @@
 // The built page boots cleanly in Chromium: node --test tests/e2e/
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, screenshot, serveDist, watchPage } from './lib/harness.mjs';
+import { test } from 'node:test';
+import { screenshot, watchPage } from './lib/harness.mjs';
+import { useBrowser } from './lib/playground.mjs';
 
 const BOOT_TIMEOUT = 30_000;
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 test('the page boots with no errors and shows the shell', { timeout: 60_000 }, async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await env.browser.newPage({ viewport: { width: 1280, height: 800 } });
   const log = watchPage(page);
 
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   // The app sets <body data-ready="1"> after its first render.
   await page.waitForSelector('body[data-ready="1"]', { timeout: BOOT_TIMEOUT });
 
@@ -48,10 +38,10 @@ test('the page boots with no errors and shows the shell', { timeout: 60_000 }, a
 });
 
 test('a panic shows a visible error, not a blank page', { timeout: 60_000 }, async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const log = watchPage(page);
 
-  await page.goto(`${server.url}#jetsim-test-panic`);
+  await page.goto(`${env.server.url}#jetsim-test-panic`);
   const banner = await page.waitForSelector('#jetsim-panic[role="alert"]', {
     timeout: BOOT_TIMEOUT,
   });

@@ -4,27 +4,16 @@
 // Screenshots in tests/artifacts/panels*.png.
 //   scripts/build-web && node --test tests/e2e/panels.test.mjs
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, screenshot, serveDist } from './lib/harness.mjs';
-import { SPEED_1X, assertClean, openPlayground, setSpeed } from './lib/playground.mjs';
+import { test } from 'node:test';
+import { screenshot } from './lib/harness.mjs';
+import { assertClean, openPlayground, setSpeed, SPEED_1X, useBrowser } from './lib/playground.mjs';
 
 const T = { timeout: 180_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 /** r3-publish, run with "Next step" to its last narration step (8 s: 20 PubAcks). */
 async function openR3AtEnd() {
-  const pg = await openPlayground(browser, server);
+  const pg = await openPlayground(env.browser, env.server);
   const { page } = pg;
   await page.selectOption('#scenario', 'r3-publish');
   await page.waitForFunction(() => document.querySelector('.clock-box')?.dataset.nowNs === '0');

@@ -1,8 +1,8 @@
 // The playground page: cluster view, time control, faults, log, themes.
 //   scripts/build-web && node --test tests/e2e/
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, screenshot, serveDist } from './lib/harness.mjs';
+import { test } from 'node:test';
+import { screenshot } from './lib/harness.mjs';
 import {
   SPEED_1X,
   SPEED_10X,
@@ -14,25 +14,15 @@ import {
   openPlayground,
   setSpeed,
   settle,
+  useBrowser,
   waitForLogLine,
 } from './lib/playground.mjs';
 
 const T = { timeout: 90_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 test('the page loads clean and draws one node per server, with names', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   const servers = await page.$$eval('svg.cluster-view g.server', (gs) =>
     gs.map((g) => ({ name: g.dataset.server, state: g.dataset.state, text: g.querySelector('.server-name')?.textContent })),
   );
@@ -57,7 +47,7 @@ test('the page loads clean and draws one node per server, with names', T, async 
 });
 
 test('Play advances the virtual clock; Pause stops it and requests no more frames', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server, { initScript: instrumentScript });
+  const { page, log, close } = await openPlayground(env.browser, env.server, { initScript: instrumentScript });
   assert.equal(await clockNs(page), 0n);
   assert.equal(await page.evaluate(() => window.__rafCalls), 0, 'no frames requested before Play');
   await page.getByRole('button', { name: 'Play', exact: true }).click();
@@ -80,7 +70,7 @@ test('Play advances the virtual clock; Pause stops it and requests no more frame
 });
 
 test('a hidden tab requests no animation frames and the clock waits', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server, { initScript: instrumentScript });
+  const { page, log, close } = await openPlayground(env.browser, env.server, { initScript: instrumentScript });
   await page.getByRole('button', { name: 'Play', exact: true }).click();
   await page.waitForFunction(() => BigInt(document.querySelector('.clock-box').dataset.nowNs) > 0n);
   await page.evaluate(() => window.__setHidden(true));
@@ -99,7 +89,7 @@ test('a hidden tab requests no animation frames and the clock waits', T, async (
 });
 
 test('a publish on n1 crosses a route to the subscriber on n3 (core pub/sub)', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   assert.equal(await page.inputValue('#scenario'), 'core-pubsub');
   await setSpeed(page, SPEED_1X);
   assert.equal((await page.textContent('#speed-out'))?.trim(), '1×');
@@ -134,7 +124,7 @@ test('a publish on n1 crosses a route to the subscriber on n3 (core pub/sub)', T
 });
 
 test('kill a server from the fault controls: shown down and logged; restart: up', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await page.getByRole('button', { name: 'Kill n2' }).click();
   const n2 = page.locator('svg.cluster-view g.server[data-server="n2"]');
   await settle(page, 'svg.cluster-view g.server[data-server="n2"][data-state="down"]');
@@ -170,7 +160,7 @@ test('kill a server from the fault controls: shown down and logged; restart: up'
 });
 
 test('Step advances exactly one event and says what it was; Reset starts again', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   const step = page.getByRole('button', { name: 'Step', exact: true });
   for (let i = 0; i < 12; i++) {
     const before = await eventsDone(page);
@@ -193,7 +183,7 @@ test('Step advances exactly one event and says what it was; Reset starts again',
 });
 
 test('scenario picker and seed rebuild the world; bad input is a clear message', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await page.selectOption('#scenario', 'regions');
   await page.waitForSelector('svg.cluster-view g.server[data-server="euw1"]');
   assert.equal(await page.inputValue('#seed'), '42', "the scenario's seed");
@@ -236,7 +226,7 @@ test('scenario picker and seed rebuild the world; bad input is a clear message',
 });
 
 test('reduced motion: frames are counted per link, never moved', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server, { reducedMotion: 'reduce' });
+  const { page, log, close } = await openPlayground(env.browser, env.server, { reducedMotion: 'reduce' });
   const step = page.getByRole('button', { name: 'Step', exact: true });
   for (let i = 0; i < 40 && (await page.locator('svg.cluster-view .frame-count').count()) === 0; i++) await step.click();
   assert.ok((await page.locator('svg.cluster-view .frame-count').count()) > 0, 'frames in flight are counted');
@@ -249,7 +239,7 @@ test('reduced motion: frames are counted per link, never moved', T, async () => 
 
 test('usable at 768 px wide in dark and light themes', T, async () => {
   for (const colorScheme of ['dark', 'light']) {
-    const { page, log, close } = await openPlayground(browser, server, {
+    const { page, log, close } = await openPlayground(env.browser, env.server, {
       viewport: { width: 768, height: 1024 },
       colorScheme,
     });
@@ -271,7 +261,7 @@ test('usable at 768 px wide in dark and light themes', T, async () => {
 });
 
 test('every control is named and the page works from the keyboard', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   const unnamed = await page.evaluate(() => {
     const bad = [];
     for (const el of document.querySelectorAll('button, input, select, textarea')) {
@@ -306,7 +296,7 @@ test('every control is named and the page works from the keyboard', T, async () 
 });
 
 test('JetStream: the meta and stream leaders are shown; a publish is acknowledged', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await page.selectOption('#scenario', 'r3-publish');
   await page.waitForSelector('svg.cluster-view g.server[data-server="n3"]');
   await setSpeed(page, SPEED_10X);
@@ -338,7 +328,7 @@ test('nine servers and twelve clients stay readable (nothing overlaps)', T, asyn
     'at 0s app1: nats sub demo.>',
     'at 10ms app12: nats pub demo.x hi --count 3 --sleep 1ms',
   ].join('\n');
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await page.locator('details.scenario-text summary').click();
   await page.fill('#scenario-text', text);
   await page.getByRole('button', { name: 'Load this text' }).click();

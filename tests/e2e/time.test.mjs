@@ -2,23 +2,12 @@
 // keyboard shortcuts, files, presenter mode, no animation frames while paused.
 //   scripts/build-web && node --test tests/e2e/time.test.mjs
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, screenshot, serveDist } from './lib/harness.mjs';
-import { SPEED_10X, assertClean, clockNs, eventsDone, instrumentScript, openPlayground, setSpeed } from './lib/playground.mjs';
+import { test } from 'node:test';
+import { screenshot } from './lib/harness.mjs';
+import { assertClean, clockNs, eventsDone, goTo, instrumentScript, openPlayground, pick, setSpeed, SPEED_10X, useBrowser } from './lib/playground.mjs';
 
 const T = { timeout: 120_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 /** What the page states about the run: clock, events, servers with their
  * roles (leaders), the cluster view's leader badges, client counters, log. */
@@ -35,18 +24,6 @@ function stateText(page) {
       log: [...document.querySelectorAll('#log li')].map(text),
     };
   });
-}
-
-async function pick(page, id) {
-  await page.selectOption('#scenario', id);
-  await page.waitForFunction((id) => document.querySelector('#scenario').value === id, id);
-}
-
-/** Go to a typed time with the Go to box. */
-async function goTo(page, time) {
-  await page.fill('#goto-time', time);
-  await page.click('#goto-go');
-  await page.waitForFunction(() => /Went to/.test(document.querySelector('#status')?.textContent ?? ''));
 }
 
 /** Play at 10× until the clock passes `ns`, then pause. */
@@ -66,7 +43,7 @@ async function sharedUrl(page) {
 }
 
 test('scrub back to t1 gives the same state; step back undoes a step', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await pick(page, 'r3-publish');
   await playPast(page, 5_000_000_000n);
   const t1 = await clockNs(page);
@@ -106,7 +83,7 @@ test('scrub back to t1 gives the same state; step back undoes a step', T, async 
 });
 
 test('fork at t1 with a kill: a different future, the old one is gone', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await pick(page, 'r3-publish');
   await goTo(page, '5s');
   const t1 = await clockNs(page);
@@ -142,7 +119,7 @@ test('fork at t1 with a kill: a different future, the old one is gone', T, async
 });
 
 test('a copied URL reproduces the same state in a fresh page', T, async () => {
-  const a = await openPlayground(browser, server);
+  const a = await openPlayground(env.browser, env.server);
   await pick(a.page, 'r3-publish');
   await goTo(a.page, '3s');
   await a.page.getByRole('button', { name: 'Kill n3' }).click();
@@ -151,7 +128,7 @@ test('a copied URL reproduces the same state in a fresh page', T, async () => {
   const want = await stateText(a.page);
   const href = await sharedUrl(a.page);
   assert.match(href, /#v=1&ex=[\w-]+&seed=1&n=\d+&t=\d+&in=/);
-  const b = await openPlayground(browser, server, { hash: new URL(href).hash });
+  const b = await openPlayground(env.browser, env.server, { hash: new URL(href).hash });
   assert.match((await b.page.textContent('#status')) ?? '', /Opened the link: seed 1, 1 recorded input/);
   assert.equal(await b.page.inputValue('#scenario'), 'r3-publish');
   assert.deepEqual(await stateText(b.page), want);
@@ -162,7 +139,7 @@ test('a copied URL reproduces the same state in a fresh page', T, async () => {
   await b.close();
 
   // Scenario text that is not an example travels compressed in the link.
-  const c = await openPlayground(browser, server);
+  const c = await openPlayground(env.browser, env.server);
   await c.page.click('.scenario-text summary');
   const text = (await c.page.inputValue('#scenario-text')).replace(/^name .*$/m, 'name "my own run"');
   await c.page.fill('#scenario-text', text);
@@ -171,7 +148,7 @@ test('a copied URL reproduces the same state in a fresh page', T, async () => {
   const mine = await stateText(c.page);
   const link = await sharedUrl(c.page);
   assert.match(link, /#v=1&text=[\w-]+&seed=7/);
-  const d = await openPlayground(browser, server, { hash: new URL(link).hash });
+  const d = await openPlayground(env.browser, env.server, { hash: new URL(link).hash });
   assert.equal((await d.page.textContent('.scenario-name'))?.trim(), 'my own run');
   assert.deepEqual(await stateText(d.page), mine);
   assertClean(c.log);
@@ -188,7 +165,7 @@ test('a broken link is a clear message, and the page still works', T, async () =
     ['#v=1&ex=Y29yZS1wdWJzdWI&in=1.2.a2lsbCBuOQ', /input 1 \(kill n9\)/],
     ['#v=9&ex=YQ', /version "9"/],
   ]) {
-    const { page, log, close } = await openPlayground(browser, server, { hash });
+    const { page, log, close } = await openPlayground(env.browser, env.server, { hash });
     assert.match((await page.textContent('#status .error')) ?? '', want, hash);
     assert.equal(await page.inputValue('#scenario'), 'core-pubsub');
     await page.click('#step');
@@ -204,7 +181,7 @@ test('a broken link is a clear message, and the page still works', T, async () =
 });
 
 test('keyboard: space, arrows, + and -, Home, ?; not while typing', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   await page.click('h2#view-h');
   // A key's effect reaches the DOM on the next render: wait for the count
   // (up to 5 s), then assert it exactly.
@@ -253,7 +230,7 @@ test('keyboard: space, arrows, + and -, Home, ?; not while typing', T, async () 
 });
 
 test('no animation frames while paused after time travel, nor while hidden', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server, { initScript: instrumentScript });
+  const { page, log, close } = await openPlayground(env.browser, env.server, { initScript: instrumentScript });
   await goTo(page, '300ms');
   await page.click('#step-back');
   await page.fill('#timeline', '100000000');
@@ -275,7 +252,7 @@ test('no animation frames while paused after time travel, nor while hidden', T, 
 });
 
 test('save the scenario to a file and open one', T, async () => {
-  const { page, log, close } = await openPlayground(browser, server);
+  const { page, log, close } = await openPlayground(env.browser, env.server);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save-file')]);
   assert.match(download.suggestedFilename(), /\.jetsim$/);
   const path = await download.path();

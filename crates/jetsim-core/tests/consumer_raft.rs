@@ -10,83 +10,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jetsim_core::client::SubMsg;
-use jetsim_core::scenario::{self, Action, ClientCmd, Limits};
 use jetsim_core::sim::World;
 use jetsim_core::time::{Time, MS, SEC};
 use serde_json::Value;
 
-fn world(n: usize, seed: u64) -> World {
-    let mut s = String::from("jetsim 1\nraft_timescale 1/10\n");
-    for i in 1..=n {
-        s.push_str(&format!("server n{i} az=a{i} jetstream=true\n"));
-    }
-    for i in 1..=n {
-        s.push_str(&format!("client c{i} server=n{i}\n"));
-    }
-    s.push_str("link default latency=1ms\n");
-    let sc = scenario::parse(&s).unwrap_or_else(|e| panic!("{e}"));
-    let mut w = World::new(sc, seed).unwrap();
-    w.set_check_invariants(true);
-    for c in w.clients.iter_mut() {
-        c.node.js.record_subs = true;
-    }
-    run(&mut w, 2 * SEC);
-    for i in 1..=n {
-        cmd(&mut w, &format!("c{i}"), "nats sub _INBOX.>");
-    }
-    run(&mut w, 100 * MS);
-    w
-}
-
-fn run(w: &mut World, d: Time) {
-    let t = w.now() + d;
-    w.run_until(t);
-}
-
-fn cmd(w: &mut World, c: &str, line: &str) {
-    let cmd = scenario::parse_client_command(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    w.apply_action(&Action::Client { client: c.into(), cmd });
-}
-
-fn fault(w: &mut World, line: &str) {
-    let sc = w.scenario().clone();
-    let a = scenario::parse_action_line(line, &sc, &Limits::default()).unwrap_or_else(|e| panic!("{line}: {e}"));
-    w.apply_action(&a);
-}
-
-fn publish(w: &mut World, c: &str, subject: &str, body: &str, reply: Option<&str>) {
-    let cmd = ClientCmd::Pub {
-        subject: subject.into(),
-        body: body.into(),
-        headers: Vec::new(),
-        count: 1,
-        sleep: 0,
-        reply: reply.map(String::from),
-    };
-    w.apply_action(&Action::Client { client: c.into(), cmd });
-}
-
-fn log(w: &World, c: &str) -> Vec<SubMsg> {
-    let ep = w.endpoint(c).unwrap();
-    w.clients[(ep - w.server_count()) as usize].node.js.sub_log.iter().cloned().collect()
-}
-
-static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
-fn inbox(kind: &str) -> String {
-    format!("_INBOX.{kind}.{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-}
-
-/// An API request from `c`; returns the one JSON answer.
-fn api(w: &mut World, c: &str, subject: &str, body: &str) -> Value {
-    let r = inbox("api");
-    publish(w, c, subject, body, Some(&r));
-    run(w, 300 * MS);
-    let got: Vec<SubMsg> = log(w, c).into_iter().filter(|m| &*m.subject == r.as_str()).collect();
-    assert_eq!(got.len(), 1, "{subject}: answers {got:?}");
-    serde_json::from_slice(&got[0].payload).unwrap_or_else(|e| panic!("{subject}: {e}"))
-}
+mod common;
+use common::*;
 
 /// A pull request from `c`: the stream messages that arrived within `wait`,
 /// as (ack subject, body).
@@ -111,16 +40,6 @@ fn ack_tokens(ack: &str) -> (u64, u64, u64) {
     (t[0], t[1], t[2])
 }
 
-fn add_stream(w: &mut World, name: &str, subjects: &str, replicas: u32, extra: &str) {
-    let v = api(
-        w,
-        "c1",
-        &format!("$JS.API.STREAM.CREATE.{name}"),
-        &format!(r#"{{"name":"{name}","subjects":["{subjects}"],"num_replicas":{replicas}{extra}}}"#),
-    );
-    assert!(v.get("error").is_none(), "{v}");
-}
-
 fn add_consumer(w: &mut World, c: &str, stream: &str, name: &str, extra: &str) -> Value {
     api(
         w,
@@ -128,16 +47,6 @@ fn add_consumer(w: &mut World, c: &str, stream: &str, name: &str, extra: &str) -
         &format!("$JS.API.CONSUMER.CREATE.{stream}.{name}"),
         &format!(r#"{{"stream_name":"{stream}","config":{{"durable_name":"{name}","ack_policy":"explicit"{extra}}}}}"#),
     )
-}
-
-fn js_pub(w: &mut World, c: &str, subject: &str, body: &str) {
-    let v = api(w, c, subject, body);
-    assert!(v.get("seq").is_some(), "{v}");
-}
-
-/// The server leading consumer `c` of `stream`.
-fn consumer_leader(w: &World, stream: &str, c: &str) -> Option<u32> {
-    w.stream_replicas(stream).into_iter().find(|(_, r)| r.consumers.get(c).is_some_and(|c| c.is_leader())).map(|(e, _)| e)
 }
 
 /// Servers holding a member of consumer `c`'s group.
@@ -154,11 +63,6 @@ fn client_not_on(w: &World, not: u32) -> String {
 fn stream_term(w: &World, stream: &str) -> u64 {
     let l = w.stream_leader(stream).unwrap();
     w.stream_replicas(stream).into_iter().find(|(e, _)| *e == l).unwrap().1.group.as_ref().unwrap().raft.term()
-}
-
-fn no_violations(w: &World) {
-    let v = w.all_violations();
-    assert!(v.is_empty(), "{v:?}");
 }
 
 /// The consumer's group is its own, and its leader need not be the stream

@@ -7,91 +7,13 @@
 //! Raft invariants after every event.
 
 use jetsim_core::client::SubMsg;
-use jetsim_core::scenario::{self, Action, ClientCmd};
+use jetsim_core::scenario::{self, ClientCmd};
 use jetsim_core::sim::World;
 use jetsim_core::time::{Time, MS, SEC};
 use serde_json::{json, Value};
 
-fn servers(n: usize) -> String {
-    let mut s = String::from("jetsim 1\nraft_timescale 1/10\n");
-    for i in 1..=n {
-        s.push_str(&format!("server n{i} az=a{i} jetstream=true\n"));
-    }
-    for i in 1..=n {
-        s.push_str(&format!("client c{i} server=n{i}\n"));
-    }
-    s.push_str("link default latency=1ms\n");
-    s
-}
-
-fn world(n: usize, seed: u64) -> World {
-    let sc = scenario::parse(&servers(n)).unwrap_or_else(|e| panic!("{e}"));
-    let mut w = World::new(sc, seed).unwrap();
-    w.set_check_invariants(true);
-    for c in w.clients.iter_mut() {
-        c.node.js.record_subs = true;
-    }
-    run(&mut w, 2 * SEC);
-    for i in 1..=n {
-        cmd(&mut w, &format!("c{i}"), "nats sub _INBOX.>");
-    }
-    run(&mut w, 100 * MS);
-    w
-}
-
-/// The server leading consumer `c` of `stream` (its own Raft group's leader).
-fn consumer_leader(w: &World, stream: &str, c: &str) -> Option<u32> {
-    w.stream_replicas(stream).into_iter().find(|(_, r)| r.consumers.get(c).is_some_and(|c| c.is_leader())).map(|(e, _)| e)
-}
-
-fn run(w: &mut World, d: Time) {
-    let t = w.now() + d;
-    w.run_until(t);
-}
-
-fn cmd(w: &mut World, c: &str, line: &str) {
-    let cmd = scenario::parse_client_command(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    w.apply_action(&Action::Client { client: c.into(), cmd });
-}
-
-fn publish(w: &mut World, c: &str, subject: &str, body: &str, reply: Option<&str>) {
-    let cmd = ClientCmd::Pub {
-        subject: subject.into(),
-        body: body.into(),
-        headers: Vec::new(),
-        count: 1,
-        sleep: 0,
-        reply: reply.map(String::from),
-    };
-    w.apply_action(&Action::Client { client: c.into(), cmd });
-}
-
-fn log(w: &World, c: &str) -> Vec<SubMsg> {
-    let ep = w.endpoint(c).unwrap();
-    w.clients[(ep - w.server_count()) as usize].node.js.sub_log.iter().cloned().collect()
-}
-
-static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
-fn inbox(kind: &str) -> String {
-    format!("_INBOX.{kind}.{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-}
-
-/// Messages `c` received for `reply` (status messages and JSON answers
-/// arrive on the inbox itself; pulled messages under their stream subject).
-fn for_reply(w: &World, c: &str, reply: &str) -> Vec<SubMsg> {
-    log(w, c).into_iter().filter(|m| &*m.subject == reply).collect()
-}
-
-/// An API request from `c`; returns the one JSON answer.
-fn api(w: &mut World, c: &str, subject: &str, body: &str) -> Value {
-    let r = inbox("api");
-    publish(w, c, subject, body, Some(&r));
-    run(w, 300 * MS);
-    let got = for_reply(w, c, &r);
-    assert_eq!(got.len(), 1, "{subject}: answers {got:?}");
-    serde_json::from_slice(&got[0].payload).unwrap_or_else(|e| panic!("{subject}: {e}"))
-}
+mod common;
+use common::*;
 
 fn hdr(m: &SubMsg) -> String {
     m.headers.as_ref().map(|h| String::from_utf8_lossy(h).into_owned()).unwrap_or_default()
@@ -121,21 +43,6 @@ fn pull(w: &mut World, c: &str, stream: &str, consumer: &str, body: &str, wait: 
         .collect()
 }
 
-fn add_stream(w: &mut World, name: &str, subjects: &str, replicas: u32) {
-    let v = api(
-        w,
-        "c1",
-        &format!("$JS.API.STREAM.CREATE.{name}"),
-        &format!(r#"{{"name":"{name}","subjects":["{subjects}"],"num_replicas":{replicas}}}"#),
-    );
-    assert!(v.get("error").is_none(), "{v}");
-}
-
-fn js_pub(w: &mut World, c: &str, subject: &str, body: &str) {
-    let v = api(w, c, subject, body);
-    assert!(v.get("seq").is_some(), "{v}");
-}
-
 /// `$JS.ACK.<s>.<c>.<dc>.<sseq>.<dseq>.<ts>.<pending>` tokens (dc, sseq, dseq, pending).
 fn ack_tokens(ack: &str) -> (u64, u64, u64, u64) {
     let t: Vec<&str> = ack.split('.').collect();
@@ -144,15 +51,10 @@ fn ack_tokens(ack: &str) -> (u64, u64, u64, u64) {
     (n(4), n(5), n(6), n(8))
 }
 
-fn no_violations(w: &World) {
-    let v = w.all_violations();
-    assert!(v.is_empty(), "violations: {v:#?}");
-}
-
 #[test]
 fn create_and_info_json_as_nats() {
     let mut w = world(3, 1);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     js_pub(&mut w, "c1", "s.a", "hello");
     js_pub(&mut w, "c1", "s.b", "world");
     let v = api(&mut w, "c2", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
@@ -227,7 +129,7 @@ fn create_and_info_json_as_nats() {
 #[test]
 fn create_errors_as_nats() {
     let mut w = world(3, 2);
-    add_stream(&mut w, "T", "t.>", 1);
+    add_stream(&mut w, "T", "t.>", 1, "");
     let mut err = |subject: &str, body: &str| -> (u64, u64, String) {
         let v = api(&mut w, "c1", subject, body);
         let e = &v["error"];
@@ -300,7 +202,7 @@ fn max_consumers_enforced_recreate_does_not_count() {
 #[test]
 fn pull_statuses_as_nats() {
     let mut w = world(3, 4);
-    add_stream(&mut w, "T", "t.>", 1);
+    add_stream(&mut w, "T", "t.>", 1, "");
     for (s, b) in [("t.a", "hello"), ("t.b", "world"), ("t.c", "third")] {
         js_pub(&mut w, "c1", s, b);
     }
@@ -344,7 +246,7 @@ fn pull_statuses_as_nats() {
 #[test]
 fn no_wait_expiry_batch_completed_and_heartbeats() {
     let mut w = world(3, 5);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     js_pub(&mut w, "c1", "s.a", "hello");
     js_pub(&mut w, "c1", "s.b", "world");
     api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
@@ -385,7 +287,7 @@ fn no_wait_expiry_batch_completed_and_heartbeats() {
 #[test]
 fn acks_naks_redelivery_and_floors() {
     let mut w = world(3, 6);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     for i in 1..=4 {
         js_pub(&mut w, "c1", &format!("s.{i}"), &format!("m{i}"));
     }
@@ -443,7 +345,7 @@ fn acks_naks_redelivery_and_floors() {
 #[test]
 fn nak_delay_backoff_and_ack_all() {
     let mut w = world(3, 7);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     for i in 1..=3 {
         js_pub(&mut w, "c1", &format!("s.{i}"), "x");
     }
@@ -488,7 +390,7 @@ fn nak_delay_backoff_and_ack_all() {
 #[test]
 fn deliver_policies_and_filters() {
     let mut w = world(3, 8);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     for (s, b) in [("s.a", "1"), ("s.b", "2"), ("s.a", "3"), ("s.c", "4"), ("s.b", "5")] {
         js_pub(&mut w, "c1", s, b);
     }
@@ -524,7 +426,7 @@ fn deliver_policies_and_filters() {
 #[test]
 fn max_ack_pending_stops_delivery() {
     let mut w = world(3, 9);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     for i in 1..=5 {
         js_pub(&mut w, "c1", "s.x", &i.to_string());
     }
@@ -550,7 +452,7 @@ fn max_ack_pending_stops_delivery() {
 #[test]
 fn ack_next_requests_more() {
     let mut w = world(3, 10);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     for i in 1..=4 {
         js_pub(&mut w, "c1", "s.x", &i.to_string());
     }
@@ -572,7 +474,7 @@ fn ack_next_requests_more() {
 #[test]
 fn push_consumer_delivers_heartbeats_and_headers_only() {
     let mut w = world(3, 11);
-    add_stream(&mut w, "P", "p.>", 1);
+    add_stream(&mut w, "P", "p.>", 1, "");
     js_pub(&mut w, "c1", "p.x", "hello");
     cmd(&mut w, "c3", "nats sub deliver.p");
     run(&mut w, 100 * MS);
@@ -603,7 +505,7 @@ fn push_consumer_delivers_heartbeats_and_headers_only() {
 #[test]
 fn ephemeral_deleted_after_inactive_threshold() {
     let mut w = world(3, 12);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.E", r#"{"stream_name":"S","config":{"name":"E","inactive_threshold":1000000000}}"#);
     assert_eq!(v["config"]["inactive_threshold"], 1_000_000_000);
     run(&mut w, 400 * MS);
@@ -620,7 +522,7 @@ fn ephemeral_deleted_after_inactive_threshold() {
 #[test]
 fn r3_consumer_survives_leader_change() {
     let mut w = world(3, 13);
-    add_stream(&mut w, "R", "r.>", 3);
+    add_stream(&mut w, "R", "r.>", 3, "");
     for i in 1..=6 {
         js_pub(&mut w, "c1", "r.x", &i.to_string());
     }
@@ -759,7 +661,7 @@ fn interest_retention_removes_when_all_acked() {
 #[test]
 fn report_lists_consumers() {
     let mut w = world(3, 16);
-    add_stream(&mut w, "S", "s.>", 3);
+    add_stream(&mut w, "S", "s.>", 3, "");
     for i in 1..=3 {
         js_pub(&mut w, "c1", "s.x", &i.to_string());
     }
@@ -794,7 +696,7 @@ fn fault(w: &mut World, line: &str) {
 #[test]
 fn consumer_state_survives_cluster_restart() {
     let mut w = world(3, 17);
-    add_stream(&mut w, "S", "s.>", 3);
+    add_stream(&mut w, "S", "s.>", 3, "");
     for i in 1..=4 {
         js_pub(&mut w, "c1", "s.x", &i.to_string());
     }
@@ -825,7 +727,7 @@ fn consumer_state_survives_cluster_restart() {
 #[test]
 fn purge_moves_consumer() {
     let mut w = world(3, 18);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     for i in 1..=5 {
         js_pub(&mut w, "c1", "s.x", &i.to_string());
     }
@@ -853,7 +755,7 @@ fn purge_moves_consumer() {
 #[test]
 fn push_flow_control_stalls_until_answered() {
     let mut w = world(3, 19);
-    add_stream(&mut w, "P", "p.>", 1);
+    add_stream(&mut w, "P", "p.>", 1, "");
     let big = "x".repeat(300_000);
     for _ in 0..8 {
         js_pub(&mut w, "c1", "p.x", &big);
@@ -903,7 +805,7 @@ fn push_flow_control_stalls_until_answered() {
 #[test]
 fn push_deliver_group_splits() {
     let mut w = world(3, 20);
-    add_stream(&mut w, "P", "p.>", 1);
+    add_stream(&mut w, "P", "p.>", 1, "");
     // Members on the two servers that do not lead (a local member would
     // always be preferred, as in nats-server).
     let leader = w.name(w.stream_leader("P").unwrap()).to_string();
@@ -942,7 +844,7 @@ fn push_deliver_group_splits() {
 #[test]
 fn garbage_requests_never_panic() {
     let mut w = world(3, 21);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     js_pub(&mut w, "c1", "s.a", "x");
     let bodies = [
         "{", "[]", "null", "1", r#""str""#, r#"{"stream_name":1}"#, r#"{"stream_name":"S","config":[]}"#,
@@ -1020,7 +922,7 @@ fn consumer_cli_commands() {
     assert!(err("nats consumer cluster step-down S").contains("missing consumer name"));
 
     let mut w = world(3, 22);
-    add_stream(&mut w, "S", "s.>", 3);
+    add_stream(&mut w, "S", "s.>", 3, "");
     for i in 1..=3 {
         js_pub(&mut w, "c1", "s.x", &i.to_string());
     }
@@ -1081,7 +983,7 @@ fn pull_consumer_scenario() {
 #[test]
 fn expired_request_does_not_hold_messages() {
     let mut w = world(3, 23);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit","filter_subject":"s.a","deliver_policy":"last_per_subject"}}"#);
     // Two requests wait; the first expires; a message published later goes to the second.
     let r1 = inbox("pull");
@@ -1102,7 +1004,7 @@ fn expired_request_does_not_hold_messages() {
 #[test]
 fn nak_delay_survives_leader_change() {
     let mut w = world(3, 24);
-    add_stream(&mut w, "R", "r.>", 3);
+    add_stream(&mut w, "R", "r.>", 3, "");
     js_pub(&mut w, "c1", "r.x", "1");
     api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.R.C", r#"{"stream_name":"R","config":{"durable_name":"C","ack_policy":"explicit","ack_wait":1000000000}}"#);
     let got = pull(&mut w, "c1", "R", "C", r#"{"batch":1}"#, 50 * MS);
@@ -1125,7 +1027,7 @@ fn nak_delay_survives_leader_change() {
 #[test]
 fn waiting_pulls_told_consumer_deleted() {
     let mut w = world(3, 25);
-    add_stream(&mut w, "S", "s.>", 3);
+    add_stream(&mut w, "S", "s.>", 3, "");
     for c in ["A", "B"] {
         api(&mut w, "c1", &format!("$JS.API.CONSUMER.CREATE.S.{c}"), &format!(r#"{{"stream_name":"S","config":{{"durable_name":"{c}"}}}}"#));
     }
@@ -1150,7 +1052,7 @@ fn waiting_pulls_told_consumer_deleted() {
 #[test]
 fn pull_to_missing_consumer_is_no_responders() {
     let mut w = world(3, 26);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     let got = pull(&mut w, "c1", "S", "NOPE", "", 100 * MS);
     assert_eq!(
         got.iter().map(|g| g.1.as_str()).collect::<Vec<_>>(),
@@ -1165,11 +1067,11 @@ fn pull_to_missing_consumer_is_no_responders() {
 #[test]
 fn cluster_block_standalone_and_r3() {
     let mut w = world(1, 27);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C"}}"#);
     assert!(v.get("cluster").is_none(), "{v}");
     let mut w = world(3, 28);
-    add_stream(&mut w, "R", "r.>", 3);
+    add_stream(&mut w, "R", "r.>", 3, "");
     let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.R.C", r#"{"stream_name":"R","config":{"durable_name":"C"}}"#);
     let keys: Vec<&str> = v["cluster"].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["name", "raft_group", "leader", "leader_since", "system_account", "traffic_account", "replicas"], "{v}");
@@ -1188,7 +1090,7 @@ fn max_deliver_request_keeps_waiting() {
 
 fn max_deliver_waiting_on(n: usize) {
     let mut w = world(n, 29);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     js_pub(&mut w, "c1", "s.1", "x");
     api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.P", r#"{"stream_name":"S","config":{"durable_name":"P","ack_policy":"explicit","ack_wait":400000000,"max_deliver":2}}"#);
     let got = pull(&mut w, "c1", "S", "P", r#"{"batch":5,"expires":6000000000}"#, 1200 * MS);
@@ -1203,7 +1105,7 @@ fn max_deliver_waiting_on(n: usize) {
 #[test]
 fn create_answer_before_delivery_and_floor_zero() {
     let mut w = world(1, 30);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     for i in 1..=3 {
         js_pub(&mut w, "c1", &format!("s.{i}"), "m");
     }
@@ -1222,7 +1124,7 @@ fn create_answer_before_delivery_and_floor_zero() {
 #[test]
 fn replicated_deliveries_wait_for_commit() {
     let mut w = world(3, 31);
-    add_stream(&mut w, "R", "r.>", 3);
+    add_stream(&mut w, "R", "r.>", 3, "");
     for i in 1..=4 {
         js_pub(&mut w, "c1", &format!("r.{i}"), "m");
     }
@@ -1237,7 +1139,7 @@ fn replicated_deliveries_wait_for_commit() {
     let seen: Vec<String> = got.iter().map(|g| if g.0 == "STATUS" { g.1.clone() } else { g.0.clone() }).collect();
     assert_eq!(seen, ["r.3", "r.4", "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 3\r\nNats-Pending-Bytes: 0\r\n\r\n"]);
     // An R1 consumer answers the same request with 404 (nothing waits for a commit).
-    add_stream(&mut w, "O", "o.>", 1);
+    add_stream(&mut w, "O", "o.>", 1, "");
     js_pub(&mut w, "c1", "o.1", "m");
     api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.O.C", r#"{"stream_name":"O","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
     let got = pull(&mut w, "c1", "O", "C", r#"{"batch":5,"no_wait":true}"#, 300 * MS);
@@ -1249,7 +1151,7 @@ fn replicated_deliveries_wait_for_commit() {
 #[test]
 fn term_and_max_delivery_advisories() {
     let mut w = world(3, 32);
-    add_stream(&mut w, "S", "s.>", 1);
+    add_stream(&mut w, "S", "s.>", 1, "");
     js_pub(&mut w, "c1", "s.1", "a");
     js_pub(&mut w, "c1", "s.2", "b");
     cmd(&mut w, "c2", "nats sub $JS.EVENT.ADVISORY.CONSUMER.>");

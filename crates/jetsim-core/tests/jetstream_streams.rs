@@ -5,46 +5,18 @@
 //! compared with what nats-server 2.12.8 sends (texts from its Go source).
 //! Every world checks the Raft invariants after every event.
 
-use jetsim_core::scenario::{self, Action, ClientCmd, Limits};
+use jetsim_core::scenario::{self, Action, ClientCmd};
 use jetsim_core::sim::World;
 use jetsim_core::time::{Time, MS, SEC};
 use jetsim_core::trace::Endpoint;
 use serde_json::{json, Value};
 
-fn servers(n: usize) -> String {
-    let mut s = String::from("jetsim 1\nraft_timescale 1/10\n");
-    for i in 1..=n {
-        s.push_str(&format!("server n{i} az=a{i} jetstream=true\n"));
-    }
-    for i in 1..=n {
-        s.push_str(&format!("client c{i} server=n{i}\n"));
-    }
-    s.push_str("link default latency=1ms\n");
-    s
-}
-
-fn world(n: usize, seed: u64) -> World {
-    let sc = scenario::parse(&servers(n)).unwrap_or_else(|e| panic!("{e}"));
-    let mut w = World::new(sc, seed).unwrap();
-    w.set_check_invariants(true);
-    run(&mut w, 2 * SEC);
-    w
-}
-
-fn run(w: &mut World, d: Time) {
-    let t = w.now() + d;
-    w.run_until(t);
-}
+mod common;
+use common::*;
 
 fn client<'a>(w: &'a World, name: &str) -> &'a jetsim_core::client::Client {
     let ep = w.endpoint(name).unwrap();
     &w.clients[(ep - w.server_count()) as usize].node
-}
-
-fn fault(w: &mut World, line: &str) {
-    let sc = w.scenario().clone();
-    let a = scenario::parse_action_line(line, &sc, &Limits::default()).unwrap_or_else(|e| panic!("{line}: {e}"));
-    w.apply_action(&a);
 }
 
 fn client_cmd(w: &mut World, c: &str, cmd: ClientCmd) {
@@ -125,11 +97,6 @@ fn replica_states(w: &World, stream: &str) -> Vec<(Endpoint, u64, u64, u64)> {
         .collect()
 }
 
-fn no_violations(w: &World) {
-    let v = w.all_violations();
-    assert!(v.is_empty(), "violations: {v:#?}");
-}
-
 fn client_of(w: &World, server: Endpoint) -> String {
     format!("c{}", w.name(server).trim_start_matches('n'))
 }
@@ -138,7 +105,7 @@ fn client_of(w: &World, server: Endpoint) -> String {
 
 #[test]
 fn scale_up_r1_to_r3_catches_up_and_survives_leader_loss() {
-    let mut w = world(3, 11);
+    let mut w = cluster(3, 11);
     create(&mut w, "ORDERS", json!({}));
     run(&mut w, SEC);
     let single = w.stream_leader("ORDERS").expect("R1 leader");
@@ -178,7 +145,7 @@ fn scale_up_r1_to_r3_catches_up_and_survives_leader_loss() {
 
 #[test]
 fn scale_down_r3_to_r1_keeps_the_leader() {
-    let mut w = world(3, 12);
+    let mut w = cluster(3, 12);
     create(&mut w, "ORDERS", json!({"num_replicas": 3}));
     run(&mut w, SEC);
     let leader = w.stream_leader("ORDERS").expect("leader");
@@ -214,7 +181,7 @@ fn scale_down_r3_to_r1_keeps_the_leader() {
 
 #[test]
 fn scale_up_without_enough_peers_is_refused() {
-    let mut w = world(3, 13);
+    let mut w = cluster(3, 13);
     create(&mut w, "ORDERS", json!({}));
     run(&mut w, SEC);
     let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.ORDERS", &stream_cfg("ORDERS", json!({"num_replicas": 5})));
@@ -227,7 +194,7 @@ fn scale_up_without_enough_peers_is_refused() {
 
 #[test]
 fn meta_leaderless_503_reaches_the_client_once() {
-    let mut w = world(5, 14);
+    let mut w = cluster(5, 14);
     // Three of five down: the two left have no meta quorum; both answer
     // 503 and the requester's server forwards only the first.
     for n in ["n3", "n4", "n5"] {
@@ -280,7 +247,7 @@ fn create_err(w: &mut World, name: &str, extra: Value) -> (u64, u64, String) {
 
 #[test]
 fn config_defaults_bytes_as_nats() {
-    let mut w = world(3, 21);
+    let mut w = cluster(3, 21);
     let v = req(&mut w, "c1", "$JS.API.STREAM.CREATE.ORDERS", r#"{"name":"ORDERS","subjects":["orders.>"]}"#);
     // nats 2.12.8 StreamConfig: Go field order, omitempty, `>` escaped, metadata stamped.
     let cfg = serde_json::to_string(&v["config"]).unwrap();
@@ -312,7 +279,7 @@ fn config_defaults_bytes_as_nats() {
 
 #[test]
 fn config_validation_errors_as_nats() {
-    let mut w = world(3, 22);
+    let mut w = cluster(3, 22);
     let inv = |d: &str| (500u64, 10052u64, d.to_string());
     let cases: Vec<(Value, (u64, u64, String))> = vec![
         (json!({"duplicate_window": -1}), inv("duplicates window can not be negative")),
@@ -351,7 +318,7 @@ fn config_validation_errors_as_nats() {
 
 #[test]
 fn update_rules_as_nats() {
-    let mut w = world(3, 23);
+    let mut w = cluster(3, 23);
     create(&mut w, "S", json!({"deny_delete": true}));
     let upd = |w: &mut World, extra: Value| err_of(&req(w, "c1", "$JS.API.STREAM.UPDATE.S", &stream_cfg("S", extra)));
     let inv = |d: &str| (500u64, 10052u64, d.to_string());
@@ -382,7 +349,7 @@ fn update_rules_as_nats() {
 
 #[test]
 fn max_msgs_per_subject_keeps_newest_on_every_replica() {
-    let mut w = world(3, 24);
+    let mut w = cluster(3, 24);
     create(&mut w, "S", json!({"num_replicas": 3, "max_msgs_per_subject": 2}));
     for (i, s) in ["s.a", "s.a", "s.b", "s.a", "s.a"].iter().enumerate() {
         assert_eq!(pub1(&mut w, s, &format!("{i}"), &[]), ack("S", i as u64 + 1));
@@ -402,7 +369,7 @@ fn max_msgs_per_subject_keeps_newest_on_every_replica() {
 
 #[test]
 fn discard_new_and_per_subject_as_nats() {
-    let mut w = world(3, 25);
+    let mut w = cluster(3, 25);
     // discard new per subject: the subject is full.
     create(&mut w, "P", json!({"subjects": ["p.>"], "discard": "new", "max_msgs_per_subject": 1, "discard_new_per_subject": true, "num_replicas": 3}));
     assert_eq!(pub1(&mut w, "p.a", "1", &[]), ack("P", 1));
@@ -434,7 +401,7 @@ fn discard_new_and_per_subject_as_nats() {
 
 #[test]
 fn max_age_expires_without_new_publishes() {
-    let mut w = world(3, 26);
+    let mut w = cluster(3, 26);
     create(&mut w, "S", json!({"num_replicas": 3, "max_age": 1_000_000_000i64}));
     for i in 0..3 {
         pub1(&mut w, "s.x", &format!("{i}"), &[]);
@@ -456,7 +423,7 @@ fn max_age_expires_without_new_publishes() {
 #[test]
 fn duplicate_window_as_nats() {
     for replicas in [1, 3] {
-        let mut w = world(3, 27);
+        let mut w = cluster(3, 27);
         create(&mut w, "S", json!({"num_replicas": replicas, "duplicate_window": 2_000_000_000i64}));
         let id = [("Nats-Msg-Id", "a1")];
         assert_eq!(pub1(&mut w, "s.x", "m", &id), ack("S", 1));
@@ -474,7 +441,7 @@ fn duplicate_window_as_nats() {
 #[test]
 fn expected_headers_as_nats() {
     for replicas in [1, 3] {
-        let mut w = world(3, 28);
+        let mut w = cluster(3, 28);
         create(&mut w, "S", json!({"num_replicas": replicas}));
         assert_eq!(pub1(&mut w, "s.a", "1", &[("Nats-Msg-Id", "m1")]), ack("S", 1));
         assert_eq!(pub1(&mut w, "s.b", "2", &[("Nats-Msg-Id", "m2")]), ack("S", 2));
@@ -503,7 +470,7 @@ fn expected_headers_as_nats() {
 
 #[test]
 fn no_ack_stream_sends_no_puback() {
-    let mut w = world(3, 29);
+    let mut w = cluster(3, 29);
     create(&mut w, "S", json!({"no_ack": true, "num_replicas": 3}));
     assert_eq!(js_pub(&mut w, "c1", "s.x", "m", &[]), None);
     run(&mut w, SEC);
@@ -515,7 +482,7 @@ fn no_ack_stream_sends_no_puback() {
 
 #[test]
 fn rollups_as_nats() {
-    let mut w = world(3, 30);
+    let mut w = cluster(3, 30);
     create(&mut w, "N", json!({"subjects": ["n.>"]}));
     assert_eq!(pub1(&mut w, "n.a", "x", &[("Nats-Rollup", "sub")]), ack_err(500, 10111, "rollup not permitted", "N"));
     for replicas in [1, 3] {
@@ -542,7 +509,7 @@ fn rollups_as_nats() {
 
 #[test]
 fn purge_variants_as_nats() {
-    let mut w = world(3, 31);
+    let mut w = cluster(3, 31);
     create(&mut w, "S", json!({"num_replicas": 3}));
     let fill = |w: &mut World| {
         for i in 0..3 {
@@ -578,7 +545,7 @@ fn purge_variants_as_nats() {
 
 #[test]
 fn msg_get_variants_as_nats() {
-    let mut w = world(3, 32);
+    let mut w = cluster(3, 32);
     create(&mut w, "S", json!({"num_replicas": 3}));
     pub1(&mut w, "s.a", "one", &[("Nats-Msg-Id", "i1")]);
     pub1(&mut w, "s.b", "two", &[]);
@@ -606,7 +573,7 @@ fn msg_get_variants_as_nats() {
 
 #[test]
 fn interest_stream_without_consumers_stores_nothing_but_acks() {
-    let mut w = world(3, 33);
+    let mut w = cluster(3, 33);
     create(&mut w, "S", json!({"retention": "interest", "num_replicas": 3}));
     assert_eq!(pub1(&mut w, "s.x", "1", &[]), ack("S", 1));
     assert_eq!(pub1(&mut w, "s.x", "2", &[]), ack("S", 2));
@@ -632,7 +599,7 @@ fn raw_replies(w: &mut World, c: &str, subject: &str, body: &str) -> Vec<(Option
 
 #[test]
 fn single_server_shapes_as_nats() {
-    let mut w = world(1, 41);
+    let mut w = cluster(1, 41);
     let v = req(&mut w, "c1", "$JS.API.STREAM.CREATE.S", &stream_cfg("S", json!({})));
     // Standalone: no cluster block on create; zero times while empty.
     assert!(v.get("cluster").is_none(), "{v}");
@@ -657,7 +624,7 @@ fn single_server_shapes_as_nats() {
 
 #[test]
 fn info_details_names_and_list_as_nats() {
-    let mut w = world(3, 42);
+    let mut w = cluster(3, 42);
     create(&mut w, "S", json!({"num_replicas": 3}));
     for s in ["s.a", "s.b", "s.a", "s.c.d", "s.a"] {
         pub1(&mut w, s, "x", &[]);
@@ -687,7 +654,7 @@ fn info_details_names_and_list_as_nats() {
 
 #[test]
 fn direct_get_as_nats() {
-    let mut w = world(3, 43);
+    let mut w = cluster(3, 43);
     create(&mut w, "DG", json!({"subjects": ["dg.>"], "allow_direct": true, "num_replicas": 3}));
     pub1(&mut w, "dg.a", "one", &[("X-App", "1")]);
     pub1(&mut w, "dg.b", "two", &[]);
@@ -718,7 +685,7 @@ fn direct_get_as_nats() {
 
 #[test]
 fn subjects_update_moves_the_leader_subscription() {
-    let mut w = world(3, 44);
+    let mut w = cluster(3, 44);
     create(&mut w, "U", json!({"subjects": ["u.a"], "num_replicas": 3}));
     assert_eq!(pub1(&mut w, "u.a", "1", &[]), ack("U", 1));
     let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.U", &stream_cfg("U", json!({"subjects": ["u.b"], "num_replicas": 3})));
@@ -755,7 +722,7 @@ fn scale_up_at_nats_timescale_keeps_a_leader() {
 
 #[test]
 fn cluster_info_shapes_as_nats() {
-    let mut w = world(3, 46);
+    let mut w = cluster(3, 46);
     let v = req(&mut w, "c1", "$JS.API.STREAM.NAMES", "");
     assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"type":"io.nats.jetstream.api.v1.stream_names_response","total":0,"offset":0,"limit":1024,"streams":null}"#);
     create(&mut w, "ONE", json!({"subjects": ["one"]}));
@@ -807,7 +774,7 @@ fn scale_up_then_down_answers_both() {
 
 #[test]
 fn republish_and_subject_transform_as_nats() {
-    let mut w = world(3, 47);
+    let mut w = cluster(3, 47);
     for c in w.clients.iter_mut() {
         c.node.js.record_subs = true;
     }
@@ -839,7 +806,7 @@ fn republish_and_subject_transform_as_nats() {
 
 #[test]
 fn direct_get_batch_as_nats() {
-    let mut w = world(1, 48);
+    let mut w = cluster(1, 48);
     create(&mut w, "NW", json!({"subjects": ["nw.>"], "allow_direct": true}));
     for s in ["nw.a", "nw.b", "nw.c.d", "nw.a"] {
         pub1(&mut w, s, s, &[]);

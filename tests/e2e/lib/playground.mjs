@@ -1,7 +1,8 @@
 // Helpers for the playground's browser tests (tests/e2e/playground*.test.mjs),
 // on top of the shared harness (serveDist, launchBrowser, watchPage).
 import assert from 'node:assert/strict';
-import { watchPage } from './harness.mjs';
+import { after, before } from 'node:test';
+import { launchBrowser, serveDist, watchPage } from './harness.mjs';
 
 export const BOOT_TIMEOUT = 30_000;
 
@@ -104,4 +105,53 @@ export function instrumentScript() {
  */
 export async function settle(page, selector, timeout = 5_000) {
   await page.waitForSelector(selector, { state: 'attached', timeout }).catch(() => {});
+}
+
+/**
+ * The suite's static server for dist/ and its browser, started before the
+ * first test and closed after the last: `const env = useBrowser();` then
+ * `openPlayground(env.browser, env.server)`.
+ */
+export function useBrowser() {
+  const env = { browser: null, server: null };
+  before(async () => {
+    env.server = await serveDist();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
+}
+
+/** Pick an example scenario and wait until its cluster is drawn. */
+export async function pick(page, id) {
+  await page.selectOption('#scenario', id);
+  await page.waitForFunction((id) => document.querySelector('#scenario').value === id, id);
+  await page.waitForSelector('svg.cluster-view g.server');
+}
+
+/**
+ * Go to a moment with the Go to box: `time` as the box takes it ('3s',
+ * '700ms') or a number of ms. Waits for the status line, and for a number
+ * until the clock has reached it (a replay from zero can take a while).
+ */
+export async function goTo(page, time, timeout = 60_000) {
+  const text = typeof time === 'number' ? `${time}ms` : time;
+  await page.fill('#goto-time', text);
+  await page.click('#goto-go');
+  await page.waitForFunction(
+    (ns) => /Went to|Replayed/.test(document.querySelector('#status')?.textContent ?? '') &&
+      (ns === null || BigInt(document.querySelector('.clock-box').dataset.nowNs) >= BigInt(ns)),
+    typeof time === 'number' ? String(time * 1_000_000) : null,
+    { timeout },
+  );
+}
+
+/** Run a console line with the Run button and wait until it is done. */
+export async function command(page, line) {
+  await page.fill('#command', line);
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await page.waitForFunction(() => /^Done at/.test(document.querySelector('#command-result')?.textContent ?? ''));
 }
