@@ -198,8 +198,8 @@ function cpuPerFrame(events) {
     events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`),
   );
   const onMain = events.filter((e) => e.ph === 'X' && main.has(`${e.pid}:${e.tid}`)).sort((a, b) => a.ts - b.ts);
-  const frames = onMain.filter((e) => e.name === 'FireAnimationFrame').map((e) => e.ts);
   const tasks = onMain.filter((e) => e.name === 'RunTask');
+  const frames = animationFrames(onMain, tasks);
   const out = [];
   let t = 0;
   for (let f = 0; f + 1 < frames.length; f++) {
@@ -212,6 +212,27 @@ function cpuPerFrame(events) {
       sum += (tasks[i].tdur ?? tasks[i].dur) / 1000;
     }
     out.push(sum);
+  }
+  return out;
+}
+
+/**
+ * The start of each animation frame: the first FireAnimationFrame of each
+ * task. Every rAF callback is its own FireAnimationFrame event, and the
+ * page's callback and the bench's own run in the same task: counting each
+ * event as a frame would split one frame's task in two (and count it twice).
+ */
+function animationFrames(onMain, tasks) {
+  const fires = onMain.filter((e) => e.name === 'FireAnimationFrame').sort((a, b) => a.ts - b.ts);
+  const out = [];
+  let t = 0;
+  let lastTask = -1;
+  for (const f of fires) {
+    while (t < tasks.length && tasks[t].ts + tasks[t].dur < f.ts) t++;
+    const inTask = t < tasks.length && tasks[t].ts <= f.ts ? t : -1;
+    if (inTask >= 0 && inTask === lastTask) continue;
+    lastTask = inTask;
+    out.push(f.ts);
   }
   return out;
 }
@@ -234,8 +255,8 @@ function cpuByKind(events) {
     gc: ['MajorGC', 'MinorGC', 'V8.GC_SCAVENGER', 'BlinkGC.AtomicPhase'],
     parse_html: ['ParseHTML'],
   };
-  const onMain = events.filter((e) => e.ph === 'X' && main.has(`${e.pid}:${e.tid}`));
-  const frames = onMain.filter((e) => e.name === 'FireAnimationFrame').length || 1;
+  const onMain = events.filter((e) => e.ph === 'X' && main.has(`${e.pid}:${e.tid}`)).sort((a, b) => a.ts - b.ts);
+  const frames = animationFrames(onMain, onMain.filter((e) => e.name === 'RunTask')).length || 1;
   const out = {};
   for (const [kind, names] of Object.entries(kinds)) {
     // Only outermost events of a kind, so nested ones are not counted twice.
