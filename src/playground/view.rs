@@ -169,15 +169,18 @@ fn kind_shape(k: FrameKind) -> Shape {
 /// combination is made once.
 fn frame_class(ring: bool, class: &'static str) -> &'static str {
     thread_local! {
-        static MADE: std::cell::RefCell<BTreeMap<(bool, &'static str), &'static str>> = const {
-            std::cell::RefCell::new(BTreeMap::new())
+        static MADE: std::cell::RefCell<Vec<(bool, &'static str, &'static str)>> = const {
+            std::cell::RefCell::new(Vec::new())
         };
     }
     MADE.with(|m| {
-        *m.borrow_mut().entry((ring, class)).or_insert_with(|| {
-            let s = if ring { format!("frame ring {class}") } else { format!("frame {class}") };
-            Box::leak(s.into_boxed_str())
-        })
+        let mut m = m.borrow_mut();
+        if let Some((_, _, s)) = m.iter().find(|(r, c, _)| *r == ring && *c == class) {
+            return *s;
+        }
+        let s: &'static str = Box::leak(if ring { format!("frame ring {class}") } else { format!("frame {class}") }.into_boxed_str());
+        m.push((ring, class, s));
+        s
     })
 }
 
