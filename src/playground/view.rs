@@ -163,21 +163,41 @@ fn kind_shape(k: FrameKind) -> Shape {
     }
 }
 
+/// `"frame <class>"` (or `"frame ring <class>"`) as one static string:
+/// the drawing sets 250+ frames' classes every animation frame, and
+/// `classes!` allocates an index map each time. The kinds are few, so each
+/// combination is made once.
+fn frame_class(ring: bool, class: &'static str) -> &'static str {
+    thread_local! {
+        static MADE: std::cell::RefCell<Vec<(bool, &'static str, &'static str)>> = const {
+            std::cell::RefCell::new(Vec::new())
+        };
+    }
+    MADE.with(|m| {
+        let mut m = m.borrow_mut();
+        if let Some((_, _, s)) = m.iter().find(|(r, c, _)| *r == ring && *c == class) {
+            return *s;
+        }
+        let s: &'static str = Box::leak(if ring { format!("frame ring {class}") } else { format!("frame {class}") }.into_boxed_str());
+        m.push((ring, class, s));
+        s
+    })
+}
+
 fn shape_html(shape: Shape, class: &'static str, at: Pt) -> Html {
     let (x, y) = (num(at.x), num(at.y));
+    let c = frame_class(matches!(shape, Shape::Ring), class);
     match shape {
-        Shape::Dot => html! { <circle class={classes!("frame", class)} cx={x} cy={y} r="6" /> },
-        Shape::SmallDot => html! { <circle class={classes!("frame", class)} cx={x} cy={y} r="3.5" /> },
+        Shape::Dot => html! { <circle class={c} cx={x} cy={y} r="6" /> },
+        Shape::SmallDot => html! { <circle class={c} cx={x} cy={y} r="3.5" /> },
         Shape::Square => html! {
-            <rect class={classes!("frame", class)} x={num(at.x - 5.5)} y={num(at.y - 5.5)} width="11" height="11" rx="1.5" />
+            <rect class={c} x={num(at.x - 5.5)} y={num(at.y - 5.5)} width="11" height="11" rx="1.5" />
         },
         Shape::Diamond => html! {
-            <rect class={classes!("frame", class)} x="-4.5" y="-4.5" width="9" height="9"
+            <rect class={c} x="-4.5" y="-4.5" width="9" height="9"
                 transform={format!("translate({x} {y}) rotate(45)")} />
         },
-        Shape::Ring => {
-            html! { <circle class={classes!("frame", "ring", class)} cx={x} cy={y} r="5" /> }
-        }
+        Shape::Ring => html! { <circle class={c} cx={x} cy={y} r="5" /> },
     }
 }
 

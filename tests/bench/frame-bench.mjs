@@ -145,7 +145,9 @@ async function measure(browser, page, label, speedIndex, seconds) {
   // how busy the rest of the machine is.
   await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel'] });
   await page.waitForTimeout(seconds * 1000);
-  const cpu = cpuPerFrame(JSON.parse((await browser.stopTracing()).toString()).traceEvents);
+  const traceEvents = JSON.parse((await browser.stopTracing()).toString()).traceEvents;
+  const cpu = cpuPerFrame(traceEvents);
+  const where = cpuByKind(traceEvents);
   const b = await page.evaluate(() => {
     window.__bench.on = false;
     const { frame, interval, inFlight, drawn, loaf, loafMs, loafBefore, loafRaf, loafRender, loafSupported } = window.__bench;
@@ -166,6 +168,7 @@ async function measure(browser, page, label, speedIndex, seconds) {
     frame_ms: summary(b.frame),
     interval_ms: summary(b.interval),
     main_thread_cpu_per_frame_ms: summary(cpu),
+    main_thread_cpu_by_kind_ms_per_frame: where,
     dropped_frames: b.interval.filter((x) => x > 1.5 * BUDGET_MS).length,
     long_animation_frames: b.loafSupported
       ? {
@@ -195,8 +198,8 @@ function cpuPerFrame(events) {
     events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`),
   );
   const onMain = events.filter((e) => e.ph === 'X' && main.has(`${e.pid}:${e.tid}`)).sort((a, b) => a.ts - b.ts);
-  const frames = onMain.filter((e) => e.name === 'FireAnimationFrame').map((e) => e.ts);
   const tasks = onMain.filter((e) => e.name === 'RunTask');
+  const frames = animationFrames(onMain, tasks);
   const out = [];
   let t = 0;
   for (let f = 0; f + 1 < frames.length; f++) {
@@ -210,6 +213,81 @@ function cpuPerFrame(events) {
     }
     out.push(sum);
   }
+  return out;
+}
+
+/**
+ * The start of each animation frame: the first FireAnimationFrame of each
+ * task. Every rAF callback is its own FireAnimationFrame event, and the
+ * page's callback and the bench's own run in the same task: counting each
+ * event as a frame would split one frame's task in two (and count it twice).
+ */
+function animationFrames(onMain, tasks) {
+  const fires = onMain.filter((e) => e.name === 'FireAnimationFrame').sort((a, b) => a.ts - b.ts);
+  const out = [];
+  let t = 0;
+  let lastTask = -1;
+  for (const f of fires) {
+    while (t < tasks.length && tasks[t].ts + tasks[t].dur < f.ts) t++;
+    const inTask = t < tasks.length && tasks[t].ts <= f.ts ? t : -1;
+    if (inTask >= 0 && inTask === lastTask) continue;
+    lastTask = inTask;
+    out.push(f.ts);
+  }
+  return out;
+}
+
+/**
+ * Where the main thread's time goes, in thread-time ms per animation frame
+ * (inclusive: a Layout forced from script counts in both): script, style,
+ * layout, paint and the rest of the rendering steps, garbage collection,
+ * HTML parsing (the event log's insertAdjacentHTML / innerHTML).
+ */
+function cpuByKind(events) {
+  const main = new Set(
+    events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`),
+  );
+  const kinds = {
+    script: ['FunctionCall', 'TimerFire', 'FireAnimationFrame', 'EventDispatch', 'RunMicrotasks'],
+    style: ['UpdateLayoutTree', 'RecalculateStyles'],
+    layout: ['Layout'],
+    paint: ['PrePaint', 'Paint', 'Layerize', 'UpdateLayer', 'Commit', 'PaintImage'],
+    gc: ['MajorGC', 'MinorGC', 'V8.GC_SCAVENGER', 'BlinkGC.AtomicPhase'],
+    parse_html: ['ParseHTML'],
+  };
+  const onMain = events.filter((e) => e.ph === 'X' && main.has(`${e.pid}:${e.tid}`)).sort((a, b) => a.ts - b.ts);
+  const frames = animationFrames(onMain, onMain.filter((e) => e.name === 'RunTask')).length || 1;
+  const out = {};
+  for (const [kind, names] of Object.entries(kinds)) {
+    // Only outermost events of a kind, so nested ones are not counted twice.
+    const evs = onMain.filter((e) => names.includes(e.name)).sort((a, b) => a.ts - b.ts);
+    let end = -Infinity;
+    let sum = 0;
+    for (const e of evs) {
+      if (e.ts < end) continue;
+      end = e.ts + e.dur;
+      sum += (e.tdur ?? e.dur) / 1000;
+    }
+    out[kind] = Math.round((sum / frames) * 100) / 100;
+  }
+  // And the largest events directly inside the main thread's tasks, by name.
+  const tasks = onMain.filter((e) => e.name === 'RunTask').sort((a, b) => a.ts - b.ts);
+  const inner = onMain.filter((e) => e.name !== 'RunTask').sort((a, b) => a.ts - b.ts);
+  const top = new Map();
+  let i = 0;
+  for (const t of tasks) {
+    while (i < inner.length && inner[i].ts < t.ts) i++;
+    let end = -Infinity;
+    for (let j = i; j < inner.length && inner[j].ts < t.ts + t.dur; j++) {
+      const e = inner[j];
+      if (e.ts < end) continue;
+      end = e.ts + e.dur;
+      top.set(e.name, (top.get(e.name) ?? 0) + (e.tdur ?? e.dur) / 1000);
+    }
+  }
+  out.top_level = Object.fromEntries(
+    [...top.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => [k, Math.round((v / frames) * 100) / 100]),
+  );
   return out;
 }
 
