@@ -15,7 +15,6 @@ pub mod guide;
 pub mod keys;
 pub mod layout;
 pub mod lens;
-pub mod logview;
 pub mod metrics;
 pub mod sequence;
 pub mod session;
@@ -146,13 +145,12 @@ pub struct Playground {
     command: String,
     command_result: Status,
     log_ref: NodeRef,
-    /// The `<ol id="log">`, whose lines `log_dom` writes after a render
-    /// (outside Yew's diff, see logview.rs) when `log_due`.
-    log_ol: NodeRef,
-    log_dom: RefCell<logview::LogDom>,
-    log_due: Cell<bool>,
     /// Keep the log scrolled to the bottom (false once the reader scrolls up).
     log_stick: Rc<Cell<bool>>,
+    /// The first log entry's sequence number at the last render of the log.
+    log_first: Cell<u64>,
+    /// The log was rebuilt in the last render (scroll it to the bottom).
+    log_dirty: Cell<bool>,
     /// What the guide, metrics and causal panels have read from the trace.
     watch: RefCell<guide::Watch>,
     causal_pick: Option<u64>,
@@ -263,10 +261,9 @@ impl Component for Playground {
             command: String::new(),
             command_result: Status::None,
             log_ref: NodeRef::default(),
-            log_ol: NodeRef::default(),
-            log_dom: RefCell::default(),
-            log_due: Cell::new(true),
             log_stick: Rc::new(Cell::new(true)),
+            log_first: Cell::new(0),
+            log_dirty: Cell::new(true),
             watch: RefCell::new(guide::Watch::default()),
             causal_pick: None,
             console: RefCell::new(console::Console::default()),
@@ -513,18 +510,11 @@ impl Component for Playground {
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
         self.sync_url();
         self.canvas.guard_touch();
-        // Only after the log's lines changed: reading scrollHeight forces a
-        // layout, which every animation frame would otherwise pay for.
-        if self.log_due.replace(false) {
-            if let Some(ol) = self.log_ol.cast::<web_sys::Element>() {
-                let empty = std::collections::VecDeque::new();
-                let log = self.session.as_ref().map_or(&empty, |s| &s.log);
-                self.log_dom.borrow_mut().sync(&ol, log);
-            }
-            if self.log_stick.get() {
-                if let Some(el) = self.log_ref.cast::<web_sys::Element>() {
-                    el.set_scroll_top(el.scroll_height());
-                }
+        // Only after the log was rebuilt: reading scrollHeight forces a
+        // layout of the page, which every frame cost 13% of the main thread.
+        if self.log_dirty.take() && self.log_stick.get() {
+            if let Some(el) = self.log_ref.cast::<web_sys::Element>() {
+                el.set_scroll_top(el.scroll_height());
             }
         }
     }
@@ -570,7 +560,9 @@ impl Playground {
         let frozen = |version: u64, html: Html| html! { <Frozen version={version} html={html} /> };
         PANELS.with(|p| {
             let mut p = p.borrow_mut();
-            let cached = &mut p[slot];
+            let Some(cached) = p.get_mut(slot) else {
+                return build();
+            };
             if throttle {
                 if let Some((at, version, html)) = cached.as_ref() {
                     if rebuilt.get() || now - at < PANEL_REFRESH_MS {
@@ -937,13 +929,43 @@ impl Playground {
     }
 
     fn view_log(&self, ctx: &Context<Self>) -> Html {
+        self.log_dirty.set(true);
         let stick = self.log_stick.clone();
         let onscroll = Callback::from(move |e: Event| {
             let el: web_sys::Element = e.target_unchecked_into();
             stick.set(el.scroll_top() + el.client_height() >= el.scroll_height() - 8);
         });
-        self.log_due.set(true);
+        let entries = self.session.iter().flat_map(|s| s.log.iter());
         let count = self.session.as_ref().map_or(0, |s| s.log.len());
+        // Keyed by event while most lines stay between two renders, so only
+        // the new lines are created (and announced: aria-relevant=additions).
+        // When more than half the log turned over since the last render
+        // (fast play), reuse the <li> elements in place instead of removing
+        // and creating hundreds of them.
+        let first = self.session.as_ref().and_then(|s| s.log.front()).map_or(0, |e| e.seq);
+        let last_first = self.log_first.replace(first);
+        let keyed = first.saturating_sub(last_first) < (session::LOG_CAP / 2) as u64;
+        let line = |e: &session::LogEntry| {
+            let inner = html! {
+                <>
+                    <span class="t">{ fmt_time(e.at) }</span>{ " " }
+                    if e.class == "ack" {
+                        // A PubAck: show its causal trace.
+                        <button type="button" class="what ack-link" title="Show this PubAck's causal trace"
+                            onclick={ctx.link().callback({ let seq = e.seq; move |_| Msg::CausalPick(seq) })}>
+                            { e.text.clone() }
+                        </button>
+                    } else {
+                        <span class="what">{ e.text.clone() }</span>
+                    }
+                </>
+            };
+            if keyed {
+                html! { <li key={e.seq} class={e.class}>{ inner }</li> }
+            } else {
+                html! { <li class={e.class}>{ inner }</li> }
+            }
+        };
         html! {
             <section class="panel log-panel" aria-labelledby="log-h">
                 <h2 id="log-h" class="panel-title">{ "Event log" }</h2>
@@ -952,9 +974,8 @@ impl Playground {
                 </p>
                 <div class="log-scroll" ref={self.log_ref.clone()} onscroll={onscroll} tabindex="0"
                     aria-label="Event log entries">
-                    // Its lines are written by logview.rs after the render.
-                    <ol id="log" class="log" aria-live="polite" aria-relevant="additions" ref={self.log_ol.clone()}
-                        onclick={ctx.link().batch_callback(|e: MouseEvent| logview::ack_seq(e.target()).map(Msg::CausalPick))}>
+                    <ol id="log" class="log" aria-live="polite" aria-relevant="additions">
+                        { for entries.map(line) }
                     </ol>
                     if count == 0 {
                         <p class="muted small">{ "Nothing has happened yet. Press Play or Step." }</p>
