@@ -131,7 +131,7 @@ impl DeliveryCheck {
             }
             self.read[ci] = js.deliveries_seen;
         }
-        new.sort_by_key(|(at, ci, k, _)| (*at, *ci, *k));
+        jetsim_core::sort::sort_by_key(&mut new, |(at, ci, k, _)| (*at, *ci, *k));
         for (_, ci, _, d) in new {
             let name: Rc<str> = Rc::from(w.clients[ci].node.config.name.as_str());
             self.observe(name, d.sid, d.at, &d.reply);

@@ -526,12 +526,12 @@ impl<T: Clone + Ord + fmt::Debug> Sublist<T> {
                 stack.push((c, i + 1));
             }
         }
-        plain.sort();
+        crate::sort::sort(&mut plain);
         plain.dedup();
         let queues = queues
             .into_iter()
             .map(|(q, mut members)| {
-                members.sort();
+                crate::sort::sort(&mut members);
                 members.dedup();
                 (q.to_string(), members)
             })

@@ -1026,7 +1026,7 @@ impl Consumer {
                     }
                 }
                 let mut seqs: Vec<u64> = per.into_values().collect();
-                seqs.sort_unstable();
+                crate::sort::sort(&mut seqs);
                 if seqs.is_empty() {
                     last + 1
                 } else {
