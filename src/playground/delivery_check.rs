@@ -29,7 +29,7 @@
 //! Core NATS subscriptions are not checked: a core message carries no
 //! publisher identity or sequence the page could compare.
 
-use std::collections::BTreeMap;
+use jetsim_core::vecmap::VecMap as BTreeMap; // sorted Vec: one map type less in the wasm; keys mostly arrive in order
 use std::rc::Rc;
 
 use jetsim_core::sim::World;

@@ -859,11 +859,7 @@ impl Server {
         if c.assignment.peers.len() < 2 || !c.is_leader() {
             return;
         }
-        // Inserted one by one: `collect` into a `BTreeSet` instantiates a sort.
-        let mut now = std::collections::BTreeSet::<Rc<str>>::new();
-        for w in &c.waiting {
-            now.insert(w.reply.clone());
-        }
+        let now: crate::vecmap::VecSet<Rc<str>> = c.waiting.iter().map(|w| w.reply.clone()).collect();
         if now == c.told_requests {
             return;
         }
