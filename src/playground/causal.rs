@@ -181,7 +181,7 @@ pub fn trace_path(w: &World, ack: &TraceEvent) -> Option<AckPath> {
             .filter(|s| s.from == *l && s.kind == FrameKind::RaftAppend && s.at >= at_leader && s.at < *q_at)
             .map(|s| s.to)
             .collect();
-        followers.sort_unstable();
+        jetsim_core::sort::sort(&mut followers);
         followers.dedup();
         for f in followers {
             // The first append after the message reached the leader carries

@@ -1071,7 +1071,7 @@ pub fn consumer_info_lines(w: &World, stream: &str) -> Vec<String> {
         let (e, x) = lead.or_else(|| members().next()).map(|(e, x)| (*e, *x)).unwrap_or((view_at, r));
         (e, x, lead.map(|(l, _)| w.name(*l).to_string()))
     };
-    let leaders: std::collections::BTreeSet<Option<String>> = r.consumers.keys().map(|n| view_of(n).2).collect();
+    let leaders: jetsim_core::vecmap::VecSet<Option<String>> = r.consumers.keys().map(|n| view_of(n).2).collect();
     let (view_at, leader_name) = match leaders.iter().next() {
         Some(l) if leaders.len() == 1 => (view_of(r.consumers.keys().next().map_or("", |n| &**n)).0, l.clone()),
         _ => (view_at, None),

@@ -29,7 +29,7 @@
 //! Core NATS subscriptions are not checked: a core message carries no
 //! publisher identity or sequence the page could compare.
 
-use std::collections::BTreeMap;
+use jetsim_core::vecmap::VecMap as BTreeMap; // sorted Vec: one map type less in the wasm; keys mostly arrive in order
 use std::rc::Rc;
 
 use jetsim_core::sim::World;
@@ -131,7 +131,7 @@ impl DeliveryCheck {
             }
             self.read[ci] = js.deliveries_seen;
         }
-        new.sort_by_key(|(at, ci, k, _)| (*at, *ci, *k));
+        jetsim_core::sort::sort_by_key(&mut new, |(at, ci, k, _)| (*at, *ci, *k));
         for (_, ci, _, d) in new {
             let name: Rc<str> = Rc::from(w.clients[ci].node.config.name.as_str());
             self.observe(name, d.sid, d.at, &d.reply);

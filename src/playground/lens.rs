@@ -167,7 +167,7 @@ pub fn frame_details(world: &World) -> Vec<(u64, Detail)> {
             Some((id, d))
         })
         .collect();
-    v.sort_unstable_by_key(|(id, _)| *id);
+    jetsim_core::sort::sort_by_key(&mut v, |(id, _)| *id);
     v
 }
 

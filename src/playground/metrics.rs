@@ -166,7 +166,7 @@ pub fn histogram(sorted: &[u64], bins: usize) -> Vec<(u64, u64, usize)> {
 /// Every PubAck latency the clients recorded, sorted.
 pub fn latencies(w: &World) -> Vec<u64> {
     let mut v: Vec<u64> = w.clients.iter().flat_map(|c| c.node.js.latencies.iter().copied()).collect();
-    v.sort_unstable();
+    jetsim_core::sort::sort(&mut v);
     v
 }
 

@@ -118,7 +118,7 @@ pub fn sequence_view(w: &World) -> Html {
     let now = w.now();
     // Lanes: the endpoints the arrows touch, servers first, in endpoint order.
     let mut lanes: Vec<Endpoint> = arrows.iter().flat_map(|a| [a.from, a.to]).collect();
-    lanes.sort_unstable();
+    jetsim_core::sort::sort(&mut lanes);
     lanes.dedup();
     let margin = 78.0_f64;
     let lane_w = 150.0_f64;

@@ -30,6 +30,9 @@ pub mod rng;
 pub mod scenario;
 pub mod server;
 pub mod sim;
+/// The page's one sort routine (stable; lives in `jetsim-raft`, the crate
+/// every other depends on, so its code exists once).
+pub use jetsim_raft::sort;
 pub mod subject;
 pub mod sublist;
 pub mod time;

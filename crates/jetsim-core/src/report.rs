@@ -183,7 +183,7 @@ impl Percentiles {
             return None;
         }
         let mut v = samples.to_vec();
-        v.sort_unstable();
+        crate::sort::sort(&mut v);
         let rank = |p: u64| -> u64 {
             let n = v.len() as u64;
             let r = (p * n).div_ceil(100).max(1);
@@ -303,7 +303,7 @@ impl Report {
 
 fn consumers(world: &World, reps: &[(crate::trace::Endpoint, &crate::jetstream::StreamReplica)]) -> Vec<ConsumerReport> {
     let mut names: Vec<&std::rc::Rc<str>> = reps.iter().flat_map(|(_, r)| r.consumers.keys()).collect();
-    names.sort();
+    crate::sort::sort(&mut names);
     names.dedup();
     let mut out = Vec::new();
     for name in names {

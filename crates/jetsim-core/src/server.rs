@@ -702,7 +702,7 @@ impl Server {
             }
         }
         self.scratch_local = local;
-        forward.sort_by_key(|(peer, _)| *peer);
+        crate::sort::sort_by_key(&mut forward, |(peer, _)| *peer);
         for (peer, queues) in forward.drain(..) {
             delivered = true;
             self.stats.route_msgs_sent += 1;

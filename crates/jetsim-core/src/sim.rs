@@ -294,7 +294,7 @@ impl World {
         // cluster, AZ, client links, and named endpoints last; among rules of
         // equal specificity the later line wins.
         let mut rules: Vec<&crate::scenario::LinkRule> = scenario.links.iter().collect();
-        rules.sort_by_key(|r| specificity(&r.a) + specificity(&r.b));
+        crate::sort::sort_by_key(&mut rules, |r| specificity(&r.a) + specificity(&r.b));
         for rule in rules {
             world.apply_latency(&rule.a, &rule.b, &rule.latency);
         }
@@ -723,7 +723,7 @@ impl World {
         }
         let scenario = self.scenario.clone();
         let mut rules: Vec<&crate::scenario::LinkRule> = scenario.links.iter().collect();
-        rules.sort_by_key(|r| specificity(&r.a) + specificity(&r.b));
+        crate::sort::sort_by_key(&mut rules, |r| specificity(&r.a) + specificity(&r.b));
         for rule in rules {
             self.apply_latency_where(&rule.a, &rule.b, &rule.latency, Some(ep));
         }
@@ -1048,7 +1048,7 @@ impl World {
         for (stream, ls) in by_stream {
             let (at, seq, cause) = self.last_crash.clone().unwrap_or((self.now, self.trace.count(), String::new()));
             let mut seqs: Vec<u64> = ls.iter().map(|l| l.seq).collect();
-            seqs.sort_unstable();
+            crate::sort::sort(&mut seqs);
             seqs.dedup();
             let servers: crate::vecmap::VecSet<String> =
                 ls.iter().map(|l| l.server.clone().unwrap_or_else(|| "every server".into())).collect();
@@ -1081,7 +1081,7 @@ impl World {
             .filter_map(|s| s.node.js.as_ref())
             .flat_map(|js| js.streams.keys().map(|k| k.to_string()))
             .collect();
-        names.sort();
+        crate::sort::sort(&mut names);
         names.dedup();
         names
     }
@@ -1216,7 +1216,7 @@ impl World {
 
     fn select_all(&self, sels: &[Selector]) -> Vec<Endpoint> {
         let mut v: Vec<Endpoint> = sels.iter().flat_map(|s| self.select(s)).collect();
-        v.sort_unstable();
+        crate::sort::sort(&mut v);
         v.dedup();
         v
     }

@@ -24,6 +24,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 use crate::subject;
+use crate::vecmap::VecMap;
 
 /// The result cache is cleared when it holds this many entries.
 pub const CACHE_MAX: usize = 4096;
@@ -100,7 +101,8 @@ struct Node<T> {
     pwc: Option<u32>,
     fwc: Option<u32>,
     plain: BTreeSet<T>,
-    queues: BTreeMap<Box<str>, BTreeSet<T>>,
+    /// Queue groups of this subject: few per node, so a sorted `Vec`.
+    queues: VecMap<Box<str>, BTreeSet<T>>,
 }
 
 impl<T> Node<T> {
@@ -112,7 +114,7 @@ impl<T> Node<T> {
             pwc: None,
             fwc: None,
             plain: BTreeSet::new(),
-            queues: BTreeMap::new(),
+            queues: VecMap::new(),
         }
     }
 
@@ -497,8 +499,8 @@ impl<T: Clone + Ord + fmt::Debug> Sublist<T> {
     fn compute(&self, subject: &str) -> SublistResult<T> {
         let toks: Vec<&str> = subject::tokens(subject).collect();
         let mut plain: Vec<T> = Vec::new();
-        let mut queues: BTreeMap<&str, Vec<T>> = BTreeMap::new();
-        fn add<'a, T: Clone>(n: &'a Node<T>, plain: &mut Vec<T>, queues: &mut BTreeMap<&'a str, Vec<T>>) {
+        let mut queues: VecMap<&str, Vec<T>> = VecMap::new();
+        fn add<'a, T: Clone>(n: &'a Node<T>, plain: &mut Vec<T>, queues: &mut VecMap<&'a str, Vec<T>>) {
             plain.extend(n.plain.iter().cloned());
             for (q, members) in &n.queues {
                 queues.entry(&**q).or_default().extend(members.iter().cloned());
@@ -526,12 +528,12 @@ impl<T: Clone + Ord + fmt::Debug> Sublist<T> {
                 stack.push((c, i + 1));
             }
         }
-        plain.sort();
+        crate::sort::sort(&mut plain);
         plain.dedup();
         let queues = queues
             .into_iter()
             .map(|(q, mut members)| {
-                members.sort();
+                crate::sort::sort(&mut members);
                 members.dedup();
                 (q.to_string(), members)
             })

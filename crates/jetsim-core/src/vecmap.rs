@@ -562,6 +562,10 @@ impl<T: Ord> VecSet<T> {
         };
         self.v[lo..hi.max(lo)].iter()
     }
+    /// Elements of `self` not in `other`, ascending (`BTreeSet::difference`).
+    pub fn difference<'a>(&'a self, other: &'a Self) -> impl Iterator<Item = &'a T> + 'a {
+        self.v.iter().filter(move |x| !other.contains(*x))
+    }
     pub fn is_subset(&self, other: &Self) -> bool {
         self.v.iter().all(|x| other.contains(x))
     }
@@ -655,6 +659,15 @@ mod tests {
                 assert_eq!(a.last_key_value(), b.last_key_value());
             }
         }
+    }
+
+    #[test]
+    fn set_difference_matches_btreeset() {
+        let a: VecSet<u32> = [5, 1, 9, 3, 7].into();
+        let b: VecSet<u32> = [3, 4, 9].into();
+        let (ba, bb): (BTreeSet<u32>, BTreeSet<u32>) = (a.iter().copied().collect(), b.iter().copied().collect());
+        assert_eq!(a.difference(&b).collect::<Vec<_>>(), ba.difference(&bb).collect::<Vec<_>>());
+        assert_eq!(b.difference(&a).collect::<Vec<_>>(), vec![&4]);
     }
 
     #[test]

@@ -33,7 +33,6 @@
 //! Costs are amortised O(new entries) per observation; truncations and
 //! restarts re-register a node's log once.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::msg::{Entry, Payload};
@@ -307,7 +306,9 @@ struct Track {
 /// Stateful checker of the Raft safety properties (see the module docs).
 #[derive(Clone, Debug)]
 pub struct Checker<E> {
-    leaders: BTreeMap<Term, (NodeId, u64)>,
+    /// Sorted by term (a `Vec`, not a `BTreeMap`: one map type less in the
+    /// page's wasm; terms mostly arrive in order, so inserts append).
+    leaders: Vec<(Term, (NodeId, u64))>,
     committed: Vec<CommittedEntry>,
     seen: Vec<Vec<(Term, u64)>>,
     /// Per-node memory (few nodes: a vector searched linearly).
@@ -329,7 +330,7 @@ impl<E> Checker<E> {
     /// A checker that compares entries by (index, term).
     pub fn new() -> Checker<E> {
         Checker {
-            leaders: BTreeMap::new(),
+            leaders: Vec::new(),
             committed: Vec::new(),
             seen: Vec::new(),
             nodes: Vec::new(),
@@ -473,11 +474,12 @@ impl<E> Checker<E> {
                 });
             }
             if v.role == Role::Leader {
-                match self.leaders.get(&v.term) {
-                    None => {
-                        self.leaders.insert(v.term, (v.id, v.incarnation));
+                match self.leaders.binary_search_by_key(&v.term, |(t, _)| *t) {
+                    Err(at) => {
+                        self.leaders.insert(at, (v.term, (v.id, v.incarnation)));
                     }
-                    Some(&(id, inc)) => {
+                    Ok(at) => {
+                        let (id, inc) = self.leaders[at].1;
                         if id != v.id || inc != v.incarnation {
                             return Err(Violation::ElectionSafety {
                                 term: v.term,

@@ -132,6 +132,7 @@ pub mod invariants;
 mod msg;
 mod output;
 mod raft;
+pub mod sort;
 pub mod storage;
 
 pub use config::{Config, MS, SEC};

@@ -120,7 +120,7 @@ impl<E: Clone + Debug> Raft<E> {
     ) -> (Raft<E>, Output<E>) {
         let mut peers = peers;
         peers.push(id);
-        peers.sort_unstable();
+        crate::sort::sort(&mut peers);
         peers.dedup();
         let quorum = peers.len() / 2 + 1;
         let progress = peers
@@ -469,7 +469,7 @@ impl<E: Clone + Debug> Raft<E> {
     pub fn set_peers(&mut self, now: u64, peers: Vec<NodeId>, out: &mut Output<E>) {
         let mut peers = peers;
         peers.push(self.id);
-        peers.sort_unstable();
+        crate::sort::sort(&mut peers);
         peers.dedup();
         let mut progress: Vec<Progress> = Vec::with_capacity(peers.len());
         for &p in peers.iter().filter(|&&p| p != self.id) {
@@ -1242,7 +1242,7 @@ impl<E: Clone + Debug> Raft<E> {
         self.scratch.push(last);
         self.scratch
             .extend(self.progress.iter().map(|p| p.matched.min(last)));
-        self.scratch.sort_unstable_by(|a, b| b.cmp(a));
+        crate::sort::sort_by_less(&mut self.scratch, |a, b| a > b);
         let candidate = self.scratch[self.quorum - 1];
         if candidate <= self.commit || self.term_at(candidate) != Some(self.term()) {
             return;
@@ -1255,7 +1255,7 @@ impl<E: Clone + Debug> Raft<E> {
                 .map(|p| p.id)
                 .collect();
             acks.push(self.id);
-            acks.sort_unstable();
+            crate::sort::sort(&mut acks);
             let term = self.term_at(index).unwrap_or(0);
             out.events
                 .push(RaftEvent::QuorumReached { index, term, acks });

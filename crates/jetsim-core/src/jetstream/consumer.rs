@@ -941,9 +941,9 @@ pub struct Consumer {
     /// Last applied index of the consumer group.
     pub applied: u64,
     /// Follower: pull requests open on the leader (nats `o.prm`).
-    pub prm: std::collections::BTreeSet<Rc<str>>,
+    pub prm: crate::vecmap::VecSet<Rc<str>>,
     /// Leader: the requests it told the group about.
-    pub told_requests: std::collections::BTreeSet<Rc<str>>,
+    pub told_requests: crate::vecmap::VecSet<Rc<str>>,
 }
 
 impl Consumer {
@@ -981,8 +981,8 @@ impl Consumer {
             acked_ranges: Vec::new(),
             group: None,
             applied: 0,
-            prm: std::collections::BTreeSet::new(),
-            told_requests: std::collections::BTreeSet::new(),
+            prm: crate::vecmap::VecSet::new(),
+            told_requests: crate::vecmap::VecSet::new(),
         }
     }
 
@@ -1026,7 +1026,7 @@ impl Consumer {
                     }
                 }
                 let mut seqs: Vec<u64> = per.into_values().collect();
-                seqs.sort_unstable();
+                crate::sort::sort(&mut seqs);
                 if seqs.is_empty() {
                     last + 1
                 } else {

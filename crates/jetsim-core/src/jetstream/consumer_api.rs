@@ -510,7 +510,7 @@ impl Server {
             up.truncate(n);
             up
         };
-        peers.sort();
+        crate::sort::sort(&mut peers);
         // nats `setPreferred`: a random online member.
         let pool: Vec<_> = peers.iter().copied().filter(|p| active.contains(p)).collect();
         let pool = if pool.is_empty() { peers.clone() } else { pool };
@@ -859,7 +859,7 @@ impl Server {
         if c.assignment.peers.len() < 2 || !c.is_leader() {
             return;
         }
-        let now: std::collections::BTreeSet<Rc<str>> = c.waiting.iter().map(|w| w.reply.clone()).collect();
+        let now: crate::vecmap::VecSet<Rc<str>> = c.waiting.iter().map(|w| w.reply.clone()).collect();
         if now == c.told_requests {
             return;
         }
@@ -951,7 +951,7 @@ impl Server {
         if ranges.is_empty() {
             return;
         }
-        ranges.sort_unstable();
+        crate::sort::sort(&mut ranges);
         let mut gone: Vec<u64> = Vec::new();
         let mut done_upto = 0u64;
         for (lo, hi) in ranges {

@@ -336,7 +336,7 @@ impl Server {
                     chosen.push(p);
                 }
             }
-            chosen.sort_unstable();
+            crate::sort::sort(&mut chosen);
             sa.peers = chosen;
         }
         sa.config = cfg;
@@ -405,7 +405,7 @@ impl Server {
         for c in cands.iter_mut() {
             c.1 = ctx.rng.next_u64();
         }
-        cands.sort();
+        crate::sort::sort(&mut cands);
         let mut chosen: Vec<Endpoint> = existing.to_vec();
         let mut used: Vec<String> = Vec::new();
         for e in existing {
@@ -440,7 +440,7 @@ impl Server {
             }
             return Err(ApiError::new(400, 10005, text));
         }
-        chosen.sort_unstable();
+        crate::sort::sort(&mut chosen);
         Ok(chosen)
     }
 
