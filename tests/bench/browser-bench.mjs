@@ -13,6 +13,7 @@
 // sets a non-zero exit code if its load never reached 200 frames in flight.
 //
 //   node tests/bench/browser-bench.mjs [messages] [repeat] [r3Messages]
+//   (JETSIM_NO_FRAME_BENCH=1 skips the frame-time part; JETSIM_DIST picks the build)
 //
 // Needs dist/ (scripts/build-web; JETSIM_DIST for another). Used by scripts/bench.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -74,7 +75,7 @@ try {
   await browser.close();
   await server.close();
 }
-await frameBench({ seconds: 10 });
+if (!process.env.JETSIM_NO_FRAME_BENCH) await frameBench({ seconds: 10 });
 
 /** Bytes of the page's wasm, JS and CSS, raw and gzip -9. */
 function pageWeight() {
