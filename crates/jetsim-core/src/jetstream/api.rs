@@ -333,7 +333,7 @@ pub fn transform_check(src: &str, dest: &str) -> Result<(), ()> {
         return Err(());
     }
     let pwcs = src.split('.').filter(|t| *t == "*").count();
-    let has_fwc = src.split('.').last() == Some(">");
+    let has_fwc = src.split('.').next_back() == Some(">");
     for t in dest.split('.') {
         match wildcard_ref(t) {
             Some(n) if n == 0 || n > pwcs => return Err(()),

@@ -982,7 +982,7 @@ impl Server {
         let Some(js) = self.js.as_mut() else { return };
         let Some(r) = js.streams.get_mut(stream) else { return };
         let want = r.group.is_some() && r.assignment.config.allow_direct;
-        if want == !r.direct_subs.is_empty() {
+        if want != r.direct_subs.is_empty() {
             return;
         }
         if !want {

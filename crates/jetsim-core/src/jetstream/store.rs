@@ -308,8 +308,7 @@ impl MsgStore {
                 }
             }
         }
-        loop {
-            let Some((&seq, m)) = self.msgs.iter().next() else { break };
+        while let Some((&seq, m)) = self.msgs.iter().next() {
             let n = self.msgs.len() as u64;
             let old = !cfg.discard_new;
             let over_msgs = old && cfg.max_msgs > 0 && n > cfg.max_msgs as u64;
