@@ -125,20 +125,9 @@ fn apply<T>(v: &mut [T], perm: &mut [u32]) {
 mod tests {
     use super::*;
 
-    /// A small deterministic generator (splitmix64) for the test inputs.
-    struct Rng(u64);
-    impl Rng {
-        fn new(seed: u64) -> Rng {
-            Rng(seed)
-        }
-        fn next_u64(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-    }
+    // The crate's test generator (splitmix64) for the inputs.
+    use crate::tests::SplitMix as Rng;
+    use crate::Entropy;
 
     fn check_len(rng: &mut Rng, n: usize, range: u64) {
         let v: Vec<(u64, usize)> = (0..n).map(|i| (rng.next_u64() % range, i)).collect();
@@ -157,7 +146,7 @@ mod tests {
 
     #[test]
     fn matches_std_stable_sort_on_random_input_with_ties() {
-        let mut rng = Rng::new(7);
+        let mut rng = Rng(7);
         for n in (0..70).chain([100, 127, 128, 129, 1000, 4097]) {
             for range in [1, 3, 50, u64::MAX] {
                 check_len(&mut rng, n, range);
