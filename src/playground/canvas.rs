@@ -118,14 +118,8 @@ pub fn latency_draft(l: &Latency) -> (String, String, Option<String>) {
 pub fn latency_spec(draft: &str, jitter: &str) -> Result<LatencySpec, String> {
     let d = parse_ms(draft)?;
     let j = parse_ms(jitter).map_err(|e| e.replacen("Latency:", "Jitter:", 1))?;
-    if j == 0 {
-        return Ok(LatencySpec::Fixed(d));
-    }
-    let max = (MAX_LATENCY_MS as Dur) * MS;
-    match d.checked_add(j).filter(|hi| *hi <= max) {
-        Some(hi) => Ok(LatencySpec::Uniform(d.saturating_sub(j), hi)),
-        None => Err(format!("Jitter: latency plus jitter must stay within {MAX_LATENCY_MS} ms.")),
-    }
+    LatencySpec::with_jitter(d, j, (MAX_LATENCY_MS as Dur) * MS)
+        .ok_or_else(|| format!("Jitter: latency plus jitter must stay within {MAX_LATENCY_MS} ms."))
 }
 
 /// The drawing's interaction state (menu, drag, latency editor).

@@ -141,6 +141,20 @@ pub enum LatencySpec {
     Pareto { min: Dur, alpha_milli: u32, cap: Dur },
 }
 
+impl LatencySpec {
+    /// `latency ± jitter` as the scenario's `latency=D jitter=J` means it:
+    /// fixed when `jitter` is 0, else uniform from `latency - jitter`
+    /// (floored at 0) to `latency + jitter`; `None` when the top is beyond
+    /// `max`.
+    pub fn with_jitter(latency: Dur, jitter: Dur, max: Dur) -> Option<LatencySpec> {
+        if jitter == 0 {
+            return Some(LatencySpec::Fixed(latency));
+        }
+        let hi = latency.checked_add(jitter).filter(|h| *h <= max)?;
+        Some(LatencySpec::Uniform(latency.saturating_sub(jitter), hi))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinkRule {
     pub a: Selector,
@@ -884,15 +898,9 @@ pub fn parse_latency(s: &str, jitter: Option<Dur>, limits: &Limits) -> Result<La
     };
     match (jitter, spec) {
         (None, spec) | (Some(0), spec @ LatencySpec::Fixed(_)) => Ok(spec),
-        (Some(j), LatencySpec::Fixed(d)) => {
-            let hi = d.checked_add(j).filter(|h| *h <= limits.max_duration).ok_or_else(|| {
-                format!(
-                    "latency plus jitter is beyond the limit of {}",
-                    fmt_dur(limits.max_duration)
-                )
-            })?;
-            Ok(LatencySpec::Uniform(d.saturating_sub(j), hi))
-        }
+        (Some(j), LatencySpec::Fixed(d)) => LatencySpec::with_jitter(d, j, limits.max_duration).ok_or_else(|| {
+            format!("latency plus jitter is beyond the limit of {}", fmt_dur(limits.max_duration))
+        }),
         (Some(_), _) => Err("jitter= applies only to a fixed latency like 5ms".into()),
     }
 }
