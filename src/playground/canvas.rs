@@ -170,7 +170,7 @@ impl CanvasState {
 }
 
 /// What the cluster drawing needs from this module to draw its interactive
-/// parts (see [`view::cluster_view`]).
+/// parts (see [`view::cluster_figure`]).
 pub struct Interact<'a> {
     pub svg: NodeRef,
     pub send: Callback<CanvasMsg>,
@@ -181,6 +181,11 @@ pub struct Interact<'a> {
     pub causal: Option<&'a super::causal::AckPath>,
     /// The menu and the latency editor (HTML over the drawing).
     pub overlay: Html,
+    /// The overlay `<svg>` the frames in flight are drawn in, and their tip
+    /// (frames.rs); the pointer over the drawing in px, or None when it left.
+    pub frames: NodeRef,
+    pub tip: NodeRef,
+    pub hover: Callback<Option<(f64, f64)>>,
 }
 
 /// One entry of a server's fault menu.
@@ -467,17 +472,28 @@ pub fn capture_pointer(svg: &NodeRef, pointer_id: i32) {
     let _ = (svg, pointer_id);
 }
 
-/// Focus the element with this id once the page has rendered.
+/// Focus the element with this id once the page has rendered. Yew may
+/// split a long render over several tasks (its scheduler yields after
+/// 16 ms), so an element not there yet is looked for again, every 20 ms for
+/// up to a second (a busy machine made the first look miss it).
 fn focus_later(id: String) {
     #[cfg(target_arch = "wasm32")]
-    gloo::timers::callback::Timeout::new(0, move || {
-        use wasm_bindgen::JsCast;
-        if let Some(el) = gloo::utils::document().get_element_by_id(&id) {
-            // `focus` exists on SVG elements too (the binding calls it by name).
-            let _ = el.unchecked_into::<web_sys::HtmlElement>().focus();
-        }
-    })
-    .forget();
+    fn attempt(id: String, left: u32, delay: u32) {
+        gloo::timers::callback::Timeout::new(delay, move || {
+            use wasm_bindgen::JsCast;
+            match gloo::utils::document().get_element_by_id(&id) {
+                // `focus` exists on SVG elements too (the binding calls it by name).
+                Some(el) => {
+                    let _ = el.unchecked_into::<web_sys::HtmlElement>().focus();
+                }
+                None if left > 0 => attempt(id, left - 1, 20),
+                None => {}
+            }
+        })
+        .forget();
+    }
+    #[cfg(target_arch = "wasm32")]
+    attempt(id, 50, 0);
     #[cfg(not(target_arch = "wasm32"))]
     let _ = id;
 }
@@ -571,7 +587,9 @@ pub fn split_buttons(w: &World, on_fault: Callback<Fault>) -> Html {
 
 impl Playground {
     /// The cluster drawing with its interactive parts.
-    pub(super) fn view_cluster(&self, ctx: &Context<Self>) -> Html {
+    /// `reuse`: a render for animation frames alone may keep the last SVG
+    /// drawing if nothing it shows changed (see [`view::cluster_figure`]).
+    pub(super) fn view_cluster(&self, ctx: &Context<Self>, reuse: bool) -> Html {
         let (Some(s), Some(l)) = (&self.session, &self.layout) else {
             return html! { <p class="error">{ "No scenario is loaded." }</p> };
         };
@@ -598,8 +616,11 @@ impl Playground {
             drag: c.drag.as_ref().filter(|d| d.from < w.servers.len()).map(|d| (d.from, d.at)),
             causal: causal.as_ref(),
             overlay,
+            frames: self.frames_ref.clone(),
+            tip: self.tip_ref.clone(),
+            hover: ctx.link().callback(Msg::FrameHover),
         };
-        view::cluster_view(w, l, self.reduced_motion, &interact)
+        view::cluster_figure(w, l, self.reduced_motion, &interact, reuse)
     }
 
     fn box_and_vb(&self, w: &World, l: &Layout) -> ((f64, f64), (f64, f64, f64, f64)) {

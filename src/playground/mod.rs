@@ -11,6 +11,7 @@ pub mod canvas;
 pub mod causal;
 pub mod console;
 pub mod delivery_check;
+pub mod frames;
 pub mod guide;
 pub mod keys;
 pub mod layout;
@@ -70,9 +71,17 @@ thread_local! {
 /// Yew compares two integers and leaves the panel's DOM alone, instead of
 /// diffing (and cloning) its whole subtree every frame.
 #[derive(Properties, Clone)]
-struct FrozenProps {
-    version: u64,
-    html: Html,
+pub(crate) struct FrozenProps {
+    pub version: u64,
+    pub html: Html,
+}
+
+/// A new version number for a [`Frozen`] html.
+pub(crate) fn next_version() -> u64 {
+    PANEL_VERSION.with(|v| {
+        v.set(v.get() + 1);
+        v.get()
+    })
 }
 
 impl PartialEq for FrozenProps {
@@ -82,7 +91,7 @@ impl PartialEq for FrozenProps {
 }
 
 #[function_component]
-fn Frozen(p: &FrozenProps) -> Html {
+pub(crate) fn Frozen(p: &FrozenProps) -> Html {
     p.html.clone()
 }
 
@@ -116,6 +125,9 @@ pub enum Msg {
     Canvas(canvas::CanvasMsg),
     /// Close the open causal trace (its highlight on the drawing goes).
     CausalClose,
+    /// The pointer over the drawing (px from its top left), or None when it
+    /// left: the frame tip follows it (frames.rs), no render.
+    FrameHover(Option<(f64, f64)>),
 }
 
 /// What the status line says.
@@ -161,6 +173,9 @@ pub struct Playground {
     time: timeline::TimeState,
     /// The drawing's menu, drag and latency editor (canvas.rs).
     canvas: canvas::CanvasState,
+    /// The overlay the frames in flight are drawn in, and their tip.
+    frames_ref: NodeRef,
+    tip_ref: NodeRef,
 }
 
 fn document_hidden() -> bool {
@@ -271,6 +286,8 @@ impl Component for Playground {
             _motion: None,
             time: timeline::TimeState::default(),
             canvas: canvas::CanvasState::default(),
+            frames_ref: NodeRef::default(),
+            tip_ref: NodeRef::default(),
         };
         let text = examples::find(examples::DEFAULT_EXAMPLE).map_or("", |e| e.text);
         me.draft = text.to_string();
@@ -298,7 +315,7 @@ impl Component for Playground {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
-        if !matches!(msg, Msg::Frame(_)) {
+        if !matches!(msg, Msg::Frame(_) | Msg::FrameHover(_)) {
             PANELS_STALE.with(|f| f.set(true));
         }
         match msg {
@@ -497,6 +514,15 @@ impl Component for Playground {
                 self.causal_pick = None;
                 true
             }
+            Msg::FrameHover(at) => {
+                #[cfg(target_arch = "wasm32")]
+                if let Some(s) = &self.session {
+                    frames::hover(&self.tip_ref, &self.canvas.svg, &s.world, at);
+                }
+                #[cfg(not(target_arch = "wasm32"))]
+                let _ = at;
+                false
+            }
             Msg::GotoTime(t) => {
                 self.pause();
                 if let Some(s) = self.session.as_mut() {
@@ -508,6 +534,7 @@ impl Component for Playground {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+        self.paint_frames();
         self.sync_url();
         self.canvas.guard_touch();
         // Only after the log was rebuilt: reading scrollHeight forces a
@@ -536,7 +563,7 @@ impl Component for Playground {
                 { self.view_scenario(ctx) }
                 <section class="panel view-panel" aria-labelledby="view-h">
                     <h2 id="view-h" class="panel-title">{ "Cluster" }</h2>
-                    { self.view_cluster(ctx) }
+                    { self.view_cluster(ctx, throttle) }
                     { view::legend() }
                 </section>
                 { self.panel(0, &rebuilt, throttle, || self.view_log(ctx)) }
@@ -550,6 +577,14 @@ impl Component for Playground {
 }
 
 impl Playground {
+    /// Paint the frames in flight on the drawing's canvas (frames.rs).
+    fn paint_frames(&self) {
+        #[cfg(target_arch = "wasm32")]
+        if let (Some(s), Some(l)) = (&self.session, &self.layout) {
+            frames::paint(&self.frames_ref, &self.tip_ref, &self.canvas.svg, &s.world, l, self.reduced_motion);
+        }
+    }
+
     /// Panel `slot`'s html: `build()`, or while playing and rendering for
     /// animation frames only its last build if younger than
     /// [`PANEL_REFRESH_MS`] or if another panel was rebuilt in this render,
@@ -572,10 +607,7 @@ impl Playground {
                 rebuilt.set(true);
             }
             let html = build();
-            let version = PANEL_VERSION.with(|v| {
-                v.set(v.get() + 1);
-                v.get()
-            });
+            let version = next_version();
             *cached = self.playing.then(|| (now, version, html.clone()));
             frozen(version, html)
         })

@@ -21,49 +21,6 @@ use crate::text;
 /// Frames drawn at most (the rest are counted in the caption).
 pub const MAX_FRAMES_DRAWN: usize = 300;
 
-thread_local! {
-    static FRAME_SLOTS: std::cell::RefCell<FrameSlots> = std::cell::RefCell::new(FrameSlots::default());
-}
-
-/// Which drawing slot (position in the frames' `<g>` list) each frame in
-/// flight has: kept while the frame is drawn, freed when it is not, the
-/// lowest free slot given to a new frame. Rendering state only.
-#[derive(Default)]
-pub struct FrameSlots {
-    by_id: BTreeMap<u64, usize>,
-}
-
-impl FrameSlots {
-    /// The slot of each id, in the order given (ids are distinct).
-    pub fn assign(&mut self, ids: impl Iterator<Item = u64>) -> Vec<usize> {
-        let ids: Vec<u64> = ids.collect();
-        let keep: std::collections::BTreeSet<u64> = ids.iter().copied().collect();
-        self.by_id.retain(|id, _| keep.contains(id));
-        let mut used: Vec<bool> = vec![false; ids.len() + self.by_id.len()];
-        for &s in self.by_id.values() {
-            if let Some(u) = used.get_mut(s) {
-                *u = true;
-            }
-        }
-        let mut next = 0;
-        ids.iter()
-            .map(|id| {
-                if let Some(&s) = self.by_id.get(id) {
-                    return s;
-                }
-                while used.get(next).copied().unwrap_or(false) {
-                    next += 1;
-                }
-                if next >= used.len() {
-                    used.resize(next + 1, false);
-                }
-                used[next] = true;
-                self.by_id.insert(*id, next);
-                next
-            })
-            .collect()
-    }
-}
 /// A cluster with more route links than this labels only the unusual ones.
 const LABEL_ALL_UP_TO: usize = 6;
 
@@ -123,8 +80,8 @@ pub fn kind_class(k: FrameKind) -> &'static str {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Shape {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
     Dot,
     /// A small dot: a Raft heartbeat (AppendEntries without entries).
     SmallDot,
@@ -136,7 +93,7 @@ enum Shape {
 
 /// Colour class and shape of a frame, refined by what it carries (Raft
 /// message variant, PubAck) when [`super::lens::frame_details`] knows it.
-fn frame_look(k: FrameKind, detail: Option<&Detail>) -> (&'static str, Shape) {
+pub fn frame_look(k: FrameKind, detail: Option<&Detail>) -> (&'static str, Shape) {
     match detail {
         Some(Detail::Raft(r)) => match r {
             RaftFrame::Append => ("k-raft-append", Shape::Dot),
@@ -326,24 +283,6 @@ fn endpoint_pos(layout: &Layout, pills: &[Pill], n_servers: usize, ep: Endpoint)
     }
 }
 
-/// Where a frame is drawn now, shifted to the right of its direction of
-/// travel so the two directions of a link do not overlap.
-fn frame_pos(now: u64, f: &InFlight, a: Pt, b: Pt) -> Pt {
-    let span = f.arrives_at.saturating_sub(f.sent_at);
-    let t = if span == 0 {
-        1.0
-    } else {
-        (now.saturating_sub(f.sent_at) as f64 / span as f64).clamp(0.0, 1.0)
-    };
-    let p = Pt::lerp(a, b, t);
-    let (dx, dy) = (b.x - a.x, b.y - a.y);
-    let len = (dx * dx + dy * dy).sqrt();
-    if len < 1e-6 {
-        return p;
-    }
-    Pt::new(p.x - dy / len * 5.0, p.y + dx / len * 5.0)
-}
-
 /// The drawing's viewBox (x, y, width, height) for the world's clients now.
 pub fn view_box(world: &World, layout: &Layout) -> (f64, f64, f64, f64) {
     layout.view_box(&layout.place_clients(&client_specs(world)))
@@ -352,12 +291,11 @@ pub fn view_box(world: &World, layout: &Layout) -> (f64, f64, f64, f64) {
 /// The whole cluster view, with its interactive parts (`ix`, see
 /// `canvas.rs`): servers open a fault menu and can be dragged, latency
 /// labels open an editor, an open causal trace is highlighted.
-pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &Interact<'_>) -> Html {
+fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &Interact<'_>) -> (Html, usize) {
     let ns = world.servers.len();
     let specs = client_specs(world);
     let pills = layout.place_clients(&specs);
     let (vx, vy, vw, vh) = layout.view_box(&pills);
-    let now = world.now();
 
     // Route links, per cluster: which to label.
     let mut routes: Vec<(usize, usize, RouteState, String)> = Vec::new();
@@ -558,7 +496,6 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &I
 
     // Frames in flight: moving along their link, or counted per link.
     let flights: Vec<&InFlight> = world.in_flight().collect();
-    let total_frames = flights.len();
     let frames_html: Html = if reduced_motion {
         let mut per_link: BTreeMap<(Endpoint, Endpoint), Vec<FrameKind>> = BTreeMap::new();
         for f in &flights {
@@ -589,62 +526,8 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &I
         });
         html! { <g class="frames static">{ for badges }</g> }
     } else {
-        let details = super::lens::frame_details(world);
-        let drawn: Vec<&InFlight> = flights.iter().take(MAX_FRAMES_DRAWN).copied().collect();
-        let slots = FRAME_SLOTS.with(|s| s.borrow_mut().assign(drawn.iter().map(|f| f.id)));
-        let dots = drawn.iter().map(|f| {
-            let pa = endpoint_pos(layout, &pills, ns, f.from)?;
-            let pb = endpoint_pos(layout, &pills, ns, f.to)?;
-            let at = frame_pos(now, f, pa, pb);
-            let k = f.label.kind;
-            let detail = super::lens::detail(&details, f.id);
-            let (class, shape) = frame_look(k, detail);
-            let fine = match detail {
-                Some(Detail::Raft(r)) => Some(r.name().to_string()),
-                Some(Detail::PubAck { seq, .. }) => Some(format!("puback seq {seq}")),
-                None => None,
-            };
-            let kind_text = match &fine {
-                Some(d) => format!("{} ({d})", k.name()),
-                None => k.name().to_string(),
-            };
-            let title = match &f.label.subject {
-                Some(s) => format!(
-                    "{} {} → {}: {}",
-                    kind_text,
-                    world.name(f.from),
-                    world.name(f.to),
-                    text::short(s, 80)
-                ),
-                None => format!("{} {} → {}", kind_text, world.name(f.from), world.name(f.to)),
-            };
-            let raft = match detail {
-                Some(Detail::Raft(r)) => Some(r.name()),
-                Some(Detail::PubAck { .. }) => Some("puback"),
-                None => None,
-            };
-            Some(html! {
-                <g class="frame-g" data-kind={k.name()} data-detail={raft}>
-                    { shape_html(shape, class, at) }
-                    <title>{ title }</title>
-                </g>
-            })
-        });
-        // Each frame keeps its slot (its <g>) while it is in flight.
-        let mut by_slot: Vec<Html> = vec![html! { <g class="frame-slot" /> }; slots.iter().max().map_or(0, |m| m + 1)];
-        for (slot, dot) in slots.iter().zip(dots) {
-            if let Some(d) = dot {
-                by_slot[*slot] = d;
-            }
-        }
-        let dots = by_slot.into_iter();
-        // Unkeyed on purpose, by slot: frames come and go every few renders
-        // (at 10×, nearly all of them between two renders); a frame keeps
-        // its slot while in flight and a new one takes a freed slot, so Yew
-        // reuses the <g> in place and sets the attributes that changed,
-        // instead of removing and creating hundreds of elements per frame
-        // (removal was a third of the main thread at 10×; README "Benchmarks").
-        html! { <g class="frames moving">{ for dots }</g> }
+        // Moving frames are drawn in the overlay over the drawing (frames.rs).
+        html! {}
     };
 
     // A drag in progress: where releasing would act.
@@ -773,7 +656,7 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &I
         })
     });
 
-    let summary = view_summary(world, total_frames);
+    let summary = view_summary(world);
     // Pointer handlers on the <svg>: only while dragging (moves, release) or
     // while a popover is open (a press elsewhere closes it).
     let dragging = ix.drag.is_some();
@@ -807,14 +690,18 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &I
             }
         })
     });
-    let more = total_frames.saturating_sub(MAX_FRAMES_DRAWN);
-    html! {
-        <figure class="cluster-figure">
-          <div class="cv-wrap">
+    // The frame tip follows the pointer (not while dragging a server).
+    let wrap_move = (!dragging && !reduced_motion).then(|| {
+        let (hover, svg) = (ix.hover.clone(), ix.svg.clone());
+        Callback::from(move |e: PointerEvent| hover.emit(canvas::pointer_px(&svg, &e)))
+    });
+    let wrap_leave = ix.hover.reform(|_: PointerEvent| None);
+    let drawing = html! {
+          <div class="cv-wrap" onpointermove={wrap_move} onpointerleave={wrap_leave}>
             <svg class={classes!("cluster-view", reduced_motion.then_some("reduced-motion"), ix.drag.is_some().then_some("dragging"))}
                 ref={ix.svg.clone()}
                 viewBox={format!("{} {} {} {}", num(vx), num(vy), num(vw), num(vh))}
-                role="group" aria-labelledby="cv-title" aria-describedby="cv-desc" preserveAspectRatio="xMidYMid meet"
+                role="group" aria-labelledby="cv-title" aria-describedby="cv-desc frames-caption" preserveAspectRatio="xMidYMid meet"
                 onpointermove={svg_move} onpointerup={svg_up} onpointercancel={svg_cancel} onpointerdown={svg_down}>
                 <title id="cv-title">{ "Cluster view" }</title>
                 <desc id="cv-desc">{ summary.clone() }</desc>
@@ -833,8 +720,99 @@ pub fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &I
                 if let Some((_, labels)) = &causal_html { { labels.clone() } }
                 { drag_html }
             </svg>
+            // Frames in flight: frames.rs writes its paths after each render
+            // (each animation frame); same viewBox as the drawing. The tip
+            // names the frame under the pointer.
+            <svg class="frames-overlay" ref={ix.frames.clone()} aria-hidden="true" focusable="false"
+                viewBox={format!("{} {} {} {}", num(vx), num(vy), num(vw), num(vh))} preserveAspectRatio="xMidYMid meet" />
+            <div class="frame-tip" ref={ix.tip.clone()} aria-hidden="true" />
             { ix.overlay.clone() }
           </div>
+    };
+    (drawing, hidden_labels)
+}
+
+thread_local! {
+    /// The drawing's last build: (key, Frozen version, html, hidden labels).
+    static DRAWING: std::cell::RefCell<Option<(u64, u64, Html, usize)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// What the SVG shows that can change while the world runs (frames move on
+/// the canvas, not here), folded into a number: faults applied (liveness,
+/// partitions, latency), each server's liveness, the JetStream roles, each
+/// client's connection, the open causal trace's progress, the menu and drag.
+pub fn drawing_key(world: &World, ix: &Interact<'_>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |v: u64| {
+        for b in v.to_le_bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    eat(world.metrics.faults);
+    eat(world.servers.len() as u64);
+    for s in &world.servers {
+        eat(s.liveness as u64);
+    }
+    let roles = JsRoles::of(world);
+    for m in &roles.meta {
+        eat(*m as u64);
+    }
+    for (name, leader) in &roles.streams {
+        eat(name.len() as u64);
+        for b in name.bytes() {
+            eat(b as u64);
+        }
+        eat(*leader as u64);
+    }
+    for c in &world.clients {
+        let (k, s) = match c.node.state {
+            ConnState::Connected { server } => (1, server),
+            ConnState::Connecting { server } => (2, server),
+            ConnState::Handshake { server } => (3, server),
+            ConnState::Disconnected => (4, 0),
+        };
+        eat(k);
+        eat(s as u64);
+    }
+    match ix.causal {
+        Some(p) => {
+            eat(p.trace_seq);
+            eat(p.hops.len() as u64);
+            eat(p.quorum.is_some() as u64);
+        }
+        None => eat(u64::MAX),
+    }
+    eat(ix.menu_server.map_or(u64::MAX, |m| m as u64));
+    eat(ix.drag.is_some() as u64);
+    h
+}
+
+/// The cluster drawing and its caption. The SVG part is rebuilt only when
+/// [`drawing_key`] changes or `reuse` is false (any render not caused by an
+/// animation frame alone, and always with reduced motion, where the SVG
+/// counts frames per link): between two such renders Yew compares one
+/// version number instead of diffing the drawing. The caption (frames in
+/// flight) is rebuilt every render.
+pub fn cluster_figure(world: &World, layout: &Layout, reduced_motion: bool, ix: &Interact<'_>, reuse: bool) -> Html {
+    let key = drawing_key(world, ix);
+    let reuse = reuse && !reduced_motion;
+    let (version, drawing, hidden_labels) = DRAWING.with(|d| {
+        let mut d = d.borrow_mut();
+        if let Some((k, v, html, hidden)) = d.as_ref() {
+            if reuse && *k == key {
+                return (*v, html.clone(), *hidden);
+            }
+        }
+        let (html, hidden) = cluster_view(world, layout, reduced_motion, ix);
+        let v = super::next_version();
+        *d = Some((key, v, html.clone(), hidden));
+        (v, html, hidden)
+    });
+    let total_frames = world.in_flight().count();
+    let more = total_frames.saturating_sub(MAX_FRAMES_DRAWN);
+    html! {
+        <figure class="cluster-figure">
+            <super::Frozen version={version} html={drawing} />
             <figcaption class="muted" id="frames-caption">
                 { format!("{total_frames} frame{} in flight", if total_frames == 1 { "" } else { "s" }) }
                 if more > 0 { { format!(" ({more} not drawn)") } }
@@ -895,7 +873,7 @@ impl JsRoles {
 }
 
 /// One sentence for the SVG's description.
-pub fn view_summary(world: &World, frames: usize) -> String {
+pub fn view_summary(world: &World) -> String {
     let servers: Vec<String> = world
         .servers
         .iter()
@@ -918,15 +896,13 @@ pub fn view_summary(world: &World, frames: usize) -> String {
         }
     }
     text::display(&format!(
-        "{} servers: {}. {} of {} clients connected. {} route{} not up. {} frame{} in flight.",
+        "{} servers: {}. {} of {} clients connected. {} route{} not up.",
         n,
         servers.join(", "),
         connected,
         world.clients.len(),
         down,
         if down == 1 { " is" } else { "s are" },
-        frames,
-        if frames == 1 { "" } else { "s" },
     ))
 }
 
@@ -1056,21 +1032,4 @@ fn causal_overlay(world: &World, layout: &Layout, pills: &[Pill], p: &AckPath) -
     };
     let over = html! { <g class="causal-labels" aria-hidden="true">{ for labels }</g> };
     (under, over)
-}
-
-#[cfg(test)]
-mod slot_tests {
-    use super::FrameSlots;
-
-    #[test]
-    fn frames_keep_their_slot_and_new_ones_take_freed_slots() {
-        let mut s = FrameSlots::default();
-        assert_eq!(s.assign([10, 11, 12].into_iter()), [0, 1, 2]);
-        // 11 arrived; 13 and 14 were sent: 13 takes 11's slot, 14 a new one.
-        assert_eq!(s.assign([10, 12, 13, 14].into_iter()), [0, 2, 1, 3]);
-        // Everything arrived but 14: it stays in slot 3; new frames fill 0, 1, 2.
-        assert_eq!(s.assign([14, 20, 21, 22, 23].into_iter()), [3, 0, 1, 2, 4]);
-        assert_eq!(s.assign(std::iter::empty()), Vec::<usize>::new());
-        assert_eq!(s.assign([7].into_iter()), [0]);
-    }
 }

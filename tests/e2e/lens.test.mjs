@@ -140,7 +140,8 @@ test('Raft lens: stream leader, three members, committed entries and quorum acks
   // quorum; AppendEntries and acks are in flight, then the PubAck.
   await command(page, 'c1: nats pub orders.new "stepped {{Count}}" --jetstream --count 3 --sleep 20ms');
   const seen = { waiting: false, quorum: false, append: false, ack: false, puback: false };
-  // The cluster view draws the same frames with their fine kind.
+  // The cluster view draws the same frames with their fine kind (on the
+  // frames overlay, which lists the details it drew in data-details).
   const drawn = new Set();
   let shot = false;
   for (let i = 0; i < 400 && !(seen.waiting && seen.quorum && seen.append && seen.ack && seen.puback); i++) {
@@ -152,7 +153,7 @@ test('Raft lens: stream leader, three members, committed entries and quorum acks
     seen.append ||= /\d+ AppendEntries/.test(s.frames);
     seen.ack ||= /\d+ acks?\b/.test(s.frames);
     seen.puback ||= /PubAck seq \d+ \S+ → c1/.test(s.pubacks);
-    for (const d of await page.$$eval('svg.cluster-view g.frame-g[data-detail]', (gs) => gs.map((g) => g.dataset.detail))) drawn.add(d);
+    for (const d of ((await page.getAttribute('svg.frames-overlay', 'data-details')) ?? '').split(' ').filter(Boolean)) drawn.add(d);
     if (seen.waiting && !shot) {
       shot = true;
       console.log(`screenshot: ${await screenshot(page, 'lens-r3-waiting')}`);
