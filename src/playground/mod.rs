@@ -56,13 +56,16 @@ const CUSTOM: &str = "custom";
 /// every frame. Any other render (a click, typing, pause) rebuilds them all.
 /// Measured by tests/bench/frame-bench.mjs (README "Benchmarks").
 const PANEL_REFRESH_MS: f64 = 200.0;
+/// Event log lines drawn while playing and following the newest line.
+const LOG_LIVE: usize = 150;
 
 thread_local! {
     /// A message other than [`Msg::Frame`] came since the last render: the
     /// next render rebuilds every panel.
     static PANELS_STALE: Cell<bool> = const { Cell::new(true) };
     /// The panels' last build while playing: (wall ms, version, html), by slot.
-    static PANELS: RefCell<[Option<(f64, u64, Html)>; 5]> = RefCell::new(Default::default());
+    /// (Its key, for a panel whose content a key tells: see [`Playground::panel`].)
+    static PANELS: RefCell<[Option<(f64, u64, Html, Option<u64>)>; 9]> = RefCell::new(Default::default());
     /// Versions handed to [`Frozen`] panels (one counter for all slots).
     static PANEL_VERSION: Cell<u64> = const { Cell::new(0) };
 }
@@ -128,6 +131,16 @@ pub enum Msg {
     /// The pointer over the drawing (px from its top left), or None when it
     /// left: the frame tip follows it (frames.rs), no render.
     FrameHover(Option<(f64, f64)>),
+}
+
+/// The panels beside the drawing, in page order.
+#[derive(Clone, Copy)]
+enum Side {
+    Guide,
+    Metrics,
+    Causal,
+    Sequence,
+    Streams,
 }
 
 /// What the status line says.
@@ -566,11 +579,15 @@ impl Component for Playground {
                     { self.view_cluster(ctx, throttle) }
                     { view::legend() }
                 </section>
-                { self.panel(0, &rebuilt, throttle, || self.view_log(ctx)) }
-                { self.panel(1, &rebuilt, throttle, || self.view_panels(ctx)) }
-                { self.panel(2, &rebuilt, throttle, || match &self.session { Some(s) => lens::lens_view(&s.world, &s.recent), None => html! {} }) }
-                { self.panel(3, &rebuilt, throttle, || self.view_faults(ctx)) }
-                { self.panel(4, &rebuilt, throttle, || self.view_clients()) }
+                { self.panel(0, &rebuilt, throttle, None, || self.view_log(ctx)) }
+                { self.panel(1, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Guide)) }
+                { self.panel(2, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Metrics)) }
+                { self.panel(3, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Causal)) }
+                { self.panel(4, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Sequence)) }
+                { self.panel(5, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Streams)) }
+                { self.panel(6, &rebuilt, throttle, None, || match &self.session { Some(s) => lens::lens_view(&s.world, &s.recent), None => html! {} }) }
+                { self.panel(7, &rebuilt, throttle, self.faults_key(), || self.view_faults(ctx)) }
+                { self.panel(8, &rebuilt, throttle, None, || self.view_clients()) }
             </div>
         }
     }
@@ -588,9 +605,11 @@ impl Playground {
     /// Panel `slot`'s html: `build()`, or while playing and rendering for
     /// animation frames only its last build if younger than
     /// [`PANEL_REFRESH_MS`] or if another panel was rebuilt in this render,
-    /// so no frame pays for every panel at once. `throttle` is false for a
-    /// render that must rebuild them all (see `view`).
-    fn panel(&self, slot: usize, rebuilt: &Cell<bool>, throttle: bool, build: impl FnOnce() -> Html) -> Html {
+    /// so no frame pays for more than one panel. A panel whose content a
+    /// `key` tells (the faults panel: liveness, partitions, roles) keeps its
+    /// last build while the key is the same, however old. `throttle` is
+    /// false for a render that must rebuild them all (see `view`).
+    fn panel(&self, slot: usize, rebuilt: &Cell<bool>, throttle: bool, key: Option<u64>, build: impl FnOnce() -> Html) -> Html {
         let now = now_ms();
         let frozen = |version: u64, html: Html| html! { <Frozen version={version} html={html} /> };
         PANELS.with(|p| {
@@ -599,8 +618,9 @@ impl Playground {
                 return build();
             };
             if throttle {
-                if let Some((at, version, html)) = cached.as_ref() {
-                    if rebuilt.get() || now - at < PANEL_REFRESH_MS {
+                if let Some((at, version, html, was)) = cached.as_ref() {
+                    let same = key.is_some() && key == *was;
+                    if same || rebuilt.get() || now - at < PANEL_REFRESH_MS {
                         return frozen(*version, html.clone());
                     }
                 }
@@ -608,7 +628,7 @@ impl Playground {
             }
             let html = build();
             let version = next_version();
-            *cached = self.playing.then(|| (now, version, html.clone()));
+            *cached = self.playing.then(|| (now, version, html.clone(), key));
             frozen(version, html)
         })
     }
@@ -791,7 +811,25 @@ impl Playground {
 
     /// Guide, guarantees, metrics and causal trace (src/playground/guide.rs,
     /// metrics.rs, causal.rs): they read the trace through `watch`.
-    fn view_panels(&self, ctx: &Context<Self>) -> Html {
+    /// What the faults panel shows that can change while playing: the
+    /// world's faults, liveness, roles and clients ([`view::world_key`]) and
+    /// the console's output (entries and their line counts). The console
+    /// follows the trace here, every render, so it misses nothing while its
+    /// panel is kept.
+    fn faults_key(&self) -> Option<u64> {
+        let s = self.session.as_ref()?;
+        let mut console = self.console.borrow_mut();
+        console.sync(s);
+        let mut h = view::world_key(&s.world);
+        for e in &console.entries {
+            h = (h ^ e.n).wrapping_mul(0x0000_0100_0000_01b3);
+            h = (h ^ e.lines.len() as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Some(h)
+    }
+
+    /// One of the panels beside the drawing (each its own refresh slot).
+    fn view_panels(&self, ctx: &Context<Self>, side: Side) -> Html {
         let Some(s) = &self.session else {
             return html! {};
         };
@@ -799,15 +837,17 @@ impl Playground {
         watch.sync(s);
         let link = ctx.link();
         let watch = &mut *watch;
-        html! {
-            <>
-                { guide::guide_view(&s.world, &watch.narrator, link.callback(|_| Msg::GuideNext)) }
-                { metrics::guarantees_view(watch.metrics.guarantees(&s.world, self.playing), link.callback(Msg::GotoTime)) }
-                { metrics::metrics_view(&s.world, &mut watch.metrics) }
-                { causal::causal_view(&watch.causal, self.causal_pick, link.callback(Msg::CausalPick), link.callback(|_| Msg::CausalClose)) }
-                { sequence::sequence_view(&s.world) }
-                { console::streams_view(&s.world) }
-            </>
+        match side {
+            Side::Guide => html! {
+                <>
+                    { guide::guide_view(&s.world, &watch.narrator, link.callback(|_| Msg::GuideNext)) }
+                    { metrics::guarantees_view(watch.metrics.guarantees(&s.world, self.playing), link.callback(Msg::GotoTime)) }
+                </>
+            },
+            Side::Metrics => metrics::metrics_view(&s.world, &mut watch.metrics),
+            Side::Causal => causal::causal_view(&watch.causal, self.causal_pick, link.callback(Msg::CausalPick), link.callback(|_| Msg::CausalClose)),
+            Side::Sequence => sequence::sequence_view(&s.world),
+            Side::Streams => console::streams_view(&s.world),
         }
     }
 
@@ -967,16 +1007,22 @@ impl Playground {
             let el: web_sys::Element = e.target_unchecked_into();
             stick.set(el.scroll_top() + el.client_height() >= el.scroll_height() - 8);
         });
-        let entries = self.session.iter().flat_map(|s| s.log.iter());
         let count = self.session.as_ref().map_or(0, |s| s.log.len());
+        // While playing and following the newest line, only the newest
+        // LOG_LIVE lines are drawn (a refresh replaces most of them: with all
+        // 500 it was the costliest panel of a frame; README "Frame time");
+        // paused, or scrolled up to read, all of them.
+        let live = self.playing && self.log_stick.get();
+        let skip = if live { count.saturating_sub(LOG_LIVE) } else { 0 };
+        let entries = self.session.iter().flat_map(|s| s.log.iter()).skip(skip);
         // Keyed by event while most lines stay between two renders, so only
         // the new lines are created (and announced: aria-relevant=additions).
         // When more than half the log turned over since the last render
         // (fast play), reuse the <li> elements in place instead of removing
         // and creating hundreds of them.
-        let first = self.session.as_ref().and_then(|s| s.log.front()).map_or(0, |e| e.seq);
+        let first = self.session.as_ref().and_then(|s| s.log.get(skip)).map_or(0, |e| e.seq);
         let last_first = self.log_first.replace(first);
-        let keyed = first.saturating_sub(last_first) < (session::LOG_CAP / 2) as u64;
+        let keyed = first.saturating_sub(last_first) < ((count - skip) / 2) as u64;
         let line = |e: &session::LogEntry| {
             let inner = html! {
                 <>
@@ -1003,6 +1049,9 @@ impl Playground {
                 <h2 id="log-h" class="panel-title">{ "Event log" }</h2>
                 <p class="muted small">
                     { format!("Most recent at the bottom; the last {} headline events (frames are not listed).", session::LOG_CAP) }
+                    if skip > 0 {
+                        { format!(" While playing, the newest {LOG_LIVE} are shown: pause or scroll up for all.") }
+                    }
                 </p>
                 <div class="log-scroll" ref={self.log_ref.clone()} onscroll={onscroll} tabindex="0"
                     aria-label="Event log entries">

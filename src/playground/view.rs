@@ -737,11 +737,11 @@ thread_local! {
     static DRAWING: std::cell::RefCell<Option<(u64, u64, Html, usize)>> = const { std::cell::RefCell::new(None) };
 }
 
-/// What the SVG shows that can change while the world runs (frames move on
-/// the canvas, not here), folded into a number: faults applied (liveness,
+/// What the drawing and the faults panel show of the world that can change
+/// while it runs, folded into a number: faults applied (liveness,
 /// partitions, latency), each server's liveness, the JetStream roles, each
-/// client's connection, the open causal trace's progress, the menu and drag.
-pub fn drawing_key(world: &World, ix: &Interact<'_>) -> u64 {
+/// client's connection.
+pub fn world_key(world: &World) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |v: u64| {
         for b in v.to_le_bytes() {
@@ -774,6 +774,19 @@ pub fn drawing_key(world: &World, ix: &Interact<'_>) -> u64 {
         eat(k);
         eat(s as u64);
     }
+    h
+}
+
+/// [`world_key`] and what the drawing shows of the page: the open causal
+/// trace's progress, the menu and drag (frames move in the overlay, not
+/// here).
+pub fn drawing_key(world: &World, ix: &Interact<'_>) -> u64 {
+    let mut h = world_key(world);
+    let mut eat = |v: u64| {
+        for b in v.to_le_bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
     match ix.causal {
         Some(p) => {
             eat(p.trace_seq);
