@@ -327,6 +327,7 @@ mod web {
             if p.overlay.as_ref() != Some(&el) {
                 p.overlay = Some(el.clone());
                 p.paths.clear();
+                p.drawn_attr = (usize::MAX, String::new());
             }
             p.view_box = layout.view_box(&pills);
             for entry in p.paths.iter_mut() {

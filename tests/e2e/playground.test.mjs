@@ -230,7 +230,8 @@ test('reduced motion: frames are counted per link, never moved', T, async () => 
   const step = page.getByRole('button', { name: 'Step', exact: true });
   for (let i = 0; i < 40 && (await page.locator('svg.cluster-view .frame-count').count()) === 0; i++) await step.click();
   assert.ok((await page.locator('svg.cluster-view .frame-count').count()) > 0, 'frames in flight are counted');
-  assert.equal(await page.locator('svg.cluster-view .frames.moving').count(), 0, 'no moving frames');
+  assert.equal(await page.getAttribute('svg.frames-overlay', 'data-drawn'), '0', 'no moving frames');
+  assert.deepEqual(await page.$$eval('svg.frames-overlay path', (ps) => ps.map((p) => p.getAttribute('d')).filter(Boolean)), [], 'no frame paths');
   assert.match((await page.textContent('#frames-caption')) ?? '', /reduced motion/);
   console.log(`screenshot: ${await screenshot(page, 'playground-reduced-motion')}`);
   assertClean(log);
