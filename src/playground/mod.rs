@@ -65,10 +65,13 @@ thread_local! {
     static PANELS_STALE: Cell<bool> = const { Cell::new(true) };
     /// The panels' last build while playing: (wall ms, version, html), by slot.
     /// (Its key, for a panel whose content a key tells: see [`Playground::panel`].)
-    static PANELS: RefCell<[Option<(f64, u64, Html, Option<u64>)>; 9]> = RefCell::new(Default::default());
+    static PANELS: RefCell<[Option<PanelBuild>; 9]> = RefCell::new(Default::default());
     /// Versions handed to [`Frozen`] panels (one counter for all slots).
     static PANEL_VERSION: Cell<u64> = const { Cell::new(0) };
 }
+
+/// A panel's last build: (wall ms, version, html, key).
+type PanelBuild = (f64, u64, Html, Option<u64>);
 
 /// A panel's html behind a version number: while the version is the same,
 /// Yew compares two integers and leaves the panel's DOM alone, instead of
