@@ -66,6 +66,9 @@ thread_local! {
     /// The panels' last build while playing: (wall ms, version, html), by slot.
     /// (Its key, for a panel whose content a key tells: see [`Playground::panel`].)
     static PANELS: RefCell<[Option<PanelBuild>; 9]> = RefCell::new(Default::default());
+    /// Panel slots whose section is near the viewport (bit per slot; see
+    /// [`offscreen`]). All are taken as seen until the observer says otherwise.
+    static PANELS_SEEN: Cell<u32> = const { Cell::new(u32::MAX) };
     /// Versions handed to [`Frozen`] panels (one counter for all slots).
     static PANEL_VERSION: Cell<u64> = const { Cell::new(0) };
 }
@@ -134,6 +137,72 @@ pub enum Msg {
     /// The pointer over the drawing (px from its top left), or None when it
     /// left: the frame tip follows it (frames.rs), no render.
     FrameHover(Option<(f64, f64)>),
+}
+
+/// Panels that may stay as they are while off screen during play: those
+/// without a live region (the log, the guide's transcript, the lens's
+/// election status and the console's result are read by screen readers
+/// wherever the page is scrolled, so they always refresh). By class and
+/// slot (see `view`).
+const OFFSCREEN_SKIPPABLE: [(&str, usize); 5] = [("metrics", 2), ("causal", 3), ("sequence", 4), ("streams", 5), ("clients", 8)];
+
+/// While playing, a panel far off screen (not rendered anyway:
+/// `content-visibility: auto`) is not rebuilt either: an IntersectionObserver
+/// keeps [`PANELS_SEEN`]; a panel coming into view is older than
+/// [`PANEL_REFRESH_MS`] and refreshes on the next frame. A render while
+/// paused observes the sections again (Yew may have replaced one); reports
+/// about sections no longer in the page are dropped (a replaced section
+/// reports "not intersecting" as it leaves).
+mod offscreen {
+    #[cfg(target_arch = "wasm32")]
+    thread_local! {
+        static OBSERVER: std::cell::RefCell<Option<web_sys::IntersectionObserver>> = const { std::cell::RefCell::new(None) };
+    }
+
+    pub fn observe() {
+        #[cfg(target_arch = "wasm32")]
+        {
+            use wasm_bindgen::closure::Closure;
+            use wasm_bindgen::JsCast;
+            OBSERVER.with(|o| {
+                let mut o = o.borrow_mut();
+                if o.is_none() {
+                    let cb = Closure::<dyn FnMut(js_sys::Array, web_sys::IntersectionObserver)>::new(
+                        |entries: js_sys::Array, obs: web_sys::IntersectionObserver| {
+                            for e in entries.iter() {
+                                let Ok(e) = e.dyn_into::<web_sys::IntersectionObserverEntry>() else { continue };
+                                let target = e.target();
+                                if !target.is_connected() {
+                                    obs.unobserve(&target);
+                                    continue;
+                                }
+                                let class = target.get_attribute("class").unwrap_or_default();
+                                for (name, slot) in super::OFFSCREEN_SKIPPABLE {
+                                    if class.split(' ').any(|c| c == name) {
+                                        super::PANELS_SEEN.with(|m| {
+                                            let bit = 1u32 << slot;
+                                            m.set(if e.is_intersecting() { m.get() | bit } else { m.get() & !bit });
+                                        });
+                                    }
+                                }
+                            }
+                        },
+                    );
+                    let init = web_sys::IntersectionObserverInit::new();
+                    init.set_root_margin("200px 0px");
+                    *o = web_sys::IntersectionObserver::new_with_options(cb.as_ref().unchecked_ref(), &init).ok();
+                    cb.forget();
+                }
+                let Some(obs) = o.as_ref() else { return };
+                let doc = gloo::utils::document();
+                for (name, _) in super::OFFSCREEN_SKIPPABLE {
+                    if let Ok(Some(el)) = doc.query_selector(&format!(".playground > .panel.{name}")) {
+                        obs.observe(&el);
+                    }
+                }
+            });
+        }
+    }
 }
 
 /// The panels beside the drawing, in page order.
@@ -549,8 +618,11 @@ impl Component for Playground {
         }
     }
 
-    fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+    fn rendered(&mut self, _ctx: &Context<Self>, first: bool) {
         self.paint_frames();
+        if first || !self.playing {
+            offscreen::observe();
+        }
         self.sync_url();
         self.canvas.guard_touch();
         // Only after the log was rebuilt: reading scrollHeight forces a
@@ -623,7 +695,8 @@ impl Playground {
             if throttle {
                 if let Some((at, version, html, was)) = cached.as_ref() {
                     let same = key.is_some() && key == *was;
-                    if same || rebuilt.get() || now - at < PANEL_REFRESH_MS {
+                    let hidden = PANELS_SEEN.with(|m| m.get()) & (1 << slot) == 0;
+                    if same || hidden || rebuilt.get() || now - at < PANEL_REFRESH_MS {
                         return frozen(*version, html.clone());
                     }
                 }

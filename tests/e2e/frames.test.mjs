@@ -86,3 +86,25 @@ test('a frame just sent shows at its sender when stepping; the Raft details draw
   assertClean(log);
   await close();
 });
+
+test('while playing, a panel scrolled into view is brought up to date at once', T, async () => {
+  const { page, log, close } = await openPlayground(env.browser, env.server);
+  await pick(page, 'r3-publish');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.fill('#speed', '10');
+  await page.getByRole('button', { name: 'Play', exact: true }).click();
+  // c1 is connected to n1 within the first virtual milliseconds.
+  await page.waitForFunction(() => Number(document.querySelector('.clock-box')?.dataset.nowNs ?? 0) > 50_000_000, null, { timeout: 30_000 });
+  await page.evaluate(() => document.querySelector('.clients').scrollIntoView({ block: 'center' }));
+  await page.waitForFunction(
+    () => {
+      const cells = [...(document.querySelector('.clients tbody tr')?.querySelectorAll('th, td') ?? [])].map((c) => c.textContent.trim());
+      return cells[0] === 'c1' && cells[1] === 'n1';
+    },
+    null,
+    { timeout: 2_000 },
+  );
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  assertClean(log);
+  await close();
+});
