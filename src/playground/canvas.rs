@@ -430,7 +430,7 @@ pub fn user_to_px(p: Pt, box_w: f64, box_h: f64, vb: (f64, f64, f64, f64)) -> (f
 }
 
 /// The `<svg>`'s size in px (0 when not drawn).
-fn svg_size(svg: &NodeRef) -> (f64, f64) {
+pub(super) fn svg_size(svg: &NodeRef) -> (f64, f64) {
     #[cfg(target_arch = "wasm32")]
     {
         svg.cast::<web_sys::Element>().map_or((0.0, 0.0), |e| (e.client_width() as f64, e.client_height() as f64))

@@ -274,7 +274,8 @@ mod web {
     use yew::NodeRef;
 
     use super::{describe, details_attr, groups, nearest, path_d, plan, Mark};
-    use crate::playground::layout::{Layout, Pt};
+    use crate::playground::canvas::{px_to_user, svg_size};
+    use crate::playground::layout::Layout;
     use crate::playground::view::{client_specs, Shape};
 
     /// How far from a frame (drawing units) the pointer still names it.
@@ -371,15 +372,11 @@ mod web {
     fn update_tip(p: &mut Painter, tip: &NodeRef, svg: &NodeRef, world: &World) {
         let Some(el) = tip.cast::<HtmlElement>() else { return };
         let found = p.hover.and_then(|(x, y)| {
-            let svg = svg.cast::<Element>()?;
-            let (w, h) = (svg.client_width() as f64, svg.client_height() as f64);
-            let vb = p.view_box;
-            let s = (w / vb.2).min(h / vb.3);
-            if !(s > 0.0 && s.is_finite()) {
+            let (w, h) = svg_size(svg);
+            if w <= 0.0 || h <= 0.0 {
                 return None;
             }
-            let (ox, oy) = ((w - vb.2 * s) / 2.0, (h - vb.3 * s) / 2.0);
-            let user = Pt::new((x - ox) / s + vb.0, (y - oy) / s + vb.1);
+            let user = px_to_user(x, y, w, h, p.view_box);
             nearest(&p.marks, user, REACH).map(|m| (m.id, x, y))
         });
         let text = found.and_then(|(id, _, _)| describe(world, id)).unwrap_or_default();

@@ -669,7 +669,7 @@ impl Component for Playground {
 }
 
 impl Playground {
-    /// Paint the frames in flight on the drawing's canvas (frames.rs).
+    /// Draw the frames in flight in the drawing's overlay (frames.rs).
     fn paint_frames(&self) {
         #[cfg(target_arch = "wasm32")]
         if let (Some(s), Some(l)) = (&self.session, &self.layout) {
@@ -885,8 +885,6 @@ impl Playground {
         }
     }
 
-    /// Guide, guarantees, metrics and causal trace (src/playground/guide.rs,
-    /// metrics.rs, causal.rs): they read the trace through `watch`.
     /// What the faults panel shows that can change while playing: the
     /// world's faults, liveness, roles and clients ([`view::world_key`]) and
     /// the console's output (entries and their line counts). The console
@@ -898,13 +896,16 @@ impl Playground {
         console.sync(s);
         let mut h = view::world_key(&s.world);
         for e in &console.entries {
-            h = (h ^ e.n).wrapping_mul(0x0000_0100_0000_01b3);
-            h = (h ^ e.lines.len() as u64).wrapping_mul(0x0000_0100_0000_01b3);
+            h = view::fold_key(h, e.n);
+            h = view::fold_key(h, e.lines.len() as u64);
         }
         Some(h)
     }
 
-    /// One of the panels beside the drawing (each its own refresh slot).
+    /// One of the panels beside the drawing, each its own refresh slot:
+    /// guide and guarantees, metrics, causal trace, sequence diagram, stream
+    /// info (src/playground/guide.rs, metrics.rs, causal.rs, sequence.rs,
+    /// console.rs); the first three read the trace through `watch`.
     fn view_panels(&self, ctx: &Context<Self>, side: Side) -> Html {
         let Some(s) = &self.session else {
             return html! {};

@@ -737,17 +737,19 @@ thread_local! {
     static DRAWING: std::cell::RefCell<Option<(u64, u64, Html, usize)>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Fold `v` into the key `h` (FNV-1a over its bytes): the page's "did what
+/// this shows change" keys ([`world_key`], [`drawing_key`], the faults panel's).
+pub fn fold_key(h: u64, v: u64) -> u64 {
+    v.to_le_bytes().iter().fold(h, |h, b| (h ^ *b as u64).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
 /// What the drawing and the faults panel show of the world that can change
 /// while it runs, folded into a number: faults applied (liveness,
 /// partitions, latency), each server's liveness, the JetStream roles, each
 /// client's connection.
 pub fn world_key(world: &World) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |v: u64| {
-        for b in v.to_le_bytes() {
-            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
+    let mut eat = |v: u64| h = fold_key(h, v);
     eat(world.metrics.faults);
     eat(world.servers.len() as u64);
     for s in &world.servers {
@@ -782,11 +784,7 @@ pub fn world_key(world: &World) -> u64 {
 /// here).
 pub fn drawing_key(world: &World, ix: &Interact<'_>) -> u64 {
     let mut h = world_key(world);
-    let mut eat = |v: u64| {
-        for b in v.to_le_bytes() {
-            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
+    let mut eat = |v: u64| h = fold_key(h, v);
     match ix.causal {
         Some(p) => {
             eat(p.trace_seq);
