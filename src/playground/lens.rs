@@ -819,7 +819,8 @@ fn proposal_item(g: &Group, p: &Proposal) -> Html {
     }
 }
 
-fn group_html(g: &Group, recent: &Recent, multi_cluster: bool) -> Html {
+/// One group's section of the lens.
+pub fn group_html(g: &Group, recent: &Recent, multi_cluster: bool) -> Html {
     let title = match &g.stream {
         Some(s) => text::short(s, 40),
         None if multi_cluster => format!("Meta group (cluster {})", text::short(&g.cluster, 24)),
@@ -892,11 +893,28 @@ fn group_html(g: &Group, recent: &Recent, multi_cluster: bool) -> Html {
 
 /// The lens panel (nothing when the scenario has no JetStream server).
 pub fn lens_view(world: &World, recent: &Recent) -> Html {
-    if !world.servers.iter().any(|s| s.config.jetstream) {
+    let Some((groups, more)) = lens_groups(world) else {
         return html! {};
-    }
-    let (groups, more) = groups(world);
-    let multi = groups.iter().filter(|g| g.stream.is_none()).count() > 1;
+    };
+    let multi = multi_cluster(&groups);
+    lens_frame(&groups, more, groups.iter().map(|g| group_html(g, recent, multi)).collect())
+}
+
+/// The groups the lens shows and how many more it leaves out (see
+/// [`groups`]), or `None` when the scenario has no JetStream server (no lens).
+pub fn lens_groups(world: &World) -> Option<(Vec<Group>, usize)> {
+    world.servers.iter().any(|s| s.config.jetstream).then(|| groups(world))
+}
+
+/// Whether the groups span more than one cluster (meta groups are then
+/// titled with their cluster).
+pub fn multi_cluster(groups: &[Group]) -> bool {
+    groups.iter().filter(|g| g.stream.is_none()).count() > 1
+}
+
+/// The lens panel around its groups' html (`parts`, one per group of
+/// `groups`, in order: see [`group_html`]).
+pub fn lens_frame(groups: &[Group], more: usize, parts: Vec<Html>) -> Html {
     html! {
         <section class="panel lens" aria-labelledby="lens-h">
             <h2 id="lens-h" class="panel-title">{ "Raft lens" }</h2>
@@ -910,7 +928,7 @@ pub fn lens_view(world: &World, recent: &Recent) -> Html {
             if groups.is_empty() {
                 <p class="muted">{ "No Raft group yet." }</p>
             }
-            { for groups.iter().map(|g| group_html(g, recent, multi)) }
+            { for parts }
             if more > 0 {
                 <p class="muted small">{ format!("{more} more stream{} not shown.", if more == 1 { "" } else { "s" }) }</p>
             }

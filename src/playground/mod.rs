@@ -57,7 +57,7 @@ const CUSTOM: &str = "custom";
 /// Measured by tests/bench/frame-bench.mjs (README "Benchmarks").
 const PANEL_REFRESH_MS: f64 = 200.0;
 /// Event log lines drawn while playing and following the newest line.
-const LOG_LIVE: usize = 150;
+const LOG_LIVE: usize = 60;
 
 thread_local! {
     /// A message other than [`Msg::Frame`] came since the last render: the
@@ -65,7 +65,9 @@ thread_local! {
     static PANELS_STALE: Cell<bool> = const { Cell::new(true) };
     /// The panels' last build while playing: (wall ms, version, html), by slot.
     /// (Its key, for a panel whose content a key tells: see [`Playground::panel`].)
-    static PANELS: RefCell<[Option<PanelBuild>; 9]> = RefCell::new(Default::default());
+    static PANELS: RefCell<[Option<PanelBuild>; slot::COUNT]> = RefCell::new(Default::default());
+    /// The Raft lens's last build while playing (see [`Playground::lens_panel`]).
+    static LENS: RefCell<LensBuild> = RefCell::new(LensBuild::default());
     /// Panel slots whose section is near the viewport (bit per slot; see
     /// [`offscreen`]). All are taken as seen until the observer says otherwise.
     static PANELS_SEEN: Cell<u32> = const { Cell::new(u32::MAX) };
@@ -75,6 +77,30 @@ thread_local! {
 
 /// A panel's last build: (wall ms, version, html, key).
 type PanelBuild = (f64, u64, Html, Option<u64>);
+
+/// The panels' refresh slots: index in [`PANELS`], bit in [`PANELS_SEEN`].
+/// The Raft lens has none: each of its groups refreshes on its own turn
+/// ([`LensBuild`]).
+mod slot {
+    pub const LOG: usize = 0;
+    pub const GUIDE: usize = 1;
+    pub const METRICS: usize = 2;
+    pub const CAUSAL: usize = 3;
+    pub const SEQUENCE: usize = 4;
+    pub const STREAMS: usize = 5;
+    pub const FAULTS: usize = 6;
+    pub const CLIENTS: usize = 7;
+    pub const COUNT: usize = 8;
+}
+
+/// The Raft lens's last build while playing: each group's section by group
+/// name (wall ms, version, html), in the lens's order, and the panel around
+/// them (version, html).
+#[derive(Default)]
+struct LensBuild {
+    groups: Vec<(String, f64, u64, Html)>,
+    panel: Option<(u64, Html)>,
+}
 
 /// A panel's html behind a version number: while the version is the same,
 /// Yew compares two integers and leaves the panel's DOM alone, instead of
@@ -144,7 +170,13 @@ pub enum Msg {
 /// election status and the console's result are read by screen readers
 /// wherever the page is scrolled, so they always refresh). By class and
 /// slot (see `view`).
-const OFFSCREEN_SKIPPABLE: [(&str, usize); 5] = [("metrics", 2), ("causal", 3), ("sequence", 4), ("streams", 5), ("clients", 8)];
+const OFFSCREEN_SKIPPABLE: [(&str, usize); 5] = [
+    ("metrics", slot::METRICS),
+    ("causal", slot::CAUSAL),
+    ("sequence", slot::SEQUENCE),
+    ("streams", slot::STREAMS),
+    ("clients", slot::CLIENTS),
+];
 
 /// While playing, a panel far off screen (not rendered anyway:
 /// `content-visibility: auto`) is not rebuilt either: an IntersectionObserver
@@ -654,15 +686,15 @@ impl Component for Playground {
                     { self.view_cluster(ctx, throttle) }
                     { view::legend() }
                 </section>
-                { self.panel(0, &rebuilt, throttle, None, || self.view_log(ctx)) }
-                { self.panel(1, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Guide)) }
-                { self.panel(2, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Metrics)) }
-                { self.panel(3, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Causal)) }
-                { self.panel(4, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Sequence)) }
-                { self.panel(5, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Streams)) }
-                { self.panel(6, &rebuilt, throttle, None, || match &self.session { Some(s) => lens::lens_view(&s.world, &s.recent), None => html! {} }) }
-                { self.panel(7, &rebuilt, throttle, self.faults_key(), || self.view_faults(ctx)) }
-                { self.panel(8, &rebuilt, throttle, None, || self.view_clients()) }
+                { self.panel(slot::LOG, &rebuilt, throttle, None, || self.view_log(ctx)) }
+                { self.panel(slot::GUIDE, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Guide)) }
+                { self.panel(slot::METRICS, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Metrics)) }
+                { self.panel(slot::CAUSAL, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Causal)) }
+                { self.panel(slot::SEQUENCE, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Sequence)) }
+                { self.panel(slot::STREAMS, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Streams)) }
+                { self.lens_panel(&rebuilt, throttle) }
+                { self.panel(slot::FAULTS, &rebuilt, throttle, self.faults_key(), || self.view_faults(ctx)) }
+                { self.panel(slot::CLIENTS, &rebuilt, throttle, None, || self.view_clients()) }
             </div>
         }
     }
@@ -706,6 +738,67 @@ impl Playground {
             let version = next_version();
             *cached = self.playing.then(|| (now, version, html.clone(), key));
             frozen(version, html)
+        })
+    }
+
+    /// The Raft lens, refreshed a group at a time: while playing and
+    /// rendering for animation frames, one group's section is rebuilt when
+    /// it is older than [`PANEL_REFRESH_MS`] and no panel was rebuilt in this
+    /// render (as [`Self::panel`] does for a whole panel); the others keep
+    /// their last build (a [`Frozen`] each, keyed by group). A group new to
+    /// the lens is built at once. A lens of three groups costs a third per
+    /// refresh this way (README "Benchmarks", frame time). Every section
+    /// keeps its election status live region.
+    fn lens_panel(&self, rebuilt: &Cell<bool>, throttle: bool) -> Html {
+        let Some(s) = &self.session else {
+            return html! {};
+        };
+        let frozen = |version: u64, html: Html| html! { <Frozen version={version} html={html} /> };
+        let now = now_ms();
+        LENS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if throttle {
+                if let Some((version, html)) = &cache.panel {
+                    let due = !rebuilt.get() && cache.groups.iter().any(|(_, at, _, _)| now - at >= PANEL_REFRESH_MS);
+                    if !due {
+                        return frozen(*version, html.clone());
+                    }
+                }
+            }
+            let Some((groups, more)) = lens::lens_groups(&s.world) else {
+                *cache = LensBuild::default();
+                return html! {};
+            };
+            let multi = lens::multi_cluster(&groups);
+            let mut old = std::mem::take(&mut cache.groups);
+            let mut turn_taken = false;
+            for g in &groups {
+                let kept = old.iter().position(|(name, ..)| *name == g.group).map(|i| old.swap_remove(i));
+                let entry = match kept {
+                    Some(k) if throttle && (turn_taken || now - k.1 < PANEL_REFRESH_MS) => k,
+                    was => {
+                        turn_taken |= was.is_some();
+                        (g.group.clone(), now, next_version(), lens::group_html(g, &s.recent, multi))
+                    }
+                };
+                cache.groups.push(entry);
+            }
+            if throttle {
+                rebuilt.set(true);
+            }
+            let parts = cache
+                .groups
+                .iter()
+                .map(|(name, _, version, html)| html! { <Frozen key={name.as_str()} version={*version} html={html.clone()} /> })
+                .collect();
+            let version = next_version();
+            let panel = lens::lens_frame(&groups, more, parts);
+            if self.playing {
+                cache.panel = Some((version, panel.clone()));
+            } else {
+                *cache = LensBuild::default();
+            }
+            frozen(version, panel)
         })
     }
 }

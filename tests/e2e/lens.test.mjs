@@ -265,3 +265,60 @@ test('partition the leader away: the majority elects a new leader', T, async () 
   assertClean(log);
   await close();
 });
+
+test('while playing, every Raft group in the lens is refreshed in its own turn, none starved', T, async () => {
+  // Two streams taking publishes all the time, so both groups' logs grow on
+  // every frame; the lens rebuilds one group per refresh (mod.rs lens_panel).
+  const text = [
+    'jetsim 1',
+    'name "lens turns"',
+    'seed 1',
+    'until 600s',
+    'server n1 jetstream=true',
+    'server n2 jetstream=true',
+    'server n3 jetstream=true',
+    'client a servers=n1',
+    'client b servers=n2',
+    'link default latency=5ms',
+    'at 3s   a: nats stream add THREE --subjects "three.>" --replicas 3 --storage memory',
+    '+0s     b: nats stream add ONE --subjects "one.>" --replicas 1 --storage memory',
+    'at 5s   a: nats pub three.x "t {{Count}}" --jetstream --count 100000 --sleep 20ms --timeout 3s',
+    '+0s     b: nats pub one.x "o {{Count}}" --jetstream --count 100000 --sleep 20ms --timeout 3s',
+  ].join('\n');
+  const pg = await openPlayground(env.browser, env.server);
+  const { page, log, close } = pg;
+  await page.locator('details.scenario-text summary').click();
+  await page.fill('#scenario-text', text);
+  await page.getByRole('button', { name: 'Load this text' }).click();
+  await page.waitForSelector('section.lens');
+  await setSpeed(page, SPEED_10X);
+  await play(page);
+  await waitLens(page, 'ONE', 'ONE taking publishes', (s) => s.commit > 3);
+  await waitLens(page, 'THREE', 'THREE taking publishes', (s) => s.commit > 3);
+  // Sample the leaders' last index of both streams for 3 s of wall time
+  // while playing.
+  const seen = { ONE: [], THREE: [] };
+  const t0 = Date.now();
+  while (Date.now() - t0 < 3000) {
+    for (const s of Object.keys(seen)) {
+      const l = await lens(page, s);
+      const v = l && l.leader ? member(l, l.leader).last : null;
+      const prev = seen[s].at(-1);
+      if (v !== null && (!prev || prev.v !== v)) seen[s].push({ v, at: Date.now() });
+    }
+    await page.waitForTimeout(50);
+  }
+  await pause(page);
+  for (const [s, xs] of Object.entries(seen)) {
+    assert.ok(xs.length >= 4, `${s}'s section changed ${xs.length} times in 3 s of play: ${JSON.stringify(xs)}`);
+    const gaps = xs.slice(1).map((x, i) => x.at - xs[i].at);
+    assert.ok(Math.max(...gaps) < 1500, `${s}'s section went ${Math.max(...gaps)} ms without a refresh`);
+    assert.ok(xs.every((x, i) => i === 0 || x.v > xs[i - 1].v), `${s}'s last index only grows: ${JSON.stringify(xs)}`);
+  }
+  // Paused: the lens no longer changes.
+  const a = await lens(page, 'ONE');
+  await page.waitForTimeout(300);
+  assert.deepEqual(await lens(page, 'ONE'), a, 'paused: the lens stays as it is');
+  assertClean(log);
+  await close();
+});
