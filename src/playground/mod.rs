@@ -306,11 +306,16 @@ fn document_hidden() -> bool {
     }
 }
 
-/// `performance.now()` in ms (0 natively).
+/// `performance.now()` in ms (0 natively). The `Performance` object is
+/// looked up once: the `window.performance` getter cost more than `now()`
+/// itself (a frame calls this a dozen times).
 fn now_ms() -> f64 {
     #[cfg(target_arch = "wasm32")]
     {
-        web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+        thread_local! {
+            static PERF: Option<web_sys::Performance> = web_sys::window().and_then(|w| w.performance());
+        }
+        PERF.with(|p| p.as_ref().map_or(0.0, |p| p.now()))
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
