@@ -286,6 +286,15 @@ pub struct Group {
 }
 
 impl Group {
+    /// A key unique among the lens's groups: the group's name, and for a meta
+    /// group (one per cluster, all named the same) its cluster too.
+    pub fn key(&self) -> String {
+        match self.stream {
+            Some(_) => self.group.clone(),
+            None => format!("{} {}", self.group, self.cluster),
+        }
+    }
+
     pub fn leader(&self) -> Option<&Member> {
         self.leader.and_then(|i| self.members.get(i))
     }
@@ -839,7 +848,7 @@ pub fn group_html(g: &Group, recent: &Recent, multi_cluster: bool) -> Html {
     });
     let acked = g.stream.as_ref().map(|s| recent.acks(s)).filter(|v| !v.is_empty());
     html! {
-        <section class="raft-group" key={g.group.clone()} data-group={g.group.clone()}
+        <section class="raft-group" key={g.key()} data-group={g.group.clone()}
             data-stream={g.stream.clone().unwrap_or_default()} data-leader={leader}
             data-term={g.term.to_string()} aria-label={format!("Raft group {}", g.group)}>
             <h3 class="group-title">{ title }{ " " }<span class="muted small">{ text::short(&g.group, 40) }</span></h3>
@@ -1086,6 +1095,23 @@ mod tests {
             }
         }
         assert!(saw, "no candidate seen");
+    }
+
+    #[test]
+    fn meta_groups_of_two_clusters_have_distinct_keys() {
+        let text = "jetsim 1\nname \"two clusters\"\nseed 1\nuntil 10s\ncluster east\ncluster west\n\
+            server a1 cluster=east jetstream=true\nserver a2 cluster=east jetstream=true\nserver a3 cluster=east jetstream=true\n\
+            server b1 cluster=west jetstream=true\nserver b2 cluster=west jetstream=true\nserver b3 cluster=west jetstream=true\n";
+        let w = World::new(scenario::parse(text).expect("parses"), 1).expect("builds");
+        let (gs, _) = groups(&w);
+        let metas: Vec<&Group> = gs.iter().filter(|g| g.stream.is_none()).collect();
+        assert_eq!(metas.len(), 2);
+        assert!(multi_cluster(&gs));
+        assert_eq!(metas[0].group, metas[1].group, "one meta group name per cluster");
+        let mut keys: Vec<String> = gs.iter().map(Group::key).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), gs.len(), "keys unique: {keys:?}");
     }
 
     #[test]

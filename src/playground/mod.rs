@@ -93,9 +93,9 @@ mod slot {
     pub const COUNT: usize = 8;
 }
 
-/// The Raft lens's last build while playing: each group's section by group
-/// name (wall ms, version, html), in the lens's order, and the panel around
-/// them (version, html).
+/// The Raft lens's last build while playing: each group's section by its
+/// key (`lens::Group::key`; wall ms, version, html), in the lens's order, and
+/// the panel around them (version, html).
 #[derive(Default)]
 struct LensBuild {
     groups: Vec<(String, f64, u64, Html)>,
@@ -778,12 +778,13 @@ impl Playground {
             let mut old = std::mem::take(&mut cache.groups);
             let mut turn_taken = false;
             for g in &groups {
-                let kept = old.iter().position(|(name, ..)| *name == g.group).map(|i| old.swap_remove(i));
+                let key = g.key();
+                let kept = old.iter().position(|(k, ..)| *k == key).map(|i| old.swap_remove(i));
                 let entry = match kept {
                     Some(k) if throttle && (turn_taken || now - k.1 < PANEL_REFRESH_MS) => k,
                     was => {
                         turn_taken |= was.is_some();
-                        (g.group.clone(), now, next_version(), lens::group_html(g, &s.recent, multi))
+                        (key, now, next_version(), lens::group_html(g, &s.recent, multi))
                     }
                 };
                 cache.groups.push(entry);
@@ -794,7 +795,7 @@ impl Playground {
             let parts = cache
                 .groups
                 .iter()
-                .map(|(name, _, version, html)| html! { <Frozen key={name.as_str()} version={*version} html={html.clone()} /> })
+                .map(|(key, _, version, html)| html! { <Frozen key={key.as_str()} version={*version} html={html.clone()} /> })
                 .collect();
             let version = next_version();
             let panel = lens::lens_frame(&groups, more, parts);
