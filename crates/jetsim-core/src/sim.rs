@@ -951,7 +951,7 @@ impl World {
     }
 
     fn observe_invariants(&mut self) {
-        let mut views: BTreeMap<Rc<str>, (Option<Rc<str>>, Vec<NodeView<'_, JsEntry>>)> = BTreeMap::new();
+        let mut views: GroupViews<'_> = BTreeMap::new();
         for slot in &self.servers {
             if slot.liveness == Liveness::Down {
                 continue;
@@ -1377,3 +1377,7 @@ pub fn describe_fault(f: &Fault) -> String {
         Fault::Latency(a, b, spec) => format!("latency {} {} {}", sel(a), sel(b), Latency::from_spec(spec).describe()),
     }
 }
+
+/// The Raft groups' member views for the invariant checker, by group: the
+/// stream (if any) and each live member's view.
+type GroupViews<'a> = BTreeMap<Rc<str>, (Option<Rc<str>>, Vec<NodeView<'a, JsEntry>>)>;

@@ -325,28 +325,28 @@ fn get_strs(m: &Map<String, Value>, k: &str) -> Result<Vec<String>, ApiError> {
     }
 }
 
-/// Check a subject transform's destination against its source: tokens are
+/// Whether a subject transform's destination fits its source: tokens are
 /// literals, `*` (the source's wildcards in order), `>` (the source's tail,
 /// last), `$N` or `{{wildcard(N)}}` (the N-th source wildcard).
-pub fn transform_check(src: &str, dest: &str) -> Result<(), ()> {
+pub fn transform_valid(src: &str, dest: &str) -> bool {
     if !crate::subject::is_valid_subject(dest) {
-        return Err(());
+        return false;
     }
     let pwcs = src.split('.').filter(|t| *t == "*").count();
     let has_fwc = src.split('.').next_back() == Some(">");
     for t in dest.split('.') {
         match wildcard_ref(t) {
-            Some(n) if n == 0 || n > pwcs => return Err(()),
+            Some(n) if n == 0 || n > pwcs => return false,
             _ => {}
         }
         if t == ">" && !has_fwc {
-            return Err(());
+            return false;
         }
     }
     if dest.split('.').filter(|t| *t == "*").count() > pwcs {
-        return Err(());
+        return false;
     }
-    Ok(())
+    true
 }
 
 fn wildcard_ref(t: &str) -> Option<usize> {
@@ -635,7 +635,7 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
             if !crate::subject::is_valid_subject(&src) {
                 return Err(ApiError::new(400, 10155, format!("stream transform source: invalid subject {src}")));
             }
-            if transform_check(&src, &dest).is_err() {
+            if !transform_valid(&src, &dest) {
                 return Err(ApiError::new(400, 10156, format!("stream transform: invalid mapping destination {dest:?}")));
             }
             Some((src, dest))
@@ -648,7 +648,7 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
             let src = if src.is_empty() { ">".to_string() } else { src };
             let dest = get_str(&o, "dest")?.unwrap_or("").to_string();
             let headers_only = get_bool(&o, "headers_only")?;
-            if !crate::subject::is_valid_subject(&src) || transform_check(&src, &dest).is_err() {
+            if !crate::subject::is_valid_subject(&src) || !transform_valid(&src, &dest) {
                 return Err(ApiError::invalid_config(&format!(
                     "stream configuration for republish with transform from '{src}' to '{dest}' not valid"
                 )));
@@ -859,8 +859,10 @@ mod tests {
         assert_eq!(transform("a.*.*", "b.$2.{{wildcard(1)}}", "a.x.y").as_deref(), Some("b.y.x"));
         assert_eq!(transform("a.*", "b.*", "a.x").as_deref(), Some("b.x"));
         assert_eq!(transform("a.*", "b.*", "c.x"), None);
-        assert!(transform_check("a.*", "b.$2").is_err());
-        assert!(transform_check("a.*", "b.>").is_err());
+        assert!(transform_valid("a.*.*", "b.$2.{{wildcard(1)}}"));
+        assert!(transform_valid("in.>", "stored.>"));
+        assert!(!transform_valid("a.*", "b.$2"));
+        assert!(!transform_valid("a.*", "b.>"));
     }
 
     #[test]

@@ -929,7 +929,9 @@ impl Server {
         self.js_consumers_after_apply(ctx, stream);
     }
 
-    /// A message on an internal subscription.
+    /// A message on an internal subscription (its arguments are the
+    /// message's fields, as the delivery path hands them over).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn js_internal_msg(
         &mut self,
         ctx: &mut Ctx,
