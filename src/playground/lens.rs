@@ -735,22 +735,89 @@ pub const RECENT_GROUPS: usize = 64;
 
 // ------------------------------------------------------------------- view
 
-fn cell_html(c: Option<Cell>) -> Html {
+/// Width, height and gap of a strip cell in the strip's drawing units (one
+/// unit is about 1.5 px at the strip's CSS height).
+const CELL_W: f64 = 10.0;
+const CELL_H: f64 = 11.0;
+const CELL_GAP: f64 = 2.5;
+
+/// The kinds of strip cell, each drawn as one path (CSS class, in drawing
+/// order).
+const CELL_KINDS: [&str; 4] = ["none", "uncommitted", "uncommitted pending", "committed"];
+
+fn cell_kind(c: Option<&Cell>) -> usize {
     match c {
-        None => html! { <span class="cell none"></span> },
-        Some(c) => {
-            let class = classes!(
-                "cell",
-                if c.committed { "committed" } else { "uncommitted" },
-                c.applied.then_some("applied"),
-                c.acks.is_some().then_some("pending"),
-            );
-            html! {
-                <span class={class} data-index={c.index.to_string()}>
-                    { c.acks.map(|a| a.to_string()).unwrap_or_default() }
-                </span>
+        None => 0,
+        Some(c) if c.committed => 3,
+        Some(c) if c.acks.is_some() => 2,
+        Some(_) => 1,
+    }
+}
+
+/// What a member's log strip draws (see [`strip_svg`]): one path per kind
+/// of cell (by [`CELL_KINDS`]), the "applied" underlines, the acks so far on
+/// the leader's uncommitted cells (x, acks), the counts, and the width in
+/// drawing units.
+#[derive(Debug, Default, PartialEq)]
+pub struct StripPlan {
+    pub d: [String; 4],
+    pub applied: String,
+    pub labels: Vec<(f64, usize)>,
+    pub committed: usize,
+    pub uncommitted: usize,
+    pub applied_n: usize,
+    pub width: f64,
+}
+
+pub fn strip_plan(cells: &[Option<Cell>]) -> StripPlan {
+    use std::fmt::Write;
+    let mut p = StripPlan::default();
+    for (i, c) in cells.iter().enumerate() {
+        let x = i as f64 * (CELL_W + CELL_GAP) + 0.75;
+        let _ = write!(p.d[cell_kind(c.as_ref())], "M{x} 0.75h{CELL_W}v{CELL_H}h-{CELL_W}z");
+        if let Some(c) = c {
+            if c.committed {
+                p.committed += 1;
+            } else {
+                p.uncommitted += 1;
+            }
+            if c.applied {
+                p.applied_n += 1;
+                let _ = write!(p.applied, "M{x} {}h{CELL_W}v2.5h-{CELL_W}z", CELL_H - 1.75);
+            }
+            if let Some(a) = c.acks {
+                p.labels.push((x + CELL_W / 2.0, a));
             }
         }
+    }
+    p.width = cells.len() as f64 * (CELL_W + CELL_GAP) + 1.5;
+    p
+}
+
+/// A member's log strip as one small SVG: a path of cell outlines or fills
+/// per kind of cell, a path of the "applied" underlines, and the acks so far
+/// as text on the leader's uncommitted cells. One element per kind instead
+/// of one per cell: a lens refresh rewrites a few `d` attributes rather than
+/// hundreds of cells (README "Benchmarks", frame time). Counts for tests and
+/// tools are on the element (`data-committed`, `data-uncommitted`,
+/// `data-applied`). Decorative: the row's text says the same.
+pub fn strip_svg(cells: &[Option<Cell>], title: String) -> Html {
+    let p = strip_plan(cells);
+    html! {
+        <svg class="strip" viewBox={format!("0 0 {} {}", p.width, CELL_H + 1.5)} aria-hidden="true" focusable="false"
+            data-cells={cells.len().to_string()} data-committed={p.committed.to_string()}
+            data-uncommitted={p.uncommitted.to_string()} data-applied={p.applied_n.to_string()}>
+            <title>{ title }</title>
+            { for CELL_KINDS.iter().zip(p.d).filter(|(_, d)| !d.is_empty()).map(|(class, d)| html! {
+                <path class={format!("cells {class}")} d={d} />
+            }) }
+            if !p.applied.is_empty() {
+                <path class="cells applied" d={p.applied} />
+            }
+            { for p.labels.into_iter().map(|(x, a)| html! {
+                <text class="cell-acks" x={x.to_string()} y={(CELL_H / 2.0 + 0.75).to_string()}>{ a }</text>
+            }) }
+        </svg>
     }
 }
 
@@ -794,7 +861,7 @@ fn member_row(g: &Group, m: &Member) -> Html {
             <td class="log-text">{ log_text }</td>
             <td class="match">{ matched }</td>
             <td class="strip-cell" aria-hidden="true">
-                <span class="strip" title={strip_title}>{ for m.cells.iter().map(|c| cell_html(*c)) }</span>
+                { strip_svg(&m.cells, strip_title) }
             </td>
         </tr>
     }
@@ -1095,6 +1162,23 @@ mod tests {
             }
         }
         assert!(saw, "no candidate seen");
+    }
+
+    #[test]
+    fn strip_plan_draws_each_cell_once_by_kind() {
+        let cell = |index, committed, applied, acks| Some(Cell { index, term: 1, committed, applied, acks });
+        let cells = [None, cell(1, true, true, None), cell(2, true, false, None), cell(3, false, false, Some(2)), cell(4, false, false, None)];
+        let p = strip_plan(&cells);
+        let count = |d: &str| d.matches('M').count();
+        assert_eq!(CELL_KINDS, ["none", "uncommitted", "uncommitted pending", "committed"]);
+        assert_eq!([count(&p.d[0]), count(&p.d[1]), count(&p.d[2]), count(&p.d[3])], [1, 1, 1, 2]);
+        assert_eq!((p.committed, p.uncommitted, p.applied_n), (2, 2, 1));
+        assert_eq!(count(&p.applied), 1);
+        // Cells sit side by side: the second committed cell is the third cell.
+        assert!(p.d[3].contains(&format!("M{} 0.75", 2.0 * (CELL_W + CELL_GAP) + 0.75)), "{}", p.d[3]);
+        assert_eq!(p.labels, vec![(3.0 * (CELL_W + CELL_GAP) + 0.75 + CELL_W / 2.0, 2)]);
+        assert_eq!(p.width, 5.0 * (CELL_W + CELL_GAP) + 1.5);
+        assert_eq!(strip_plan(&[]), StripPlan { width: 1.5, ..StripPlan::default() });
     }
 
     #[test]

@@ -83,9 +83,11 @@ function lens(page, stream) {
       election: g.querySelector('.election')?.textContent ?? '',
       frames: g.querySelector('.frames-line')?.textContent ?? '',
       pubacks: g.querySelector('.pubacks')?.textContent ?? '',
+      // The strips (one SVG per member) carry their cell counts.
       cells: {
-        committed: g.querySelectorAll('.strip .cell.committed').length,
-        uncommitted: g.querySelectorAll('.strip .cell.uncommitted').length,
+        committed: [...g.querySelectorAll('svg.strip')].reduce((n, e) => n + Number(e.dataset.committed), 0),
+        uncommitted: [...g.querySelectorAll('svg.strip')].reduce((n, e) => n + Number(e.dataset.uncommitted), 0),
+        drawn: [...g.querySelectorAll('svg.strip path.cells.committed')].reduce((n, p) => n + (p.getAttribute('d').match(/M/g) ?? []).length, 0),
       },
     };
   }, stream);
@@ -120,7 +122,8 @@ test('Raft lens: stream leader, three members, committed entries and quorum acks
   assert.equal(lead.match, 'is the leader');
   assert.ok(lead.commit >= 6, `5 publishes and the no-op committed: ${lead.commit}`);
   for (const m of l.members) assert.equal(m.term, l.term, `${m.server} in the leader's term`);
-  assert.ok(l.cells.committed >= 3 * 6, `committed cells drawn: ${l.cells.committed}`);
+  assert.ok(l.cells.committed >= 3 * 6, `committed cells: ${l.cells.committed}`);
+  assert.equal(l.cells.drawn, l.cells.committed, 'one committed cell drawn per committed entry');
   // The leader's last entries: publishes, each with a quorum of acks.
   assert.ok(l.proposals.length >= 3);
   assert.ok(l.proposals.some((p) => /publish to orders\.new · acks [23]\/3 quorum/.test(p)), l.proposals.join('\n'));
