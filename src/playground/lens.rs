@@ -790,8 +790,14 @@ pub fn strip_plan(cells: &[Option<Cell>]) -> StripPlan {
             }
         }
     }
-    p.width = cells.len() as f64 * (CELL_W + CELL_GAP) + 1.5;
+    let n = cells.len() as f64;
+    p.width = n * CELL_W + (n - 1.0).max(0.0) * CELL_GAP + 1.5;
     p
+}
+
+/// One cell drawn as the strips draw it, for the lens's key.
+fn legend_cell(c: Option<Cell>) -> Html {
+    strip_svg(&[c], String::new())
 }
 
 /// A member's log strip as one small SVG: a path of cell outlines or fills
@@ -807,7 +813,9 @@ pub fn strip_svg(cells: &[Option<Cell>], title: String) -> Html {
         <svg class="strip" viewBox={format!("0 0 {} {}", p.width, CELL_H + 1.5)} aria-hidden="true" focusable="false"
             data-cells={cells.len().to_string()} data-committed={p.committed.to_string()}
             data-uncommitted={p.uncommitted.to_string()} data-applied={p.applied_n.to_string()}>
-            <title>{ title }</title>
+            if !title.is_empty() {
+                <title>{ title }</title>
+            }
             { for CELL_KINDS.iter().zip(p.d).filter(|(_, d)| !d.is_empty()).map(|(class, d)| html! {
                 <path class={format!("cells {class}")} d={d} />
             }) }
@@ -917,7 +925,10 @@ pub fn group_html(g: &Group, recent: &Recent, multi_cluster: bool) -> Html {
     html! {
         <section class="raft-group" key={g.key()} data-group={g.group.clone()}
             data-stream={g.stream.clone().unwrap_or_default()} data-leader={leader}
-            data-term={g.term.to_string()} aria-label={format!("Raft group {}", g.group)}>
+            data-term={g.term.to_string()} aria-label={match (&g.stream, multi_cluster) {
+                (None, true) => format!("Raft group {} of cluster {}", g.group, text::short(&g.cluster, 24)),
+                _ => format!("Raft group {}", g.group),
+            }}>
             <h3 class="group-title">{ title }{ " " }<span class="muted small">{ text::short(&g.group, 40) }</span></h3>
             <p class="group-status">{ g.headline() }</p>
             if !elections.is_empty() {
@@ -996,10 +1007,10 @@ pub fn lens_frame(groups: &[Group], more: usize, parts: Vec<Html>) -> Html {
             <h2 id="lens-h" class="panel-title">{ "Raft lens" }</h2>
             <p class="muted small lens-help">
                 { "Each Raft group: its members (role, term, vote), their logs (last, commit, applied; the leader's view of each follower's match), the leader's last entries with the acks counted as they arrive, and the Raft frames in flight. Strip: " }
-                <span class="cell committed applied" aria-hidden="true"></span>{ " committed and applied, " }
-                <span class="cell committed" aria-hidden="true"></span>{ " committed, " }
-                <span class="cell uncommitted" aria-hidden="true"></span>{ " not yet committed (on the leader: acks so far), " }
-                <span class="cell none" aria-hidden="true"></span>{ " not in this log." }
+                { legend_cell(Some(Cell { index: 1, term: 1, committed: true, applied: true, acks: None })) }{ " committed and applied, " }
+                { legend_cell(Some(Cell { index: 1, term: 1, committed: true, applied: false, acks: None })) }{ " committed, " }
+                { legend_cell(Some(Cell { index: 1, term: 1, committed: false, applied: false, acks: None })) }{ " not yet committed (on the leader: acks so far), " }
+                { legend_cell(None) }{ " not in this log." }
             </p>
             if groups.is_empty() {
                 <p class="muted">{ "No Raft group yet." }</p>
@@ -1177,7 +1188,7 @@ mod tests {
         // Cells sit side by side: the second committed cell is the third cell.
         assert!(p.d[3].contains(&format!("M{} 0.75", 2.0 * (CELL_W + CELL_GAP) + 0.75)), "{}", p.d[3]);
         assert_eq!(p.labels, vec![(3.0 * (CELL_W + CELL_GAP) + 0.75 + CELL_W / 2.0, 2)]);
-        assert_eq!(p.width, 5.0 * (CELL_W + CELL_GAP) + 1.5);
+        assert_eq!(p.width, 5.0 * CELL_W + 4.0 * CELL_GAP + 1.5, "0.75 of margin on both sides");
         assert_eq!(strip_plan(&[]), StripPlan { width: 1.5, ..StripPlan::default() });
     }
 

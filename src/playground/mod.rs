@@ -52,7 +52,8 @@ const CUSTOM: &str = "custom";
 /// While playing, a render caused by an animation frame rebuilds the panels
 /// around the drawing (event log, guide/metrics/causal/sequence/streams, Raft
 /// lens, faults, clients) only when theirs is older than this, in wall ms,
-/// and at most one of them per frame; the drawing and the toolbar are rebuilt
+/// and at most one of them (or one Raft lens group) per frame, the one that
+/// has waited longest first (`Playground::turn`); the drawing and the toolbar are rebuilt
 /// every frame. Any other render (a click, typing, pause) rebuilds them all.
 /// Measured by tests/bench/frame-bench.mjs (README "Benchmarks").
 const PANEL_REFRESH_MS: f64 = 200.0;
@@ -96,6 +97,15 @@ mod slot {
 /// The Raft lens's last build while playing: each group's section by its
 /// key (`lens::Group::key`; wall ms, version, html), in the lens's order, and
 /// the panel around them (version, html).
+/// Which panel slot or Raft lens group (by `lens::Group::key`) a frame
+/// rebuilds while playing (see [`Playground::turn`]).
+#[derive(Clone, Debug, PartialEq)]
+enum Turn {
+    None,
+    Slot(usize),
+    Lens(String),
+}
+
 #[derive(Default)]
 struct LensBuild {
     groups: Vec<(String, f64, u64, Html)>,
@@ -681,7 +691,8 @@ impl Component for Playground {
         // Throttle the panels only in a render caused by animation frames alone.
         let stale = PANELS_STALE.with(|f| f.replace(false));
         let throttle = self.playing && !stale;
-        let rebuilt = Cell::new(false);
+        let faults_key = self.faults_key();
+        let turn = if throttle { self.turn(faults_key) } else { Turn::None };
         html! {
             <div class={classes!("playground", self.time.presenter.then_some("presenter"))}>
                 { self.view_toolbar(ctx) }
@@ -691,15 +702,15 @@ impl Component for Playground {
                     { self.view_cluster(ctx, throttle) }
                     { view::legend() }
                 </section>
-                { self.panel(slot::LOG, &rebuilt, throttle, None, || self.view_log(ctx)) }
-                { self.panel(slot::GUIDE, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Guide)) }
-                { self.panel(slot::METRICS, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Metrics)) }
-                { self.panel(slot::CAUSAL, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Causal)) }
-                { self.panel(slot::SEQUENCE, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Sequence)) }
-                { self.panel(slot::STREAMS, &rebuilt, throttle, None, || self.view_panels(ctx, Side::Streams)) }
-                { self.lens_panel(&rebuilt, throttle) }
-                { self.panel(slot::FAULTS, &rebuilt, throttle, self.faults_key(), || self.view_faults(ctx)) }
-                { self.panel(slot::CLIENTS, &rebuilt, throttle, None, || self.view_clients()) }
+                { self.panel(slot::LOG, &turn, throttle, None, || self.view_log(ctx)) }
+                { self.panel(slot::GUIDE, &turn, throttle, None, || self.view_panels(ctx, Side::Guide)) }
+                { self.panel(slot::METRICS, &turn, throttle, None, || self.view_panels(ctx, Side::Metrics)) }
+                { self.panel(slot::CAUSAL, &turn, throttle, None, || self.view_panels(ctx, Side::Causal)) }
+                { self.panel(slot::SEQUENCE, &turn, throttle, None, || self.view_panels(ctx, Side::Sequence)) }
+                { self.panel(slot::STREAMS, &turn, throttle, None, || self.view_panels(ctx, Side::Streams)) }
+                { self.lens_panel(&turn, throttle) }
+                { self.panel(slot::FAULTS, &turn, throttle, faults_key, || self.view_faults(ctx)) }
+                { self.panel(slot::CLIENTS, &turn, throttle, None, || self.view_clients()) }
             </div>
         }
     }
@@ -714,14 +725,46 @@ impl Playground {
         }
     }
 
+    /// This frame's refresh turn while playing: of the panel slots and Raft
+    /// lens groups whose last build is older than [`PANEL_REFRESH_MS`], the
+    /// one that has waited longest (so none is starved, however many there
+    /// are). Not a turn: a panel far off screen without a live region
+    /// ([`OFFSCREEN_SKIPPABLE`]), or the faults panel while its key is the
+    /// same (`faults_key`).
+    fn turn(&self, faults_key: Option<u64>) -> Turn {
+        let now = now_ms();
+        let seen = PANELS_SEEN.with(|m| m.get());
+        let mut best = (PANEL_REFRESH_MS, Turn::None);
+        let mut consider = |age: f64, t: Turn| {
+            if age >= best.0 {
+                best = (age, t);
+            }
+        };
+        PANELS.with(|p| {
+            for (slot, cached) in p.borrow().iter().enumerate() {
+                let Some((at, _, _, was)) = cached else { continue };
+                let same = was.is_some() && slot == slot::FAULTS && *was == faults_key;
+                if !same && seen & (1 << slot) != 0 {
+                    consider(now - at, Turn::Slot(slot));
+                }
+            }
+        });
+        LENS.with(|l| {
+            for (key, at, _, _) in &l.borrow().groups {
+                consider(now - at, Turn::Lens(key.clone()));
+            }
+        });
+        best.1
+    }
+
     /// Panel `slot`'s html: `build()`, or while playing and rendering for
-    /// animation frames only its last build if younger than
-    /// [`PANEL_REFRESH_MS`] or if another panel was rebuilt in this render,
-    /// so no frame pays for more than one panel. A panel whose content a
-    /// `key` tells (the faults panel: liveness, partitions, roles) keeps its
-    /// last build while the key is the same, however old. `throttle` is
-    /// false for a render that must rebuild them all (see `view`).
-    fn panel(&self, slot: usize, rebuilt: &Cell<bool>, throttle: bool, key: Option<u64>, build: impl FnOnce() -> Html) -> Html {
+    /// animation frames (`throttle`) its last build unless this frame's
+    /// [`Turn`] is this slot's, so no frame pays for more than one panel. A
+    /// panel whose content a `key` tells (the faults panel: liveness,
+    /// partitions, roles, console output) keeps its last build while the key
+    /// is the same, however old. `throttle` is false for a render that must
+    /// rebuild them all (see `view`).
+    fn panel(&self, slot: usize, turn: &Turn, throttle: bool, key: Option<u64>, build: impl FnOnce() -> Html) -> Html {
         let now = now_ms();
         let frozen = |version: u64, html: Html| html! { <Frozen version={version} html={html} /> };
         PANELS.with(|p| {
@@ -729,15 +772,10 @@ impl Playground {
             let Some(cached) = p.get_mut(slot) else {
                 return build();
             };
-            if throttle {
-                if let Some((at, version, html, was)) = cached.as_ref() {
-                    let same = key.is_some() && key == *was;
-                    let hidden = PANELS_SEEN.with(|m| m.get()) & (1 << slot) == 0;
-                    if same || hidden || rebuilt.get() || now - at < PANEL_REFRESH_MS {
-                        return frozen(*version, html.clone());
-                    }
+            if throttle && *turn != Turn::Slot(slot) {
+                if let Some((_, version, html, _)) = cached.as_ref() {
+                    return frozen(*version, html.clone());
                 }
-                rebuilt.set(true);
             }
             let html = build();
             let version = next_version();
@@ -747,27 +785,24 @@ impl Playground {
     }
 
     /// The Raft lens, refreshed a group at a time: while playing and
-    /// rendering for animation frames, one group's section is rebuilt when
-    /// it is older than [`PANEL_REFRESH_MS`] and no panel was rebuilt in this
-    /// render (as [`Self::panel`] does for a whole panel); the others keep
-    /// their last build (a [`Frozen`] each, keyed by group). A group new to
-    /// the lens is built at once. A lens of three groups costs a third per
-    /// refresh this way (README "Benchmarks", frame time). Every section
-    /// keeps its election status live region.
-    fn lens_panel(&self, rebuilt: &Cell<bool>, throttle: bool) -> Html {
+    /// rendering for animation frames, a group's section is rebuilt on its
+    /// [`Turn`] (see [`Self::turn`]); the others keep their last build (a
+    /// [`Frozen`] each, keyed by `lens::Group::key`). A group new to the lens
+    /// appears on the lens's next turn (at once in a full render). A lens of
+    /// three groups costs a third per refresh this way (README "Benchmarks",
+    /// frame time). Every section keeps its election status live region.
+    fn lens_panel(&self, turn: &Turn, throttle: bool) -> Html {
         let Some(s) = &self.session else {
             return html! {};
         };
         let frozen = |version: u64, html: Html| html! { <Frozen version={version} html={html} /> };
         let now = now_ms();
+        let my_turn = |key: &str| matches!(turn, Turn::Lens(k) if k == key);
         LENS.with(|cache| {
             let mut cache = cache.borrow_mut();
-            if throttle {
+            if throttle && !matches!(turn, Turn::Lens(_)) {
                 if let Some((version, html)) = &cache.panel {
-                    let due = !rebuilt.get() && cache.groups.iter().any(|(_, at, _, _)| now - at >= PANEL_REFRESH_MS);
-                    if !due {
-                        return frozen(*version, html.clone());
-                    }
+                    return frozen(*version, html.clone());
                 }
             }
             let Some((groups, more)) = lens::lens_groups(&s.world) else {
@@ -776,21 +811,14 @@ impl Playground {
             };
             let multi = lens::multi_cluster(&groups);
             let mut old = std::mem::take(&mut cache.groups);
-            let mut turn_taken = false;
             for g in &groups {
                 let key = g.key();
                 let kept = old.iter().position(|(k, ..)| *k == key).map(|i| old.swap_remove(i));
                 let entry = match kept {
-                    Some(k) if throttle && (turn_taken || now - k.1 < PANEL_REFRESH_MS) => k,
-                    was => {
-                        turn_taken |= was.is_some();
-                        (key, now, next_version(), lens::group_html(g, &s.recent, multi))
-                    }
+                    Some(k) if throttle && !my_turn(&key) => k,
+                    _ => (key, now, next_version(), lens::group_html(g, &s.recent, multi)),
                 };
                 cache.groups.push(entry);
-            }
-            if throttle {
-                rebuilt.set(true);
             }
             let parts = cache
                 .groups
