@@ -978,15 +978,6 @@ pub fn group_html(g: &Group, recent: &Recent, multi_cluster: bool) -> Html {
     }
 }
 
-/// The lens panel (nothing when the scenario has no JetStream server).
-pub fn lens_view(world: &World, recent: &Recent) -> Html {
-    let Some((groups, more)) = lens_groups(world) else {
-        return html! {};
-    };
-    let multi = multi_cluster(&groups);
-    lens_frame(&groups, more, groups.iter().map(|g| group_html(g, recent, multi)).collect())
-}
-
 /// The groups the lens shows and how many more it leaves out (see
 /// [`groups`]), or `None` when the scenario has no JetStream server (no lens).
 pub fn lens_groups(world: &World) -> Option<(Vec<Group>, usize)> {
@@ -1000,7 +991,8 @@ pub fn multi_cluster(groups: &[Group]) -> bool {
 }
 
 /// The lens panel around its groups' html (`parts`, one per group of
-/// `groups`, in order: see [`group_html`]).
+/// `groups`, in order: see [`group_html`]; the playground builds and keeps
+/// them one by one, `Playground::lens_panel`).
 pub fn lens_frame(groups: &[Group], more: usize, parts: Vec<Html>) -> Html {
     html! {
         <section class="panel lens" aria-labelledby="lens-h">

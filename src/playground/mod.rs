@@ -94,9 +94,6 @@ mod slot {
     pub const COUNT: usize = 8;
 }
 
-/// The Raft lens's last build while playing: each group's section by its
-/// key (`lens::Group::key`; wall ms, version, html), in the lens's order, and
-/// the panel around them (version, html).
 /// Which panel slot or Raft lens group (by `lens::Group::key`) a frame
 /// rebuilds while playing (see [`Playground::turn`]).
 #[derive(Clone, Debug, PartialEq)]
@@ -106,6 +103,9 @@ enum Turn {
     Lens(String),
 }
 
+/// The Raft lens's last build while playing: each group's section by its
+/// key (`lens::Group::key`; wall ms, version, html), in the lens's order, and
+/// the panel around them (version, html).
 #[derive(Default)]
 struct LensBuild {
     groups: Vec<(String, f64, u64, Html)>,
@@ -138,6 +138,11 @@ impl PartialEq for FrozenProps {
 #[function_component]
 pub(crate) fn Frozen(p: &FrozenProps) -> Html {
     p.html.clone()
+}
+
+/// `html` behind [`Frozen`] at `version`.
+pub(crate) fn frozen(version: u64, html: Html) -> Html {
+    html! { <Frozen version={version} html={html} /> }
 }
 
 pub enum Msg {
@@ -766,7 +771,6 @@ impl Playground {
     /// rebuild them all (see `view`).
     fn panel(&self, slot: usize, turn: &Turn, throttle: bool, key: Option<u64>, build: impl FnOnce() -> Html) -> Html {
         let now = now_ms();
-        let frozen = |version: u64, html: Html| html! { <Frozen version={version} html={html} /> };
         PANELS.with(|p| {
             let mut p = p.borrow_mut();
             let Some(cached) = p.get_mut(slot) else {
@@ -795,7 +799,6 @@ impl Playground {
         let Some(s) = &self.session else {
             return html! {};
         };
-        let frozen = |version: u64, html: Html| html! { <Frozen version={version} html={html} /> };
         let now = now_ms();
         let my_turn = |key: &str| matches!(turn, Turn::Lens(k) if k == key);
         LENS.with(|cache| {

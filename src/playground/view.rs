@@ -823,7 +823,7 @@ pub fn cluster_figure(world: &World, layout: &Layout, reduced_motion: bool, ix: 
     let more = total_frames.saturating_sub(MAX_FRAMES_DRAWN);
     html! {
         <figure class="cluster-figure">
-            <super::Frozen version={version} html={drawing} />
+            { super::frozen(version, drawing) }
             <figcaption class="muted" id="frames-caption">
                 { format!("{total_frames} frame{} in flight", if total_frames == 1 { "" } else { "s" }) }
                 if more > 0 { { format!(" ({more} not drawn)") } }
