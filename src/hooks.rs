@@ -28,11 +28,7 @@ pub fn trace_hash(text: &str, seed: Option<u64>, until: Option<Time>) -> Result<
     let limit = Limits::default().max_duration;
     let run_to = until.or(sc.until).unwrap_or(DEFAULT_UNTIL);
     if run_to > limit {
-        return Err(format!(
-            "until {} is beyond the limit of {}",
-            fmt_time(run_to),
-            fmt_time(limit)
-        ));
+        return Err(format!("until {} is beyond the limit of {}", fmt_time(run_to), fmt_time(limit)));
     }
     let seed = seed.or(sc.seed).unwrap_or(1);
     let world = run_headless(text, seed, until, MAX_EVENTS)?;
@@ -72,25 +68,17 @@ mod js {
         } else if let Some(s) = v.as_string() {
             s
         } else {
-            return Err(err(format!(
-                "{what} must be a number, a BigInt or a string"
-            )));
+            return Err(err(format!("{what} must be a number, a BigInt or a string")));
         };
         let t = text.trim();
         if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit()) {
-            return Err(err(format!(
-                "{what} must be a whole number from 0 to 2^64-1"
-            )));
+            return Err(err(format!("{what} must be a whole number from 0 to 2^64-1")));
         }
-        t.parse::<u64>()
-            .map(Some)
-            .map_err(|_| err(format!("{what} must be at most 2^64-1")))
+        t.parse::<u64>().map(Some).map_err(|_| err(format!("{what} must be at most 2^64-1")))
     }
 
     fn now_ms() -> f64 {
-        web_sys::window()
-            .and_then(|w| w.performance())
-            .map_or(0.0, |p| p.now())
+        web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
     }
 
     fn bench(messages: JsValue) -> Result<JsValue, JsValue> {
@@ -99,27 +87,11 @@ mod js {
         let run = jetsim_core::bench::run_fanout(messages).map_err(err)?;
         let ms = now_ms() - t0;
         let out = Object::new();
-        Reflect::set(
-            &out,
-            &"messages".into(),
-            &JsValue::from_f64(run.messages as f64),
-        )?;
-        Reflect::set(
-            &out,
-            &"deliveries".into(),
-            &JsValue::from_f64(run.deliveries as f64),
-        )?;
-        Reflect::set(
-            &out,
-            &"events".into(),
-            &JsValue::from_f64(run.events as f64),
-        )?;
+        Reflect::set(&out, &"messages".into(), &JsValue::from_f64(run.messages as f64))?;
+        Reflect::set(&out, &"deliveries".into(), &JsValue::from_f64(run.deliveries as f64))?;
+        Reflect::set(&out, &"events".into(), &JsValue::from_f64(run.events as f64))?;
         Reflect::set(&out, &"ms".into(), &JsValue::from_f64(ms))?;
-        Reflect::set(
-            &out,
-            &"traceHash".into(),
-            &JsValue::from_str(&format!("{:016x}", run.trace_hash)),
-        )?;
+        Reflect::set(&out, &"traceHash".into(), &JsValue::from_str(&format!("{:016x}", run.trace_hash)))?;
         Ok(out.into())
     }
 
@@ -129,34 +101,23 @@ mod js {
         let run = jetsim_core::bench::run_r3(messages).map_err(err)?;
         let ms = now_ms() - t0;
         let out = Object::new();
-        for (k, v) in [
-            ("messages", run.messages),
-            ("acked", run.acked),
-            ("events", run.events),
-            ("simNs", run.sim_time),
-        ] {
+        for (k, v) in
+            [("messages", run.messages), ("acked", run.acked), ("events", run.events), ("simNs", run.sim_time)]
+        {
             Reflect::set(&out, &k.into(), &JsValue::from_f64(v as f64))?;
         }
         Reflect::set(&out, &"ms".into(), &JsValue::from_f64(ms))?;
-        Reflect::set(
-            &out,
-            &"traceHash".into(),
-            &JsValue::from_str(&format!("{:016x}", run.trace_hash)),
-        )?;
+        Reflect::set(&out, &"traceHash".into(), &JsValue::from_str(&format!("{:016x}", run.trace_hash)))?;
         Ok(out.into())
     }
 
     fn trace_hash(text: JsValue, seed: JsValue, until: JsValue) -> Result<JsValue, JsValue> {
         let Some(text) = text.as_string() else {
-            return Err(err(
-                "traceHash(scenarioText, seed?, untilNs?): scenarioText must be a string",
-            ));
+            return Err(err("traceHash(scenarioText, seed?, untilNs?): scenarioText must be a string"));
         };
         let seed = whole(&seed, "seed")?;
         let until = whole(&until, "untilNs")?;
-        super::trace_hash(&text, seed, until)
-            .map(|h| JsValue::from_str(&h))
-            .map_err(err)
+        super::trace_hash(&text, seed, until).map(|h| JsValue::from_str(&h)).map_err(err)
     }
 
     /// Set `window.jetsim = { bench, benchR3, traceHash }` (replacing any earlier one).
@@ -164,9 +125,7 @@ mod js {
         let window = web_sys::window().ok_or_else(|| err("no window"))?;
         let hooks = Object::new();
         let bench_fn = Closure::<dyn Fn(JsValue) -> Result<JsValue, JsValue>>::new(bench);
-        let hash_fn = Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
-            trace_hash,
-        );
+        let hash_fn = Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(trace_hash);
         Reflect::set(&hooks, &"bench".into(), &bench_fn.into_js_value())?;
         let r3_fn = Closure::<dyn Fn(JsValue) -> Result<JsValue, JsValue>>::new(bench_r3);
         Reflect::set(&hooks, &"benchR3".into(), &r3_fn.into_js_value())?;
@@ -202,12 +161,7 @@ mod tests {
             w.run_until(until);
             let want = format!("{:016x}", w.trace.hash());
             assert_eq!(trace_hash(e.text, None, None), Ok(want.clone()), "{}", e.id);
-            assert_eq!(
-                trace_hash(e.text, Some(seed), Some(until)),
-                Ok(want),
-                "{}",
-                e.id
-            );
+            assert_eq!(trace_hash(e.text, Some(seed), Some(until)), Ok(want), "{}", e.id);
             // A run cut short hashes differently.
             assert_ne!(
                 trace_hash(e.text, Some(seed), Some(jetsim_core::time::MS)),
@@ -218,18 +172,11 @@ mod tests {
 
     #[test]
     fn errors_are_messages() {
-        assert!(trace_hash("nonsense", None, None)
-            .unwrap_err()
-            .starts_with("line 1:"));
+        assert!(trace_hash("nonsense", None, None).unwrap_err().starts_with("line 1:"));
         let text = EXAMPLES[0].text;
-        assert!(trace_hash(text, None, Some(25 * jetsim_core::time::HOUR))
-            .unwrap_err()
-            .contains("beyond the limit"));
+        assert!(trace_hash(text, None, Some(25 * jetsim_core::time::HOUR)).unwrap_err().contains("beyond the limit"));
         // No `until`: 60 s.
         let no_until = "jetsim 1\nserver n1\nclient c server=n1\nat 0s c: nats pub a hi\n";
-        assert_eq!(
-            trace_hash(no_until, None, None),
-            trace_hash(no_until, Some(1), Some(60 * SEC))
-        );
+        assert_eq!(trace_hash(no_until, None, None), trace_hash(no_until, Some(1), Some(60 * SEC)));
     }
 }

@@ -48,11 +48,7 @@ mod tests {
     #[test]
     fn escapes_controls_and_bidi() {
         assert_eq!(display("a\u{202E}b\nc\u{7}"), "a\\u{202e}b\\u{a}c\\u{7}");
-        assert_eq!(
-            display("<script>"),
-            "<script>",
-            "HTML is left as text (Yew escapes it)"
-        );
+        assert_eq!(display("<script>"), "<script>", "HTML is left as text (Yew escapes it)");
     }
 
     #[test]

@@ -60,11 +60,8 @@ pub fn encode(s: &Shared) -> String {
     out.push_str(&format!("&n={}&t={}", s.at.events, s.at.at));
     if !s.inputs.is_empty() {
         out.push_str("&in=");
-        let parts: Vec<String> = s
-            .inputs
-            .iter()
-            .map(|i| format!("{}.{}.{}", i.at.events, i.at.at, b64_encode(i.line.as_bytes())))
-            .collect();
+        let parts: Vec<String> =
+            s.inputs.iter().map(|i| format!("{}.{}.{}", i.at.events, i.at.at, b64_encode(i.line.as_bytes()))).collect();
         out.push_str(&parts.join("~"));
     }
     out

@@ -32,7 +32,9 @@ pub enum CanvasMsg {
     /// Open the fault menu of this server (click, Enter or Space).
     OpenMenu(usize),
     /// Close the menu; `refocus`: give focus back to its server.
-    CloseMenu { refocus: bool },
+    CloseMenu {
+        refocus: bool,
+    },
     /// A key pressed in the menu (arrows, Home, End, Escape, Tab).
     MenuKey(String),
     /// A menu item: the fault to apply (then the menu closes).
@@ -254,7 +256,12 @@ pub fn menu_items(w: &World, i: usize) -> Vec<Item> {
     let name = slot.config.name.clone();
     let l = slot.liveness;
     let (up, down, paused) = (l == Liveness::Up, l == Liveness::Down, l == Liveness::Paused);
-    let item = |label: &str, id: &str, enabled: bool, fault: Fault| Item { label: label.into(), id: id.into(), enabled, act: Act::Fault(fault) };
+    let item = |label: &str, id: &str, enabled: bool, fault: Fault| Item {
+        label: label.into(),
+        id: id.into(),
+        enabled,
+        act: Act::Fault(fault),
+    };
     let mut items = vec![
         item("Kill", "kill", !down, Fault::Kill(name.clone())),
         item("Restart", "restart", down, Fault::Restart(name.clone())),
@@ -355,17 +362,33 @@ pub fn drop_fault(w: &World, d: &DropAction) -> Option<(Fault, String)> {
     match *d {
         DropAction::Cut(a, b) => {
             let (na, nb) = (name(a)?, name(b)?);
-            let msg = format!("Cut the route {} ↔ {} (partition {} | {}).", text::short(&na, 24), text::short(&nb, 24), text::short(&na, 24), text::short(&nb, 24));
+            let msg = format!(
+                "Cut the route {} ↔ {} (partition {} | {}).",
+                text::short(&na, 24),
+                text::short(&nb, 24),
+                text::short(&na, 24),
+                text::short(&nb, 24)
+            );
             Some((Fault::Partition(vec![vec![Selector::Node(na)], vec![Selector::Node(nb)]]), msg))
         }
         DropAction::Heal(a, b) => {
             let (na, nb) = (name(a)?, name(b)?);
-            let msg = format!("Healed the route {} ↔ {} (heal {} {}).", text::short(&na, 24), text::short(&nb, 24), text::short(&na, 24), text::short(&nb, 24));
+            let msg = format!(
+                "Healed the route {} ↔ {} (heal {} {}).",
+                text::short(&na, 24),
+                text::short(&nb, 24),
+                text::short(&na, 24),
+                text::short(&nb, 24)
+            );
             Some((Fault::Heal(Some((Selector::Node(na), Selector::Node(nb)))), msg))
         }
         DropAction::Isolate(a) => {
             let na = name(a)?;
-            let msg = format!("Isolated {} from every other server (isolate {}).", text::short(&na, 24), text::short(&na, 24));
+            let msg = format!(
+                "Isolated {} from every other server (isolate {}).",
+                text::short(&na, 24),
+                text::short(&na, 24)
+            );
             Some((Fault::Isolate(na), msg))
         }
         DropAction::Menu | DropAction::Cancel(_) => None,
@@ -388,7 +411,8 @@ pub fn drop_hint(w: &World, d: &DropAction) -> String {
 /// (down to 1 µs); refuses what is not a number from 0 to [`MAX_LATENCY_MS`].
 pub fn parse_ms(s: &str) -> Result<Dur, String> {
     let t = s.trim();
-    let bad = || format!("Latency: type a number of milliseconds from 0 to {MAX_LATENCY_MS} (got {:?}).", text::short(t, 20));
+    let bad =
+        || format!("Latency: type a number of milliseconds from 0 to {MAX_LATENCY_MS} (got {:?}).", text::short(t, 20));
     if t.is_empty() || t.len() > 32 {
         return Err(bad());
     }
@@ -537,7 +561,11 @@ pub fn splits(w: &World) -> Vec<Split> {
     let mut out = Vec::new();
     for kind in ["AZ", "region"] {
         let key_of = |s: &jetsim_core::sim::ServerSlot| -> Option<String> {
-            if kind == "AZ" { s.config.az.clone() } else { s.config.region.clone() }
+            if kind == "AZ" {
+                s.config.az.clone()
+            } else {
+                s.config.region.clone()
+            }
         };
         let sel = |v: &str| if kind == "AZ" { Selector::Az(v.to_string()) } else { Selector::Region(v.to_string()) };
         let mut values: Vec<String> = Vec::new();
@@ -901,7 +929,11 @@ impl Playground {
                         focus_later(ed.back());
                         self.canvas.edit = None;
                         let (na, nb) = (w.name(a as Endpoint).to_string(), w.name(b as Endpoint).to_string());
-                        ctx.link().send_message(Msg::Fault(Fault::Latency(Selector::Node(na), Selector::Node(nb), spec)));
+                        ctx.link().send_message(Msg::Fault(Fault::Latency(
+                            Selector::Node(na),
+                            Selector::Node(nb),
+                            spec,
+                        )));
                     }
                 }
             }
@@ -981,23 +1013,48 @@ mod tests {
         let enabled = |w: &World| -> Vec<String> {
             menu_items(w, 1).into_iter().filter(|i| i.enabled).map(|i| i.label).collect()
         };
-        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Isolate", "Link latency…", "Cut link to n1", "Cut link to n3"]);
+        assert_eq!(
+            enabled(&w),
+            ["Kill", "Pause", "Power loss", "Isolate", "Link latency…", "Cut link to n1", "Cut link to n3"]
+        );
         w.apply_fault(&Fault::Pause("n2".into()));
-        assert_eq!(enabled(&w), ["Kill", "Resume", "Power loss", "Isolate", "Link latency…", "Cut link to n1", "Cut link to n3"]);
+        assert_eq!(
+            enabled(&w),
+            ["Kill", "Resume", "Power loss", "Isolate", "Link latency…", "Cut link to n1", "Cut link to n3"]
+        );
         w.apply_fault(&Fault::Kill("n2".into()));
         assert_eq!(enabled(&w), ["Restart", "Link latency…", "Cut link to n1", "Cut link to n3"]);
         w.apply_fault(&Fault::Restart("n2".into()));
         // Cut one link from the menu: that item turns into its heal.
-        let cut = menu_items(&w, 1).into_iter().find(|i| i.label == "Cut link to n3").expect("cut").fault().cloned().expect("a fault");
+        let cut = menu_items(&w, 1)
+            .into_iter()
+            .find(|i| i.label == "Cut link to n3")
+            .expect("cut")
+            .fault()
+            .cloned()
+            .expect("a fault");
         w.apply_fault(&cut);
         assert!(w.is_cut(1, 2) && w.is_cut(2, 1) && !w.is_cut(1, 0));
-        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Isolate", "Heal", "Link latency…", "Cut link to n1", "Heal link to n3"]);
-        let heal = menu_items(&w, 1).into_iter().find(|i| i.label == "Heal link to n3").expect("heal").fault().cloned().expect("a fault");
+        assert_eq!(
+            enabled(&w),
+            ["Kill", "Pause", "Power loss", "Isolate", "Heal", "Link latency…", "Cut link to n1", "Heal link to n3"]
+        );
+        let heal = menu_items(&w, 1)
+            .into_iter()
+            .find(|i| i.label == "Heal link to n3")
+            .expect("heal")
+            .fault()
+            .cloned()
+            .expect("a fault");
         w.apply_fault(&heal);
         assert!(!has_cut(&w, 1));
         w.apply_fault(&Fault::Isolate("n2".into()));
-        assert_eq!(enabled(&w), ["Kill", "Pause", "Power loss", "Heal", "Link latency…", "Heal link to n1", "Heal link to n3"]);
-        let heal = menu_items(&w, 1).into_iter().find(|i| i.label == "Heal").expect("heal").fault().cloned().expect("a fault");
+        assert_eq!(
+            enabled(&w),
+            ["Kill", "Pause", "Power loss", "Heal", "Link latency…", "Heal link to n1", "Heal link to n3"]
+        );
+        let heal =
+            menu_items(&w, 1).into_iter().find(|i| i.label == "Heal").expect("heal").fault().cloned().expect("a fault");
         w.apply_fault(&heal);
         assert!(!has_cut(&w, 1), "the menu's Heal heals n2's links");
         assert!(menu_items(&w, 9).is_empty());
@@ -1008,7 +1065,19 @@ mod tests {
         assert_eq!(cut_clients(&w, 0), [3]);
         let items = menu_items(&w, 0);
         let labels: Vec<&str> = items.iter().filter(|i| i.enabled).map(|i| i.label.as_str()).collect();
-        assert_eq!(labels, ["Kill", "Pause", "Power loss", "Isolate", "Link latency…", "Heal link to c1", "Cut link to n2", "Cut link to n3"]);
+        assert_eq!(
+            labels,
+            [
+                "Kill",
+                "Pause",
+                "Power loss",
+                "Isolate",
+                "Link latency…",
+                "Heal link to c1",
+                "Cut link to n2",
+                "Cut link to n3"
+            ]
+        );
         let heal = items.iter().find(|i| i.id == "client-3").and_then(Item::fault).cloned().expect("a heal");
         w.apply_fault(&heal);
         assert!(!w.is_cut(3, 0) && !w.is_cut(0, 3) && cut_clients(&w, 0).is_empty());
@@ -1040,7 +1109,13 @@ mod tests {
         // A scenario link with jitter shows it.
         let w = world("r3-publish");
         let (_, j, _) = latency_draft(w.latency(0, 2));
-        assert_eq!(j, fmt_ms(match *w.latency(0, 2) { Latency::Uniform { lo, hi } => (hi - lo) / 2, _ => 0 }));
+        assert_eq!(
+            j,
+            fmt_ms(match *w.latency(0, 2) {
+                Latency::Uniform { lo, hi } => (hi - lo) / 2,
+                _ => 0,
+            })
+        );
     }
 
     #[test]

@@ -101,13 +101,8 @@ pub fn trace_path(w: &World, ack: &TraceEvent) -> Option<AckPath> {
     let start = end.saturating_sub(*latency);
     // The trace's events of the publish's lifetime, oldest first.
     let window: Vec<&TraceEvent> = {
-        let mut v: Vec<&TraceEvent> = w
-            .trace
-            .recent()
-            .rev()
-            .skip_while(|e| e.seq > ack.seq)
-            .take_while(|e| e.at >= start)
-            .collect();
+        let mut v: Vec<&TraceEvent> =
+            w.trace.recent().rev().skip_while(|e| e.seq > ack.seq).take_while(|e| e.at >= start).collect();
         v.reverse();
         v
     };
@@ -163,7 +158,11 @@ pub fn trace_path(w: &World, ack: &TraceEvent) -> Option<AckPath> {
     if let (Some(entry), Some(l)) = (entry_server, leader) {
         if entry != l {
             match sends.iter().find(|s| {
-                s.from == entry && s.to == l && s.kind == FrameKind::RouteMsg && s.subject == Some(&**subject) && s.at >= at_leader
+                s.from == entry
+                    && s.to == l
+                    && s.kind == FrameKind::RouteMsg
+                    && s.subject == Some(&**subject)
+                    && s.at >= at_leader
             }) {
                 Some(r) => {
                     hops.push(hop("route", r));
@@ -186,15 +185,18 @@ pub fn trace_path(w: &World, ack: &TraceEvent) -> Option<AckPath> {
         for f in followers {
             // The first append after the message reached the leader carries
             // it (the leader proposes on receipt); later ones are commits.
-            let Some(ae) = sends
-                .iter()
-                .find(|s| s.from == *l && s.to == f && s.kind == FrameKind::RaftAppend && s.at >= at_leader && s.at < *q_at)
-            else {
+            let Some(ae) = sends.iter().find(|s| {
+                s.from == *l && s.to == f && s.kind == FrameKind::RaftAppend && s.at >= at_leader && s.at < *q_at
+            }) else {
                 continue;
             };
             hops.push(hop("append", ae));
             if let Some(ack) = sends.iter().find(|s| {
-                s.from == f && s.to == *l && s.kind == FrameKind::RaftAppendAck && s.at >= ae.arrives && s.arrives <= *q_at
+                s.from == f
+                    && s.to == *l
+                    && s.kind == FrameKind::RaftAppendAck
+                    && s.at >= ae.arrives
+                    && s.arrives <= *q_at
             }) {
                 hops.push(hop("append ack", ack));
             }

@@ -139,7 +139,14 @@ impl Console {
     }
 
     fn entry(&mut self, input: &str, lines: Vec<String>, error: bool, follow: Option<Follow>) {
-        self.entries.push_back(Entry { n: self.next_n, input: text::display_max(input, 300), lines, error, follow, received: 0 });
+        self.entries.push_back(Entry {
+            n: self.next_n,
+            input: text::display_max(input, 300),
+            lines,
+            error,
+            follow,
+            received: 0,
+        });
         self.next_n += 1;
         while self.entries.len() > ENTRIES_CAP {
             self.entries.pop_front();
@@ -271,18 +278,23 @@ fn follow_of(w: &World, a: &Action) -> Option<Follow> {
                 op: format!("consumer rm {stream} {name}"),
                 prefix: "could not load Consumer: ".into(),
             },
-            ConsumerCmd::Ls { stream } => {
-                Follow::ConsumerApi { client, op: format!("consumer ls {stream}"), prefix: "could not load Consumers: ".into() }
-            }
+            ConsumerCmd::Ls { stream } => Follow::ConsumerApi {
+                client,
+                op: format!("consumer ls {stream}"),
+                prefix: "could not load Consumers: ".into(),
+            },
             ConsumerCmd::StepDown { stream, name } => Follow::ConsumerApi {
                 client,
                 op: format!("consumer cluster step-down {stream} {name}"),
                 prefix: format!("could not step down Consumer {stream} > {name}: "),
             },
         },
-        ClientCmd::Stream(StreamCmd::StepDown { name }) => {
-            Follow::StepDown { client, op: format!("stream cluster step-down {name}"), stream: name.clone(), answered: false }
-        }
+        ClientCmd::Stream(StreamCmd::StepDown { name }) => Follow::StepDown {
+            client,
+            op: format!("stream cluster step-down {name}"),
+            stream: name.clone(),
+            answered: false,
+        },
         ClientCmd::Stream(sc) => Follow::Api {
             client,
             op: match sc {
@@ -304,11 +316,15 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
     let Some(f) = e.follow.clone() else { return false };
     let mut mine = true;
     let done = match (f, kind) {
-        (Follow::Pub { client, js: false, left }, TraceKind::Published { client: c, subject, bytes }) if *c == client => {
+        (Follow::Pub { client, js: false, left }, TraceKind::Published { client: c, subject, bytes })
+            if *c == client =>
+        {
             e.push(format!("{} Published {bytes} bytes to \"{}\"", hms(at), text::short(subject, 80)));
             set_left(e, left.saturating_sub(1))
         }
-        (Follow::Pub { client, js: true, left }, TraceKind::PubAcked { client: c, stream, seq, .. }) if *c == client => {
+        (Follow::Pub { client, js: true, left }, TraceKind::PubAcked { client: c, stream, seq, .. })
+            if *c == client =>
+        {
             e.push(format!("{} Stored in Stream: {} Sequence: {seq}", hms(at), text::short(stream, 40)));
             set_left(e, left.saturating_sub(1))
         }
@@ -318,7 +334,8 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
             set_left(e, left.saturating_sub(1))
         }
         (Follow::Sub { client, left, subject: pattern }, TraceKind::Received { client: c, subject, bytes })
-            if *c == client && delivery.map_or(jetsim_core::subject::matches(&pattern, subject), |d| *d.sub == *pattern) =>
+            if *c == client
+                && delivery.map_or(jetsim_core::subject::matches(&pattern, subject), |d| *d.sub == *pattern) =>
         {
             e.received += 1;
             match delivery.and_then(|d| delivery_parts(d).map(|m| (d, m))) {
@@ -342,7 +359,9 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
                     ));
                     e.push(body_text(&d.body, d.bytes));
                 }
-                None => e.push(format!("[#{}] Received on \"{}\" ({bytes} bytes)", e.received, text::short(subject, 80))),
+                None => {
+                    e.push(format!("[#{}] Received on \"{}\" ({bytes} bytes)", e.received, text::short(subject, 80)))
+                }
             }
             set_left(e, left.saturating_sub(1))
         }
@@ -360,7 +379,9 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
                     m.stream_seq,
                     comma(m.pending)
                 )),
-                None => e.push(format!("--- subject: {} reply: {}", text::short(subject, 80), text::short(&d.reply, 160))),
+                None => {
+                    e.push(format!("--- subject: {} reply: {}", text::short(subject, 80), text::short(&d.reply, 160)))
+                }
             }
             e.push(String::new());
             e.push(body_text(&d.body, d.bytes));
@@ -373,12 +394,16 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
             e.follow = Some(Follow::Next { client, op, left, ack });
             left == 0
         }
-        (Follow::Next { client, op, .. }, TraceKind::JsApi { client: c, op: o, ok: false, text: t }) if *c == client && **o == *op => {
+        (Follow::Next { client, op, .. }, TraceKind::JsApi { client: c, op: o, ok: false, text: t })
+            if *c == client && **o == *op =>
+        {
             e.error = true;
             e.push(format!("nats: error: no message received: {}", text::display_max(t, 300)));
             true
         }
-        (Follow::ConsumerApi { client, op, prefix }, TraceKind::JsApi { client: c, op: o, ok, text: t }) if *c == client && **o == *op => {
+        (Follow::ConsumerApi { client, op, prefix }, TraceKind::JsApi { client: c, op: o, ok, text: t })
+            if *c == client && **o == *op =>
+        {
             if !*ok {
                 e.error = true;
                 e.push(format!("nats: error: {prefix}{}", text::display_max(t, 300)));
@@ -408,7 +433,10 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
                     // The consumer group's leader steps down; the new one is
                     // elected after this answer (the Raft lens shows it).
                     Some(v) if v.get("success").is_some() && op.starts_with("consumer cluster step-down") => {
-                        e.push(format!("Requested leader step down of Consumer {}", op.trim_start_matches("consumer cluster step-down ").replacen(' ', " > ", 1)));
+                        e.push(format!(
+                            "Requested leader step down of Consumer {}",
+                            op.trim_start_matches("consumer cluster step-down ").replacen(' ', " > ", 1)
+                        ));
                     }
                     // `consumer rm`: natscli prints nothing on success.
                     Some(v) if v.get("success").is_some() => {}
@@ -417,7 +445,9 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
             }
             true
         }
-        (Follow::Api { client, op, info, created }, TraceKind::JsApi { client: c, op: o, ok, text: t }) if *c == client && **o == *op => {
+        (Follow::Api { client, op, info, created }, TraceKind::JsApi { client: c, op: o, ok, text: t })
+            if *c == client && **o == *op =>
+        {
             if !*ok {
                 e.error = true;
                 e.push(format!("nats: error: {}", text::display_max(t, 300)));
@@ -444,7 +474,10 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
             }
             true
         }
-        (Follow::StepDown { client, op, stream, answered: false }, TraceKind::JsApi { client: c, op: o, ok, text: t }) if *c == client && **o == *op => {
+        (
+            Follow::StepDown { client, op, stream, answered: false },
+            TraceKind::JsApi { client: c, op: o, ok, text: t },
+        ) if *c == client && **o == *op => {
             if *ok {
                 e.follow = Some(Follow::StepDown { client, op, stream, answered: true });
                 false
@@ -454,9 +487,10 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
                 true
             }
         }
-        (Follow::StepDown { stream, answered: true, .. }, TraceKind::Raft { server, stream: Some(s), event: RaftNote::Leader { .. }, .. })
-            if **s == *stream =>
-        {
+        (
+            Follow::StepDown { stream, answered: true, .. },
+            TraceKind::Raft { server, stream: Some(s), event: RaftNote::Leader { .. }, .. },
+        ) if **s == *stream => {
             e.push(format!("{} New leader elected \"{}\"", hms(at), text::short(w.name(*server), 40)));
             true
         }
@@ -592,7 +626,10 @@ pub fn consumer_info_cli_lines(v: &Value) -> Vec<String> {
         rows.push((Some("Inactive Threshold"), go_duration(num(&cfg["inactive_threshold"]) as u64)));
     }
     if let Some(b) = cfg["backoff"].as_array().filter(|a| !a.is_empty()) {
-        rows.push((Some("Backoff"), b.iter().map(|d| go_duration(d.as_u64().unwrap_or(0))).collect::<Vec<_>>().join(", ")));
+        rows.push((
+            Some("Backoff"),
+            b.iter().map(|d| go_duration(d.as_u64().unwrap_or(0))).collect::<Vec<_>>().join(", "),
+        ));
     }
     if num(&cfg["num_replicas"]) > 0 {
         rows.push((Some("Replicas"), num(&cfg["num_replicas"]).to_string()));
@@ -650,11 +687,15 @@ pub fn consumer_info_cli_lines(v: &Value) -> Vec<String> {
         ));
     } else if v["push_bound"].as_bool() == Some(true) {
         let g = s(&cfg["deliver_group"]);
-        rows.push((Some("Active Interest"), if g.is_empty() { "Active".into() } else { format!("Active using Queue Group {g}") }));
+        rows.push((
+            Some("Active Interest"),
+            if g.is_empty() { "Active".into() } else { format!("Active using Queue Group {g}") },
+        ));
     } else {
         rows.push((Some("Active Interest"), "No interest".into()));
     }
-    let heading = format!("Information for Consumer {} > {} created {}", s(&v["stream_name"]), s(&v["name"]), s(&v["created"]));
+    let heading =
+        format!("Information for Consumer {} > {} created {}", s(&v["stream_name"]), s(&v["name"]), s(&v["created"]));
     let mut out = columns(heading, rows);
     // `columns` opens with a blank line after the heading; the first
     // section title adds its own.
@@ -665,7 +706,9 @@ pub fn consumer_info_cli_lines(v: &Value) -> Vec<String> {
 }
 
 fn set_left(e: &mut Entry, left: u64) -> bool {
-    if let Some(Follow::Pub { left: l, .. } | Follow::Sub { left: l, .. } | Follow::Next { left: l, .. }) = e.follow.as_mut() {
+    if let Some(Follow::Pub { left: l, .. } | Follow::Sub { left: l, .. } | Follow::Next { left: l, .. }) =
+        e.follow.as_mut()
+    {
         *l = left;
     }
     left == 0
@@ -731,10 +774,7 @@ pub fn stream_info_lines(v: &Value) -> Vec<String> {
     rows.push((None, "Limits".into()));
     rows.push((Some("Maximum Messages"), limit(num(&cfg["max_msgs"]), &|n| n.to_string())));
     rows.push((Some("Maximum Bytes"), limit(num(&cfg["max_bytes"]), &|n| ibytes(n as u64))));
-    rows.push((
-        Some("Maximum Age"),
-        limit(num(&cfg["max_age"]), &|n| jetsim_core::time::fmt_duration(n as u64)),
-    ));
+    rows.push((Some("Maximum Age"), limit(num(&cfg["max_age"]), &|n| jetsim_core::time::fmt_duration(n as u64))));
     let cl = &v["cluster"];
     if !s(&cl["name"]).is_empty() {
         rows.push((None, "Cluster Information".into()));
@@ -751,7 +791,11 @@ pub fn stream_info_lines(v: &Value) -> Vec<String> {
             }
             // (The panel's own view has no "active": it says nothing.)
             if let Some(active) = r["active"].as_u64() {
-                st.push(if active > 0 { format!("seen {} ago", jetsim_core::time::fmt_duration(active)) } else { "not seen".into() });
+                st.push(if active > 0 {
+                    format!("seen {} ago", jetsim_core::time::fmt_duration(active))
+                } else {
+                    "not seen".into()
+                });
             }
             match r["lag"].as_u64().unwrap_or(0) {
                 0 => {}
@@ -774,11 +818,7 @@ pub fn stream_info_lines(v: &Value) -> Vec<String> {
     if num(&state["num_subjects"]) > 0 {
         rows.push((Some("Number of Subjects"), num(&state["num_subjects"]).to_string()));
     }
-    let heading = format!(
-        "Information for Stream {} created {}",
-        s(&cfg["name"]),
-        s(&v["created"])
-    );
+    let heading = format!("Information for Stream {} created {}", s(&cfg["name"]), s(&v["created"]));
     columns(heading, rows)
 }
 
@@ -823,7 +863,20 @@ pub fn complete(w: &World, input: &str) -> Vec<String> {
     let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let candidates: Vec<String> = match words.as_slice() {
         [] if prefix_client.is_empty() => {
-            let mut v = strs(&["nats", "kill", "restart", "power-loss", "pause", "resume", "isolate", "partition", "heal", "split", "latency", "note"]);
+            let mut v = strs(&[
+                "nats",
+                "kill",
+                "restart",
+                "power-loss",
+                "pause",
+                "resume",
+                "isolate",
+                "partition",
+                "heal",
+                "split",
+                "latency",
+                "note",
+            ]);
             v.extend(w.clients.iter().map(|c| format!("{}:", c.node.config.name)));
             v
         }
@@ -902,7 +955,6 @@ pub fn tab_complete(w: &World, input: &str) -> Option<String> {
     (common.len() > input.len()).then_some(common)
 }
 
-
 /// What the console form needs from the page.
 pub struct ConsoleProps<'a> {
     pub world: &'a World,
@@ -980,7 +1032,6 @@ pub fn console_view(p: ConsoleProps<'_>) -> Html {
     }
 }
 
-
 /// Streams whose full store state (subject count) is read for the panel at
 /// most: beyond, the panel leaves the subject count out (it sorts subjects).
 pub const PANEL_STATE_MSGS: u64 = 20_000;
@@ -1007,7 +1058,8 @@ pub fn stream_info_now(w: &World, stream: &str) -> Option<Value> {
         state["bytes"] = st.bytes.into();
         state["num_subjects"] = st.num_subjects.into();
     }
-    let cluster_name = a.peers.first().and_then(|&p| w.servers.get(p as usize)).map(|s| s.config.cluster.clone()).unwrap_or_default();
+    let cluster_name =
+        a.peers.first().and_then(|&p| w.servers.get(p as usize)).map(|s| s.config.cluster.clone()).unwrap_or_default();
     let mut cluster = serde_json::json!({ "name": cluster_name });
     if a.peers.len() > 1 {
         cluster["raft_group"] = Value::String(a.group.to_string());
@@ -1081,7 +1133,8 @@ pub fn consumer_info_lines(w: &World, stream: &str) -> Vec<String> {
         None if leaders.len() > 1 => format!("Consumers ({}), each as its consumer leader sees it:", r.consumers.len()),
         None => format!("Consumers ({}), no leader: as {} sees them:", r.consumers.len(), w.name(view_at)),
     }];
-    let seqs = |p: &jetsim_core::report::SeqPair| format!("consumer seq {}, stream seq {}", p.consumer_seq, p.stream_seq);
+    let seqs =
+        |p: &jetsim_core::report::SeqPair| format!("consumer seq {}, stream seq {}", p.consumer_seq, p.stream_seq);
     for name in r.consumers.keys() {
         let (view_at, r, leader_name) = view_of(name);
         let Some(c) = r.consumers.get(name) else { continue };
@@ -1109,7 +1162,11 @@ pub fn consumer_info_lines(w: &World, stream: &str) -> Vec<String> {
                 .map(|&seq| format!("stream seq {seq} delivered {}x", c.delivery_count(seq)))
                 .collect();
             let more = c.pending.len().saturating_sub(PANEL_PENDING_LISTED);
-            pending.push_str(&format!(": {}{}", first.join(", "), if more > 0 { format!(", {more} more") } else { String::new() }));
+            pending.push_str(&format!(
+                ": {}{}",
+                first.join(", "),
+                if more > 0 { format!(", {more} more") } else { String::new() }
+            ));
         }
         rows.push(("Pending acks", pending));
         rows.push(("Redelivered", rep.num_redelivered.to_string()));
@@ -1124,8 +1181,16 @@ pub fn consumer_info_lines(w: &World, stream: &str) -> Vec<String> {
             let st = match other.consumers.get(name) {
                 None => "no copy of this consumer".to_string(),
                 Some(o) if o.group.is_none() => continue,
-                Some(o) if o.dseq == c.dseq && o.sseq == c.sseq && o.adflr == c.adflr && o.asflr == c.asflr
-                    && o.pending.keys().eq(c.pending.keys()) && o.rdc == c.rdc => "same state".to_string(),
+                Some(o)
+                    if o.dseq == c.dseq
+                        && o.sseq == c.sseq
+                        && o.adflr == c.adflr
+                        && o.asflr == c.asflr
+                        && o.pending.keys().eq(c.pending.keys())
+                        && o.rdc == c.rdc =>
+                {
+                    "same state".to_string()
+                }
                 Some(o) => format!(
                     "differs: delivered {}/{}, ack floor {}/{}, {} pending acks",
                     o.dseq.max(1) - 1,
@@ -1214,7 +1279,13 @@ mod tests {
         c.run(&mut s, "nats pub orders.x hi --jetstream --count 2").expect("runs");
         run_to(&mut s, &mut c, 8 * SEC);
         let e = c.entries.back().expect("an entry");
-        assert_eq!(e.lines, ["00:00:07.006 Stored in Stream: ORDERS Sequence: 21", "00:00:07.012 Stored in Stream: ORDERS Sequence: 22"]);
+        assert_eq!(
+            e.lines,
+            [
+                "00:00:07.006 Stored in Stream: ORDERS Sequence: 21",
+                "00:00:07.012 Stored in Stream: ORDERS Sequence: 22"
+            ]
+        );
         assert!(c.run(&mut s, "nats stream info").is_err());
         assert!(c.entries.back().is_some_and(|e| e.error && e.lines[0].starts_with("nats: error: ")));
         assert!(c.run(&mut s, "kill n9").is_err());
@@ -1277,7 +1348,8 @@ mod tests {
 
     /// "consumer seq C, stream seq S" as (C, S).
     fn pair(v: &str) -> (u64, u64) {
-        let n: Vec<u64> = v.split(|c: char| !c.is_ascii_digit()).filter(|x| !x.is_empty()).map(|x| x.parse().unwrap()).collect();
+        let n: Vec<u64> =
+            v.split(|c: char| !c.is_ascii_digit()).filter(|x| !x.is_empty()).map(|x| x.parse().unwrap()).collect();
         (n[0], n[1])
     }
 
@@ -1354,7 +1426,11 @@ mod tests {
         let (dc, ds) = pair(row(&r, "Delivered"));
         assert_eq!((dc, ds), (50, 40), "redeliveries take consumer sequences: {out}");
         assert_eq!(row(&r, "Pending acks").split(':').next(), Some("30"), "worker1's first 10 were acked: {out}");
-        assert_eq!(row(&r, "Pending acks").matches("delivered 2x").count(), PANEL_PENDING_LISTED, "the lowest pending are worker2's: {out}");
+        assert_eq!(
+            row(&r, "Pending acks").matches("delivered 2x").count(),
+            PANEL_PENDING_LISTED,
+            "the lowest pending are worker2's: {out}"
+        );
         eprintln!("{out}");
     }
 
@@ -1392,7 +1468,10 @@ mod tests {
             format!("    Acknowledgment Floor: Consumer sequence: {ac} Stream sequence: {as_}"),
             "    Unprocessed Messages: 0".into(),
             format!("           Waiting Pulls: {} of maximum 512", row(&panel, "Waiting pulls")),
-            format!("        Outstanding Acks: {} out of maximum 1,000", row(&panel, "Pending acks").split(':').next().unwrap_or("?")),
+            format!(
+                "        Outstanding Acks: {} out of maximum 1,000",
+                row(&panel, "Pending acks").split(':').next().unwrap_or("?")
+            ),
         ] {
             assert!(out.contains(&want), "missing {want:?} in\n{out}");
         }
@@ -1422,7 +1501,8 @@ mod tests {
     fn next_acks_and_the_ack_floor_moves() {
         // The example without its workers' pulls: the console's pull is the first.
         let text = crate::examples::find("pull-consumer").expect("example").text;
-        let text: String = text.lines().filter(|l| !l.contains("nats consumer next")).map(|l| format!("{l}\n")).collect();
+        let text: String =
+            text.lines().filter(|l| !l.contains("nats consumer next")).map(|l| format!("{l}\n")).collect();
         let mut s = Session::build(&text, None).expect("builds");
         let mut c = Console::default();
         run_to(&mut s, &mut c, 6 * SEC);
@@ -1433,7 +1513,11 @@ mod tests {
         let (out, err) = last_out(&c);
         assert!(!err, "{out}");
         let lines: Vec<&str> = out.lines().collect();
-        assert!(lines[0].starts_with("[00:00:06.0") && lines[0].ends_with("] subj: jobs.new / tries: 1 / cons seq: 1 / str seq: 1 / pending: 39"), "{out}");
+        assert!(
+            lines[0].starts_with("[00:00:06.0")
+                && lines[0].ends_with("] subj: jobs.new / tries: 1 / cons seq: 1 / str seq: 1 / pending: 39"),
+            "{out}"
+        );
         assert_eq!(&lines[1..5], ["", "job 1", "", "Acknowledged message"], "{out}");
         assert!(lines.iter().any(|l| l.ends_with("cons seq: 2 / str seq: 2 / pending: 38")), "{out}");
         assert_eq!(out.matches("Acknowledged message").count(), 2, "{out}");
@@ -1460,7 +1544,10 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert!(lines[0].ends_with("Subscribing on out.jobs"), "{out}");
         assert!(lines[1].starts_with("[#1] Received on \"jobs.new\" with reply \"$JS.ACK.JOBS.pusher.1.1.1."), "{out}");
-        assert_eq!(lines[2], "  JetStream: stream: JOBS consumer: pusher / tries: 1 / cons seq: 1 / str seq: 1 / pending: 39", "{out}");
+        assert_eq!(
+            lines[2], "  JetStream: stream: JOBS consumer: pusher / tries: 1 / cons seq: 1 / str seq: 1 / pending: 39",
+            "{out}"
+        );
         assert_eq!(lines[3], "job 1", "{out}");
         assert_eq!(out.matches("Received on").count(), 3, "{out}");
     }

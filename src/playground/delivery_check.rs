@@ -110,8 +110,8 @@ impl DeliveryCheck {
     /// check.
     pub fn update(&mut self, w: &World) {
         let n = w.clients.len();
-        let rebuilt = self.read.len() != n
-            || w.clients.iter().zip(&self.read).any(|(c, &r)| c.node.js.deliveries_seen < r);
+        let rebuilt =
+            self.read.len() != n || w.clients.iter().zip(&self.read).any(|(c, &r)| c.node.js.deliveries_seen < r);
         if rebuilt {
             *self = DeliveryCheck { read: vec![0; n], ..Default::default() };
         }
@@ -148,7 +148,8 @@ impl DeliveryCheck {
         let key = (m.stream.clone(), m.consumer.clone());
         if m.consumer_seq == 1 {
             // A fresh consumer, unless this is a copy of its first delivery.
-            let copy = self.consumers.get(&key).and_then(|c| c.by_dseq.get(&1)).is_some_and(|(s, ..)| *s == m.stream_seq);
+            let copy =
+                self.consumers.get(&key).and_then(|c| c.by_dseq.get(&1)).is_some_and(|(s, ..)| *s == m.stream_seq);
             if !copy {
                 self.consumers.remove(&key);
             }
@@ -235,7 +236,10 @@ mod tests {
     #[test]
     fn ack_subjects_parse_in_both_forms() {
         let m = parse_ack("$JS.ACK.ORDERS.w.2.17.30.1700000000000000000.5").expect("v1");
-        assert_eq!((m.stream.as_str(), m.consumer.as_str(), m.delivered, m.stream_seq, m.consumer_seq, m.pending), ("ORDERS", "w", 2, 17, 30, 5));
+        assert_eq!(
+            (m.stream.as_str(), m.consumer.as_str(), m.delivered, m.stream_seq, m.consumer_seq, m.pending),
+            ("ORDERS", "w", 2, 17, 30, 5)
+        );
         let m = parse_ack("$JS.ACK.hub.ACC.ORDERS.w.1.3.4.1700000000000000000.0.abc").expect("v2");
         assert_eq!((m.stream.as_str(), m.stream_seq, m.consumer_seq), ("ORDERS", 3, 4));
         for bad in ["$JS.ACK.S.C.x.1.1.1.0", "$JS.ACK.S.C.1.1", "orders.new", "$JS.ACK.a.b.c.d.e.f.g.h.i.j"] {
@@ -257,7 +261,11 @@ mod tests {
         // The same stream seq as a first delivery again.
         k.observe(c.clone(), 1, 20, &ack("S", "w", 1, 2, 5));
         assert_eq!(k.duplicates_total, 1);
-        assert!(k.duplicates[0].text.contains("stream seq 2 delivered again with delivery count 1"), "{:?}", k.duplicates);
+        assert!(
+            k.duplicates[0].text.contains("stream seq 2 delivered again with delivery count 1"),
+            "{:?}",
+            k.duplicates
+        );
         assert_eq!(k.duplicates[0].at, 20);
         // The same delivery twice on one subscription.
         k.observe(c.clone(), 1, 21, &ack("S", "w", 1, 3, 4));
@@ -268,7 +276,11 @@ mod tests {
         k.observe(c.clone(), 1, 31, &ack("S", "w", 1, 4, 7));
         assert_eq!(k.order_total, 1, "{k:?}");
         assert_eq!(k.order[0].at, 31);
-        assert!(k.order[0].text.contains("consumer seq 7 carries stream seq 4 but consumer seq 6 carried stream seq 9"), "{:?}", k.order);
+        assert!(
+            k.order[0].text.contains("consumer seq 7 carries stream seq 4 but consumer seq 6 carried stream seq 9"),
+            "{:?}",
+            k.order
+        );
         // Recreated consumer: starts again at consumer seq 1.
         k.observe(c.clone(), 2, 40, &ack("S", "w", 1, 1, 1));
         k.observe(c, 2, 41, &ack("S", "w", 1, 2, 2));

@@ -92,11 +92,7 @@ impl Node {
 /// travel so the two directions of a link do not overlap.
 fn frame_pos(now: u64, f: &InFlight, a: &Node, b: &Node) -> Pt {
     let span = f.arrives_at.saturating_sub(f.sent_at);
-    let t = if span == 0 {
-        1.0
-    } else {
-        (now.saturating_sub(f.sent_at) as f64 / span as f64).clamp(0.0, 1.0)
-    };
+    let t = if span == 0 { 1.0 } else { (now.saturating_sub(f.sent_at) as f64 / span as f64).clamp(0.0, 1.0) };
     let (ca, cb) = (a.center(), b.center());
     let (dx, dy) = (cb.x - ca.x, cb.y - ca.y);
     let len = (dx * dx + dy * dy).sqrt();
@@ -319,7 +315,14 @@ mod web {
     /// Draw the frames in flight into the overlay `<svg>` (`overlay`). With
     /// `reduced_motion` nothing moves: the paths are emptied (the drawing
     /// counts frames per link instead).
-    pub fn paint(overlay: &NodeRef, tip: &NodeRef, svg: &NodeRef, world: &World, layout: &Layout, reduced_motion: bool) {
+    pub fn paint(
+        overlay: &NodeRef,
+        tip: &NodeRef,
+        svg: &NodeRef,
+        world: &World,
+        layout: &Layout,
+        reduced_motion: bool,
+    ) {
         let Some(el) = overlay.cast::<Element>() else { return };
         let pills = layout.place_clients(&client_specs(world));
         let marks = if reduced_motion { Vec::new() } else { plan(world, layout, &pills) };
@@ -500,6 +503,9 @@ mod tests {
         assert_eq!(s, "0 12.3 -4 0.1 0 1234.6 0 ");
         assert_eq!(path_d(Shape::Square, &[Pt::new(10.0, 20.0)]), "M4.5 14.5h11v11h-11z");
         assert_eq!(path_d(Shape::Dot, &[Pt::new(10.0, 20.0)]), "M4 20a6 6 0 1 0 12 0a6 6 0 1 0 -12 0");
-        assert_eq!(path_d(Shape::Diamond, &[Pt::new(1.0, 1.0), Pt::new(2.0, 2.0)]), "M1 -5.4l6.4 6.4l-6.4 6.4l-6.4-6.4zM2 -4.4l6.4 6.4l-6.4 6.4l-6.4-6.4z");
+        assert_eq!(
+            path_d(Shape::Diamond, &[Pt::new(1.0, 1.0), Pt::new(2.0, 2.0)]),
+            "M1 -5.4l6.4 6.4l-6.4 6.4l-6.4-6.4zM2 -4.4l6.4 6.4l-6.4 6.4l-6.4-6.4z"
+        );
     }
 }

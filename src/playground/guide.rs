@@ -8,8 +8,8 @@
 //! always matches what is drawn) and feeds the narrator, the metrics and the
 //! causal traces; it never changes the world.
 
-use std::collections::VecDeque;
-use jetsim_core::vecmap::VecMap as BTreeMap; // sorted-Vec map: smaller wasm
+use jetsim_core::vecmap::VecMap as BTreeMap;
+use std::collections::VecDeque; // sorted-Vec map: smaller wasm
 
 use jetsim_core::scenario::Action;
 use jetsim_core::sim::{Liveness, World};
@@ -106,7 +106,11 @@ impl Narrator {
                             self.say(e.at, "leader", text);
                         }
                         RaftNote::SteppedDown { term, reason } => {
-                            self.say(e.at, "fail", format!("Consumer {c}: leader {who} stepped down from term {term} ({reason})."));
+                            self.say(
+                                e.at,
+                                "fail",
+                                format!("Consumer {c}: leader {who} stepped down from term {term} ({reason})."),
+                            );
                         }
                         _ => {}
                     }
@@ -147,7 +151,11 @@ impl Narrator {
                     } else {
                         "."
                     };
-                    self.say(e.at, "fail", format!("Stream {s}: leader {who} stepped down from term {term} ({reason}){tail}"));
+                    self.say(
+                        e.at,
+                        "fail",
+                        format!("Stream {s}: leader {who} stepped down from term {term} ({reason}){tail}"),
+                    );
                 }
                 (Some(s), RaftNote::Quorum { index, acks }) => {
                     let by: Vec<String> = acks.iter().map(&name).collect();
@@ -182,7 +190,10 @@ impl Narrator {
                     self.say(
                         e.at,
                         "ack",
-                        format!("{who} received a PubAck: {stream} seq {seq} after {}{run}{after}.", fmt_duration(*latency)),
+                        format!(
+                            "{who} received a PubAck: {stream} seq {seq} after {}{run}{after}.",
+                            fmt_duration(*latency)
+                        ),
                     );
                 }
             }
@@ -198,7 +209,12 @@ impl Narrator {
                     self.say(
                         e.at,
                         "fail",
-                        format!("{} JetStream publish to {} failed: {}.", name(client), text::short(subject, 60), text::short(reason, 80)),
+                        format!(
+                            "{} JetStream publish to {} failed: {}.",
+                            name(client),
+                            text::short(subject, 60),
+                            text::short(reason, 80)
+                        ),
                     );
                 }
             }
@@ -274,7 +290,10 @@ impl Watch {
             self.narrator.say(
                 w.now(),
                 "gap",
-                format!("… {lost} trace events went by too fast to narrate (the trace keeps the last {}).", w.trace.capacity()),
+                format!(
+                    "… {lost} trace events went by too fast to narrate (the trace keeps the last {}).",
+                    w.trace.capacity()
+                ),
             );
         }
         for e in w.trace.since(self.next_seq) {
@@ -317,11 +336,9 @@ pub fn run_to_next_note(s: &mut Session) -> String {
 /// (back replays the run). Returns the status line.
 pub fn goto_time(s: &mut Session, t: Time) -> String {
     match s.goto(Moment::time(t)) {
-        Ok(a) if a.complete => format!(
-            "{} {}.",
-            if a.replayed { "Replayed the run to" } else { "Ran to" },
-            fmt_time(s.now())
-        ),
+        Ok(a) if a.complete => {
+            format!("{} {}.", if a.replayed { "Replayed the run to" } else { "Ran to" }, fmt_time(s.now()))
+        }
         Ok(_) => format!("Stopped at {}: too many events to get to {} in one go.", fmt_time(s.now()), fmt_time(t)),
         Err(e) => e,
     }
@@ -462,17 +479,26 @@ mod tests {
         let mut w = Watch::default();
         run_to(&mut s, &mut w, 5 * SEC);
         let lines: Vec<&str> = w.narrator.lines.iter().map(|l| l.text.as_str()).collect();
-        assert!(lines.iter().any(|l| l.starts_with("Stream ORDERS: n3 is the leader (term 1). Replicas: n1, n2, n3.")), "{lines:#?}");
+        assert!(
+            lines.iter().any(|l| l.starts_with("Stream ORDERS: n3 is the leader (term 1). Replicas: n1, n2, n3.")),
+            "{lines:#?}"
+        );
         assert!(lines.iter().any(|l| l.starts_with("Stream ORDERS: entry ") && l.ends_with("(2 of 3).")), "{lines:#?}");
         assert!(lines.iter().any(|l| l.starts_with("c1 received a PubAck: ORDERS seq 1 after 6ms")), "{lines:#?}");
-        assert!(lines.iter().any(|l| l.starts_with("c1 received a PubAck: ORDERS seq 10 after 6ms (10 in a row)")), "{lines:#?}");
+        assert!(
+            lines.iter().any(|l| l.starts_with("c1 received a PubAck: ORDERS seq 10 after 6ms (10 in a row)")),
+            "{lines:#?}"
+        );
         let now = streams_now(&s.world, &w.narrator);
         assert_eq!(now.len(), 1);
         assert_eq!((now[0].leader.as_deref(), now[0].up, now[0].quorum), (Some("n3"), 3, 2));
         run_to(&mut s, &mut w, 8 * SEC);
         let lines: Vec<&str> = w.narrator.lines.iter().map(|l| l.text.as_str()).collect();
         assert!(lines.contains(&"Server n3 is down."), "{lines:#?}");
-        assert!(lines.iter().any(|l| l.starts_with("Stream ORDERS: new leader n2 (term 2), replacing n3.")), "{lines:#?}");
+        assert!(
+            lines.iter().any(|l| l.starts_with("Stream ORDERS: new leader n2 (term 2), replacing n3.")),
+            "{lines:#?}"
+        );
         assert!(lines.iter().any(|l| l.contains("failed publishes.")), "{lines:#?}");
         let now = streams_now(&s.world, &w.narrator);
         assert_eq!((now[0].leader.as_deref(), now[0].up), (Some("n2"), 2));
@@ -484,7 +510,12 @@ mod tests {
         let mut w = Watch::default();
         run_to(&mut s, &mut w, 12 * SEC);
         let lines: Vec<&str> = w.narrator.lines.iter().map(|l| l.text.as_str()).collect();
-        assert!(lines.iter().any(|l| l.starts_with("Consumer JOBS \u{203a} workers: ") && l.contains("is the consumer leader")), "{lines:#?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("Consumer JOBS \u{203a} workers: ") && l.contains("is the consumer leader")),
+            "{lines:#?}"
+        );
         // The step-down at 7s: a new consumer leader carrying the state.
         assert!(lines.iter().any(|l| l.starts_with("Consumer JOBS \u{203a} workers: new leader ")), "{lines:#?}");
         assert!(!lines.iter().any(|l| l.starts_with("Stream JOBS \u{203a}")), "{lines:#?}");

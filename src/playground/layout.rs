@@ -45,16 +45,10 @@ impl Pt {
         Pt { x, y }
     }
     fn polar(c: Pt, r: f64, a: f64) -> Pt {
-        Pt {
-            x: c.x + r * a.cos(),
-            y: c.y + r * a.sin(),
-        }
+        Pt { x: c.x + r * a.cos(), y: c.y + r * a.sin() }
     }
     pub fn lerp(a: Pt, b: Pt, t: f64) -> Pt {
-        Pt {
-            x: a.x + (b.x - a.x) * t,
-            y: a.y + (b.y - a.y) * t,
-        }
+        Pt { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t }
     }
 }
 
@@ -198,31 +192,15 @@ impl Layout {
             let azs = distinct(idx.iter().filter_map(|&i| servers[i].az.as_deref()));
             let mut members: Vec<usize> = Vec::new();
             for az in &azs {
-                members.extend(
-                    idx.iter()
-                        .copied()
-                        .filter(|&i| servers[i].az.as_deref() == Some(*az)),
-                );
+                members.extend(idx.iter().copied().filter(|&i| servers[i].az.as_deref() == Some(*az)));
             }
             members.extend(idx.iter().copied().filter(|&i| servers[i].az.is_none()));
             let m = members.len();
-            let ring = if m <= 1 {
-                0.0
-            } else {
-                RING_MIN.max(m as f64 * ARC_PER_SERVER / (2.0 * PI))
-            };
+            let ring = if m <= 1 { 0.0 } else { RING_MIN.max(m as f64 * ARC_PER_SERVER / (2.0 * PI)) };
             let step = if m == 0 { 0.0 } else { 2.0 * PI / m as f64 };
-            let start = if m & 1 == 0 {
-                -PI / 2.0 - PI / m.max(1) as f64
-            } else {
-                -PI / 2.0
-            };
+            let start = if m & 1 == 0 { -PI / 2.0 - PI / m.max(1) as f64 } else { -PI / 2.0 };
             for (k, &i) in members.iter().enumerate() {
-                let a = if m <= 1 {
-                    PI / 2.0
-                } else {
-                    start + k as f64 * step
-                };
+                let a = if m <= 1 { PI / 2.0 } else { start + k as f64 * step };
                 layout.angle[i] = a;
                 layout.servers[i] = Pt::polar(Pt::new(0.0, 0.0), ring, a);
                 layout.cluster_of[i] = ci;
@@ -236,11 +214,8 @@ impl Layout {
             };
             // Zones, one per AZ.
             for az in &azs {
-                let zs: Vec<usize> = members
-                    .iter()
-                    .copied()
-                    .filter(|&i| servers[i].az.as_deref() == Some(*az))
-                    .collect();
+                let zs: Vec<usize> =
+                    members.iter().copied().filter(|&i| servers[i].az.as_deref() == Some(*az)).collect();
                 if zs.is_empty() {
                     continue;
                 }
@@ -274,17 +249,10 @@ impl Layout {
         // Extents around each cluster's centre: left, top, right, bottom.
         let mut ext: Vec<(f64, f64, f64, f64)> = Vec::new();
         for (ci, cl) in layout.clusters.iter().enumerate() {
-            let core = if cl.members.len() <= 1 {
-                SOLO_HALF
-            } else {
-                cl.ring + BAND
-            };
+            let core = if cl.members.len() <= 1 { SOLO_HALF } else { cl.ring + BAND };
             let (mut l, mut t, mut r, mut b) = (core, core, core, core);
             for (pill, spec) in pills.iter().zip(clients) {
-                let home_cluster = spec
-                    .home
-                    .and_then(|h| layout.cluster_of.get(h).copied())
-                    .unwrap_or(0);
+                let home_cluster = spec.home.and_then(|h| layout.cluster_of.get(h).copied()).unwrap_or(0);
                 if home_cluster == ci {
                     l = l.max(-pill.center.x + pill.w / 2.0);
                     r = r.max(pill.center.x + pill.w / 2.0);
@@ -314,10 +282,7 @@ impl Layout {
             let (c, r) = (ci % cols, ci / cols);
             let x = (0..c).map(|k| col_l[k] + col_r[k] + GUTTER).sum::<f64>() + col_l[c];
             let y = (0..r).map(|k| row_t[k] + row_b[k] + GUTTER).sum::<f64>() + row_t[r];
-            let (l, t, rr, b) = ext
-                .get(ci)
-                .copied()
-                .unwrap_or((SOLO_HALF, SOLO_HALF, SOLO_HALF, SOLO_HALF));
+            let (l, t, rr, b) = ext.get(ci).copied().unwrap_or((SOLO_HALF, SOLO_HALF, SOLO_HALF, SOLO_HALF));
             cl.center = Pt::new(x, y);
             cl.rect = (x - l, y - t, l + rr, t + b);
         }
@@ -383,25 +348,17 @@ impl Layout {
                 candidates.push(Pt::polar(c, r, self.angle[first] + (k as f64 - 0.5) * step));
             }
         }
-        let servers: Vec<Rect> = self
-            .servers
-            .iter()
-            .map(|p| rect_at(*p, 2.0 * SERVER_R + 4.0, 2.0 * SERVER_R + 4.0))
-            .collect();
+        let servers: Vec<Rect> =
+            self.servers.iter().map(|p| rect_at(*p, 2.0 * SERVER_R + 4.0, 2.0 * SERVER_R + 4.0)).collect();
         let free = |at: &Pt| {
             let r = rect_at(*at, w, h);
             servers.iter().chain(taken).all(|o| !hits(r, *o))
         };
-        let at = candidates
-            .iter()
-            .copied()
-            .find(free)
-            .or_else(|| candidates.first().copied())
-            .unwrap_or(c);
+        let at = candidates.iter().copied().find(free).or_else(|| candidates.first().copied()).unwrap_or(c);
         (path, at)
     }
 
-        /// Places for route labels, `(a, b, width)` each, in order: the preferred
+    /// Places for route labels, `(a, b, width)` each, in order: the preferred
     /// spot ([`Layout::label_t`]) or, if that overlaps a server or a label
     /// already placed, the first free one of a few others along the line;
     /// None when the line has no free spot (its tooltip still says it).
@@ -430,7 +387,7 @@ impl Layout {
             .collect()
     }
 
-        pub fn cluster_of(&self, server: usize) -> Option<usize> {
+    pub fn cluster_of(&self, server: usize) -> Option<usize> {
         self.cluster_of.get(server).copied()
     }
 
@@ -452,7 +409,7 @@ impl Layout {
         }
     }
 
-        /// Are two servers neighbours on their ring?
+    /// Are two servers neighbours on their ring?
     pub fn ring_neighbours(&self, a: usize, b: usize) -> bool {
         let (Some(&ca), Some(&cb)) = (self.cluster_of.get(a), self.cluster_of.get(b)) else {
             return false;
@@ -467,19 +424,10 @@ impl Layout {
 
     /// Pills for clients, next to their home servers.
     pub fn place_clients(&self, clients: &[ClientSpec]) -> Vec<Pill> {
-        let mut out = vec![
-            Pill {
-                center: Pt::new(0.0, 0.0),
-                w: 0.0,
-                h: PILL_H
-            };
-            clients.len()
-        ];
+        let mut out = vec![Pill { center: Pt::new(0.0, 0.0), w: 0.0, h: PILL_H }; clients.len()];
         let n = self.servers.len();
         for s in 0..n {
-            let mine: Vec<usize> = (0..clients.len())
-                .filter(|&c| clients[c].home.unwrap_or(0) == s)
-                .collect();
+            let mine: Vec<usize> = (0..clients.len()).filter(|&c| clients[c].home.unwrap_or(0) == s).collect();
             if mine.is_empty() {
                 continue;
             }
@@ -494,10 +442,7 @@ impl Layout {
             } else {
                 (2.0 * PI / m as f64 * 0.92, cl.ring + BAND + 8.0)
             };
-            let centre = Pt::new(
-                self.servers[s].x - cl.ring * theta.cos(),
-                self.servers[s].y - cl.ring * theta.sin(),
-            );
+            let centre = Pt::new(self.servers[s].x - cl.ring * theta.cos(), self.servers[s].y - cl.ring * theta.sin());
             let mut k = 0;
             while k < mine.len() {
                 let mut row: Vec<(usize, f64)> = Vec::new();
@@ -522,11 +467,7 @@ impl Layout {
                     let w = pill_width(&clients[c].name);
                     let radial = w * ang.cos().abs() + PILL_H * ang.sin().abs();
                     depth = depth.max(radial);
-                    out[c] = Pill {
-                        center: Pt::polar(centre, base + radial / 2.0, ang),
-                        w,
-                        h: PILL_H,
-                    };
+                    out[c] = Pill { center: Pt::polar(centre, base + radial / 2.0, ang), w, h: PILL_H };
                 }
                 base += depth + 6.0;
             }
@@ -668,10 +609,7 @@ mod tests {
 
     fn clients(n: usize, servers: usize, skew: bool) -> Vec<ClientSpec> {
         (0..n)
-            .map(|i| ClientSpec {
-                name: format!("client-{i}"),
-                home: Some(if skew { 0 } else { i % servers.max(1) }),
-            })
+            .map(|i| ClientSpec { name: format!("client-{i}"), home: Some(if skew { 0 } else { i % servers.max(1) }) })
             .collect()
     }
 
@@ -680,12 +618,7 @@ mod tests {
     }
 
     fn server_box(p: Pt) -> (f64, f64, f64, f64) {
-        (
-            p.x - SERVER_R,
-            p.y - SERVER_R,
-            p.x + SERVER_R,
-            p.y + SERVER_R,
-        )
+        (p.x - SERVER_R, p.y - SERVER_R, p.x + SERVER_R, p.y + SERVER_R)
     }
 
     fn inside(a: (f64, f64, f64, f64), vb: (f64, f64, f64, f64)) -> bool {
@@ -696,11 +629,7 @@ mod tests {
     fn seg_dist(p: Pt, a: Pt, b: Pt) -> f64 {
         let (dx, dy) = (b.x - a.x, b.y - a.y);
         let len2 = dx * dx + dy * dy;
-        let t = if len2 == 0.0 {
-            0.0
-        } else {
-            (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
-        };
+        let t = if len2 == 0.0 { 0.0 } else { (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0) };
         let q = Pt::lerp(a, b, t);
         ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt()
     }
@@ -718,10 +647,7 @@ mod tests {
                         let vb = l.view_box(&pills);
                         let what = format!("n={n} azs={azs} clients={nc} skew={skew}");
                         for i in 0..n {
-                            assert!(
-                                inside(server_box(l.servers[i]), vb),
-                                "{what}: server {i} outside"
-                            );
+                            assert!(inside(server_box(l.servers[i]), vb), "{what}: server {i} outside");
                             for j in (i + 1)..n {
                                 assert!(
                                     !overlap(server_box(l.servers[i]), server_box(l.servers[j])),
@@ -731,10 +657,7 @@ mod tests {
                                 for k in 0..n {
                                     if k != i && k != j {
                                         let d = seg_dist(l.servers[k], l.servers[i], l.servers[j]);
-                                        assert!(
-                                            d > SERVER_R,
-                                            "{what}: route {i}-{j} crosses server {k}"
-                                        );
+                                        assert!(d > SERVER_R, "{what}: route {i}-{j} crosses server {k}");
                                     }
                                 }
                             }
@@ -748,10 +671,7 @@ mod tests {
                                 );
                             }
                             for pb in pills.iter().skip(a + 1) {
-                                assert!(
-                                    !overlap(pa.bounds(), pb.bounds()),
-                                    "{what}: clients overlap"
-                                );
+                                assert!(!overlap(pa.bounds(), pb.bounds()), "{what}: clients overlap");
                             }
                         }
                     }
@@ -762,21 +682,13 @@ mod tests {
 
     #[test]
     fn deterministic_and_grouped_by_az() {
-        let ss = servers(&[
-            ("a", "c1", Some("x")),
-            ("b", "c1", Some("y")),
-            ("c", "c1", Some("x")),
-            ("d", "c1", None),
-        ]);
+        let ss = servers(&[("a", "c1", Some("x")), ("b", "c1", Some("y")), ("c", "c1", Some("x")), ("d", "c1", None)]);
         let cs = clients(4, 4, false);
         assert_eq!(Layout::new(&ss, &cs), Layout::new(&ss, &cs));
         let l = Layout::new(&ss, &cs);
         // Ring order groups AZ x together, no-AZ last.
         assert_eq!(l.clusters[0].members, vec![0, 2, 1, 3]);
-        assert_eq!(
-            l.zones.iter().map(|z| z.az.as_str()).collect::<Vec<_>>(),
-            vec!["x", "y"]
-        );
+        assert_eq!(l.zones.iter().map(|z| z.az.as_str()).collect::<Vec<_>>(), vec!["x", "y"]);
         assert!(l.ring_neighbours(0, 2) && l.ring_neighbours(3, 0) && !l.ring_neighbours(0, 1));
     }
 
@@ -794,10 +706,14 @@ mod tests {
                         })
                         .collect();
                     let l = Layout::new(&ss, &clients(6, n, false));
-                    let boxes: Vec<Rect> = l.zones.iter().map(|z| {
-                        let (w, h) = zone_label_size(z);
-                        rect_at(z.label_at, w, h)
-                    }).collect();
+                    let boxes: Vec<Rect> = l
+                        .zones
+                        .iter()
+                        .map(|z| {
+                            let (w, h) = zone_label_size(z);
+                            rect_at(z.label_at, w, h)
+                        })
+                        .collect();
                     let what = format!("n={n} azs={azs} long={long}");
                     for (i, b) in boxes.iter().enumerate() {
                         for s in 0..n {
@@ -866,21 +782,14 @@ mod tests {
         assert_eq!(l.clusters.len(), 3);
         for i in 0..3 {
             for j in (i + 1)..3 {
-                let r =
-                    |c: &ClusterBox| (c.rect.0, c.rect.1, c.rect.0 + c.rect.2, c.rect.1 + c.rect.3);
-                assert!(
-                    !overlap(r(&l.clusters[i]), r(&l.clusters[j])),
-                    "clusters {i} and {j}"
-                );
+                let r = |c: &ClusterBox| (c.rect.0, c.rect.1, c.rect.0 + c.rect.2, c.rect.1 + c.rect.3);
+                assert!(!overlap(r(&l.clusters[i]), r(&l.clusters[j])), "clusters {i} and {j}");
             }
         }
         for (s, p) in l.servers.iter().enumerate() {
             let c = &l.clusters[l.cluster_of(s).unwrap_or(0)];
             let (x, y, w, h) = c.rect;
-            assert!(
-                p.x > x && p.x < x + w && p.y > y && p.y < y + h,
-                "server {s} in its cluster box"
-            );
+            assert!(p.x > x && p.x < x + w && p.y > y && p.y < y + h, "server {s} in its cluster box");
         }
     }
 }

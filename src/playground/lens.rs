@@ -329,10 +329,7 @@ impl Group {
                 l.commit.unwrap_or(0),
                 self.quorum
             ),
-            None => format!(
-                "No leader (term {}); {up} of {n} members up, quorum {} of {n}.",
-                self.term, self.quorum
-            ),
+            None => format!("No leader (term {}); {up} of {n} members up, quorum {} of {n}.", self.term, self.quorum),
         }
     }
 
@@ -373,18 +370,14 @@ fn describe_entry(e: &Entry<JsEntry>) -> (String, bool) {
     match &e.payload {
         Payload::Noop => ("leader's no-op of its term".into(), false),
         Payload::Normal(JsEntry::Msg(m)) => (format!("publish to {}", text::short(&m.subject, 40)), true),
-        Payload::Normal(JsEntry::AddStream(a)) => {
-            (format!("add stream {}", text::short(&a.config.name, 32)), false)
-        }
+        Payload::Normal(JsEntry::AddStream(a)) => (format!("add stream {}", text::short(&a.config.name, 32)), false),
         Payload::Normal(JsEntry::UpdateStream(a)) => {
             (format!("update stream {}", text::short(&a.config.name, 32)), false)
         }
         Payload::Normal(JsEntry::DeleteStream(n)) => (format!("delete stream {}", text::short(n, 32)), false),
         Payload::Normal(JsEntry::Purge(_)) => ("purge".into(), false),
         Payload::Normal(JsEntry::DeleteMsg(s)) => (format!("delete message {s}"), false),
-        Payload::Normal(JsEntry::AddConsumer(a)) => {
-            (format!("add consumer {}", text::short(&a.name, 32)), false)
-        }
+        Payload::Normal(JsEntry::AddConsumer(a)) => (format!("add consumer {}", text::short(&a.name, 32)), false),
         Payload::Normal(JsEntry::DeleteConsumer(_, c)) => (format!("delete consumer {}", text::short(c, 32)), false),
         Payload::Normal(JsEntry::Consumer(c, _)) => (format!("consumer {} state", text::short(c, 32)), false),
     }
@@ -856,7 +849,10 @@ fn member_row(g: &Group, m: &Member) -> Html {
         (Some(c), Some(a)) => format!("last {} · commit {c} · applied {a}", m.last),
         _ => format!("last {} on disk · commit unknown", m.last),
     };
-    let strip_title = format!("{}: indexes {}–{}, filled = committed, outlined = not yet committed, underlined = applied", m.name, g.first, g.last);
+    let strip_title = format!(
+        "{}: indexes {}–{}, filled = committed, outlined = not yet committed, underlined = applied",
+        m.name, g.first, g.last
+    );
     html! {
         <tr key={m.name.clone()} data-server={m.name.clone()} data-role={m.role.name()} data-state={state}
             data-term={m.term.to_string()} data-last={m.last.to_string()}
@@ -885,11 +881,7 @@ fn proposal_item(g: &Group, p: &Proposal) -> Html {
         (true, true, true) => "committed, applied → PubAck sent".to_string(),
         (true, true, false) => "committed, applied".to_string(),
     };
-    let acks = if quorum {
-        format!("{}/{n} quorum", p.acks)
-    } else {
-        format!("{}/{n}", p.acks)
-    };
+    let acks = if quorum { format!("{}/{n} quorum", p.acks) } else { format!("{}/{n}", p.acks) };
     html! {
         <li key={p.index.to_string()} data-index={p.index.to_string()} data-acks={p.acks.to_string()}
             data-committed={if p.committed { "1" } else { "0" }}
@@ -1170,7 +1162,13 @@ mod tests {
     #[test]
     fn strip_plan_draws_each_cell_once_by_kind() {
         let cell = |index, committed, applied, acks| Some(Cell { index, term: 1, committed, applied, acks });
-        let cells = [None, cell(1, true, true, None), cell(2, true, false, None), cell(3, false, false, Some(2)), cell(4, false, false, None)];
+        let cells = [
+            None,
+            cell(1, true, true, None),
+            cell(2, true, false, None),
+            cell(3, false, false, Some(2)),
+            cell(4, false, false, None),
+        ];
         let p = strip_plan(&cells);
         let count = |d: &str| d.matches('M').count();
         assert_eq!(CELL_KINDS, ["none", "uncommitted", "uncommitted pending", "committed"]);

@@ -269,11 +269,8 @@ pub fn guarantees_with(w: &World, d: &super::delivery_check::DeliveryCheck) -> V
     };
     let crash = w.last_crash.as_ref().map(|(_, _, t)| t.clone()).unwrap_or_default();
     let lost: Vec<Broken> = all.iter().filter(|v| v.group.is_empty()).map(|v| to_broken(v, crash.clone())).collect();
-    let raft: Vec<Broken> = all
-        .iter()
-        .filter(|v| !v.group.is_empty())
-        .map(|v| to_broken(v, format!("Raft group {}", v.group)))
-        .collect();
+    let raft: Vec<Broken> =
+        all.iter().filter(|v| !v.group.is_empty()).map(|v| to_broken(v, format!("Raft group {}", v.group))).collect();
     vec![
         Guarantee { id: "acked-kept", name: "Acknowledged messages are kept", breaks: Some(lost) },
         Guarantee {
@@ -299,7 +296,12 @@ pub fn guarantees_with(w: &World, d: &super::delivery_check::DeliveryCheck) -> V
 fn delivery_breaks(bs: &[super::delivery_check::DeliveryBreak], total: u64, what: &str) -> Vec<Broken> {
     let mut out: Vec<Broken> = bs
         .iter()
-        .map(|b| Broken { text: text::display_max(&b.text, 400), at: b.at, cause: String::new(), trace_seq: NO_TRACE_SEQ })
+        .map(|b| Broken {
+            text: text::display_max(&b.text, 400),
+            at: b.at,
+            cause: String::new(),
+            trace_seq: NO_TRACE_SEQ,
+        })
         .collect();
     if total > bs.len() as u64 {
         if let Some(last) = out.last_mut() {

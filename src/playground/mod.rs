@@ -341,10 +341,7 @@ fn now_ms() -> f64 {
 fn reduced_motion_query() -> Option<web_sys::MediaQueryList> {
     #[cfg(target_arch = "wasm32")]
     {
-        gloo::utils::window()
-            .match_media("(prefers-reduced-motion: reduce)")
-            .ok()
-            .flatten()
+        gloo::utils::window().match_media("(prefers-reduced-motion: reduce)").ok().flatten()
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -376,9 +373,7 @@ impl Playground {
     fn schedule(&mut self, ctx: &Context<Self>) {
         if self.playing && !self.hidden && self.frame.is_none() {
             let link = ctx.link().clone();
-            self.frame = Some(gloo::render::request_animation_frame(move |ts| {
-                link.send_message(Msg::Frame(ts))
-            }));
+            self.frame = Some(gloo::render::request_animation_frame(move |ts| link.send_message(Msg::Frame(ts))));
         }
     }
 
@@ -434,11 +429,10 @@ impl Component for Playground {
         #[cfg(target_arch = "wasm32")]
         {
             let link = ctx.link().clone();
-            me._visibility = Some(gloo::events::EventListener::new(
-                &gloo::utils::document(),
-                "visibilitychange",
-                move |_| link.send_message(Msg::VisibilityChanged),
-            ));
+            me._visibility =
+                Some(gloo::events::EventListener::new(&gloo::utils::document(), "visibilitychange", move |_| {
+                    link.send_message(Msg::VisibilityChanged)
+                }));
             if let Some(q) = reduced_motion_query() {
                 let link = ctx.link().clone();
                 let q2 = q.clone();
@@ -461,9 +455,7 @@ impl Component for Playground {
                 if !self.playing || self.hidden {
                     return false;
                 }
-                let dt = self
-                    .last_ts
-                    .map_or(0.0, |last| (ts - last).clamp(0.0, MAX_FRAME_MS));
+                let dt = self.last_ts.map_or(0.0, |last| (ts - last).clamp(0.0, MAX_FRAME_MS));
                 self.last_ts = Some(ts);
                 let Some(s) = self.session.as_mut() else {
                     self.pause();
@@ -506,10 +498,13 @@ impl Component for Playground {
                     return true;
                 };
                 self.status = match s.step() {
-                    None => Status::Info("Nothing left to happen: no event is scheduled. Faults and commands still work.".into()),
+                    None => Status::Info(
+                        "Nothing left to happen: no event is scheduled. Faults and commands still work.".into(),
+                    ),
                     Some(r) => {
                         let what = if r.events.is_empty() {
-                            "an event with no visible effect (a timer, or a command waiting for its connection)".to_string()
+                            "an event with no visible effect (a timer, or a command waiting for its connection)"
+                                .to_string()
                         } else {
                             let mut shown: Vec<String> = r.events.iter().take(3).cloned().collect();
                             if r.events.len() > 3 {
@@ -550,9 +545,7 @@ impl Component for Playground {
                         let text = self.session.as_ref().map(|s| s.text.clone());
                         let text = text.as_deref().unwrap_or(self.draft.as_str()).to_string();
                         match self.load(&text, Some(seed)) {
-                            Ok(()) => {
-                                self.status = Status::Info(format!("Rebuilt with seed {seed}."))
-                            }
+                            Ok(()) => self.status = Status::Info(format!("Rebuilt with seed {seed}.")),
                             Err(e) => self.load_error = Some(e),
                         }
                     }
@@ -580,10 +573,8 @@ impl Component for Playground {
                 let draft = self.draft.clone();
                 match self.load(&draft, None) {
                     Ok(()) => {
-                        self.example = EXAMPLES
-                            .iter()
-                            .find(|e| e.text == draft)
-                            .map_or(CUSTOM.to_string(), |e| e.id.to_string());
+                        self.example =
+                            EXAMPLES.iter().find(|e| e.text == draft).map_or(CUSTOM.to_string(), |e| e.id.to_string());
                         self.status = Status::Info("Loaded the scenario text.".into());
                     }
                     Err(e) => self.load_error = Some(e),
@@ -949,10 +940,7 @@ impl Playground {
     fn view_scenario(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let (name, description) = match &self.session {
-            Some(s) => (
-                s.world.scenario().name.clone(),
-                s.world.scenario().description.clone(),
-            ),
+            Some(s) => (s.world.scenario().name.clone(), s.world.scenario().description.clone()),
             None => (String::new(), String::new()),
         };
         html! {
@@ -1052,7 +1040,12 @@ impl Playground {
                 </>
             },
             Side::Metrics => metrics::metrics_view(&s.world, &mut watch.metrics),
-            Side::Causal => causal::causal_view(&watch.causal, self.causal_pick, link.callback(Msg::CausalPick), link.callback(|_| Msg::CausalClose)),
+            Side::Causal => causal::causal_view(
+                &watch.causal,
+                self.causal_pick,
+                link.callback(Msg::CausalPick),
+                link.callback(|_| Msg::CausalClose),
+            ),
             Side::Sequence => sequence::sequence_view(&s.world),
             Side::Streams => console::streams_view(&s.world),
         }

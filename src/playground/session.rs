@@ -170,8 +170,7 @@ pub fn parse_seed(s: &str) -> Result<u64, String> {
             u64::MAX
         ));
     }
-    t.parse::<u64>()
-        .map_err(|_| format!("The seed is too large: the largest is {}.", u64::MAX))
+    t.parse::<u64>().map_err(|_| format!("The seed is too large: the largest is {}.", u64::MAX))
 }
 
 impl Session {
@@ -262,9 +261,7 @@ impl Session {
             let due = self.inputs.get(self.applied).map(|i| i.at).filter(|m| target.covers(m));
             let goal = due.unwrap_or(target);
             let before = self.world.metrics.events;
-            let chunk = CHUNK
-                .min(budget.saturating_sub(used))
-                .min(goal.events.saturating_sub(before));
+            let chunk = CHUNK.min(budget.saturating_sub(used)).min(goal.events.saturating_sub(before));
             let done = self.world.run_until_bounded(goal.at, chunk);
             let after = self.world.metrics.events;
             used = used.saturating_add(after.saturating_sub(before));
@@ -382,11 +379,7 @@ impl Session {
     /// (between chunks of events) when `more()` says so: the caller's wall
     /// clock budget.
     pub fn advance(&mut self, virtual_ns: f64, budget: u64, more: &mut dyn FnMut() -> bool) -> Advance {
-        let want = if virtual_ns.is_finite() && virtual_ns > 0.0 {
-            virtual_ns
-        } else {
-            0.0
-        } + self.carry;
+        let want = if virtual_ns.is_finite() && virtual_ns > 0.0 { virtual_ns } else { 0.0 } + self.carry;
         let whole = want.floor();
         self.carry = want - whole;
         // `as` saturates: a huge request is just "as far as the budget goes".
@@ -425,11 +418,7 @@ impl Session {
         let at = self.world.now();
         self.run_to(Moment { events: before + 1, at }, u64::MAX, &mut || true);
         let world = &self.world;
-        let events = world
-            .trace
-            .since(from)
-            .map(|e| text::display(&world.describe(&e.kind)))
-            .collect();
+        let events = world.trace.since(from).map(|e| text::display(&world.describe(&e.kind))).collect();
         self.drain();
         Some(StepReport { at, events })
     }
@@ -526,9 +515,7 @@ pub fn class_of(kind: &TraceKind) -> &'static str {
         TraceKind::Published { .. } => "pub",
         TraceKind::Received { .. } => "recv",
         TraceKind::Replied { .. } => "reply",
-        TraceKind::NoResponders { .. }
-        | TraceKind::RequestTimeout { .. }
-        | TraceKind::ProtocolError { .. } => "warn",
+        TraceKind::NoResponders { .. } | TraceKind::RequestTimeout { .. } | TraceKind::ProtocolError { .. } => "warn",
         TraceKind::Note { .. } => "note",
         TraceKind::Raft { .. } => "raft",
         TraceKind::PubAcked { .. } => "ack",
@@ -546,26 +533,20 @@ mod tests {
     use jetsim_core::time::{MS, SEC};
 
     fn core() -> Session {
-        let text = examples::find("core-pubsub")
-            .map(|e| e.text)
-            .unwrap_or_default();
+        let text = examples::find("core-pubsub").map(|e| e.text).unwrap_or_default();
         Session::build(text, None).expect("core-pubsub builds")
     }
 
     #[test]
     fn seed_defaults_to_the_scenarios() {
         assert_eq!(core().seed, 7);
-        let text = examples::find("core-pubsub")
-            .map(|e| e.text)
-            .unwrap_or_default();
+        let text = examples::find("core-pubsub").map(|e| e.text).unwrap_or_default();
         assert_eq!(Session::build(text, Some(9)).map(|s| s.seed), Ok(9));
     }
 
     #[test]
     fn bad_text_is_an_error_naming_the_line() {
-        let err = Session::build("jetsim 1\nserver n1\nbogus words\n", None)
-            .err()
-            .unwrap_or_default();
+        let err = Session::build("jetsim 1\nserver n1\nbogus words\n", None).err().unwrap_or_default();
         assert!(err.starts_with("line 3:"), "{err}");
         assert!(Session::build("", None).is_err());
     }
@@ -590,11 +571,7 @@ mod tests {
         assert_eq!(s.now(), 16_004);
         assert_eq!(s.advance(10.0 * SEC as f64, u64::MAX, &mut || true), Advance::End);
         assert_eq!(s.now(), 5 * SEC, "stopped at the scenario's until");
-        assert_eq!(
-            s.advance(MS as f64, u64::MAX, &mut || true),
-            Advance::Reached,
-            "only once"
-        );
+        assert_eq!(s.advance(MS as f64, u64::MAX, &mut || true), Advance::Reached, "only once");
         assert_eq!(s.now(), 5 * SEC + MS);
     }
 
@@ -624,21 +601,10 @@ mod tests {
         let mut s = core();
         s.advance(300.0 * MS as f64, u64::MAX, &mut || true);
         let texts: Vec<&str> = s.log.iter().map(|e| e.text.as_str()).collect();
-        assert!(
-            texts
-                .iter()
-                .any(|t| t.starts_with("sub received orders.new")),
-            "{texts:#?}"
-        );
-        assert!(
-            s.log.iter().all(|e| e.class != "frame"),
-            "no per-frame events in the log"
-        );
+        assert!(texts.iter().any(|t| t.starts_with("sub received orders.new")), "{texts:#?}");
+        assert!(s.log.iter().all(|e| e.class != "frame"), "no per-frame events in the log");
         let seqs: Vec<u64> = s.log.iter().map(|e| e.seq).collect();
-        assert!(
-            seqs.windows(2).all(|w| w[0] < w[1]),
-            "in order, unique keys"
-        );
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order, unique keys");
     }
 
     #[test]
@@ -769,10 +735,7 @@ mod tests {
         s.goto(Moment::time(100 * MS)).expect("replays");
         // A new input in the past forks: the kill of n3 is dropped.
         s.apply_fault(&Fault::Kill("n1".into())).expect("applied");
-        assert_eq!(
-            s.forked,
-            Some(Forked { at: 100 * MS, inputs: 1, horizon: SEC })
-        );
+        assert_eq!(s.forked, Some(Forked { at: 100 * MS, inputs: 1, horizon: SEC }));
         assert_eq!(s.inputs().len(), 1);
         assert_eq!(s.inputs()[0].line, "kill n1");
         assert_eq!(s.horizon.at, 100 * MS);
@@ -839,15 +802,11 @@ mod tests {
         let text = examples::find("core-pubsub").map(|e| e.text).unwrap_or_default();
         let at = |events, at| Moment { events, at };
         let bad = |inputs: Vec<Input>| Session::with_inputs(text, None, inputs).err().unwrap_or_default();
-        let err = bad(vec![
-            Input { at: at(1, 5), line: "kill n1".into() },
-            Input { at: at(2, 5), line: "kill n99".into() },
-        ]);
+        let err =
+            bad(vec![Input { at: at(1, 5), line: "kill n1".into() }, Input { at: at(2, 5), line: "kill n99".into() }]);
         assert!(err.starts_with("input 2 (kill n99):"), "{err}");
-        let err = bad(vec![
-            Input { at: at(3, 5), line: "kill n1".into() },
-            Input { at: at(2, 9), line: "kill n2".into() },
-        ]);
+        let err =
+            bad(vec![Input { at: at(3, 5), line: "kill n1".into() }, Input { at: at(2, 9), line: "kill n2".into() }]);
         assert!(err.contains("earlier moment"), "{err}");
         let err = bad(vec![Input { at: at(0, 0), line: "x".repeat(MAX_INPUT_LINE + 1) }]);
         assert!(err.contains("longer than"), "{err}");

@@ -49,10 +49,7 @@ pub fn label(i: usize) -> String {
 /// `2ms of virtual time per second`.
 pub fn per_second(i: usize) -> String {
     let (n, d) = get(i);
-    format!(
-        "{} of virtual time per second",
-        fmt_duration(SEC * u64::from(n) / u64::from(d))
-    )
+    format!("{} of virtual time per second", fmt_duration(SEC * u64::from(n) / u64::from(d)))
 }
 
 #[cfg(test)]
@@ -73,10 +70,6 @@ mod tests {
         for i in 1..SPEEDS.len() {
             assert!(factor(i) > factor(i - 1));
         }
-        assert_eq!(
-            factor(99),
-            factor(DEFAULT),
-            "out of range falls back to the default"
-        );
+        assert_eq!(factor(99), factor(DEFAULT), "out of range falls back to the default");
     }
 }

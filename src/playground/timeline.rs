@@ -71,10 +71,8 @@ fn location_hash() -> String {
 
 /// `file name.jetsim` for a scenario's name (letters, digits, `-`).
 pub fn file_name(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-        .collect();
+    let mut s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     while s.contains("--") {
         s = s.replace("--", "-");
     }
@@ -135,10 +133,7 @@ impl Playground {
                 self.install(s);
                 self.draft = text;
                 self.example = if example == CUSTOM {
-                    EXAMPLES
-                        .iter()
-                        .find(|e| e.text == self.draft)
-                        .map_or(CUSTOM.to_string(), |e| e.id.to_string())
+                    EXAMPLES.iter().find(|e| e.text == self.draft).map_or(CUSTOM.to_string(), |e| e.id.to_string())
                 } else {
                     example
                 };
@@ -225,11 +220,9 @@ impl Playground {
                 let started = now_ms();
                 self.status = match s.step_back() {
                     Ok(None) => Status::Info("Already at the start: nothing to undo.".into()),
-                    Ok(Some(a)) => Status::Info(format!(
-                        "Stepped back: {}{}",
-                        arrived_text(&a),
-                        took_text(now_ms() - started)
-                    )),
+                    Ok(Some(a)) => {
+                        Status::Info(format!("Stepped back: {}{}", arrived_text(&a), took_text(now_ms() - started)))
+                    }
                     Err(e) => Status::Error(e),
                 };
             }

@@ -12,10 +12,8 @@ use yew::prelude::*;
 
 use super::canvas::{self, CanvasMsg, DropAction, Interact};
 use super::causal::AckPath;
+use super::layout::{num, pill_width, ClientSpec, Layout, Pill, Pt, ServerSpec, PILL_H, PILL_MAX_CHARS, SERVER_R};
 use super::lens::{Detail, RaftFrame};
-use super::layout::{
-    num, pill_width, ClientSpec, Layout, Pill, Pt, ServerSpec, PILL_H, PILL_MAX_CHARS, SERVER_R,
-};
 use crate::text;
 
 /// Frames drawn at most (the rest are counted in the caption).
@@ -46,11 +44,7 @@ pub fn client_specs(world: &World) -> Vec<ClientSpec> {
         .iter()
         .map(|c| ClientSpec {
             name: c.node.config.name.clone(),
-            home: c
-                .node
-                .server()
-                .or_else(|| c.node.config.servers.first().copied())
-                .map(|s| s as usize),
+            home: c.node.server().or_else(|| c.node.config.servers.first().copied()).map(|s| s as usize),
         })
         .collect()
 }
@@ -135,7 +129,8 @@ fn frame_class(ring: bool, class: &'static str) -> &'static str {
         if let Some((_, _, s)) = m.iter().find(|(r, c, _)| *r == ring && *c == class) {
             return *s;
         }
-        let s: &'static str = Box::leak(if ring { format!("frame ring {class}") } else { format!("frame {class}") }.into_boxed_str());
+        let s: &'static str =
+            Box::leak(if ring { format!("frame ring {class}") } else { format!("frame {class}") }.into_boxed_str());
         m.push((ring, class, s));
         s
     })
@@ -313,19 +308,14 @@ fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &Inter
     let mut captions: BTreeMap<usize, String> = BTreeMap::new();
     let mut label_it: Vec<bool> = vec![true; routes.len()];
     for (ci, _) in layout.clusters.iter().enumerate() {
-        let mine: Vec<usize> = (0..routes.len())
-            .filter(|&r| layout.cluster_of(routes[r].0) == Some(ci))
-            .collect();
+        let mine: Vec<usize> = (0..routes.len()).filter(|&r| layout.cluster_of(routes[r].0) == Some(ci)).collect();
         if mine.len() > LABEL_ALL_UP_TO {
             let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
             for &r in &mine {
                 *counts.entry(routes[r].3.as_str()).or_default() += 1;
             }
             // Most common latency; ties go to the first in text order (deterministic).
-            let mode = counts
-                .iter()
-                .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)))
-                .map(|(k, _)| k.to_string());
+            let mode = counts.iter().max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0))).map(|(k, _)| k.to_string());
             if let Some(mode) = mode {
                 for &r in &mine {
                     label_it[r] = routes[r].3 != mode;
@@ -420,7 +410,8 @@ fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &Inter
             }
             RouteState::Down => "route down".to_string(),
         };
-        let title = format!("{} ↔ {}: {state_text}; latency {lat}", world.name(*a as Endpoint), world.name(*b as Endpoint));
+        let title =
+            format!("{} ↔ {}: {state_text}; latency {lat}", world.name(*a as Endpoint), world.name(*b as Endpoint));
         let (a, b) = (*a, *b);
         html! {
             <g key={format!("r{a}-{b}")}>
@@ -478,16 +469,11 @@ fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &Inter
         let ep = (ns + i) as Endpoint;
         let (class, server) = match c.node.state {
             ConnState::Connected { server } => ("up", server),
-            ConnState::Connecting { server } | ConnState::Handshake { server } => {
-                ("pending", server)
-            }
+            ConnState::Connecting { server } | ConnState::Handshake { server } => ("pending", server),
             ConnState::Disconnected => return None,
         };
         let cut = world.is_cut(ep, server) || world.is_cut(server, ep);
-        let (pc, ps) = (
-            pills.get(i)?.center,
-            layout.servers.get(server as usize).copied()?,
-        );
+        let (pc, ps) = (pills.get(i)?.center, layout.servers.get(server as usize).copied()?);
         Some(html! {
             <line key={format!("cl{i}")} class={classes!("clink", class, cut.then_some("cut"))}
                 x1={num(pc.x)} y1={num(pc.y)} x2={num(ps.x)} y2={num(ps.y)} />
@@ -499,11 +485,7 @@ fn cluster_view(world: &World, layout: &Layout, reduced_motion: bool, ix: &Inter
     let frames_html: Html = if reduced_motion {
         let mut per_link: BTreeMap<(Endpoint, Endpoint), Vec<FrameKind>> = BTreeMap::new();
         for f in &flights {
-            let key = if f.from < f.to {
-                (f.from, f.to)
-            } else {
-                (f.to, f.from)
-            };
+            let key = if f.from < f.to { (f.from, f.to) } else { (f.to, f.from) };
             per_link.entry(key).or_default().push(f.label.kind);
         }
         let badges = per_link.iter().filter_map(|((a, b), kinds)| {
@@ -885,16 +867,9 @@ impl JsRoles {
 
 /// One sentence for the SVG's description.
 pub fn view_summary(world: &World) -> String {
-    let servers: Vec<String> = world
-        .servers
-        .iter()
-        .map(|s| format!("{} {}", s.config.name, liveness_name(s.liveness)))
-        .collect();
-    let connected = world
-        .clients
-        .iter()
-        .filter(|c| c.node.is_connected())
-        .count();
+    let servers: Vec<String> =
+        world.servers.iter().map(|s| format!("{} {}", s.config.name, liveness_name(s.liveness))).collect();
+    let connected = world.clients.iter().filter(|c| c.node.is_connected()).count();
     let n = world.servers.len();
     let mut down = 0;
     for a in 0..n {

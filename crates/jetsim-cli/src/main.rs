@@ -126,7 +126,10 @@ fn cmd_run(args: &[String]) -> Result<(), String> {
         world.set_check_invariants(true);
     }
     if !world.run_until_bounded(until, MAX_EVENTS) {
-        return Err(format!("stopped after {MAX_EVENTS} events at {} (the scenario never goes quiet)", fmt_time(world.now())));
+        return Err(format!(
+            "stopped after {MAX_EVENTS} events at {} (the scenario never goes quiet)",
+            fmt_time(world.now())
+        ));
     }
     let report = Report::from_world(&world, Some(path.clone()));
     if json {
@@ -179,7 +182,12 @@ fn cmd_check(args: &[String]) -> Result<(), String> {
     let mut failed = 0;
     for path in args {
         match load(path) {
-            Ok(sc) => println!("{path}: ok ({} servers, {} clients, {} steps)", sc.servers.len(), sc.clients.len(), sc.script.len()),
+            Ok(sc) => println!(
+                "{path}: ok ({} servers, {} clients, {} steps)",
+                sc.servers.len(),
+                sc.clients.len(),
+                sc.script.len()
+            ),
             Err(e) => {
                 failed += 1;
                 eprintln!("{e}");
@@ -217,7 +225,8 @@ fn cmd_hashes(args: &[String]) -> Result<(), String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
         let name = std::path::Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or(path);
         for &seed in &seeds {
-            let world = jetsim_core::sim::run_headless(&text, seed, None, MAX_EVENTS).map_err(|e| format!("{path}: {e}"))?;
+            let world =
+                jetsim_core::sim::run_headless(&text, seed, None, MAX_EVENTS).map_err(|e| format!("{path}: {e}"))?;
             println!("{name} {seed} {:016x}", world.trace.hash());
         }
     }

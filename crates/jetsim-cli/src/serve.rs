@@ -24,7 +24,8 @@ use jetsim_core::sim::{Liveness, World};
 use jetsim_core::time::{fmt_time, Time, MS};
 use jetsim_core::trace::{Endpoint, TraceKind};
 
-pub const USAGE: &str = "jetsim serve [<scenario>] [--servers N] [--port P] [--seed S] [--raft-timescale N/D] [--trace]";
+pub const USAGE: &str =
+    "jetsim serve [<scenario>] [--servers N] [--port P] [--seed S] [--raft-timescale N/D] [--trace]";
 
 const HELP: &str = "serve   run a scenario (or --servers N JetStream servers n1..nN in cluster \"jetsim\",
         default 3) in real time; server i listens on 127.0.0.1:<P+i> (P default 4222,
@@ -185,7 +186,11 @@ pub fn cmd_serve(args: &[String]) -> Result<(), String> {
     let seed = o.seed.or(sc.seed).unwrap_or(1);
     let n = sc.servers.len() as u32;
     if o.port != 0 && u32::from(o.port) + n - 1 > 65535 {
-        return Err(format!("--port {}: {n} servers need ports up to {}, beyond 65535", o.port, u32::from(o.port) + n - 1));
+        return Err(format!(
+            "--port {}: {n} servers need ports up to {}, beyond 65535",
+            o.port,
+            u32::from(o.port) + n - 1
+        ));
     }
     let mut listeners = Vec::new();
     for i in 0..n {
@@ -456,7 +461,10 @@ impl Serve {
             if !bytes.is_empty() {
                 let n = bytes.len();
                 if c.pending.fetch_add(n, Ordering::Relaxed) + n > MAX_PENDING_OUT {
-                    eprintln!("jetsim serve: {} is not reading (over {MAX_PENDING_OUT} bytes pending): closed", self.world.name(c.ep));
+                    eprintln!(
+                        "jetsim serve: {} is not reading (over {MAX_PENDING_OUT} bytes pending): closed",
+                        self.world.name(c.ep)
+                    );
                     // Closing the socket under the writer unblocks it.
                     let _ = c.stream.shutdown(Shutdown::Both);
                     closed = true;

@@ -120,7 +120,9 @@ pub fn run_r3(messages: u64) -> Result<BenchRun, String> {
     let (acked, timeouts, errors) =
         world.clients.first().map(|c| (c.node.js.acked, c.node.js.timeouts, c.node.js.errors)).unwrap_or_default();
     if acked != messages {
-        return Err(format!("only {acked} of {messages} R3 publishes were acknowledged ({timeouts} timed out, {errors} errors)"));
+        return Err(format!(
+            "only {acked} of {messages} R3 publishes were acknowledged ({timeouts} timed out, {errors} errors)"
+        ));
     }
     Ok(BenchRun {
         messages,

@@ -6,8 +6,8 @@
 //! `reconnect_wait`) after the connection closes, re-sending its
 //! subscriptions and then what it buffered meanwhile.
 
-use std::collections::VecDeque;
 use crate::vecmap::VecMap as BTreeMap; // sorted-Vec map: small maps, smaller wasm (see vecmap.rs)
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use bytes::Bytes;
@@ -38,10 +38,16 @@ pub struct ClientConfig {
 pub enum ConnState {
     Disconnected,
     /// TCP open sent, waiting for INFO.
-    Connecting { server: Endpoint },
+    Connecting {
+        server: Endpoint,
+    },
     /// CONNECT + PING sent, waiting for PONG.
-    Handshake { server: Endpoint },
-    Connected { server: Endpoint },
+    Handshake {
+        server: Endpoint,
+    },
+    Connected {
+        server: Endpoint,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -348,7 +354,8 @@ impl Client {
                 }
             }
             Timer::JsTimeout(id) => self.js_timeout(ctx, id),
-            Timer::Raft { .. } | Timer::JsDelayedReply(_) | Timer::JsConsumer { .. } | Timer::JsStreamExpire { .. } => {}
+            Timer::Raft { .. } | Timer::JsDelayedReply(_) | Timer::JsConsumer { .. } | Timer::JsStreamExpire { .. } => {
+            }
         }
     }
 
@@ -596,7 +603,14 @@ impl Client {
         }
     }
 
-    fn subscribe(&mut self, ctx: &mut Ctx, subject: &str, queue: Option<&str>, kind: SubKind, count: Option<u64>) -> u64 {
+    fn subscribe(
+        &mut self,
+        ctx: &mut Ctx,
+        subject: &str,
+        queue: Option<&str>,
+        kind: SubKind,
+        count: Option<u64>,
+    ) -> u64 {
         let sid = self.next_sid;
         self.next_sid += 1;
         self.subs.insert(
@@ -634,7 +648,14 @@ impl Client {
         }
     }
 
-    fn publish_raw(&mut self, ctx: &mut Ctx, subject: &Rc<str>, reply: Option<&str>, headers: &[(String, String)], body: &[u8]) {
+    fn publish_raw(
+        &mut self,
+        ctx: &mut Ctx,
+        subject: &Rc<str>,
+        reply: Option<&str>,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) {
         let with_headers = !headers.is_empty() && self.config.headers;
         let b = if !with_headers {
             self.frames.publish(subject, reply, body)
@@ -674,7 +695,9 @@ impl Client {
                 let sids: Vec<u64> = self
                     .subs
                     .iter()
-                    .filter(|(_, s)| &*s.subject == subject.as_str() && matches!(s.kind, SubKind::App | SubKind::Replier { .. }))
+                    .filter(|(_, s)| {
+                        &*s.subject == subject.as_str() && matches!(s.kind, SubKind::App | SubKind::Replier { .. })
+                    })
                     .map(|(sid, _)| *sid)
                     .collect();
                 for sid in sids {
@@ -734,7 +757,15 @@ impl Client {
     }
 
     /// Send a request through the shared inbox; returns its id.
-    fn js_request(&mut self, ctx: &mut Ctx, subject: &Rc<str>, headers: &[(String, String)], body: &[u8], timeout: Dur, wait: JsWait) {
+    fn js_request(
+        &mut self,
+        ctx: &mut Ctx,
+        subject: &Rc<str>,
+        headers: &[(String, String)],
+        body: &[u8],
+        timeout: Dur,
+        wait: JsWait,
+    ) {
         let prefix = self.inbox(ctx);
         let rid = self.next_req;
         self.next_req += 1;
@@ -784,7 +815,12 @@ impl Client {
             JsWait::Api { op, .. } => {
                 self.js.api_errors += 1;
                 self.js.last_api = Some((op.to_string(), String::new()));
-                ctx.trace(TraceKind::JsApi { client: ctx.me, op, ok: false, text: Rc::from("context deadline exceeded") });
+                ctx.trace(TraceKind::JsApi {
+                    client: ctx.me,
+                    op,
+                    ok: false,
+                    text: Rc::from("context deadline exceeded"),
+                });
             }
         }
     }
@@ -816,7 +852,11 @@ impl Client {
                         if status == Some(503) {
                             self.js.no_responders += 1;
                         }
-                        ctx.trace(TraceKind::PubFailed { client: ctx.me, subject: p.subject, reason: Rc::from(e.as_str()) });
+                        ctx.trace(TraceKind::PubFailed {
+                            client: ctx.me,
+                            subject: p.subject,
+                            reason: Rc::from(e.as_str()),
+                        });
                     }
                     None => {
                         let v = json.unwrap_or_default();
@@ -894,13 +934,25 @@ impl Client {
                 if !tags.is_empty() {
                     cfg["placement"] = json!({"tags": tags});
                 }
-                (format!("stream add {name}"), format!("$JS.API.STREAM.CREATE.{name}"), serde_json::to_vec(&cfg).unwrap_or_default(), None)
+                (
+                    format!("stream add {name}"),
+                    format!("$JS.API.STREAM.CREATE.{name}"),
+                    serde_json::to_vec(&cfg).unwrap_or_default(),
+                    None,
+                )
             }
-            StreamCmd::Info { name } => (format!("stream info {name}"), format!("$JS.API.STREAM.INFO.{name}"), Vec::new(), None),
-            StreamCmd::Rm { name } => {
-                (format!("stream rm {name}"), format!("$JS.API.STREAM.DELETE.{name}"), Vec::new(), Some(Rc::from(name.as_str())))
+            StreamCmd::Info { name } => {
+                (format!("stream info {name}"), format!("$JS.API.STREAM.INFO.{name}"), Vec::new(), None)
             }
-            StreamCmd::Purge { name } => (format!("stream purge {name}"), format!("$JS.API.STREAM.PURGE.{name}"), Vec::new(), None),
+            StreamCmd::Rm { name } => (
+                format!("stream rm {name}"),
+                format!("$JS.API.STREAM.DELETE.{name}"),
+                Vec::new(),
+                Some(Rc::from(name.as_str())),
+            ),
+            StreamCmd::Purge { name } => {
+                (format!("stream purge {name}"), format!("$JS.API.STREAM.PURGE.{name}"), Vec::new(), None)
+            }
             StreamCmd::Ls => ("stream ls".to_string(), "$JS.API.STREAM.LIST".to_string(), Vec::new(), None),
             StreamCmd::StepDown { name } => (
                 format!("stream cluster step-down {name}"),
@@ -939,11 +991,8 @@ impl Client {
         while next <= count {
             let n = next;
             next += 1;
-            let body: std::borrow::Cow<str> = if templated {
-                body_src.replace("{{Count}}", &n.to_string()).into()
-            } else {
-                body_src.as_str().into()
-            };
+            let body: std::borrow::Cow<str> =
+                if templated { body_src.replace("{{Count}}", &n.to_string()).into() } else { body_src.as_str().into() };
             if request {
                 let prefix = self.inbox(ctx);
                 let rid = self.next_req;
@@ -1009,7 +1058,9 @@ impl Client {
             ConsumerCmd::Rm { stream, name } => {
                 (format!("consumer rm {stream} {name}"), format!("$JS.API.CONSUMER.DELETE.{stream}.{name}"), Vec::new())
             }
-            ConsumerCmd::Ls { stream } => (format!("consumer ls {stream}"), format!("$JS.API.CONSUMER.NAMES.{stream}"), Vec::new()),
+            ConsumerCmd::Ls { stream } => {
+                (format!("consumer ls {stream}"), format!("$JS.API.CONSUMER.NAMES.{stream}"), Vec::new())
+            }
             ConsumerCmd::StepDown { stream, name } => (
                 format!("consumer cluster step-down {stream} {name}"),
                 format!("$JS.API.CONSUMER.LEADER.STEPDOWN.{stream}.{name}"),
@@ -1073,7 +1124,12 @@ impl Client {
                 }
                 let text = format!("{code} {}", h.and_then(|h| h.description).unwrap_or_default());
                 self.js.last_api = Some((op.to_string(), text.clone()));
-                ctx.trace(TraceKind::JsApi { client: ctx.me, op: op.clone(), ok: false, text: Rc::from(text.as_str()) });
+                ctx.trace(TraceKind::JsApi {
+                    client: ctx.me,
+                    op: op.clone(),
+                    ok: false,
+                    text: Rc::from(text.as_str()),
+                });
                 true
             }
         }

@@ -13,9 +13,16 @@ use crate::time::{Dur, Time};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Latency {
     Fixed(Dur),
-    Uniform { lo: Dur, hi: Dur },
+    Uniform {
+        lo: Dur,
+        hi: Dur,
+    },
     /// Long-tailed: `min / U^(1/alpha)`, capped.
-    Pareto { min: Dur, alpha_milli: u32, cap: Dur },
+    Pareto {
+        min: Dur,
+        alpha_milli: u32,
+        cap: Dur,
+    },
 }
 
 impl Latency {
@@ -59,7 +66,11 @@ impl Latency {
                 // median = min * 2^(1/alpha)
                 let alpha = f64::from(alpha_milli.max(1)) / 1000.0;
                 let m = (min as f64) * libm::pow(2.0, 1.0 / alpha);
-                if m.is_finite() && m < cap as f64 { m as Dur } else { cap }
+                if m.is_finite() && m < cap as f64 {
+                    m as Dur
+                } else {
+                    cap
+                }
             }
         }
     }

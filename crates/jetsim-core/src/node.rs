@@ -31,8 +31,14 @@ pub enum Frame {
 /// kept typed: the route wire format is not visible to users.
 #[derive(Clone, Debug)]
 pub enum RouteMsg {
-    Sub { subject: Rc<str>, queue: Option<Rc<str>> },
-    Unsub { subject: Rc<str>, queue: Option<Rc<str>> },
+    Sub {
+        subject: Rc<str>,
+        queue: Option<Rc<str>>,
+    },
+    Unsub {
+        subject: Rc<str>,
+        queue: Option<Rc<str>>,
+    },
     Msg {
         subject: Rc<str>,
         reply: Option<Rc<str>>,

@@ -969,9 +969,11 @@ impl ClientOpRef<'_> {
     /// The owned operation [`ServerParser::feed`] reports.
     pub fn into_owned(self) -> ClientOp {
         match self {
-            ClientOpRef::Pub { subject, reply, headers: None, payload } => {
-                ClientOp::Pub { subject: subject.into_owned(), reply: reply.map(Cow::into_owned), payload: payload.to_bytes() }
-            }
+            ClientOpRef::Pub { subject, reply, headers: None, payload } => ClientOp::Pub {
+                subject: subject.into_owned(),
+                reply: reply.map(Cow::into_owned),
+                payload: payload.to_bytes(),
+            },
             ClientOpRef::Pub { subject, reply, headers: Some(h), payload } => ClientOp::Hpub {
                 subject: subject.into_owned(),
                 reply: reply.map(Cow::into_owned),
@@ -1159,7 +1161,8 @@ impl Sink<ServerOp> for Vec<ServerOp> {
     }
     fn msg(&mut self, m: &MsgLine<'_>, payload: Payload<'_>) {
         let data = payload.into_bytes();
-        let (subject, sid, reply) = (m.text(m.subject).into_owned(), m.text(m.sid).into_owned(), m.reply.map(|r| m.text(r).into_owned()));
+        let (subject, sid, reply) =
+            (m.text(m.subject).into_owned(), m.text(m.sid).into_owned(), m.reply.map(|r| m.text(r).into_owned()));
         match m.hdr {
             None => self.push(ServerOp::Msg { subject, sid, reply, payload: data }),
             Some(h) => {
@@ -1200,12 +1203,7 @@ impl<F: FnMut(ClientOpRef<'_>)> Sink<ClientOp> for WithFn<F> {
     }
     fn msg(&mut self, m: &MsgLine<'_>, payload: Payload<'_>) {
         let (headers, payload) = split_headers(m, payload.as_ref());
-        (self.0)(ClientOpRef::Pub {
-            subject: m.text(m.subject),
-            reply: m.reply.map(|r| m.text(r)),
-            headers,
-            payload,
-        });
+        (self.0)(ClientOpRef::Pub { subject: m.text(m.subject), reply: m.reply.map(|r| m.text(r)), headers, payload });
     }
 }
 
@@ -1341,7 +1339,14 @@ struct Framer {
 
 impl Framer {
     fn new() -> Self {
-        Framer { state: Lex::Start, arg: Vec::new(), drop: false, msg: Vec::new(), need: 0, pending: PendingLine::default() }
+        Framer {
+            state: Lex::Start,
+            arg: Vec::new(),
+            drop: false,
+            msg: Vec::new(),
+            need: 0,
+            pending: PendingLine::default(),
+        }
     }
 }
 
@@ -1468,7 +1473,13 @@ fn find_line_end(s: &[u8]) -> Option<(usize, bool)> {
 /// the next operation starts. Otherwise return `None` having changed nothing,
 /// and the state machine takes over (errors included).
 #[inline]
-fn fast_op<S: Side, K: Sink<S::Op>>(side: &mut S, data: &[u8], start: usize, src: Option<&Bytes>, out: &mut K) -> Option<usize> {
+fn fast_op<S: Side, K: Sink<S::Op>>(
+    side: &mut S,
+    data: &[u8],
+    start: usize,
+    src: Option<&Bytes>,
+    out: &mut K,
+) -> Option<usize> {
     let rest = data.get(start..)?;
     let (kw, kw_len) = side.fast_keyword(rest)?;
     side.op_start(rest[0]).ok()?;
@@ -1525,7 +1536,9 @@ fn run<S: Side, K: Sink<S::Op>>(
                 fr.state = match keyword_step(side.keywords(), u16::MAX, 0, b.to_ascii_uppercase()) {
                     KwStep::Partial(alive) => Lex::Keyword { alive, len: 1 },
                     KwStep::Done(kw) => after_keyword(kw),
-                    KwStep::Bad => return Err(side.framing_error().with_detail(format!("unexpected byte {b:#04x} at op start"))),
+                    KwStep::Bad => {
+                        return Err(side.framing_error().with_detail(format!("unexpected byte {b:#04x} at op start")))
+                    }
                 };
                 i += 1;
             }
@@ -1534,7 +1547,9 @@ fn run<S: Side, K: Sink<S::Op>>(
                 fr.state = match keyword_step(side.keywords(), alive, usize::from(len), b.to_ascii_uppercase()) {
                     KwStep::Partial(alive) => Lex::Keyword { alive, len: len.saturating_add(1) },
                     KwStep::Done(kw) => after_keyword(kw),
-                    KwStep::Bad => return Err(side.framing_error().with_detail(format!("unexpected byte {b:#04x} in op name"))),
+                    KwStep::Bad => {
+                        return Err(side.framing_error().with_detail(format!("unexpected byte {b:#04x} in op name")))
+                    }
                 };
                 i += 1;
             }
@@ -1569,7 +1584,8 @@ fn run<S: Side, K: Sink<S::Op>>(
                 let drop = fr.drop || seg.contains(&b'\r');
                 let counted = (fr.arg.len() + seg.len()).saturating_sub(usize::from(drop));
                 if counted > side.max_control_line() {
-                    return Err(ProtoError::max_control_line().with_detail(format!("control line over {} bytes", side.max_control_line())));
+                    return Err(ProtoError::max_control_line()
+                        .with_detail(format!("control line over {} bytes", side.max_control_line())));
                 }
                 fr.arg.extend_from_slice(seg);
                 fr.drop = drop;
@@ -1950,28 +1966,42 @@ impl Side for ServerSide {
                     2 => (f.get(0), None, f.get(1)),
                     3 => (f.get(0), Some(f.get(1)), f.get(2)),
                     _ => {
-                        return Err(ProtoError::silent_close(ProtoErrorKind::BadPub, format!("processPub Parse Error: {}", show(arg))))
+                        return Err(ProtoError::silent_close(
+                            ProtoErrorKind::BadPub,
+                            format!("processPub Parse Error: {}", show(arg)),
+                        ))
                     }
                 };
                 let Some(size) = parse_size(size) else {
-                    return Err(ProtoError::silent_close(ProtoErrorKind::BadPub, format!("processPub Bad or Missing Size: {}", show(arg))));
+                    return Err(ProtoError::silent_close(
+                        ProtoErrorKind::BadPub,
+                        format!("processPub Bad or Missing Size: {}", show(arg)),
+                    ));
                 };
                 self.check_size(size)?;
                 Ok(MsgLine { subject, sid: &[], reply, hdr: None, size, ascii: false })
             }
             Kw::Hpub => {
                 if !self.headers_enabled() {
-                    return Err(ProtoError::silent_close(ProtoErrorKind::HeadersNotSupported, "message headers not supported"));
+                    return Err(ProtoError::silent_close(
+                        ProtoErrorKind::HeadersNotSupported,
+                        "message headers not supported",
+                    ));
                 }
                 let f = split_fields(arg, false);
                 let (subject, reply, hdr, size) = match f.count {
                     3 => (f.get(0), None, f.get(1), f.get(2)),
                     4 => (f.get(0), Some(f.get(1)), f.get(2), f.get(3)),
                     _ => {
-                        return Err(ProtoError::silent_close(ProtoErrorKind::BadHpub, format!("processHeaderPub Parse Error: {}", show(arg))))
+                        return Err(ProtoError::silent_close(
+                            ProtoErrorKind::BadHpub,
+                            format!("processHeaderPub Parse Error: {}", show(arg)),
+                        ))
                     }
                 };
-                let bad = |what: &str| ProtoError::silent_close(ProtoErrorKind::BadHpub, format!("processHeaderPub {what}: {}", show(arg)));
+                let bad = |what: &str| {
+                    ProtoError::silent_close(ProtoErrorKind::BadHpub, format!("processHeaderPub {what}: {}", show(arg)))
+                };
                 let hdr = parse_size(hdr).ok_or_else(|| bad("Bad or Missing Header Size"))?;
                 let size = parse_size(size).ok_or_else(|| bad("Bad or Missing Total Size"))?;
                 if hdr > size {
@@ -2001,7 +2031,10 @@ impl Side for ServerSide {
                     2 => (f.get(0), None, f.get(1)),
                     3 => (f.get(0), Some(f.get(1)), f.get(2)),
                     _ => {
-                        return Err(ProtoError::silent_close(ProtoErrorKind::BadSub, format!("processSub Parse Error: {}", show(arg))))
+                        return Err(ProtoError::silent_close(
+                            ProtoErrorKind::BadSub,
+                            format!("processSub Parse Error: {}", show(arg)),
+                        ))
                     }
                 };
                 out.op(ClientOp::Sub { subject: lossy(subject), queue: queue.map(lossy), sid: lossy(sid) });
@@ -2013,7 +2046,10 @@ impl Side for ServerSide {
                     1 => (f.get(0), None),
                     2 => (f.get(0), parse_size(f.get(1)).map(u64::from)),
                     _ => {
-                        return Err(ProtoError::silent_close(ProtoErrorKind::BadUnsub, format!("processUnsub Parse Error: {}", show(arg))))
+                        return Err(ProtoError::silent_close(
+                            ProtoErrorKind::BadUnsub,
+                            format!("processUnsub Parse Error: {}", show(arg)),
+                        ))
                     }
                 };
                 out.op(ClientOp::Unsub { sid: lossy(sid), max });
@@ -2034,7 +2070,9 @@ impl Side for ServerSide {
                 out.op(ClientOp::Info(lossy(arg)));
                 Ok(())
             }
-            Kw::Err => Err(ProtoError::silent_close(ProtoErrorKind::ClientSentErr, format!("Client Error {}", lossy(arg)))),
+            Kw::Err => {
+                Err(ProtoError::silent_close(ProtoErrorKind::ClientSentErr, format!("Client Error {}", lossy(arg))))
+            }
             Kw::Pub | Kw::Hpub | Kw::Hmsg | Kw::Ping | Kw::Pong | Kw::Ok | Kw::Msg => Err(ProtoError::unknown_op()),
         }
     }
@@ -2140,7 +2178,12 @@ impl ServerParser {
         self.feed_into(data, Some(data), &mut WithFn(f))
     }
 
-    fn feed_into<K: Sink<ClientOp>>(&mut self, data: &[u8], src: Option<&Bytes>, out: &mut K) -> Result<(), ProtoError> {
+    fn feed_into<K: Sink<ClientOp>>(
+        &mut self,
+        data: &[u8],
+        src: Option<&Bytes>,
+        out: &mut K,
+    ) -> Result<(), ProtoError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -2221,10 +2264,19 @@ impl Side for ClientSide {
                 let (subject, sid, reply, size) = match f.count {
                     3 => (f.get(0), f.get(1), None, f.get(2)),
                     4 => (f.get(0), f.get(1), Some(f.get(2)), f.get(3)),
-                    _ => return Err(ProtoError::silent_close(ProtoErrorKind::BadMsg, format!("processMsgArgs Parse Error: {}", show(arg)))),
+                    _ => {
+                        return Err(ProtoError::silent_close(
+                            ProtoErrorKind::BadMsg,
+                            format!("processMsgArgs Parse Error: {}", show(arg)),
+                        ))
+                    }
                 };
-                let size = parse_u32(size)
-                    .ok_or_else(|| ProtoError::silent_close(ProtoErrorKind::BadMsg, format!("processMsgArgs Bad or Missing Size: {}", show(arg))))?;
+                let size = parse_u32(size).ok_or_else(|| {
+                    ProtoError::silent_close(
+                        ProtoErrorKind::BadMsg,
+                        format!("processMsgArgs Bad or Missing Size: {}", show(arg)),
+                    )
+                })?;
                 Ok(MsgLine { subject, sid, reply, hdr: None, size, ascii: false })
             }
             Kw::Hmsg => {
@@ -2232,9 +2284,19 @@ impl Side for ClientSide {
                 let (subject, sid, reply, hdr, size) = match f.count {
                     4 => (f.get(0), f.get(1), None, f.get(2), f.get(3)),
                     5 => (f.get(0), f.get(1), Some(f.get(2)), f.get(3), f.get(4)),
-                    _ => return Err(ProtoError::silent_close(ProtoErrorKind::BadHmsg, format!("processHeaderMsgArgs Parse Error: {}", show(arg)))),
+                    _ => {
+                        return Err(ProtoError::silent_close(
+                            ProtoErrorKind::BadHmsg,
+                            format!("processHeaderMsgArgs Parse Error: {}", show(arg)),
+                        ))
+                    }
                 };
-                let bad = |what: &str| ProtoError::silent_close(ProtoErrorKind::BadHmsg, format!("processHeaderMsgArgs {what}: {}", show(arg)));
+                let bad = |what: &str| {
+                    ProtoError::silent_close(
+                        ProtoErrorKind::BadHmsg,
+                        format!("processHeaderMsgArgs {what}: {}", show(arg)),
+                    )
+                };
                 let hdr = parse_u32(hdr).ok_or_else(|| bad("Bad or Missing Header Size"))?;
                 let size = parse_u32(size).ok_or_else(|| bad("Bad or Missing Total Size"))?;
                 if hdr > size {
@@ -2327,7 +2389,12 @@ impl ClientParser {
         self.feed_into(data, Some(data), &mut WithFn(f))
     }
 
-    fn feed_into<K: Sink<ServerOp>>(&mut self, data: &[u8], src: Option<&Bytes>, out: &mut K) -> Result<(), ProtoError> {
+    fn feed_into<K: Sink<ServerOp>>(
+        &mut self,
+        data: &[u8],
+        src: Option<&Bytes>,
+        out: &mut K,
+    ) -> Result<(), ProtoError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -2660,7 +2727,9 @@ pub fn write_client_op(out: &mut Vec<u8>, op: &ClientOp) {
     match op {
         ClientOp::Connect(c) => write_connect(out, c),
         ClientOp::Pub { subject, reply, payload } => write_pub(out, subject, reply.as_deref(), payload),
-        ClientOp::Hpub { subject, reply, headers, payload } => write_hpub(out, subject, reply.as_deref(), headers, payload),
+        ClientOp::Hpub { subject, reply, headers, payload } => {
+            write_hpub(out, subject, reply.as_deref(), headers, payload)
+        }
         ClientOp::Sub { subject, queue, sid } => write_sub(out, subject, queue.as_deref(), sid),
         ClientOp::Unsub { sid, max } => write_unsub(out, sid, *max),
         ClientOp::Ping => write_ping(out),
@@ -2788,7 +2857,8 @@ impl Headers {
             if line.is_empty() {
                 break;
             }
-            let colon = line.iter().position(|&c| c == b':').ok_or(HeaderError { reason: "header line without ':'" })?;
+            let colon =
+                line.iter().position(|&c| c == b':').ok_or(HeaderError { reason: "header line without ':'" })?;
             let key = &line[..colon];
             if key.is_empty() || is_blank(key[0]) {
                 return Err(HeaderError { reason: "empty header key" });
@@ -3001,7 +3071,11 @@ mod tests {
     }
 
     fn pubop(subject: &str, reply: Option<&str>, payload: &[u8]) -> ClientOp {
-        ClientOp::Pub { subject: subject.into(), reply: reply.map(Into::into), payload: Bytes::copy_from_slice(payload) }
+        ClientOp::Pub {
+            subject: subject.into(),
+            reply: reply.map(Into::into),
+            payload: Bytes::copy_from_slice(payload),
+        }
     }
 
     const HDRS_ON: &[u8] = b"CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\n";
@@ -3081,7 +3155,8 @@ mod tests {
 
     #[test]
     fn second_connect_applies_on_top() {
-        let ops = ok_ops(b"CONNECT {\"verbose\":false,\"name\":\"a\",\"headers\":true}\r\nCONNECT {\"pedantic\":false}\r\n");
+        let ops =
+            ok_ops(b"CONNECT {\"verbose\":false,\"name\":\"a\",\"headers\":true}\r\nCONNECT {\"pedantic\":false}\r\n");
         let ClientOp::Connect(c) = &ops[1] else { panic!("not a connect: {ops:?}") };
         assert!(!c.verbose && !c.pedantic && c.headers);
         assert_eq!(c.name.as_deref(), Some("a"));
@@ -3132,7 +3207,10 @@ mod tests {
     #[test]
     fn pub_basic_and_spacing() {
         assert_eq!(ok_ops(b"PUB foo 5\r\nhello\r\n"), vec![pubop("foo", None, b"hello")]);
-        assert_eq!(ok_ops(b"pub foo.bar INBOX.22 11\r\nhello world\r\n"), vec![pubop("foo.bar", Some("INBOX.22"), b"hello world")]);
+        assert_eq!(
+            ok_ops(b"pub foo.bar INBOX.22 11\r\nhello world\r\n"),
+            vec![pubop("foo.bar", Some("INBOX.22"), b"hello world")]
+        );
         assert_eq!(ok_ops(b"PUB foo 0\r\n\r\n"), vec![pubop("foo", None, b"")]);
         assert_eq!(ok_ops(b"PUB foo 2\nok\r\n"), vec![pubop("foo", None, b"ok")]);
         // Payload may contain CR/LF.
@@ -3140,7 +3218,10 @@ mod tests {
         // A \r inside the line is part of the subject (PUB splits on blanks only).
         assert_eq!(ok_ops(b"PUB foo\rbar 2\r\nok\r\n"), vec![pubop("foo\rbar", None, b"ok")]);
         // ... but SUB/UNSUB split on \r too.
-        assert_eq!(ok_ops(b"SUB foo\rbar\r\n"), vec![ClientOp::Sub { subject: "foo".into(), queue: None, sid: "bar".into() }]);
+        assert_eq!(
+            ok_ops(b"SUB foo\rbar\r\n"),
+            vec![ClientOp::Sub { subject: "foo".into(), queue: None, sid: "bar".into() }]
+        );
         // Leading zeros and exactly 9 digits are fine.
         assert_eq!(ok_ops(b"PUB foo 002\r\nok\r\n"), vec![pubop("foo", None, b"ok")]);
         assert_eq!(ok_ops(b"PUB foo 000000002\r\nok\r\n"), vec![pubop("foo", None, b"ok")]);
@@ -3186,9 +3267,17 @@ mod tests {
 
     #[test]
     fn payload_must_end_with_crlf() {
-        for bad in [&b"PUB foo 2\r\nok \r\n"[..], b"PUB foo 2\r\nok\r \n", b"PUB foo.bar 11\r\nhello world hello world\r", b"PUB foo 2\r\nok\n"] {
+        for bad in [
+            &b"PUB foo 2\r\nok \r\n"[..],
+            b"PUB foo 2\r\nok\r \n",
+            b"PUB foo.bar 11\r\nhello world hello world\r",
+            b"PUB foo 2\r\nok\n",
+        ] {
             let e = err_of(bad);
-            assert_eq!((e.kind, e.text.as_str(), e.closes), (ProtoErrorKind::UnknownOperation, "Unknown Protocol Operation", true));
+            assert_eq!(
+                (e.kind, e.text.as_str(), e.closes),
+                (ProtoErrorKind::UnknownOperation, "Unknown Protocol Operation", true)
+            );
         }
     }
 
@@ -3198,13 +3287,19 @@ mod tests {
         let (ops, e) = srv_with(p.clone(), b"PUB foo 10\r\n0123456789\r\nPUB foo 11\r\n");
         assert_eq!(ops, vec![pubop("foo", None, b"0123456789")]);
         let e = e.unwrap_or_else(ProtoError::unknown_op);
-        assert_eq!((e.kind, e.text.as_str(), e.closes), (ProtoErrorKind::MaxPayload, "Maximum Payload Violation", true));
+        assert_eq!(
+            (e.kind, e.text.as_str(), e.closes),
+            (ProtoErrorKind::MaxPayload, "Maximum Payload Violation", true)
+        );
         // HPUB counts the total size.
         let mut data = HDRS_ON.to_vec();
         data.extend_from_slice(b"HPUB foo 4 11\r\n");
         assert_eq!(srv_with(p, &data).1.map(|e| e.kind), Some(ProtoErrorKind::MaxPayload));
         // Bad size is checked before max payload.
-        assert_eq!(srv_with(ServerParser::new(10), b"PUB foo 99999999999\r\n").1.map(|e| e.kind), Some(ProtoErrorKind::BadPub));
+        assert_eq!(
+            srv_with(ServerParser::new(10), b"PUB foo 99999999999\r\n").1.map(|e| e.kind),
+            Some(ProtoErrorKind::BadPub)
+        );
     }
 
     #[test]
@@ -3213,7 +3308,10 @@ mod tests {
         assert_eq!(ops.len(), 4);
         match &ops[1] {
             ClientOp::SendErr(e) => {
-                assert_eq!((e.text.as_str(), e.closes, e.kind), ("Invalid Publish Subject", false, ProtoErrorKind::InvalidPublishSubject))
+                assert_eq!(
+                    (e.text.as_str(), e.closes, e.kind),
+                    ("Invalid Publish Subject", false, ProtoErrorKind::InvalidPublishSubject)
+                )
             }
             other => panic!("expected SendErr, got {other:?}"),
         }
@@ -3251,7 +3349,12 @@ mod tests {
         );
         assert_eq!(
             ops[2],
-            ClientOp::Hpub { subject: "foo".into(), reply: Some("INBOX.22".into()), headers: Bytes::new(), payload: Bytes::from_static(b"HELLO") }
+            ClientOp::Hpub {
+                subject: "foo".into(),
+                reply: Some("INBOX.22".into()),
+                headers: Bytes::new(),
+                payload: Bytes::from_static(b"HELLO")
+            }
         );
     }
 
@@ -3269,7 +3372,13 @@ mod tests {
         let mut d = HDRS_ON.to_vec();
         d.extend_from_slice(b"HPUB foo 2 2\r\nab\r\n");
         assert_eq!(srv_with(p, &d).1.map(|e| e.kind), Some(ProtoErrorKind::HeadersNotSupported));
-        for bad in [&b"HPUB foo 5\r\n"[..], b"HPUB foo 6 5\r\n", b"HPUB foo x 5\r\n", b"HPUB foo 1 y\r\n", b"HPUB a b c 1 2\r\n"] {
+        for bad in [
+            &b"HPUB foo 5\r\n"[..],
+            b"HPUB foo 6 5\r\n",
+            b"HPUB foo x 5\r\n",
+            b"HPUB foo 1 y\r\n",
+            b"HPUB a b c 1 2\r\n",
+        ] {
             let mut d = HDRS_ON.to_vec();
             d.extend_from_slice(bad);
             let e = err_of(&d);
@@ -3300,7 +3409,10 @@ mod tests {
             ]
         );
         // The subject is not validated by the parser.
-        assert_eq!(ok_ops(b"SUB foo..bar 1\r\n"), vec![ClientOp::Sub { subject: "foo..bar".into(), queue: None, sid: "1".into() }]);
+        assert_eq!(
+            ok_ops(b"SUB foo..bar 1\r\n"),
+            vec![ClientOp::Sub { subject: "foo..bar".into(), queue: None, sid: "1".into() }]
+        );
     }
 
     #[test]
@@ -3329,9 +3441,45 @@ mod tests {
     fn unknown_protocol_operations() {
         // nats-server parser_test.go TestShouldFail, the ones that are framing errors.
         for bad in [
-            "xxx", "Px", "PIx", "PINx", " PING", "POx", "PONx", "+x", "+Ox", "-x", "-Ex", "-ERx", "-ERRx", "Cx", "COx", "CONx",
-            "CONNx", "CONNEx", "CONNECx", "PUx", "Sx", "SUx", "Ux", "UNx", "UNSx", "UNSUx", "UNSUBx", "Ix", "INx", "INFx", "M",
-            "MSG foo 1 2\r\n", "\r\n", "\n", "RS+ foo 1\r\n", "A+ foo\r\n", "LS+ foo\r\n", "PUB\r\n", "HPUBx",
+            "xxx",
+            "Px",
+            "PIx",
+            "PINx",
+            " PING",
+            "POx",
+            "PONx",
+            "+x",
+            "+Ox",
+            "-x",
+            "-Ex",
+            "-ERx",
+            "-ERRx",
+            "Cx",
+            "COx",
+            "CONx",
+            "CONNx",
+            "CONNEx",
+            "CONNECx",
+            "PUx",
+            "Sx",
+            "SUx",
+            "Ux",
+            "UNx",
+            "UNSx",
+            "UNSUx",
+            "UNSUBx",
+            "Ix",
+            "INx",
+            "INFx",
+            "M",
+            "MSG foo 1 2\r\n",
+            "\r\n",
+            "\n",
+            "RS+ foo 1\r\n",
+            "A+ foo\r\n",
+            "LS+ foo\r\n",
+            "PUB\r\n",
+            "HPUBx",
         ] {
             let e = err_of(bad.as_bytes());
             assert_eq!(
@@ -3377,7 +3525,10 @@ mod tests {
         let (ops, e) = srv(bad.as_bytes());
         assert_eq!(ops, vec![ClientOp::Ping]);
         let e = e.unwrap_or_else(ProtoError::unknown_op);
-        assert_eq!((e.kind, e.text.as_str(), e.closes), (ProtoErrorKind::MaxControlLine, "maximum control line exceeded", true));
+        assert_eq!(
+            (e.kind, e.text.as_str(), e.closes),
+            (ProtoErrorKind::MaxControlLine, "maximum control line exceeded", true)
+        );
         // Caught before the line ends.
         let partial = format!("SUB {arg}123");
         assert_eq!(srv(partial.as_bytes()).1.map(|e| e.kind), Some(ProtoErrorKind::MaxControlLine));
@@ -3399,7 +3550,10 @@ mod tests {
         let mut p = ServerParser::new(MAX_PAYLOAD_SIZE);
         p.set_auth_required(true);
         let e = srv_with(p.clone(), b"PING\r\n").1.unwrap_or_else(ProtoError::unknown_op);
-        assert_eq!((e.kind, e.text.as_str(), e.closes), (ProtoErrorKind::AuthorizationViolation, "Authorization Violation", true));
+        assert_eq!(
+            (e.kind, e.text.as_str(), e.closes),
+            (ProtoErrorKind::AuthorizationViolation, "Authorization Violation", true)
+        );
         let (ops, e) = srv_with(p, b"connect {\"verbose\":false}\r\nPING\r\n");
         assert_eq!(e, None);
         assert_eq!(ops.len(), 2);
@@ -3412,7 +3566,11 @@ mod tests {
         let ops = ok_ops(b"INFO {\"server_id\":\"x\",\"port\":4222,\"connect_urls\":null,\"gateway_cmd_payload\":\"aGk=\"}\r\nPING\r\n");
         assert_eq!(ops.len(), 2);
         assert!(matches!(&ops[0], ClientOp::Info(s) if s.starts_with("{\"server_id\"")));
-        for bad in [&b"INFO {\"port\":\"x\"}\r\n"[..], b"INFO {\"max_payload\":3000000000}\r\n", b"INFO {\"gateway_cmd_payload\":\"a\"}\r\n"] {
+        for bad in [
+            &b"INFO {\"port\":\"x\"}\r\n"[..],
+            b"INFO {\"max_payload\":3000000000}\r\n",
+            b"INFO {\"gateway_cmd_payload\":\"a\"}\r\n",
+        ] {
             assert_eq!(err_of(bad).kind, ProtoErrorKind::BadInfo, "{:?}", show(bad));
         }
         // A client HMSG: an empty publish to an empty subject.
@@ -3444,7 +3602,12 @@ mod tests {
     // ---- client side ------------------------------------------------------
 
     fn msg(subject: &str, sid: &str, reply: Option<&str>, payload: &[u8]) -> ServerOp {
-        ServerOp::Msg { subject: subject.into(), sid: sid.into(), reply: reply.map(Into::into), payload: Bytes::copy_from_slice(payload) }
+        ServerOp::Msg {
+            subject: subject.into(),
+            sid: sid.into(),
+            reply: reply.map(Into::into),
+            payload: Bytes::copy_from_slice(payload),
+        }
     }
 
     #[test]
@@ -3622,7 +3785,10 @@ UNSUB 7 1000000000000\r\nUNSUB 8\r\nPING\r\nPONG\r\n+OK\r\n-ERR 'Invalid Subject
 
     #[test]
     fn go_json_escape() {
-        assert_eq!(to_go_json(&"a<b>&c\u{2028}\u{2029}\n\u{1}"), "\"a\\u003cb\\u003e\\u0026c\\u2028\\u2029\\n\\u0001\"");
+        assert_eq!(
+            to_go_json(&"a<b>&c\u{2028}\u{2029}\n\u{1}"),
+            "\"a\\u003cb\\u003e\\u0026c\\u2028\\u2029\\n\\u0001\""
+        );
         assert_eq!(to_go_json(&"plain"), "\"plain\"");
     }
 
@@ -3630,14 +3796,18 @@ UNSUB 7 1000000000000\r\nUNSUB 8\r\nPING\r\nPONG\r\n+OK\r\n-ERR 'Invalid Subject
 
     #[test]
     fn headers_parse_and_print() {
-        let h = Headers::parse(b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: 5\r\nNats-Last-Stream:   7  \r\n\r\n");
+        let h =
+            Headers::parse(b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: 5\r\nNats-Last-Stream:   7  \r\n\r\n");
         let h = h.unwrap_or_default();
         assert_eq!(h.status, Some(100));
         assert_eq!(h.description.as_deref(), Some("Idle Heartbeat"));
         assert_eq!(h.get("Nats-Last-Consumer"), Some("5"));
         assert_eq!(h.get("Nats-Last-Stream"), Some("7"));
         assert_eq!(h.get("nats-last-stream"), None);
-        assert_eq!(h.to_bytes(), b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: 5\r\nNats-Last-Stream: 7\r\n\r\n");
+        assert_eq!(
+            h.to_bytes(),
+            b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: 5\r\nNats-Last-Stream: 7\r\n\r\n"
+        );
         // 2.9–2.11 form of the 503.
         let h = Headers::parse(b"NATS/1.0 503\r\n\r\n").unwrap_or_default();
         assert_eq!((h.status, h.description.as_deref(), h.len()), (Some(503), None, 0));
@@ -3653,7 +3823,10 @@ UNSUB 7 1000000000000\r\nUNSUB 8\r\nPING\r\nPONG\r\n+OK\r\n-ERR 'Invalid Subject
         assert_eq!(h.to_bytes(), b"NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 1\r\n\r\n");
         assert_eq!(Headers::parse(&h.to_bytes()), Ok(h));
         // Bare \n line endings are accepted.
-        assert_eq!(Headers::parse(b"NATS/1.0\nA: b\n\n").ok().and_then(|h| h.get("A").map(str::to_string)), Some("b".into()));
+        assert_eq!(
+            Headers::parse(b"NATS/1.0\nA: b\n\n").ok().and_then(|h| h.get("A").map(str::to_string)),
+            Some("b".into())
+        );
         for bad in [
             &b""[..],
             b"NATS/1.0",
@@ -3768,7 +3941,12 @@ UNSUB 7 1000000000000\r\nUNSUB 8\r\nPING\r\nPONG\r\n+OK\r\n-ERR 'Invalid Subject
             let want = srv_chunks(ServerParser::new(64), &data, &[]);
             for way in WAYS {
                 for sizes in [&[][..], &[1], &[3, 7], &[16]] {
-                    assert_eq!(srv_way(ServerParser::new(64), way, &data, sizes), want, "{way:?} {sizes:?} {:?}", show(&data));
+                    assert_eq!(
+                        srv_way(ServerParser::new(64), way, &data, sizes),
+                        want,
+                        "{way:?} {sizes:?} {:?}",
+                        show(&data)
+                    );
                 }
             }
         }
@@ -3785,7 +3963,12 @@ UNSUB 7 1000000000000\r\nUNSUB 8\r\nPING\r\nPONG\r\n+OK\r\n-ERR 'Invalid Subject
             let want = cli_chunks(ClientParser::new(), case, &[]);
             for way in WAYS {
                 for sizes in [&[][..], &[1], &[3, 7], &[16]] {
-                    assert_eq!(cli_way(ClientParser::new(), way, case, sizes), want, "{way:?} {sizes:?} {:?}", show(case));
+                    assert_eq!(
+                        cli_way(ClientParser::new(), way, case, sizes),
+                        want,
+                        "{way:?} {sizes:?} {:?}",
+                        show(case)
+                    );
                 }
             }
         }
@@ -3886,9 +4069,11 @@ UNSUB 7 1000000000000\r\nUNSUB 8\r\nPING\r\nPONG\r\n+OK\r\n-ERR 'Invalid Subject
                 frames.remove(0);
             }
         }
-        for (subject, sid, reply, headers, payload) in
-            [("a", "1", None, &b""[..], &b"x"[..]), ("a.b", "22", Some("r"), b"NATS/1.0\r\n\r\n", b""), ("", "", Some(""), b"h", &[9u8; 3000][..])]
-        {
+        for (subject, sid, reply, headers, payload) in [
+            ("a", "1", None, &b""[..], &b"x"[..]),
+            ("a.b", "22", Some("r"), b"NATS/1.0\r\n\r\n", b""),
+            ("", "", Some(""), b"h", &[9u8; 3000][..]),
+        ] {
             let mut want = Vec::new();
             write_msg(&mut want, subject, sid, reply, payload);
             assert_eq!(&arena.msg(subject, sid, reply, payload)[..], &want[..]);
@@ -3911,9 +4096,39 @@ UNSUB 7 1000000000000\r\nUNSUB 8\r\nPING\r\nPONG\r\n+OK\r\n-ERR 'Invalid Subject
     // ---- a deterministic fuzz loop (runs on wasm32 too) --------------------
 
     const FRAGMENTS: &[&[u8]] = &[
-        b"PUB ", b"HPUB ", b"SUB ", b"UNSUB ", b"PING", b"PONG", b"+OK", b"-ERR ", b"INFO ", b"MSG ", b"HMSG ", b"CONNECT ",
-        b"{\"headers\":true,\"pedantic\":false}", b"{\"pedantic\":true,\"headers\":true}", b"{}", b"\r\n", b"\n", b"\r", b" ", b"\t",
-        b"foo", b"foo.*", b"bar.>", b"5", b"0", b"2", b"12", b"17", b"999999999", b"hello", b"NATS/1.0\r\n\r\n", b"'x'", b"-1",
+        b"PUB ",
+        b"HPUB ",
+        b"SUB ",
+        b"UNSUB ",
+        b"PING",
+        b"PONG",
+        b"+OK",
+        b"-ERR ",
+        b"INFO ",
+        b"MSG ",
+        b"HMSG ",
+        b"CONNECT ",
+        b"{\"headers\":true,\"pedantic\":false}",
+        b"{\"pedantic\":true,\"headers\":true}",
+        b"{}",
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b" ",
+        b"\t",
+        b"foo",
+        b"foo.*",
+        b"bar.>",
+        b"5",
+        b"0",
+        b"2",
+        b"12",
+        b"17",
+        b"999999999",
+        b"hello",
+        b"NATS/1.0\r\n\r\n",
+        b"'x'",
+        b"-1",
     ];
 
     struct XorShift(u64);
@@ -4026,28 +4241,34 @@ mod prop_tests {
             (opt_s(), opt_s(), opt_s(), opt_s(), opt_s(), opt_s()),
             (opt_s(), opt_s(), opt_s(), opt_s(), any::<bool>(), any::<bool>()),
         )
-            .prop_map(|((verbose, echo, tls, no_resp, protocol), (jwt, nkey, sig, user, pass, tok), (name, lang, version, account, new_account, _))| {
-                ConnectInfo {
-                    verbose,
-                    pedantic: false,
-                    jwt,
-                    nkey,
-                    sig,
-                    user,
-                    pass,
-                    auth_token: tok,
-                    tls_required: tls,
-                    name,
-                    lang,
-                    version,
-                    protocol,
-                    echo,
-                    headers: true,
-                    no_responders: no_resp,
-                    account,
-                    new_account,
-                }
-            })
+            .prop_map(
+                |(
+                    (verbose, echo, tls, no_resp, protocol),
+                    (jwt, nkey, sig, user, pass, tok),
+                    (name, lang, version, account, new_account, _),
+                )| {
+                    ConnectInfo {
+                        verbose,
+                        pedantic: false,
+                        jwt,
+                        nkey,
+                        sig,
+                        user,
+                        pass,
+                        auth_token: tok,
+                        tls_required: tls,
+                        name,
+                        lang,
+                        version,
+                        protocol,
+                        echo,
+                        headers: true,
+                        no_responders: no_resp,
+                        account,
+                        new_account,
+                    }
+                },
+            )
     }
 
     fn client_op() -> impl Strategy<Value = ClientOp> {
@@ -4091,8 +4312,16 @@ mod prop_tests {
     }
 
     fn info_op() -> impl Strategy<Value = ServerOp> {
-        (token(), ".{0,10}", any::<u32>(), any::<u64>(), vec(token(), 0..3), proptest::option::of(token()), any::<bool>()).prop_map(
-            |(server_id, server_name, max_payload, client_id, connect_urls, cluster, jetstream)| {
+        (
+            token(),
+            ".{0,10}",
+            any::<u32>(),
+            any::<u64>(),
+            vec(token(), 0..3),
+            proptest::option::of(token()),
+            any::<bool>(),
+        )
+            .prop_map(|(server_id, server_name, max_payload, client_id, connect_urls, cluster, jetstream)| {
                 let info = ServerInfo {
                     server_id,
                     server_name,
@@ -4107,8 +4336,7 @@ mod prop_tests {
                     ..ServerInfo::default()
                 };
                 ServerOp::Info(to_go_json(&info))
-            },
-        )
+            })
     }
 
     fn server_op() -> impl Strategy<Value = ServerOp> {

@@ -228,7 +228,11 @@ impl Report {
                     connections: if up { sum.connections } else { 0 },
                     subscriptions: if up { sum.subscriptions } else { 0 },
                     // A crashed server's volatile state lingers until restart: report no routes.
-                    routes: if up { sum.routes.iter().map(|&r| world.name(r).to_string()).collect() } else { Vec::new() },
+                    routes: if up {
+                        sum.routes.iter().map(|&r| world.name(r).to_string()).collect()
+                    } else {
+                        Vec::new()
+                    },
                     in_msgs: sum.stats.in_msgs,
                     out_msgs: sum.stats.out_msgs,
                     in_bytes: sum.stats.in_bytes,
@@ -295,20 +299,31 @@ impl Report {
             violations: world
                 .all_violations()
                 .into_iter()
-                .map(|v| ViolationReport { group: v.group, stream: v.stream, at_ns: v.at, trace_seq: v.trace_seq, text: v.text })
+                .map(|v| ViolationReport {
+                    group: v.group,
+                    stream: v.stream,
+                    at_ns: v.at,
+                    trace_seq: v.trace_seq,
+                    text: v.text,
+                })
                 .collect(),
         }
     }
 }
 
-fn consumers(world: &World, reps: &[(crate::trace::Endpoint, &crate::jetstream::StreamReplica)]) -> Vec<ConsumerReport> {
+fn consumers(
+    world: &World,
+    reps: &[(crate::trace::Endpoint, &crate::jetstream::StreamReplica)],
+) -> Vec<ConsumerReport> {
     let mut names: Vec<&std::rc::Rc<str>> = reps.iter().flat_map(|(_, r)| r.consumers.keys()).collect();
     crate::sort::sort(&mut names);
     names.dedup();
     let mut out = Vec::new();
     for name in names {
         // The consumer leader's view, else any member's (while leaderless).
-        let members = || reps.iter().filter_map(|(e, r)| r.consumers.get(name).filter(|c| c.group.is_some()).map(|c| (*e, *r, c)));
+        let members = || {
+            reps.iter().filter_map(|(e, r)| r.consumers.get(name).filter(|c| c.group.is_some()).map(|c| (*e, *r, c)))
+        };
         let lead = members().find(|(_, _, c)| c.is_leader());
         // (Every member down: the assignment as any server holds it.)
         let any = || reps.iter().find_map(|(e, r)| r.consumers.get(name).map(|c| (*e, *r, c)));
@@ -409,8 +424,13 @@ fn streams(world: &World) -> Vec<StreamReport> {
             publishes_acked: acked,
             publishes_timed_out: timeouts,
             publishes_errored: errors,
-            puback_latency_ms: Percentiles::of(&lats)
-                .map(|p| PercentilesMs { count: p.count, p50: ms(p.p50), p90: ms(p.p90), p99: ms(p.p99), max: ms(p.max) }),
+            puback_latency_ms: Percentiles::of(&lats).map(|p| PercentilesMs {
+                count: p.count,
+                p50: ms(p.p50),
+                p90: ms(p.p90),
+                p99: ms(p.p99),
+                max: ms(p.max),
+            }),
             consumers: consumers(world, &reps),
         });
     }

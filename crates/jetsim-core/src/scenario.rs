@@ -138,7 +138,11 @@ pub enum LatencySpec {
     /// Uniform in `[lo, hi]`.
     Uniform(Dur, Dur),
     /// Pareto: `min / U^(1/alpha)`, capped at `cap` (long tail). `alpha_milli` is alpha × 1000.
-    Pareto { min: Dur, alpha_milli: u32, cap: Dur },
+    Pareto {
+        min: Dur,
+        alpha_milli: u32,
+        cap: Dur,
+    },
 }
 
 impl LatencySpec {
@@ -172,7 +176,10 @@ pub struct Step {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    Client { client: String, cmd: ClientCmd },
+    Client {
+        client: String,
+        cmd: ClientCmd,
+    },
     Fault(Fault),
     /// Narration shown in the event log and transcript.
     Note(String),
@@ -263,9 +270,14 @@ fn parse_consumer(args: &[String], limits: &Limits) -> Result<ClientCmd, String>
         "add" | "create" | "new" => {
             const USAGE: &str = "nats consumer add STREAM NAME [--pull | --target SUBJ] [--ack explicit|all|none] [--deliver all|last|new] [--filter S]... [--max-deliver N] [--wait D] [--max-pending N]";
             let (_, rest) = take_switch(&rest, &["--pull"]);
-            let a = parse_flags("consumer add", &rest, &[F_TARGET, F_ACK, F_DELIVER, F_FILTER, F_MAX_DELIVER, F_WAIT, F_MAX_PENDING])?;
+            let a = parse_flags(
+                "consumer add",
+                &rest,
+                &[F_TARGET, F_ACK, F_DELIVER, F_FILTER, F_MAX_DELIVER, F_WAIT, F_MAX_PENDING],
+            )?;
             let (stream, name) = names(&a, USAGE)?;
-            let (mut target, mut ack, mut deliver, mut filters) = (None, "explicit".to_string(), "all".to_string(), Vec::new());
+            let (mut target, mut ack, mut deliver, mut filters) =
+                (None, "explicit".to_string(), "all".to_string(), Vec::new());
             let (mut max_deliver, mut ack_wait, mut max_pending) = (None, None, None);
             for (f, v) in &a.flags {
                 match *f {
@@ -481,7 +493,8 @@ pub const DEFAULT_MAX_PAYLOAD: u32 = 1024 * 1024;
 pub const NATS_COMMANDS: &str = "pub, sub, unsub, req, reply, stream, consumer";
 /// Names that are link selectors and so cannot name a server or client.
 const RESERVED_NAMES: [&str; 2] = ["default", "clients"];
-const TOP_LEVEL_WORDS: &str = "jetsim, name, description, seed, until, raft_timescale, cluster, server, client, link, at <time> or +<duration>";
+const TOP_LEVEL_WORDS: &str =
+    "jetsim, name, description, seed, until, raft_timescale, cluster, server, client, link, at <time> or +<duration>";
 const ACTION_WORDS: &str =
     "<client>: nats ..., kill, power-loss, restart, pause, resume, partition, isolate, split, heal, latency or note";
 
@@ -492,10 +505,7 @@ const ACTION_WORDS: &str =
 /// whole file is read, so declarations may appear in any order.
 pub fn parse_with_limits(text: &str, limits: &Limits) -> Result<Scenario, ParseError> {
     if text.len() > limits.max_bytes {
-        return Err(perr(
-            0,
-            format!("scenario is {} bytes; the limit is {} bytes", text.len(), limits.max_bytes),
-        ));
+        return Err(perr(0, format!("scenario is {} bytes; the limit is {} bytes", text.len(), limits.max_bytes)));
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let n_lines = text.lines().count();
@@ -694,9 +704,7 @@ fn check_name(kind: &str, s: &str, limits: &Limits) -> Result<(), String> {
         return Err(format!("{kind} name is empty"));
     }
     if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
-        return Err(format!(
-            "{kind} name {s:?} contains {c:?}: names use only letters, digits, '_' and '-'"
-        ));
+        return Err(format!("{kind} name {s:?} contains {c:?}: names use only letters, digits, '_' and '-'"));
     }
     if s.chars().count() > limits.max_name_len {
         return Err(format!("{kind} name {s:?} is longer than {} characters", limits.max_name_len));
@@ -739,10 +747,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "gb" | "gi" | "gib" => 1 << 30,
         _ => return Err(format!("size {s:?} has unknown unit {unit:?} (use B, K, KB, M, MB, G or GB)")),
     };
-    num.parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("size {s:?} is too large"))
+    num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)).ok_or_else(|| format!("size {s:?} is too large"))
 }
 
 fn fmt_size(n: u64) -> String {
@@ -773,10 +778,7 @@ pub fn fmt_dur(d: Dur) -> String {
 fn parse_dur(what: &str, s: &str, limits: &Limits) -> Result<Dur, String> {
     let d = crate::time::parse_duration(s).map_err(|e| format!("{what}: {e}"))?;
     if d > limits.max_duration {
-        return Err(format!(
-            "{what} {s} is beyond the limit of {}",
-            fmt_dur(limits.max_duration)
-        ));
+        return Err(format!("{what} {s} is beyond the limit of {}", fmt_dur(limits.max_duration)));
     }
     Ok(d)
 }
@@ -789,16 +791,14 @@ fn parse_count(s: &str, limits: &Limits) -> Result<u64, String> {
     match s.parse::<u64>() {
         Ok(0) => Err("--count must be at least 1".into()),
         Ok(n) if n <= limits.max_messages => Ok(n),
-        _ => Err(format!(
-            "--count {s} exceeds the limit of {} messages per scenario",
-            limits.max_messages
-        )),
+        _ => Err(format!("--count {s} exceeds the limit of {} messages per scenario", limits.max_messages)),
     }
 }
 
 /// Pareto alpha as thousandths: `2.5` is 2500. From 0.001 to 100, at most 3 decimals.
 fn parse_alpha(s: &str) -> Result<u32, String> {
-    let bad = || format!("pareto alpha must be a number from 0.001 to 100 with at most 3 decimals, like 2.5; found {s:?}");
+    let bad =
+        || format!("pareto alpha must be a number from 0.001 to 100 with at most 3 decimals, like 2.5; found {s:?}");
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     if (int.is_empty() && frac.is_empty())
         || !int.bytes().all(|b| b.is_ascii_digit())
@@ -898,9 +898,8 @@ pub fn parse_latency(s: &str, jitter: Option<Dur>, limits: &Limits) -> Result<La
     };
     match (jitter, spec) {
         (None, spec) | (Some(0), spec @ LatencySpec::Fixed(_)) => Ok(spec),
-        (Some(j), LatencySpec::Fixed(d)) => LatencySpec::with_jitter(d, j, limits.max_duration).ok_or_else(|| {
-            format!("latency plus jitter is beyond the limit of {}", fmt_dur(limits.max_duration))
-        }),
+        (Some(j), LatencySpec::Fixed(d)) => LatencySpec::with_jitter(d, j, limits.max_duration)
+            .ok_or_else(|| format!("latency plus jitter is beyond the limit of {}", fmt_dur(limits.max_duration))),
         (Some(_), _) => Err("jitter= applies only to a fixed latency like 5ms".into()),
     }
 }
@@ -1098,9 +1097,7 @@ impl CmdArgs {
             return Err(format!("missing {missing}: usage: {usage}"));
         }
         if let Some(extra) = self.positionals.get(required.len() + optional) {
-            return Err(format!(
-                "unexpected argument {extra:?}: usage: {usage} (quote a body that contains spaces)"
-            ));
+            return Err(format!("unexpected argument {extra:?}: usage: {usage} (quote a body that contains spaces)"));
         }
         Ok(self.positionals.clone())
     }
@@ -1285,10 +1282,22 @@ fn parse_stream(args: &[String], limits: &Limits) -> Result<ClientCmd, String> {
     let cmd = match verb.as_str() {
         "add" | "create" | "new" => {
             const USAGE: &str = "nats stream add NAME --subjects S --replicas R --storage file|memory [--max-msgs N] [--max-bytes N] [--max-age D] [--discard old|new] [--tag T]...";
-            let a = parse_flags("stream add", &rest, &[F_SUBJECTS, F_REPLICAS, F_STORAGE, F_MAX_MSGS, F_MAX_BYTES, F_MAX_AGE, F_DISCARD, F_TAG])?;
+            let a = parse_flags(
+                "stream add",
+                &rest,
+                &[F_SUBJECTS, F_REPLICAS, F_STORAGE, F_MAX_MSGS, F_MAX_BYTES, F_MAX_AGE, F_DISCARD, F_TAG],
+            )?;
             let name = name_of(&a, USAGE)?;
-            let (mut subjects, mut replicas, mut memory, mut max_msgs, mut max_bytes, mut max_age, mut discard_new, mut tags) =
-                (Vec::new(), 1u32, false, None, None, None, false, Vec::new());
+            let (
+                mut subjects,
+                mut replicas,
+                mut memory,
+                mut max_msgs,
+                mut max_bytes,
+                mut max_age,
+                mut discard_new,
+                mut tags,
+            ) = (Vec::new(), 1u32, false, None, None, None, false, Vec::new());
             for (f, v) in &a.flags {
                 match *f {
                     "subjects" => {
@@ -1624,12 +1633,10 @@ fn parse_step(toks: &[String], prev: Time, limits: &Limits) -> Result<(Time, Act
             return Err("missing duration after '+', like: +50ms c1: nats pub a.b hi".into());
         }
         let d = parse_dur("relative time", rel, limits)?;
-        let at = prev.checked_add(d).filter(|t| *t <= limits.max_duration).ok_or_else(|| {
-            format!(
-                "{head} puts the step beyond the limit of {}",
-                fmt_dur(limits.max_duration)
-            )
-        })?;
+        let at = prev
+            .checked_add(d)
+            .filter(|t| *t <= limits.max_duration)
+            .ok_or_else(|| format!("{head} puts the step beyond the limit of {}", fmt_dur(limits.max_duration)))?;
         (at, toks.get(1..).unwrap_or_default())
     } else {
         return Err(format!("a step starts with \"at <time>\" or \"+<duration>\", found {head:?}"));
@@ -1676,7 +1683,9 @@ fn parse_action(toks: &[String], limits: &Limits) -> Result<Action, String> {
             [] => Fault::Heal(None),
             [a] => Fault::Heal(Some((parse_selector(a, limits)?, Selector::Any))),
             [a, b] => Fault::Heal(Some((parse_selector(a, limits)?, parse_selector(b, limits)?))),
-            _ => return Err("heal takes nothing (heal every partition) or one or two selectors, like: heal n1 n2".into()),
+            _ => {
+                return Err("heal takes nothing (heal every partition) or one or two selectors, like: heal n1 n2".into())
+            }
         },
         "latency" => {
             let (a, b, spec) = parse_link_args("latency", args, false, limits)?;
@@ -1823,7 +1832,8 @@ pub fn action_text(action: &Action) -> String {
 fn action_messages(action: &Action) -> u64 {
     match action {
         Action::Client {
-            cmd: ClientCmd::Pub { count, .. } | ClientCmd::Req { count, .. } | ClientCmd::JsPub { count, .. }, ..
+            cmd: ClientCmd::Pub { count, .. } | ClientCmd::Req { count, .. } | ClientCmd::JsPub { count, .. },
+            ..
         } => *count,
         _ => 0,
     }
@@ -2465,7 +2475,6 @@ pub fn to_text(s: &Scenario) -> String {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2680,7 +2689,10 @@ mod tests {
     fn clients() {
         let s = ok("client c3 servers=n2,n1 echo=false\nclient c4 server=n1 headers=false\nclient c5 server=n1 no_responders=false\n");
         let c1 = &s.clients[0];
-        assert_eq!((c1.servers.clone(), c1.echo, c1.headers, c1.no_responders), (vec!["n1".to_string()], true, true, true));
+        assert_eq!(
+            (c1.servers.clone(), c1.echo, c1.headers, c1.no_responders),
+            (vec!["n1".to_string()], true, true, true)
+        );
         let c3 = &s.clients[2];
         assert_eq!((c3.servers.clone(), c3.echo), (vec!["n2".to_string(), "n1".to_string()], false));
         let c4 = &s.clients[3];
@@ -2721,14 +2733,21 @@ mod tests {
                     link region:r1 region:r1 latency = 1ms\n"
             .replace("region:r1 region:r1 latency = 1ms", "n2 latency=0")
             .as_str());
-        let l: Vec<(Selector, Selector, LatencySpec)> = s.links.iter().map(|l| (l.a.clone(), l.b.clone(), l.latency.clone())).collect();
+        let l: Vec<(Selector, Selector, LatencySpec)> =
+            s.links.iter().map(|l| (l.a.clone(), l.b.clone(), l.latency.clone())).collect();
         assert_eq!(l[0], (Selector::Any, Selector::Any, LatencySpec::Fixed(MS)));
         assert_eq!(l[1], (Selector::Any, Selector::Any, LatencySpec::Fixed(2 * MS)));
         assert_eq!(l[2], (node("n1"), node("n2"), LatencySpec::Uniform(4 * MS, 6 * MS)));
         assert_eq!(l[3], (Selector::Az("a1".into()), Selector::Az("a2".into()), LatencySpec::Uniform(2 * MS, 4 * MS)));
         assert_eq!(l[4], (Selector::Clients, Selector::Any, LatencySpec::Fixed(200 * US)));
-        assert_eq!(l[5], (node("n1"), Selector::Any, LatencySpec::Pareto { min: 100 * MS, alpha_milli: 2500, cap: SEC }));
-        assert_eq!(l[6], (node("c1"), node("n2"), LatencySpec::Pareto { min: 100 * MS, alpha_milli: 2500, cap: 2 * SEC }));
+        assert_eq!(
+            l[5],
+            (node("n1"), Selector::Any, LatencySpec::Pareto { min: 100 * MS, alpha_milli: 2500, cap: SEC })
+        );
+        assert_eq!(
+            l[6],
+            (node("c1"), node("n2"), LatencySpec::Pareto { min: 100 * MS, alpha_milli: 2500, cap: 2 * SEC })
+        );
         assert_eq!(l[7], (Selector::Cluster("c1".into()), Selector::Clients, LatencySpec::Uniform(0, 8 * MS)));
         assert_eq!(l[8], (node("n2"), Selector::Any, LatencySpec::Fixed(0)));
         assert_eq!(s.links[8].line, L + 8);
@@ -2804,7 +2823,11 @@ mod tests {
 
     #[test]
     fn step_errors() {
-        fails(&format!("{BASE}at 2s note a\nat 1s note b\n"), L + 1, "this step at 1s comes before the step on line 6 at 2s");
+        fails(
+            &format!("{BASE}at 2s note a\nat 1s note b\n"),
+            L + 1,
+            "this step at 1s comes before the step on line 6 at 2s",
+        );
         fails_extra("at 25h note x\n", "time 25h is beyond the limit of 24h");
         fails(&format!("{BASE}at 23h note a\n+2h note b\n"), L + 1, "+2h puts the step beyond the limit of 24h");
         fails_extra("at\n", "missing time after \"at\"");
@@ -2818,7 +2841,10 @@ mod tests {
         fails_extra("at 1s n1: nats pub a\n", "\"n1\" is a server; only clients run nats commands");
         fails_extra("at 1s c1: pub a\n", "expected a nats command, found \"pub\"");
         fails_extra("at 1s c1:\n", "expected a nats command");
-        fails_extra("at 1s c1: nats\n", "missing command after \"nats\": known commands are pub, sub, unsub, req, reply");
+        fails_extra(
+            "at 1s c1: nats\n",
+            "missing command after \"nats\": known commands are pub, sub, unsub, req, reply",
+        );
         fails_extra("at 1s c.1: nats pub a\n", "client name \"c.1\" contains '.'");
         fails_extra("at 1s note\n", "note needs a text");
     }
@@ -2840,12 +2866,26 @@ mod tests {
         );
         assert_eq!(
             cmd("nats publish a"),
-            ClientCmd::Pub { subject: "a".into(), body: String::new(), headers: vec![], count: 1, sleep: 0, reply: None }
+            ClientCmd::Pub {
+                subject: "a".into(),
+                body: String::new(),
+                headers: vec![],
+                count: 1,
+                sleep: 0,
+                reply: None
+            }
         );
         // Flags before positionals, `=` forms, -HK:V, and `--` for a body that starts with '-'.
         assert_eq!(
             cmd("nats pub --count=2 -HK:V -- a -5"),
-            ClientCmd::Pub { subject: "a".into(), body: "-5".into(), headers: vec![("K".into(), "V".into())], count: 2, sleep: 0, reply: None }
+            ClientCmd::Pub {
+                subject: "a".into(),
+                body: "-5".into(),
+                headers: vec![("K".into(), "V".into())],
+                count: 2,
+                sleep: 0,
+                reply: None
+            }
         );
     }
 
@@ -2859,7 +2899,14 @@ mod tests {
         assert_eq!(cmd("nats unsub orders.>"), ClientCmd::Unsub { subject: "orders.>".into() });
         assert_eq!(
             cmd("nats req svc.time \"what time\""),
-            ClientCmd::Req { subject: "svc.time".into(), body: "what time".into(), headers: vec![], count: 1, timeout: 5 * SEC, sleep: 0 }
+            ClientCmd::Req {
+                subject: "svc.time".into(),
+                body: "what time".into(),
+                headers: vec![],
+                count: 1,
+                timeout: 5 * SEC,
+                sleep: 0
+            }
         );
         assert_eq!(
             cmd("nats request svc.time x --timeout 1s --count 2 --sleep 1ms -H a:b"),
@@ -2885,7 +2932,10 @@ mod tests {
     #[test]
     fn client_command_errors() {
         cmd_err("nats foo", "unknown command \"nats foo\": known commands are pub, sub, unsub, req, reply");
-        cmd_err("nats pub a --bogus 1", "unknown flag --bogus for \"nats pub\": allowed flags are --count, --sleep, -H/--header, --reply");
+        cmd_err(
+            "nats pub a --bogus 1",
+            "unknown flag --bogus for \"nats pub\": allowed flags are --count, --sleep, -H/--header, --reply",
+        );
         cmd_err("nats pub a -x", "unknown flag -x for \"nats pub\"");
         cmd_err("nats sub a --reply b", "unknown flag --reply for \"nats sub\"");
         cmd_err("nats unsub a --count 1", "allowed flags are none");
@@ -2902,7 +2952,10 @@ mod tests {
         cmd_err("nats pub a --count 0", "--count must be at least 1");
         cmd_err("nats pub a --count -1", "--count must be a whole number of at least 1, found \"-1\"");
         cmd_err("nats pub a --count ten", "whole number");
-        cmd_err("nats pub a --count 1000000000", "--count 1000000000 exceeds the limit of 1000000 messages per scenario");
+        cmd_err(
+            "nats pub a --count 1000000000",
+            "--count 1000000000 exceeds the limit of 1000000 messages per scenario",
+        );
         cmd_err("nats pub a --count 99999999999999999999999", "exceeds the limit of 1000000 messages");
         cmd_err("nats sub a --count 0", "at least 1");
         cmd_err("nats pub a --count 1 --count 2", "flag --count is given twice");
@@ -3017,7 +3070,11 @@ mod tests {
         );
         assert_eq!(
             action("at 1s latency az:a1 az:a2 uniform(1ms, 3ms)\n"),
-            Action::Fault(Fault::Latency(Selector::Az("a1".into()), Selector::Az("a2".into()), LatencySpec::Uniform(MS, 3 * MS)))
+            Action::Fault(Fault::Latency(
+                Selector::Az("a1".into()),
+                Selector::Az("a2".into()),
+                LatencySpec::Uniform(MS, 3 * MS)
+            ))
         );
         assert_eq!(
             action("at 1s latency clients 10ms jitter=2ms\n"),
@@ -3028,7 +3085,10 @@ mod tests {
         fails_extra("at 1s latency 5ms\n", "latency takes one or two selectors");
         fails_extra("at 1s latency n1 n2 5ms latency=4ms\n", "unknown option latency= in latency");
 
-        assert_eq!(action("at 1s note \"The leader is gone: watch\"\n"), Action::Note("The leader is gone: watch".into()));
+        assert_eq!(
+            action("at 1s note \"The leader is gone: watch\"\n"),
+            Action::Note("The leader is gone: watch".into())
+        );
         assert_eq!(action("at 1s note two   words\n"), Action::Note("two words".into()));
     }
 
@@ -3038,7 +3098,10 @@ mod tests {
     fn tokenizer() {
         let t = |s: &str| tokenize(s).unwrap();
         assert_eq!(t("a  b\tc"), vec!["a", "b", "c"]);
-        assert_eq!(t(r#"pub "hello world" 'it''s' "a\"b\\c\n\t" x"#), vec!["pub", "hello world", "its", "a\"b\\c\n\t", "x"]);
+        assert_eq!(
+            t(r#"pub "hello world" 'it''s' "a\"b\\c\n\t" x"#),
+            vec!["pub", "hello world", "its", "a\"b\\c\n\t", "x"]
+        );
         assert_eq!(t(r#"a"b c"d"#), vec!["ab cd"]);
         assert_eq!(t(r#"'\n' "\q" a\ b"#), vec!["\\n", "\\q", "a b"]);
         assert_eq!(t(r#""" ''"#), vec!["", ""]);
@@ -3078,7 +3141,10 @@ mod tests {
         assert_eq!(p("jetsim 1\ncluster a\ncluster b\n").message, "too many clusters: the limit is 1");
         let e = p("jetsim 1\nserver n1\nclient c1 server=n1\nclient c2 server=n1\n");
         assert_eq!((e.line, e.message.as_str()), (4, "too many clients: the limit is 1"));
-        assert_eq!(p("jetsim 1\nlink n1 latency=1ms\nlink n1 latency=1ms\n").message, "too many link rules: the limit is 1");
+        assert_eq!(
+            p("jetsim 1\nlink n1 latency=1ms\nlink n1 latency=1ms\n").message,
+            "too many link rules: the limit is 1"
+        );
         assert_eq!(p("jetsim 1\nat 0s note a\nat 0s note b\n").message, "too many steps: the limit is 1");
     }
 
@@ -3087,16 +3153,22 @@ mod tests {
         let lim = Limits { max_bytes: 20, max_lines: 3, ..Limits::default() };
         let e = parse_with_limits("jetsim 1\nserver n1\n# a long comment\n", &lim).unwrap_err();
         assert_eq!((e.line, e.message.as_str()), (0, "scenario is 36 bytes; the limit is 20 bytes"));
-        let e = parse_with_limits("jetsim 1\n\n\n\nserver n1", &Limits { max_lines: 3, ..Limits::default() }).unwrap_err();
+        let e =
+            parse_with_limits("jetsim 1\n\n\n\nserver n1", &Limits { max_lines: 3, ..Limits::default() }).unwrap_err();
         assert_eq!((e.line, e.message.as_str()), (4, "scenario has 5 lines; the limit is 3 lines"));
         assert!(parse_with_limits("jetsim 1\nserver n1\n", &lim).is_ok());
     }
 
     #[test]
     fn a_billion_messages_are_refused() {
-        fails_extra("at 0s c1: nats pub a --count 1000000000\n", "--count 1000000000 exceeds the limit of 1000000 messages per scenario");
+        fails_extra(
+            "at 0s c1: nats pub a --count 1000000000\n",
+            "--count 1000000000 exceeds the limit of 1000000 messages per scenario",
+        );
         // The total over the script counts too (pub and req).
-        let text = format!("{BASE}at 0s c1: nats pub a --count 600000\n+1s c2: nats req b --count 400000\n+1s c1: nats pub a\n");
+        let text = format!(
+            "{BASE}at 0s c1: nats pub a --count 600000\n+1s c2: nats req b --count 400000\n+1s c1: nats pub a\n"
+        );
         fails(&text, L + 2, "the script now asks for 1000001 messages; the limit is 1000000 messages per scenario");
         // Subscriptions don't publish.
         ok("at 0s c1: nats pub a --count 1000000\nat 0s c2: nats sub a --count 1000000\n");
@@ -3119,7 +3191,14 @@ mod tests {
             parse_action_line("c1: nats pub orders.new hi", &s, &lim),
             Ok(Action::Client {
                 client: "c1".into(),
-                cmd: ClientCmd::Pub { subject: "orders.new".into(), body: "hi".into(), headers: vec![], count: 1, sleep: 0, reply: None }
+                cmd: ClientCmd::Pub {
+                    subject: "orders.new".into(),
+                    body: "hi".into(),
+                    headers: vec![],
+                    count: 1,
+                    sleep: 0,
+                    reply: None
+                }
             })
         );
         assert_eq!(parse_action_line("kill n2", &s, &lim), Ok(Action::Fault(Fault::Kill("n2".into()))));
@@ -3127,10 +3206,18 @@ mod tests {
         assert!(parse_action_line("c9: nats sub a", &s, &lim).unwrap_err().contains("unknown client"));
         assert!(parse_action_line("  # nothing", &s, &lim).unwrap_err().contains("empty command"));
         assert_eq!(parse_step_line("+5ms heal", SEC, &s, &lim), Ok((SEC + 5 * MS, Action::Fault(Fault::Heal(None)))));
-        assert_eq!(parse_step_line("at 2s pause n1", SEC, &s, &lim), Ok((2 * SEC, Action::Fault(Fault::Pause("n1".into())))));
+        assert_eq!(
+            parse_step_line("at 2s pause n1", SEC, &s, &lim),
+            Ok((2 * SEC, Action::Fault(Fault::Pause("n1".into()))))
+        );
         assert!(parse_step_line("pause n1", SEC, &s, &lim).unwrap_err().contains("a step starts with"));
         // The printers produce what the parsers read.
-        for line in ["c1: nats pub --count 2 -- -a \"-b c\"", "partition n1 | n2 c1", "latency n1 pareto(1ms,2.5,1s)", "note \"x y\""] {
+        for line in [
+            "c1: nats pub --count 2 -- -a \"-b c\"",
+            "partition n1 | n2 c1",
+            "latency n1 pareto(1ms,2.5,1s)",
+            "note \"x y\"",
+        ] {
             let a = parse_action_line(line, &s, &lim).unwrap();
             assert_eq!(parse_action_line(&action_text(&a), &s, &lim), Ok(a.clone()), "{}", action_text(&a));
         }
@@ -3186,7 +3273,10 @@ mod tests {
              server n6 jetstream=true sync_interval=1.5s unique_tag=rack-\n",
         );
         let by = |n: &str| s.servers.iter().find(|d| d.name == n).unwrap();
-        assert_eq!((by("n1").sync, by("n1").unique_tag.as_deref()), (SyncSetting::Interval(DEFAULT_SYNC_INTERVAL), None));
+        assert_eq!(
+            (by("n1").sync, by("n1").unique_tag.as_deref()),
+            (SyncSetting::Interval(DEFAULT_SYNC_INTERVAL), None)
+        );
         assert_eq!(by("n1").sync, SyncSetting::Interval(120 * SEC), "nats' default is 2m");
         assert_eq!((by("n4").sync, by("n4").unique_tag.as_deref()), (SyncSetting::Always, Some("az:")));
         assert_eq!(by("n5").sync, SyncSetting::Interval(10 * SEC));
@@ -3224,7 +3314,10 @@ mod tests {
             sleep: 10 * MS,
             timeout: 2 * SEC,
         };
-        assert_eq!(cmd("nats pub orders.new 'o {{Count}}' --jetstream --count 5 --sleep 10ms --timeout 2s -H K:v"), full);
+        assert_eq!(
+            cmd("nats pub orders.new 'o {{Count}}' --jetstream --count 5 --sleep 10ms --timeout 2s -H K:v"),
+            full
+        );
         // -J, flags anywhere, --flag=value, the publish alias.
         cmd_err("nats -J pub a", "unknown command \"nats -J\"");
         assert_eq!(cmd("nats publish -J --timeout=2s --count 5 orders.new --sleep=10ms 'o {{Count}}' -HK:v"), full);
@@ -3243,8 +3336,11 @@ mod tests {
         js_fails("at 1s c1: nats pub a b c --jetstream\n", "unexpected argument");
         // --count counts towards the scenario's message limit like nats pub.
         let limits = Limits { max_messages: 10, ..Limits::default() };
-        let e = parse_with_limits(&format!("{JS}at 1s c1: nats pub a -J --count 6\nat 2s c2: nats pub a -J --count 6\n"), &limits)
-            .unwrap_err();
+        let e = parse_with_limits(
+            &format!("{JS}at 1s c1: nats pub a -J --count 6\nat 2s c2: nats pub a -J --count 6\n"),
+            &limits,
+        )
+        .unwrap_err();
         assert_eq!(e.line, JL + 1, "{e}");
         assert!(matches!(js_cmd("at 1s c1: nats pub a -J --count 3\n"), ClientCmd::JsPub { count: 3, .. }));
     }
@@ -3285,8 +3381,13 @@ mod tests {
             }
         );
         // Defaults: R1, file, no subjects (the stream's name is its subject).
-        assert!(matches!(add("nats stream new S"), StreamCmd::Add { replicas: 1, memory: false, ref subjects, .. } if subjects.is_empty()));
-        assert!(matches!(add("nats stream add S --max-msgs -1 --max-bytes -1"), StreamCmd::Add { max_msgs: Some(-1), max_bytes: Some(-1), .. }));
+        assert!(
+            matches!(add("nats stream new S"), StreamCmd::Add { replicas: 1, memory: false, ref subjects, .. } if subjects.is_empty())
+        );
+        assert!(matches!(
+            add("nats stream add S --max-msgs -1 --max-bytes -1"),
+            StreamCmd::Add { max_msgs: Some(-1), max_bytes: Some(-1), .. }
+        ));
         assert_eq!(add("nats stream info S"), StreamCmd::Info { name: "S".into() });
         assert_eq!(add("nats stream ls"), StreamCmd::Ls);
         assert_eq!(add("nats stream list"), StreamCmd::Ls);
@@ -3403,9 +3504,10 @@ mod tests {
 
     #[test]
     fn printer_round_trips() {
-        round_trips(&format!(
-            "{BASE}name \"A \\\"quoted\\\" name\"\ndescription 'multi\nseed 9\nuntil 2m\n"
-        ).replace("'multi\n", "\"multi\\nline\"\n"));
+        round_trips(
+            &format!("{BASE}name \"A \\\"quoted\\\" name\"\ndescription 'multi\nseed 9\nuntil 2m\n")
+                .replace("'multi\n", "\"multi\\nline\"\n"),
+        );
         round_trips("jetsim 1\ncluster a region=r1\ncluster b\nserver n1 cluster=a az=q region=r2 tags=x,y:z max_payload=1000 jetstream=true\n\
                      server n2 cluster=a\nserver n3 cluster=b region=r1\n\
                      client c1 servers=n3,n1 echo=false headers=false\nclient c2 server=n2 no_responders=false\n\
@@ -3528,12 +3630,15 @@ mod proptests {
     }
 
     fn step() -> impl Strategy<Value = G> {
-        let hdr = proptest::option::of(("[A-Za-z][A-Za-z0-9-]{0,6}", "[ -~]{0,8}").prop_map(|(k, v)| (k, v.trim().to_string())));
+        let hdr = proptest::option::of(
+            ("[A-Za-z][A-Za-z0-9-]{0,6}", "[ -~]{0,8}").prop_map(|(k, v)| (k, v.trim().to_string())),
+        );
         let queue = proptest::option::of("[A-Za-z0-9_.-]{1,8}");
         prop_oneof![
             (any::<u8>(), PUB_SUBJECT, any_string(12), 1u64..1000, dur(), hdr, proptest::option::of(PUB_SUBJECT))
                 .prop_map(|(c, s, b, n, d, h, r)| G::Pub(c, s, b, n, d, h, r)),
-            (any::<u8>(), SUB_SUBJECT, queue.clone(), proptest::option::of(1u64..100)).prop_map(|(c, s, q, n)| G::Sub(c, s, q, n)),
+            (any::<u8>(), SUB_SUBJECT, queue.clone(), proptest::option::of(1u64..100))
+                .prop_map(|(c, s, q, n)| G::Sub(c, s, q, n)),
             (any::<u8>(), SUB_SUBJECT).prop_map(|(c, s)| G::Unsub(c, s)),
             (any::<u8>(), PUB_SUBJECT, any_string(12), 1u64..100, 1u64..10_000_000_000, dur())
                 .prop_map(|(c, s, b, n, t, d)| G::Req(c, s, b, n, t, d)),

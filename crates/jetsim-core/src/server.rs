@@ -266,7 +266,10 @@ impl Server {
                 // clientConnectURLs, then the map of the routes' URLs).
                 info.connect_urls = adv.url_of(me).into_iter().collect();
                 info.connect_urls.extend(
-                    self.cluster_peers.iter().filter(|&&p| p != me && self.routes.contains(&p)).filter_map(|&p| adv.url_of(p)),
+                    self.cluster_peers
+                        .iter()
+                        .filter(|&&p| p != me && self.routes.contains(&p))
+                        .filter_map(|&p| adv.url_of(p)),
                 );
             }
             if connect_info {
@@ -378,7 +381,14 @@ impl Server {
     fn client_op(&mut self, ctx: &mut Ctx, cid: u32, op: ClientOpRef<'_>) {
         let op = match op {
             ClientOpRef::Pub { subject, reply, headers, payload } => {
-                self.client_pub(ctx, cid, &subject, reply.as_deref(), headers.map(|h| h.to_bytes()), payload.to_bytes());
+                self.client_pub(
+                    ctx,
+                    cid,
+                    &subject,
+                    reply.as_deref(),
+                    headers.map(|h| h.to_bytes()),
+                    payload.to_bytes(),
+                );
                 return;
             }
             ClientOpRef::Op(op) => op,
@@ -457,7 +467,10 @@ impl Server {
         }
         if let Some(conn) = self.conns.get_mut(&cid) {
             conn.by_sid.insert(sid.clone(), sub_id);
-            conn.subs.insert(sub_id, ClientSub { subject: subject.clone(), queue: queue.clone(), sid, max: None, delivered: 0 });
+            conn.subs.insert(
+                sub_id,
+                ClientSub { subject: subject.clone(), queue: queue.clone(), sid, max: None, delivered: 0 },
+            );
         }
         self.add_interest(ctx, (subject, queue));
         self.send_ok(ctx, cid);
@@ -692,7 +705,8 @@ impl Server {
             forward.retain(|(peer, queues)| {
                 !queues.is_empty()
                     || ri.get(peer).is_some_and(|set| {
-                        set.iter().any(|(s, q)| q.is_none() && &**s != "$JS.API.>" && crate::subject::matches(s, subject))
+                        set.iter()
+                            .any(|(s, q)| q.is_none() && &**s != "$JS.API.>" && crate::subject::matches(s, subject))
                     })
             });
         }
@@ -846,9 +860,14 @@ impl Server {
             RouteMsg::Msg { subject, reply, headers, payload, queues, shown } => {
                 self.stats.route_msgs_received += 1;
                 self.shown_subject = shown;
-                self.route_and_deliver(ctx, &subject, reply.as_ref(), headers.as_ref(), &payload, Origin::Route {
-                    queues,
-                });
+                self.route_and_deliver(
+                    ctx,
+                    &subject,
+                    reply.as_ref(),
+                    headers.as_ref(),
+                    &payload,
+                    Origin::Route { queues },
+                );
                 self.shown_subject = None;
             }
         }

@@ -3,16 +3,14 @@
 //! seeded PRNG, faults, and the trace. Nodes are sans-IO state machines; the
 //! world is the only thing that moves frames and fires timers.
 
+use crate::vecmap::VecMap as BTreeMap; // sorted-Vec map: small maps, smaller wasm (see vecmap.rs)
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
-use crate::vecmap::VecMap as BTreeMap; // sorted-Vec map: small maps, smaller wasm (see vecmap.rs)
 use std::rc::Rc;
 
 use crate::client::{Client, ClientConfig};
 use crate::external::{Advertise, ExternalConn, ExternalEvent, MAX_EXTERNAL, MAX_SEND_BYTES};
 use crate::jetstream::{JsEntry, JsOptions, PeerInfo};
-use jetsim_raft::invariants::{Checker, NodeView};
-use jetsim_raft::Storage;
 use crate::link::{Latency, LinkTable};
 use crate::node::{Ctx, Frame, Outbox, Timer};
 use crate::rng::Rng;
@@ -20,6 +18,8 @@ use crate::scenario::{Action, Fault, LatencySpec, Scenario, Selector, SplitKey};
 use crate::server::{Server, ServerConfig};
 use crate::time::{Time, MS};
 use crate::trace::{DropReason, Endpoint, FrameKind, Label, ServerState, Trace, TraceKind};
+use jetsim_raft::invariants::{Checker, NodeView};
+use jetsim_raft::Storage;
 
 /// How far a run goes when neither the command line nor the scenario says
 /// (`until`): the same rule natively (`jetsim run`) and in the browser.
@@ -207,7 +207,8 @@ impl World {
         let n = n_servers + scenario.clients.len() as u32;
         let mut names: Vec<String> = scenario.servers.iter().map(|s| s.name.clone()).collect();
         names.extend(scenario.clients.iter().map(|c| c.name.clone()));
-        let index: BTreeMap<&str, Endpoint> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i as Endpoint)).collect();
+        let index: BTreeMap<&str, Endpoint> =
+            names.iter().enumerate().map(|(i, n)| (n.as_str(), i as Endpoint)).collect();
 
         let mut servers = Vec::new();
         for (i, s) in scenario.servers.iter().enumerate() {
@@ -243,7 +244,10 @@ impl World {
                 match index.get(s.as_str()) {
                     Some(&e) if e < n_servers => eps.push(e),
                     _ => {
-                        return Err(BuildError { line: c.line, message: format!("client {} names unknown server {s}", c.name) })
+                        return Err(BuildError {
+                            line: c.line,
+                            message: format!("client {} names unknown server {s}", c.name),
+                        })
                     }
                 }
             }
@@ -559,7 +563,8 @@ impl World {
         self.metrics.frames_sent += 1;
         let kind = label.kind;
         if self.track_in_flight && !cut {
-            self.in_flight.insert(id, InFlight { id, from, to, sent_at: self.now, arrives_at: arrives, label: label.clone() });
+            self.in_flight
+                .insert(id, InFlight { id, from, to, sent_at: self.now, arrives_at: arrives, label: label.clone() });
         }
         self.trace.emit(self.now, TraceKind::Send { id, from, to, label, bytes, arrives });
         if cut {
@@ -1028,7 +1033,12 @@ impl World {
                     }
                 }
                 if !seen {
-                    lost.push(LostAck { client: c.node.config.name.clone(), stream: stream.to_string(), seq: *seq, server: None });
+                    lost.push(LostAck {
+                        client: c.node.config.name.clone(),
+                        stream: stream.to_string(),
+                        seq: *seq,
+                        server: None,
+                    });
                 }
             }
         }
@@ -1288,7 +1298,9 @@ impl World {
             TraceKind::Replied { client, subject, rtt } => {
                 format!("{} got a reply to {subject} after {}", n(client), fmt_duration(*rtt))
             }
-            TraceKind::NoResponders { client, subject } => format!("{} request to {subject}: no responders (503)", n(client)),
+            TraceKind::NoResponders { client, subject } => {
+                format!("{} request to {subject}: no responders (503)", n(client))
+            }
             TraceKind::RequestTimeout { client, subject } => format!("{} request to {subject} timed out", n(client)),
             TraceKind::ProtocolError { client, text } => format!("server sent -ERR {text} to {}", n(client)),
             TraceKind::Note { text } => format!("note: {text}"),
@@ -1297,9 +1309,15 @@ impl World {
                 None => format!("{} {group}: {}", n(server), event.text()),
             },
             TraceKind::PubAcked { client, subject, stream, seq, latency } => {
-                format!("{} publish to {subject} acknowledged: {stream} seq {seq} after {}", n(client), fmt_duration(*latency))
+                format!(
+                    "{} publish to {subject} acknowledged: {stream} seq {seq} after {}",
+                    n(client),
+                    fmt_duration(*latency)
+                )
             }
-            TraceKind::PubFailed { client, subject, reason } => format!("{} JetStream publish to {subject} failed: {reason}", n(client)),
+            TraceKind::PubFailed { client, subject, reason } => {
+                format!("{} JetStream publish to {subject} failed: {reason}", n(client))
+            }
             TraceKind::JsApi { client, op, ok, text } => {
                 format!("{} nats {op}: {}{text}", n(client), if *ok { "" } else { "error: " })
             }

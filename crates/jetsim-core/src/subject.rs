@@ -76,9 +76,7 @@ pub fn is_valid_publish_subject(s: &str) -> bool {
 pub fn is_valid_asset_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_ASSET_NAME_LEN
-        && !s
-            .chars()
-            .any(|c| matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{c}' | '.' | '*' | '>' | '\\' | '/'))
+        && !s.chars().any(|c| matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{c}' | '.' | '*' | '>' | '\\' | '/'))
 }
 
 /// Does `subject` match the wildcard `pattern`?
@@ -238,9 +236,28 @@ mod tests {
             assert!(!is_valid_subject(s), "{s:?} should be invalid");
         }
         for s in [
-            "foo", "foo.bar.*", "foo.bar.>", "*", ">", "foo*", "foo**", "foo.**", "foo*bar",
-            "foo.*bar", "foo*.bar", "*bar", "foo>", "foo.>>", "foo>bar", "foo.>bar", "foo>.bar",
-            ">bar", "*.*.>", "$JS.API.>", "_INBOX.abc.*", "ünïcödé.主题",
+            "foo",
+            "foo.bar.*",
+            "foo.bar.>",
+            "*",
+            ">",
+            "foo*",
+            "foo**",
+            "foo.**",
+            "foo*bar",
+            "foo.*bar",
+            "foo*.bar",
+            "*bar",
+            "foo>",
+            "foo.>>",
+            "foo>bar",
+            "foo.>bar",
+            "foo>.bar",
+            ">bar",
+            "*.*.>",
+            "$JS.API.>",
+            "_INBOX.abc.*",
+            "ünïcödé.主题",
         ] {
             assert!(is_valid_subject(s), "{s:?} should be valid");
         }
@@ -248,10 +265,7 @@ mod tests {
 
     #[test]
     fn whitespace_and_nul_are_invalid() {
-        for s in [
-            "foo bar", "foo.\tbar", "foo.bar\n", "\r", "foo.\u{c}", " ", "foo. .bar", "foo.bar.baz.\0",
-            "a\0b",
-        ] {
+        for s in ["foo bar", "foo.\tbar", "foo.bar\n", "\r", "foo.\u{c}", " ", "foo. .bar", "foo.bar.baz.\0", "a\0b"] {
             assert!(!is_valid_subject(s), "{s:?} should be invalid");
         }
         // Only the five ASCII whitespace characters are refused, like nats-server.
@@ -401,10 +415,7 @@ mod tests {
         for s in ["ORDERS", "a", "my-stream_1", "ünï", &"x".repeat(255)] {
             assert!(is_valid_asset_name(s), "{s:?}");
         }
-        for s in [
-            "", "a.b", "a*", "a>", "a b", "a\tb", "a\rb", "a\nb", "a\u{c}b", "a\\b", "a/b",
-            &"x".repeat(256),
-        ] {
+        for s in ["", "a.b", "a*", "a>", "a b", "a\tb", "a\rb", "a\nb", "a\u{c}b", "a\\b", "a/b", &"x".repeat(256)] {
             assert!(!is_valid_asset_name(s), "{s:?}");
         }
         // The limit is in bytes: 128 two-byte characters are 256 bytes.

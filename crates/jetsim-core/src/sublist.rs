@@ -107,15 +107,7 @@ struct Node<T> {
 
 impl<T> Node<T> {
     fn new(parent: u32, edge: Edge) -> Self {
-        Node {
-            parent,
-            edge,
-            lit: BTreeMap::new(),
-            pwc: None,
-            fwc: None,
-            plain: BTreeSet::new(),
-            queues: VecMap::new(),
-        }
+        Node { parent, edge, lit: BTreeMap::new(), pwc: None, fwc: None, plain: BTreeSet::new(), queues: VecMap::new() }
     }
 
     fn has_subs(&self) -> bool {

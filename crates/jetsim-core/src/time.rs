@@ -21,9 +21,7 @@ pub fn parse_duration(s: &str) -> Result<Dur, String> {
     if s.is_empty() {
         return Err("empty duration".into());
     }
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     if num.is_empty() {
         return Err(format!("duration {s:?} has no number"));
@@ -46,11 +44,8 @@ pub fn parse_duration(s: &str) -> Result<Dur, String> {
     if frac_part.contains('.') {
         return Err(format!("duration {s:?} is not a number"));
     }
-    let int: u64 = if int_part.is_empty() {
-        0
-    } else {
-        int_part.parse().map_err(|_| format!("duration {s:?} is too large"))?
-    };
+    let int: u64 =
+        if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| format!("duration {s:?} is too large"))? };
     let mut total = int.checked_mul(mult).ok_or_else(|| format!("duration {s:?} is too large"))?;
     let mut scale = mult;
     for d in frac_part.chars().take(9) {

@@ -88,38 +88,113 @@ pub struct Label {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TraceKind {
-    Send { id: u64, from: Endpoint, to: Endpoint, label: Label, bytes: u32, arrives: Time },
-    Deliver { id: u64, from: Endpoint, to: Endpoint, kind: FrameKind },
-    Drop { id: u64, from: Endpoint, to: Endpoint, kind: FrameKind, reason: DropReason },
+    Send {
+        id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        label: Label,
+        bytes: u32,
+        arrives: Time,
+    },
+    Deliver {
+        id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        kind: FrameKind,
+    },
+    Drop {
+        id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        kind: FrameKind,
+        reason: DropReason,
+    },
     /// A fault or heal applied by the script or the user, as text (`kill n1`).
-    Fault { text: Rc<str> },
+    Fault {
+        text: Rc<str>,
+    },
     /// A server changed state.
-    ServerState { server: Endpoint, state: ServerState },
+    ServerState {
+        server: Endpoint,
+        state: ServerState,
+    },
     /// A route between two servers came up or went down.
-    Route { a: Endpoint, b: Endpoint, up: bool },
-    ClientConnected { client: Endpoint, server: Endpoint },
-    ClientDisconnected { client: Endpoint },
+    Route {
+        a: Endpoint,
+        b: Endpoint,
+        up: bool,
+    },
+    ClientConnected {
+        client: Endpoint,
+        server: Endpoint,
+    },
+    ClientDisconnected {
+        client: Endpoint,
+    },
     /// The client application published (handed a message to its connection).
-    Published { client: Endpoint, subject: Rc<str>, bytes: u32 },
+    Published {
+        client: Endpoint,
+        subject: Rc<str>,
+        bytes: u32,
+    },
     /// The client application received a message on a subscription.
-    Received { client: Endpoint, subject: Rc<str>, bytes: u32 },
+    Received {
+        client: Endpoint,
+        subject: Rc<str>,
+        bytes: u32,
+    },
     /// A request completed with a reply after `rtt`.
-    Replied { client: Endpoint, subject: Rc<str>, rtt: u64 },
-    NoResponders { client: Endpoint, subject: Rc<str> },
-    RequestTimeout { client: Endpoint, subject: Rc<str> },
+    Replied {
+        client: Endpoint,
+        subject: Rc<str>,
+        rtt: u64,
+    },
+    NoResponders {
+        client: Endpoint,
+        subject: Rc<str>,
+    },
+    RequestTimeout {
+        client: Endpoint,
+        subject: Rc<str>,
+    },
     /// The server sent `-ERR` to a client.
-    ProtocolError { client: Endpoint, text: Rc<str> },
+    ProtocolError {
+        client: Endpoint,
+        text: Rc<str>,
+    },
     /// Narration from the scenario.
-    Note { text: Rc<str> },
+    Note {
+        text: Rc<str>,
+    },
     /// A JetStream Raft group changed state on `server` (`group` is `_meta_`
     /// or the stream's group name, `stream` the stream name if any).
-    Raft { server: Endpoint, group: Rc<str>, stream: Option<Rc<str>>, event: RaftNote },
+    Raft {
+        server: Endpoint,
+        group: Rc<str>,
+        stream: Option<Rc<str>>,
+        event: RaftNote,
+    },
     /// A JetStream publish was acknowledged (`{"stream":..,"seq":..}`) after `latency`.
-    PubAcked { client: Endpoint, subject: Rc<str>, stream: Rc<str>, seq: u64, latency: u64 },
+    PubAcked {
+        client: Endpoint,
+        subject: Rc<str>,
+        stream: Rc<str>,
+        seq: u64,
+        latency: u64,
+    },
     /// A JetStream publish failed: timed out, no responders, or an error PubAck.
-    PubFailed { client: Endpoint, subject: Rc<str>, reason: Rc<str> },
+    PubFailed {
+        client: Endpoint,
+        subject: Rc<str>,
+        reason: Rc<str>,
+    },
     /// A JetStream API call (`nats stream ...`) returned: `ok` and a summary.
-    JsApi { client: Endpoint, op: Rc<str>, ok: bool, text: Rc<str> },
+    JsApi {
+        client: Endpoint,
+        op: Rc<str>,
+        ok: bool,
+        text: Rc<str>,
+    },
 }
 
 /// What happened in a Raft group, as the trace shows it.

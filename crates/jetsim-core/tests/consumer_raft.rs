@@ -28,7 +28,8 @@ fn pull(w: &mut World, c: &str, stream: &str, consumer: &str, body: &str, wait: 
         .into_iter()
         .skip(mark)
         .filter_map(|m| {
-            let ack = m.reply.as_deref().filter(|a| a.starts_with(&format!("$JS.ACK.{stream}.{consumer}.")))?.to_string();
+            let ack =
+                m.reply.as_deref().filter(|a| a.starts_with(&format!("$JS.ACK.{stream}.{consumer}.")))?.to_string();
             Some((ack, String::from_utf8_lossy(&m.payload).into_owned()))
         })
         .collect()
@@ -51,7 +52,11 @@ fn add_consumer(w: &mut World, c: &str, stream: &str, name: &str, extra: &str) -
 
 /// Servers holding a member of consumer `c`'s group.
 fn consumer_members(w: &World, stream: &str, c: &str) -> Vec<u32> {
-    w.stream_replicas(stream).into_iter().filter(|(_, r)| r.consumers.get(c).is_some_and(|c| c.group.is_some())).map(|(e, _)| e).collect()
+    w.stream_replicas(stream)
+        .into_iter()
+        .filter(|(_, r)| r.consumers.get(c).is_some_and(|c| c.group.is_some()))
+        .map(|(e, _)| e)
+        .collect()
 }
 
 /// A client connected to a server other than `not`.
@@ -111,7 +116,11 @@ fn consumer_leader_differs_from_stream_leader() {
     run(&mut w, 2 * SEC);
     assert_eq!(consumer_leader(&w, "S", &n), Some(l));
     let info = api(&mut w, &c, &format!("$JS.API.CONSUMER.INFO.S.{n}"), "");
-    assert_eq!((info["ack_floor"]["stream_seq"].as_u64(), info["num_ack_pending"].as_u64()), (Some(4), Some(0)), "{info}");
+    assert_eq!(
+        (info["ack_floor"]["stream_seq"].as_u64(), info["num_ack_pending"].as_u64()),
+        (Some(4), Some(0)),
+        "{info}"
+    );
     no_violations(&w);
 }
 
@@ -199,7 +208,8 @@ fn consumer_stepdown_moves_only_the_consumer_leader() {
     assert_eq!((w.stream_leader("S"), stream_term(&w, "S")), (Some(sl), term));
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.C", "");
     assert_eq!(info["cluster"]["leader"], w.name(after));
-    let reps: Vec<&str> = info["cluster"]["replicas"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let reps: Vec<&str> =
+        info["cluster"]["replicas"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(reps.len(), 2);
     assert!(!reps.contains(&w.name(after)), "{info}");
     no_violations(&w);
@@ -277,7 +287,8 @@ fn workqueue_ack_removes_on_every_replica() {
     for k in 0..3 {
         js_pub(&mut w, "c1", &format!("w.{i}"), &k.to_string());
     }
-    let counts = |w: &World| -> Vec<u64> { w.stream_replicas("W").iter().map(|(_, r)| r.store.state().messages).collect() };
+    let counts =
+        |w: &World| -> Vec<u64> { w.stream_replicas("W").iter().map(|(_, r)| r.store.state().messages).collect() };
     assert_eq!(counts(&w), [3, 3, 3]);
     let c = client_not_on(&w, l);
     let got = pull(&mut w, &c, "W", &name, r#"{"batch":2}"#, 200 * MS);
@@ -323,9 +334,15 @@ fn consumer_fault_campaign() {
         let mut rng = jetsim_core::rng::Rng::new(seed ^ 0xC0);
         add_stream(&mut w, "S", "s.>", 3, "");
         assert!(add_consumer(&mut w, "c1", "S", "A", r#","ack_wait":1000000000"#).get("error").is_none());
-        assert!(add_consumer(&mut w, "c1", "S", "B", r#","ack_wait":1000000000,"num_replicas":1"#).get("error").is_none());
+        assert!(add_consumer(&mut w, "c1", "S", "B", r#","ack_wait":1000000000,"num_replicas":1"#)
+            .get("error")
+            .is_none());
         let total = 60u64;
-        cmd(&mut w, "c1", &format!("nats pub s.x \"m{{{{Count}}}}\" --jetstream --count {total} --sleep 50ms --timeout 2s"));
+        cmd(
+            &mut w,
+            "c1",
+            &format!("nats pub s.x \"m{{{{Count}}}}\" --jetstream --count {total} --sleep 50ms --timeout 2s"),
+        );
         let mut acked: BTreeMap<&str, BTreeMap<u64, u32>> = BTreeMap::new();
         let start_leaders: Vec<Option<u32>> = ["A", "B"].iter().map(|c| consumer_leader(&w, "S", c)).collect();
         for round in 0..8u64 {
@@ -362,7 +379,9 @@ fn consumer_fault_campaign() {
         }
         fault(&mut w, "heal");
         run(&mut w, 3 * SEC);
-        let last = w.stream_leader("S").map(|l| w.stream_replicas("S").into_iter().find(|(e, _)| *e == l).unwrap().1.store.last_seq());
+        let last = w
+            .stream_leader("S")
+            .map(|l| w.stream_replicas("S").into_iter().find(|(e, _)| *e == l).unwrap().1.store.last_seq());
         let last = last.expect("a stream leader after heal");
         // A publish may time out during a fault (not retried).
         assert!(last >= total / 2, "seed {seed}: {last} messages stored");
@@ -370,7 +389,8 @@ fn consumer_fault_campaign() {
         for _ in 0..30 {
             let mut done = true;
             for (cons, c) in [("A", "c2"), ("B", "c3")] {
-                let floor = api(&mut w, c, &format!("$JS.API.CONSUMER.INFO.S.{cons}"), "")["ack_floor"]["stream_seq"].as_u64();
+                let floor =
+                    api(&mut w, c, &format!("$JS.API.CONSUMER.INFO.S.{cons}"), "")["ack_floor"]["stream_seq"].as_u64();
                 if floor == Some(last) {
                     continue;
                 }
@@ -398,7 +418,12 @@ fn consumer_fault_campaign() {
             for (e, r) in &reps {
                 let c = r.consumers.get(cons).unwrap();
                 if c.group.is_some() {
-                    assert_eq!((c.asflr, c.sseq, c.pending.len()), (lc.asflr, lc.sseq, 0), "seed {seed}: {cons} on {}", w.name(*e));
+                    assert_eq!(
+                        (c.asflr, c.sseq, c.pending.len()),
+                        (lc.asflr, lc.sseq, 0),
+                        "seed {seed}: {cons} on {}",
+                        w.name(*e)
+                    );
                 }
             }
         }

@@ -261,11 +261,7 @@ at 100ms p: nats pub t 0123456789abcdef0123456789
     let mut w = world(text, 1);
     w.run_until(SEC);
     let p = client(&w, "p");
-    assert!(
-        p.last_error.as_deref().is_some_and(|e| e.contains("Maximum Payload Violation")),
-        "{:?}",
-        p.last_error
-    );
+    assert!(p.last_error.as_deref().is_some_and(|e| e.contains("Maximum Payload Violation")), "{:?}", p.last_error);
 }
 
 #[test]

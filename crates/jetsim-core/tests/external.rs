@@ -1,7 +1,6 @@
 //! External clients (what `jetsim serve` and nats.js in the page use): bytes
 //! fed in from outside at a virtual time, the server's answers taken out.
 
-
 use jetsim_core::external::{Advertise, ExternalEvent, MAX_EXTERNAL};
 use jetsim_core::scenario::{parse, Fault};
 use jetsim_core::sim::World;
@@ -67,7 +66,8 @@ fn attach_gets_the_servers_info_and_answers_ping() {
     assert_eq!(take(&mut w, ep), (String::new(), false));
     w.run_until(t0 + 2 * MS);
     let (info, _) = take(&mut w, ep);
-    let json: serde_json::Value = serde_json::from_str(info.trim_start_matches("INFO ").trim_end()).expect("INFO is JSON");
+    let json: serde_json::Value =
+        serde_json::from_str(info.trim_start_matches("INFO ").trim_end()).expect("INFO is JSON");
     assert_eq!(json["version"], "2.12.8");
     assert_eq!(json["server_name"], "n2");
     assert_eq!(json["proto"], 1);

@@ -185,7 +185,10 @@ fn plan(p: &Profile, seed: u64) -> Plan {
     let _ = writeln!(t, "client v servers={}", rotate(PUBLISHERS.len()));
     let _ = writeln!(t, "link default latency={BASE_LATENCY}");
     let mut steps: Vec<(Time, String)> = Vec::new();
-    steps.push((SEC, format!("c1: nats stream add {STREAM} --subjects \"orders.>\" --replicas {} --storage file", p.replicas)));
+    steps.push((
+        SEC,
+        format!("c1: nats stream add {STREAM} --subjects \"orders.>\" --replicas {} --storage file", p.replicas),
+    ));
     let mut starts: Vec<Time> = PUBLISHERS.iter().map(|_| 2 * SEC + rng.range_inclusive(0, 50) * MS).collect();
     starts.sort_unstable();
     for (c, start) in PUBLISHERS.iter().zip(starts) {
@@ -201,7 +204,10 @@ fn plan(p: &Profile, seed: u64) -> Plan {
         steps.push((HEAL_AT, format!("restart {s}")));
     }
     steps.push((HEAL_AT, format!("latency * {BASE_LATENCY}")));
-    steps.push((VERIFY_AT, format!("v: nats pub orders.v \"v-{{{{Count}}}}\" --jetstream --count {VERIFY_COUNT} --timeout 1s")));
+    steps.push((
+        VERIFY_AT,
+        format!("v: nats pub orders.v \"v-{{{{Count}}}}\" --jetstream --count {VERIFY_COUNT} --timeout 1s"),
+    ));
 
     let mut faults = Vec::new();
     let dur = |rng: &mut Rng| rng.range_inclusive(300, 2500) * MS;
@@ -333,7 +339,8 @@ fn resolve(kind: Kind, mixed: bool, w: &World, rng: &mut Rng, servers: &[String]
     let members = members(w, servers);
     let followers: Vec<String> = members.iter().filter(|m| Some(*m) != leader.as_ref()).cloned().collect();
     let leader_or_any = leader.clone().unwrap_or_else(|| pick(rng, &members));
-    let rest_of = |group: &[String]| -> Vec<String> { servers.iter().filter(|s| !group.contains(s)).cloned().collect() };
+    let rest_of =
+        |group: &[String]| -> Vec<String> { servers.iter().filter(|s| !group.contains(s)).cloned().collect() };
     let minority = (servers.len() - 1) / 2;
     match kind {
         Kind::None | Kind::Mixed => (vec![], vec![]),
@@ -613,7 +620,15 @@ fn converged(w: &World, replicas: u32) -> Result<(), String> {
     for (ep, r) in &reps {
         let st = (r.store.last_seq(), r.store.digest());
         if st != first {
-            return Err(format!("{} has last_seq {} (digest {:x}), {} has {} ({:x})", w.name(*ep), st.0, st.1, w.name(reps[0].0), first.0, first.1));
+            return Err(format!(
+                "{} has last_seq {} (digest {:x}), {} has {} ({:x})",
+                w.name(*ep),
+                st.0,
+                st.1,
+                w.name(reps[0].0),
+                first.0,
+                first.1
+            ));
         }
     }
     if w.servers.iter().any(|s| s.liveness != Liveness::Up) {

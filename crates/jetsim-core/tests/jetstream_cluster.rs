@@ -167,7 +167,7 @@ fn row54_quorum_loss_timeouts_then_503_then_recovery() {
     let others: Vec<Endpoint> = (0..3).filter(|&s| s != leader).collect();
     for &o in &others {
         let line = format!("kill {}", w.name(o));
-    fault(&mut w, &line);
+        fault(&mut w, &line);
     }
     // Before the lost-quorum check (10 s, 1 s at 1/10): no PubAck, timeouts.
     cmd(&mut w, &c, "nats pub orders.new x --jetstream --timeout 300ms");
@@ -192,7 +192,7 @@ fn row54_quorum_loss_timeouts_then_503_then_recovery() {
     assert_eq!(last_api(&w, &c)["error"]["err_code"], 10008, "{}", last_api(&w, &c));
     for &o in &others {
         let line = format!("restart {}", w.name(o));
-    fault(&mut w, &line);
+        fault(&mut w, &line);
     }
     run(&mut w, 3 * SEC);
     assert!(w.stream_leader("ORDERS").is_some());
@@ -223,7 +223,8 @@ fn row58_write_without_quorum_is_discarded() {
     cmd(&mut w, &cl, "nats pub orders.new lost --jetstream --timeout 500ms");
     run(&mut w, 2 * SEC);
     assert_eq!(client(&w, &cl).js.timeouts, 1);
-    let new_leader = w.stream_replicas("ORDERS").into_iter().find(|(e, r)| *e != leader && r.is_leader()).map(|(e, _)| e);
+    let new_leader =
+        w.stream_replicas("ORDERS").into_iter().find(|(e, r)| *e != leader && r.is_leader()).map(|(e, _)| e);
     let new_leader = new_leader.expect("the majority elects a leader");
     let cn = client_of(&w, new_leader);
     cmd(&mut w, &cn, "nats pub orders.new won --jetstream");
@@ -269,7 +270,10 @@ fn power_loss_with_lazy_fsync_loses_acked_writes() {
     let w = power_loss_run("");
     assert!(!w.lost_acked_publishes().is_empty());
     let v = w.all_violations();
-    assert!(v.iter().any(|v| v.text.contains("acknowledged publishes missing") && v.text.contains("power-loss")), "{v:#?}");
+    assert!(
+        v.iter().any(|v| v.text.contains("acknowledged publishes missing") && v.text.contains("power-loss")),
+        "{v:#?}"
+    );
 }
 
 /// p50 PubAck latency = client↔server RTT + leader↔(quorum−1)-th fastest follower RTT.
@@ -300,7 +304,8 @@ fn puback_latency_follows_quorum_rtt() {
         let cep = w.endpoint(&c).unwrap();
         let client_rtt = fixed(cep, leader) + fixed(leader, cep);
         let peers = &w.stream_replicas("ORDERS")[0].1.assignment.peers;
-        let mut rtts: Vec<u64> = peers.iter().filter(|&&p| p != leader).map(|&p| fixed(leader, p) + fixed(p, leader)).collect();
+        let mut rtts: Vec<u64> =
+            peers.iter().filter(|&&p| p != leader).map(|&p| fixed(leader, p) + fixed(p, leader)).collect();
         rtts.sort_unstable();
         let k = (r as usize) / 2; // followers needed for a quorum
         let want = client_rtt + if k == 0 { 0 } else { rtts[k - 1] };
@@ -319,7 +324,10 @@ fn api_errors_are_nats_errors() {
     cmd(&mut w, "c3", "nats stream add BIG --subjects big --replicas 5 --storage file");
     run(&mut w, SEC);
     assert_eq!(last_api(&w, "c3")["error"]["err_code"], 10005);
-    assert!(last_api(&w, "c3")["error"]["description"].as_str().unwrap().starts_with("no suitable peers for placement"));
+    assert!(last_api(&w, "c3")["error"]["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("no suitable peers for placement"));
     // nats req records replies as trace events; check the servers answered.
     let texts: Vec<String> = w.trace.recent().map(|e| w.describe(&e.kind)).collect();
     assert!(texts.iter().any(|t| t.contains("c1 got a reply")), "{texts:?}");
@@ -411,7 +419,11 @@ fn stepdown_to_preferred_restarted_replica() {
         let vc = client_of(&w, victim);
         let info = api(&mut w, &vc, "$JS.API.STREAM.INFO.ORDERS", "");
         assert_eq!(info["cluster"]["leader"], vname.as_str(), "seed {seed}: {info}");
-        assert_eq!((info["state"]["messages"].as_u64(), info["state"]["last_seq"].as_u64()), (Some(6), Some(7)), "seed {seed}: {info}");
+        assert_eq!(
+            (info["state"]["messages"].as_u64(), info["state"]["last_seq"].as_u64()),
+            (Some(6), Some(7)),
+            "seed {seed}: {info}"
+        );
         assert_converged(&w, "ORDERS", 6, 3);
         no_violations(&w);
     }
@@ -427,12 +439,20 @@ fn stepdown_placement_errors() {
     let c = client_of(&w, leader);
     let subj = "$JS.API.STREAM.LEADER.STEPDOWN.ORDERS";
     let cases = [
-        (format!(r#"{{"placement":{{"preferred":"{lname}"}}}}"#), 10005, format!("preferred server \"{lname}\" is already leader")),
+        (
+            format!(r#"{{"placement":{{"preferred":"{lname}"}}}}"#),
+            10005,
+            format!("preferred server \"{lname}\" is already leader"),
+        ),
         (r#"{"placement":{"preferred":"n9"}}"#.to_string(), 10005, "preferred server \"n9\" not known".to_string()),
         (r#"{"placement":{"cluster":"elsewhere"}}"#.to_string(), 10005, "no replacement peer connected".to_string()),
         (r#"{"placement":{"tags":["gpu"]}}"#.to_string(), 10005, "no replacement peer connected".to_string()),
         (r#"{"placement":{"preferred":7}}"#.to_string(), 10025, String::new()),
-        (r#"{"placement":{"prefered":"n2"}}"#.to_string(), 10025, "invalid JSON: json: unknown field \"prefered\"".to_string()),
+        (
+            r#"{"placement":{"prefered":"n2"}}"#.to_string(),
+            10025,
+            "invalid JSON: json: unknown field \"prefered\"".to_string(),
+        ),
         (r#"{"placement":"n2"}"#.to_string(), 10025, String::new()),
         ("{\"placement\":".to_string(), 10025, String::new()),
     ];

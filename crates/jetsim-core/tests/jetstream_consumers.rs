@@ -57,13 +57,29 @@ fn create_and_info_json_as_nats() {
     add_stream(&mut w, "S", "s.>", 1, "");
     js_pub(&mut w, "c1", "s.a", "hello");
     js_pub(&mut w, "c1", "s.b", "world");
-    let v = api(&mut w, "c2", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    let v = api(
+        &mut w,
+        "c2",
+        "$JS.API.CONSUMER.CREATE.S.C",
+        r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#,
+    );
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
         [
-            "type", "stream_name", "name", "created", "config", "delivered", "ack_floor", "num_ack_pending",
-            "num_redelivered", "num_waiting", "num_pending", "cluster", "ts"
+            "type",
+            "stream_name",
+            "name",
+            "created",
+            "config",
+            "delivered",
+            "ack_floor",
+            "num_ack_pending",
+            "num_redelivered",
+            "num_waiting",
+            "num_pending",
+            "cluster",
+            "ts"
         ]
     );
     assert_eq!(v["type"], "io.nats.jetstream.api.v1.consumer_create_response");
@@ -77,7 +93,10 @@ fn create_and_info_json_as_nats() {
     assert_eq!(ckeys[..4], ["durable_name", "name", "deliver_policy", "ack_policy"]);
     assert_eq!(v["delivered"], json!({"consumer_seq":0,"stream_seq":0}));
     assert_eq!(v["ack_floor"], json!({"consumer_seq":0,"stream_seq":0}));
-    assert_eq!((v["num_pending"].as_u64(), v["num_ack_pending"].as_u64(), v["num_waiting"].as_u64()), (Some(2), Some(0), Some(0)));
+    assert_eq!(
+        (v["num_pending"].as_u64(), v["num_ack_pending"].as_u64(), v["num_waiting"].as_u64()),
+        (Some(2), Some(0), Some(0))
+    );
     let leader = w.name(w.stream_leader("S").unwrap()).to_string();
     // An R1 consumer in a cluster: the cluster name and leader only (nats 2.12.8).
     assert_eq!(v["cluster"], json!({"name":"c1","leader":leader}));
@@ -90,7 +109,10 @@ fn create_and_info_json_as_nats() {
     assert_eq!(ack_tokens(&got[0].1).3, 1);
     let info = api(&mut w, "c3", "$JS.API.CONSUMER.INFO.S.C", "");
     assert_eq!(info["type"], "io.nats.jetstream.api.v1.consumer_info_response");
-    assert_eq!((info["delivered"]["consumer_seq"].as_u64(), info["delivered"]["stream_seq"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (info["delivered"]["consumer_seq"].as_u64(), info["delivered"]["stream_seq"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert!(info["delivered"]["last_active"].is_string(), "{info}");
     assert_eq!((info["num_ack_pending"].as_u64(), info["num_pending"].as_u64()), (Some(1), Some(1)));
 
@@ -108,7 +130,10 @@ fn create_and_info_json_as_nats() {
     let names = api(&mut w, "c1", "$JS.API.CONSUMER.NAMES.S", "");
     let mut want = vec!["C".to_string(), name.clone()];
     want.sort();
-    assert_eq!(names, json!({"type":"io.nats.jetstream.api.v1.consumer_names_response","total":2,"offset":0,"limit":1024,"consumers":want}));
+    assert_eq!(
+        names,
+        json!({"type":"io.nats.jetstream.api.v1.consumer_names_response","total":2,"offset":0,"limit":1024,"consumers":want})
+    );
     let list = api(&mut w, "c1", "$JS.API.CONSUMER.LIST.S", "");
     assert_eq!((list["total"].as_u64(), list["limit"].as_u64()), (Some(2), Some(256)));
     assert_eq!(list["consumers"][0]["stream_name"], "S");
@@ -122,7 +147,10 @@ fn create_and_info_json_as_nats() {
     let d = api(&mut w, "c1", "$JS.API.CONSUMER.DELETE.S.C", "");
     assert_eq!(d, json!({"type":"io.nats.jetstream.api.v1.consumer_delete_response","success":true}));
     let gone = api(&mut w, "c2", "$JS.API.CONSUMER.INFO.S.C", "");
-    assert_eq!(gone, json!({"type":"io.nats.jetstream.api.v1.consumer_info_response","error":{"code":404,"err_code":10014,"description":"consumer not found"}}));
+    assert_eq!(
+        gone,
+        json!({"type":"io.nats.jetstream.api.v1.consumer_info_response","error":{"code":404,"err_code":10014,"description":"consumer not found"}})
+    );
     no_violations(&w);
 }
 
@@ -162,24 +190,65 @@ fn create_errors_as_nats() {
     }
     // action create on an existing consumer with another config: 10148;
     // with the same config it is fine.
-    let ok = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.T.D", r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"explicit"}}"#);
+    let ok = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.T.D",
+        r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"explicit"}}"#,
+    );
     assert!(ok.get("error").is_none(), "{ok}");
-    let same = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.T.D", r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"explicit"},"action":"create"}"#);
+    let same = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.T.D",
+        r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"explicit"},"action":"create"}"#,
+    );
     assert!(same.get("error").is_none(), "{same}");
-    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.T.D", r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"none"},"action":"create"}"#);
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.T.D",
+        r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"none"},"action":"create"}"#,
+    );
     assert_eq!(v["error"]["err_code"], 10148);
     // An update may not change the ack policy; it may change the description.
-    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.T.D", r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"all"}}"#);
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.T.D",
+        r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"all"}}"#,
+    );
     assert_eq!(v["error"], json!({"code":500,"err_code":10012,"description":"ack policy can not be updated"}));
-    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.T.D", r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"explicit","deliver_subject":"x.y"}}"#);
-    assert_eq!(v["error"], json!({"code":500,"err_code":10012,"description":"can not update pull consumer to push based"}));
-    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.T.D", r#"{"stream_name":"T","config":{"durable_name":"D"},"action":"upsert"}"#);
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.T.D",
+        r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"explicit","deliver_subject":"x.y"}}"#,
+    );
+    assert_eq!(
+        v["error"],
+        json!({"code":500,"err_code":10012,"description":"can not update pull consumer to push based"})
+    );
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.T.D",
+        r#"{"stream_name":"T","config":{"durable_name":"D"},"action":"upsert"}"#,
+    );
     assert_eq!(v["error"]["description"], r#"invalid JSON: unknown consumer action: "upsert""#);
-    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.T.D", r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"explicit","description":"x"},"action":"update"}"#);
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.T.D",
+        r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"explicit","description":"x"},"action":"update"}"#,
+    );
     assert_eq!(v["config"]["description"], "x");
     // CONSUMER.INFO wants an empty body.
     let v = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.T.D", "x");
-    assert_eq!(v, json!({"type":"io.nats.jetstream.api.v1.consumer_info_response","error":{"code":400,"err_code":10038,"description":"expected an empty request payload"}}));
+    assert_eq!(
+        v,
+        json!({"type":"io.nats.jetstream.api.v1.consumer_info_response","error":{"code":400,"err_code":10038,"description":"expected an empty request payload"}})
+    );
     no_violations(&w);
 }
 
@@ -190,7 +259,8 @@ fn max_consumers_enforced_recreate_does_not_count() {
     assert!(v.get("error").is_none(), "{v}");
     let a = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.M.A", r#"{"stream_name":"M","config":{"durable_name":"A"}}"#);
     assert!(a.get("error").is_none(), "{a}");
-    let again = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.M.A", r#"{"stream_name":"M","config":{"durable_name":"A"}}"#);
+    let again =
+        api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.M.A", r#"{"stream_name":"M","config":{"durable_name":"A"}}"#);
     assert!(again.get("error").is_none(), "{again}");
     let b = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.M.B", r#"{"stream_name":"M","config":{"durable_name":"B"}}"#);
     assert_eq!(b["error"], json!({"code":400,"err_code":10026,"description":"maximum consumers limit reached"}));
@@ -212,14 +282,26 @@ fn pull_statuses_as_nats() {
         "$JS.API.CONSUMER.CREATE.T.D",
         r#"{"stream_name":"T","config":{"durable_name":"D","ack_policy":"explicit","max_batch":3,"max_expires":1000000000,"max_bytes":100,"max_waiting":1}}"#,
     );
-    assert_eq!((v["config"]["max_batch"].as_u64(), v["config"]["max_expires"].as_u64(), v["config"]["max_bytes"].as_u64()), (Some(3), Some(SEC), Some(100)));
+    assert_eq!(
+        (v["config"]["max_batch"].as_u64(), v["config"]["max_expires"].as_u64(), v["config"]["max_bytes"].as_u64()),
+        (Some(3), Some(SEC), Some(100))
+    );
     let status = |got: Vec<(String, String, String)>| -> Vec<String> {
         got.into_iter().map(|(k, h, _)| if k == "STATUS" { h } else { k }).collect()
     };
     let t = 300 * MS;
-    assert_eq!(status(pull(&mut w, "c2", "T", "D", r#"{"batch":4}"#, t)), ["NATS/1.0 409 Exceeded MaxRequestBatch of 3\r\n\r\n"]);
-    assert_eq!(status(pull(&mut w, "c2", "T", "D", r#"{"batch":1,"expires":2000000000}"#, t)), ["NATS/1.0 409 Exceeded MaxRequestExpires of 1s\r\n\r\n"]);
-    assert_eq!(status(pull(&mut w, "c2", "T", "D", r#"{"batch":1,"max_bytes":200}"#, t)), ["NATS/1.0 409 Exceeded MaxRequestMaxBytes of 100\r\n\r\n"]);
+    assert_eq!(
+        status(pull(&mut w, "c2", "T", "D", r#"{"batch":4}"#, t)),
+        ["NATS/1.0 409 Exceeded MaxRequestBatch of 3\r\n\r\n"]
+    );
+    assert_eq!(
+        status(pull(&mut w, "c2", "T", "D", r#"{"batch":1,"expires":2000000000}"#, t)),
+        ["NATS/1.0 409 Exceeded MaxRequestExpires of 1s\r\n\r\n"]
+    );
+    assert_eq!(
+        status(pull(&mut w, "c2", "T", "D", r#"{"batch":1,"max_bytes":200}"#, t)),
+        ["NATS/1.0 409 Exceeded MaxRequestMaxBytes of 100\r\n\r\n"]
+    );
     assert_eq!(
         status(pull(&mut w, "c2", "T", "D", r#"{"batch":1,"max_bytes":10}"#, t)),
         ["NATS/1.0 409 Message Size Exceeds MaxBytes\r\nNats-Pending-Messages: 1\r\nNats-Pending-Bytes: 10\r\n\r\n"]
@@ -231,7 +313,10 @@ fn pull_statuses_as_nats() {
     // The message takes 3 + 39 (ack reply) + 5 = 47 bytes of the 90.
     assert_eq!(
         status(pull(&mut w, "c2", "T", "D", r#"{"batch":2,"max_bytes":90}"#, t)),
-        ["t.a", "NATS/1.0 409 Message Size Exceeds MaxBytes\r\nNats-Pending-Messages: 1\r\nNats-Pending-Bytes: 43\r\n\r\n"]
+        [
+            "t.a",
+            "NATS/1.0 409 Message Size Exceeds MaxBytes\r\nNats-Pending-Messages: 1\r\nNats-Pending-Bytes: 43\r\n\r\n"
+        ]
     );
     let got = pull(&mut w, "c2", "T", "D", r#"{"batch":1,"expires":500000000}"#, t);
     assert_eq!((got.len(), got[0].0.as_str(), ack_tokens(&got[0].1)), (1, "t.b", (1, 2, 2, 1)));
@@ -249,13 +334,21 @@ fn no_wait_expiry_batch_completed_and_heartbeats() {
     add_stream(&mut w, "S", "s.>", 1, "");
     js_pub(&mut w, "c1", "s.a", "hello");
     js_pub(&mut w, "c1", "s.b", "world");
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.C",
+        r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#,
+    );
     let status = |got: &[(String, String, String)]| -> Vec<String> {
         got.iter().map(|(k, h, _)| if k == "STATUS" { h.clone() } else { k.clone() }).collect()
     };
     // batch 1 of 1000 bytes: the message, then 409 Batch Completed with the bytes left.
     let got = pull(&mut w, "c1", "S", "C", r#"{"batch":1,"max_bytes":1000}"#, 200 * MS);
-    assert_eq!(status(&got), ["s.a", "NATS/1.0 409 Batch Completed\r\nNats-Pending-Messages: 0\r\nNats-Pending-Bytes: 953\r\n\r\n"]);
+    assert_eq!(
+        status(&got),
+        ["s.a", "NATS/1.0 409 Batch Completed\r\nNats-Pending-Messages: 0\r\nNats-Pending-Bytes: 953\r\n\r\n"]
+    );
     // no_wait with one message left: it, then 404 at the end of the stream (2.12.2+).
     let got = pull(&mut w, "c1", "S", "C", r#"{"batch":5,"no_wait":true}"#, 200 * MS);
     assert_eq!(status(&got), ["s.b", "NATS/1.0 404 No Messages\r\n\r\n"]);
@@ -272,7 +365,10 @@ fn no_wait_expiry_batch_completed_and_heartbeats() {
     let s = status(&got);
     let hb = "NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: 2\r\nNats-Last-Stream: 2\r\n\r\n";
     assert_eq!(s.iter().filter(|h| *h == hb).count(), 4, "{s:?}");
-    assert_eq!(s.last().unwrap(), "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 1\r\nNats-Pending-Bytes: 0\r\n\r\n");
+    assert_eq!(
+        s.last().unwrap(),
+        "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 1\r\nNats-Pending-Bytes: 0\r\n\r\n"
+    );
     // A waiting request is served by a later publish.
     let r = inbox("pull");
     publish(&mut w, "c2", "$JS.API.CONSUMER.MSG.NEXT.S.C", r#"{"batch":1,"expires":5000000000}"#, Some(&r));
@@ -291,7 +387,12 @@ fn acks_naks_redelivery_and_floors() {
     for i in 1..=4 {
         js_pub(&mut w, "c1", &format!("s.{i}"), &format!("m{i}"));
     }
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit","ack_wait":1000000000,"max_deliver":3}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.C",
+        r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit","ack_wait":1000000000,"max_deliver":3}}"#,
+    );
     let got = pull(&mut w, "c1", "S", "C", r#"{"batch":4}"#, 100 * MS);
     assert_eq!(got.len(), 4, "{got:?}");
     let acks: Vec<String> = got.iter().map(|g| g.1.clone()).collect();
@@ -307,7 +408,10 @@ fn acks_naks_redelivery_and_floors() {
     // The NAKed message comes back next, delivery count 2, a new consumer seq.
     let got = pull(&mut w, "c1", "S", "C", r#"{"batch":1,"expires":300000000}"#, 100 * MS);
     assert_eq!(got.len(), 1, "{got:?}");
-    assert_eq!((got[0].0.as_str(), ack_tokens(&got[0].1).0, ack_tokens(&got[0].1).1, ack_tokens(&got[0].1).2), ("s.2", 2, 2, 5));
+    assert_eq!(
+        (got[0].0.as_str(), ack_tokens(&got[0].1).0, ack_tokens(&got[0].1).1, ack_tokens(&got[0].1).2),
+        ("s.2", 2, 2, 5)
+    );
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.C", "");
     assert_eq!(info["ack_floor"]["consumer_seq"], 1);
     assert_eq!(info["ack_floor"]["stream_seq"], 1);
@@ -332,7 +436,11 @@ fn acks_naks_redelivery_and_floors() {
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.C", "");
     // 2 left pending when its last ack wait ran out (max deliveries): with
     // nothing pending the floors jump to the last delivered message.
-    assert_eq!((info["num_ack_pending"].as_u64(), info["ack_floor"]["stream_seq"].as_u64()), (Some(0), Some(4)), "{info}");
+    assert_eq!(
+        (info["num_ack_pending"].as_u64(), info["ack_floor"]["stream_seq"].as_u64()),
+        (Some(0), Some(4)),
+        "{info}"
+    );
     // Only 2 keeps a delivery count (an ack forgets it, as nats' rdc).
     assert_eq!(info["num_redelivered"], 1, "{info}");
     // A NAK for an acked message is ignored.
@@ -350,18 +458,32 @@ fn nak_delay_backoff_and_ack_all() {
         js_pub(&mut w, "c1", &format!("s.{i}"), "x");
     }
     // Backoff 200ms then 600ms: the first redelivery after 200 ms, the next 600 ms later.
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.B", r#"{"stream_name":"S","config":{"durable_name":"B","ack_policy":"explicit","backoff":[200000000,600000000],"max_deliver":5,"filter_subject":"s.1"}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.B",
+        r#"{"stream_name":"S","config":{"durable_name":"B","ack_policy":"explicit","backoff":[200000000,600000000],"max_deliver":5,"filter_subject":"s.1"}}"#,
+    );
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.B", "");
     assert_eq!(info["config"]["ack_wait"], 200_000_000);
     let t0 = w.now();
     let r = inbox("bo");
     publish(&mut w, "c1", "$JS.API.CONSUMER.MSG.NEXT.S.B", r#"{"batch":3,"expires":2000000000}"#, Some(&r));
     run(&mut w, 1500 * MS);
-    let times: Vec<u64> = log(&w, "c1").iter().filter(|m| &*m.subject == "s.1").map(|m| ack_tokens(m.reply.as_deref().unwrap()).0).collect();
+    let times: Vec<u64> = log(&w, "c1")
+        .iter()
+        .filter(|m| &*m.subject == "s.1")
+        .map(|m| ack_tokens(m.reply.as_deref().unwrap()).0)
+        .collect();
     assert_eq!(times, [1, 2, 3]);
     let _ = t0;
     // -NAK with a delay: not before it.
-    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.N", r#"{"stream_name":"S","config":{"durable_name":"N","ack_policy":"explicit","filter_subject":"s.2"}}"#);
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.N",
+        r#"{"stream_name":"S","config":{"durable_name":"N","ack_policy":"explicit","filter_subject":"s.2"}}"#,
+    );
     assert!(v.get("error").is_none(), "{v}");
     let got = pull(&mut w, "c1", "S", "N", r#"{"batch":1}"#, 100 * MS);
     assert_eq!(got.len(), 1, "{got:?}");
@@ -372,18 +494,30 @@ fn nak_delay_backoff_and_ack_all() {
     let late = pull(&mut w, "c1", "S", "N", r#"{"batch":1,"expires":500000000}"#, 400 * MS);
     assert_eq!((late.len(), late[0].0.as_str(), ack_tokens(&late[0].1).0), (1, "s.2", 2), "{late:?}");
     // Ack all: acking the third acks the first two.
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.A", r#"{"stream_name":"S","config":{"durable_name":"A","ack_policy":"all"}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.A",
+        r#"{"stream_name":"S","config":{"durable_name":"A","ack_policy":"all"}}"#,
+    );
     let got = pull(&mut w, "c1", "S", "A", r#"{"batch":3}"#, 100 * MS);
     assert_eq!(got.len(), 3);
     publish(&mut w, "c1", &got[2].1, "+ACK", None);
     run(&mut w, 100 * MS);
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.A", "");
-    assert_eq!((info["num_ack_pending"].as_u64(), info["ack_floor"]["stream_seq"].as_u64()), (Some(0), Some(3)), "{info}");
+    assert_eq!(
+        (info["num_ack_pending"].as_u64(), info["ack_floor"]["stream_seq"].as_u64()),
+        (Some(0), Some(3)),
+        "{info}"
+    );
     // Ack none: delivered means acked.
     api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.Z", r#"{"stream_name":"S","config":{"durable_name":"Z"}}"#);
     pull(&mut w, "c1", "S", "Z", r#"{"batch":2}"#, 100 * MS);
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.Z", "");
-    assert_eq!((info["num_ack_pending"].as_u64(), info["ack_floor"]["stream_seq"].as_u64(), info["num_pending"].as_u64()), (Some(0), Some(2), Some(1)));
+    assert_eq!(
+        (info["num_ack_pending"].as_u64(), info["ack_floor"]["stream_seq"].as_u64(), info["num_pending"].as_u64()),
+        (Some(0), Some(2), Some(1))
+    );
     no_violations(&w);
 }
 
@@ -395,7 +529,12 @@ fn deliver_policies_and_filters() {
         js_pub(&mut w, "c1", s, b);
     }
     let first = |w: &mut World, name: &str, cfg: &str| -> Vec<(String, String)> {
-        let v = api(w, "c1", &format!("$JS.API.CONSUMER.CREATE.S.{name}"), &format!(r#"{{"stream_name":"S","config":{cfg}}}"#));
+        let v = api(
+            w,
+            "c1",
+            &format!("$JS.API.CONSUMER.CREATE.S.{name}"),
+            &format!(r#"{{"stream_name":"S","config":{cfg}}}"#),
+        );
         assert!(v.get("error").is_none(), "{v}");
         pull(w, "c1", "S", name, r#"{"batch":10,"no_wait":true}"#, 100 * MS)
             .into_iter()
@@ -408,16 +547,25 @@ fn deliver_policies_and_filters() {
     assert_eq!(first(&mut w, "LAST", r#"{"deliver_policy":"last"}"#), p(&[("s.b", "5")]));
     assert_eq!(first(&mut w, "LASTA", r#"{"deliver_policy":"last","filter_subject":"s.a"}"#), p(&[("s.a", "3")]));
     assert_eq!(first(&mut w, "NEW", r#"{"deliver_policy":"new"}"#), p(&[]));
-    assert_eq!(first(&mut w, "SEQ", r#"{"deliver_policy":"by_start_sequence","opt_start_seq":4}"#), p(&[("s.c", "4"), ("s.b", "5")]));
+    assert_eq!(
+        first(&mut w, "SEQ", r#"{"deliver_policy":"by_start_sequence","opt_start_seq":4}"#),
+        p(&[("s.c", "4"), ("s.b", "5")])
+    );
     assert_eq!(
         first(&mut w, "LPS", r#"{"deliver_policy":"last_per_subject","filter_subject":"s.*"}"#),
         p(&[("s.a", "3"), ("s.c", "4"), ("s.b", "5")])
     );
-    assert_eq!(first(&mut w, "FS", r#"{"filter_subjects":["s.b","s.c"]}"#), p(&[("s.b", "2"), ("s.c", "4"), ("s.b", "5")]));
+    assert_eq!(
+        first(&mut w, "FS", r#"{"filter_subjects":["s.b","s.c"]}"#),
+        p(&[("s.b", "2"), ("s.c", "4"), ("s.b", "5")])
+    );
     let start = jetsim_core::jetstream::api::rfc3339(w.now());
     run(&mut w, 10 * MS);
     js_pub(&mut w, "c1", "s.d", "6");
-    assert_eq!(first(&mut w, "TIME", &format!(r#"{{"deliver_policy":"by_start_time","opt_start_time":"{start}"}}"#)), p(&[("s.d", "6")]));
+    assert_eq!(
+        first(&mut w, "TIME", &format!(r#"{{"deliver_policy":"by_start_time","opt_start_time":"{start}"}}"#)),
+        p(&[("s.d", "6")])
+    );
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.NEW", "");
     assert_eq!(info["num_pending"], 1, "{info}");
     no_violations(&w);
@@ -430,11 +578,19 @@ fn max_ack_pending_stops_delivery() {
     for i in 1..=5 {
         js_pub(&mut w, "c1", "s.x", &i.to_string());
     }
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit","max_ack_pending":2}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.C",
+        r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit","max_ack_pending":2}}"#,
+    );
     let got = pull(&mut w, "c1", "S", "C", r#"{"batch":5,"expires":300000000}"#, 350 * MS);
     let msgs: Vec<&(String, String, String)> = got.iter().filter(|g| g.0 != "STATUS").collect();
     assert_eq!(msgs.len(), 2, "{got:?}");
-    assert_eq!(got.last().unwrap().1, "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 3\r\nNats-Pending-Bytes: 0\r\n\r\n");
+    assert_eq!(
+        got.last().unwrap().1,
+        "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 3\r\nNats-Pending-Bytes: 0\r\n\r\n"
+    );
     // Acking one lets one more through to a waiting request.
     let r = inbox("pull");
     publish(&mut w, "c1", "$JS.API.CONSUMER.MSG.NEXT.S.C", r#"{"batch":5,"expires":2000000000}"#, Some(&r));
@@ -456,7 +612,12 @@ fn ack_next_requests_more() {
     for i in 1..=4 {
         js_pub(&mut w, "c1", "s.x", &i.to_string());
     }
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.C",
+        r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#,
+    );
     let got = pull(&mut w, "c1", "S", "C", "", 100 * MS);
     assert_eq!(got.len(), 1);
     // +NXT 2 sent as a request: the next two arrive on its reply subject.
@@ -506,7 +667,12 @@ fn push_consumer_delivers_heartbeats_and_headers_only() {
 fn ephemeral_deleted_after_inactive_threshold() {
     let mut w = world(3, 12);
     add_stream(&mut w, "S", "s.>", 1, "");
-    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.E", r#"{"stream_name":"S","config":{"name":"E","inactive_threshold":1000000000}}"#);
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.E",
+        r#"{"stream_name":"S","config":{"name":"E","inactive_threshold":1000000000}}"#,
+    );
     assert_eq!(v["config"]["inactive_threshold"], 1_000_000_000);
     run(&mut w, 400 * MS);
     let v = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.E", "");
@@ -526,7 +692,12 @@ fn r3_consumer_survives_leader_change() {
     for i in 1..=6 {
         js_pub(&mut w, "c1", "r.x", &i.to_string());
     }
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.R.C", r#"{"stream_name":"R","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.R.C",
+        r#"{"stream_name":"R","config":{"durable_name":"C","ack_policy":"explicit"}}"#,
+    );
     let got = pull(&mut w, "c2", "R", "C", r#"{"batch":3}"#, 100 * MS);
     assert_eq!(got.len(), 3);
     for g in &got[..2] {
@@ -554,8 +725,16 @@ fn r3_consumer_survives_leader_change() {
     // The new leader knows what was delivered and acked.
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.R.C", "");
     assert_eq!(info["cluster"]["leader"], w.name(after));
-    assert_eq!((info["delivered"]["consumer_seq"].as_u64(), info["delivered"]["stream_seq"].as_u64()), (Some(6), Some(6)), "{info}");
-    assert_eq!((info["ack_floor"]["consumer_seq"].as_u64(), info["ack_floor"]["stream_seq"].as_u64()), (Some(2), Some(2)), "{info}");
+    assert_eq!(
+        (info["delivered"]["consumer_seq"].as_u64(), info["delivered"]["stream_seq"].as_u64()),
+        (Some(6), Some(6)),
+        "{info}"
+    );
+    assert_eq!(
+        (info["ack_floor"]["consumer_seq"].as_u64(), info["ack_floor"]["stream_seq"].as_u64()),
+        (Some(2), Some(2)),
+        "{info}"
+    );
     assert_eq!((info["num_ack_pending"].as_u64(), info["num_pending"].as_u64()), (Some(4), Some(0)), "{info}");
     // New messages continue the sequence on the new leader.
     js_pub(&mut w, "c1", "r.x", "7");
@@ -573,24 +752,58 @@ fn stream_msgs(w: &mut World, stream: &str) -> (u64, u64) {
 #[test]
 fn workqueue_retention_and_restrictions() {
     let mut w = world(3, 14);
-    let v = api(&mut w, "c1", "$JS.API.STREAM.CREATE.WQ", r#"{"name":"WQ","subjects":["wq.>"],"retention":"workqueue","num_replicas":3}"#);
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.STREAM.CREATE.WQ",
+        r#"{"name":"WQ","subjects":["wq.>"],"retention":"workqueue","num_replicas":3}"#,
+    );
     assert!(v.get("error").is_none(), "{v}");
     let create = |w: &mut World, name: &str, cfg: &str| -> Value {
-        api(w, "c1", &format!("$JS.API.CONSUMER.CREATE.WQ.{name}"), &format!(r#"{{"stream_name":"WQ","config":{cfg}}}"#))
+        api(
+            w,
+            "c1",
+            &format!("$JS.API.CONSUMER.CREATE.WQ.{name}"),
+            &format!(r#"{{"stream_name":"WQ","config":{cfg}}}"#),
+        )
     };
     let e = create(&mut w, "A", r#"{"durable_name":"A"}"#);
-    assert_eq!(e["error"], json!({"code":400,"err_code":10084,"description":"consumer in pull mode requires explicit ack policy on workqueue stream"}));
+    assert_eq!(
+        e["error"],
+        json!({"code":400,"err_code":10084,"description":"consumer in pull mode requires explicit ack policy on workqueue stream"})
+    );
     assert!(create(&mut w, "A", r#"{"durable_name":"A","ack_policy":"explicit"}"#).get("error").is_none());
     let e = create(&mut w, "B", r#"{"durable_name":"B","ack_policy":"explicit"}"#);
-    assert_eq!(e["error"], json!({"code":400,"err_code":10099,"description":"multiple non-filtered consumers not allowed on workqueue stream"}));
+    assert_eq!(
+        e["error"],
+        json!({"code":400,"err_code":10099,"description":"multiple non-filtered consumers not allowed on workqueue stream"})
+    );
     let e = create(&mut w, "B", r#"{"durable_name":"B","ack_policy":"explicit","filter_subject":"wq.a"}"#);
-    assert_eq!(e["error"], json!({"code":400,"err_code":10100,"description":"filtered consumer not unique on workqueue stream"}));
+    assert_eq!(
+        e["error"],
+        json!({"code":400,"err_code":10100,"description":"filtered consumer not unique on workqueue stream"})
+    );
     assert_eq!(api(&mut w, "c1", "$JS.API.CONSUMER.DELETE.WQ.A", "")["success"], true);
-    assert!(create(&mut w, "B", r#"{"durable_name":"B","ack_policy":"explicit","filter_subject":"wq.a"}"#).get("error").is_none());
-    assert_eq!(create(&mut w, "C", r#"{"durable_name":"C","ack_policy":"explicit","filter_subject":"wq.*"}"#)["error"]["err_code"], 10100);
-    let e = create(&mut w, "C", r#"{"durable_name":"C","ack_policy":"explicit","filter_subject":"wq.b","deliver_policy":"last"}"#);
-    assert_eq!(e["error"], json!({"code":400,"err_code":10101,"description":"consumer must be deliver all on workqueue stream"}));
-    assert!(create(&mut w, "C", r#"{"durable_name":"C","ack_policy":"explicit","filter_subject":"wq.b"}"#).get("error").is_none());
+    assert!(create(&mut w, "B", r#"{"durable_name":"B","ack_policy":"explicit","filter_subject":"wq.a"}"#)
+        .get("error")
+        .is_none());
+    assert_eq!(
+        create(&mut w, "C", r#"{"durable_name":"C","ack_policy":"explicit","filter_subject":"wq.*"}"#)["error"]
+            ["err_code"],
+        10100
+    );
+    let e = create(
+        &mut w,
+        "C",
+        r#"{"durable_name":"C","ack_policy":"explicit","filter_subject":"wq.b","deliver_policy":"last"}"#,
+    );
+    assert_eq!(
+        e["error"],
+        json!({"code":400,"err_code":10101,"description":"consumer must be deliver all on workqueue stream"})
+    );
+    assert!(create(&mut w, "C", r#"{"durable_name":"C","ack_policy":"explicit","filter_subject":"wq.b"}"#)
+        .get("error")
+        .is_none());
     for s in ["wq.a", "wq.a", "wq.b", "wq.a", "wq.b"] {
         js_pub(&mut w, "c1", s, "job");
     }
@@ -622,8 +835,15 @@ fn interest_retention_removes_when_all_acked() {
     let mut w = world(3, 15);
     let v = api(&mut w, "c1", "$JS.API.STREAM.CREATE.I", r#"{"name":"I","subjects":["i.>"],"retention":"interest"}"#);
     assert!(v.get("error").is_none(), "{v}");
-    for (n, cfg) in [("X", r#""ack_policy":"explicit""#), ("Y", r#""ack_policy":"all""#), ("Z", r#""filter_subject":"i.z""#)] {
-        let v = api(&mut w, "c1", &format!("$JS.API.CONSUMER.CREATE.I.{n}"), &format!(r#"{{"stream_name":"I","config":{{"durable_name":"{n}",{cfg}}}}}"#));
+    for (n, cfg) in
+        [("X", r#""ack_policy":"explicit""#), ("Y", r#""ack_policy":"all""#), ("Z", r#""filter_subject":"i.z""#)]
+    {
+        let v = api(
+            &mut w,
+            "c1",
+            &format!("$JS.API.CONSUMER.CREATE.I.{n}"),
+            &format!(r#"{{"stream_name":"I","config":{{"durable_name":"{n}",{cfg}}}}}"#),
+        );
         assert!(v.get("error").is_none(), "{v}");
     }
     for s in ["i.a", "i.a", "i.z"] {
@@ -665,7 +885,12 @@ fn report_lists_consumers() {
     for i in 1..=3 {
         js_pub(&mut w, "c1", "s.x", &i.to_string());
     }
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.C",
+        r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#,
+    );
     let got = pull(&mut w, "c1", "S", "C", r#"{"batch":2}"#, 100 * MS);
     publish(&mut w, "c1", &got[0].1, "+ACK", None);
     let r = inbox("pull");
@@ -687,7 +912,8 @@ fn report_lists_consumers() {
 
 fn fault(w: &mut World, line: &str) {
     let sc = w.scenario().clone();
-    let a = scenario::parse_action_line(line, &sc, &scenario::Limits::default()).unwrap_or_else(|e| panic!("{line}: {e}"));
+    let a =
+        scenario::parse_action_line(line, &sc, &scenario::Limits::default()).unwrap_or_else(|e| panic!("{line}: {e}"));
     w.apply_action(&a);
 }
 
@@ -700,7 +926,12 @@ fn consumer_state_survives_cluster_restart() {
     for i in 1..=4 {
         js_pub(&mut w, "c1", "s.x", &i.to_string());
     }
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.C",
+        r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#,
+    );
     let got = pull(&mut w, "c1", "S", "C", r#"{"batch":3}"#, 100 * MS);
     publish(&mut w, "c1", &got[0].1, "+ACK", None);
     publish(&mut w, "c1", &got[1].1, "+ACK", None);
@@ -715,8 +946,16 @@ fn consumer_state_survives_cluster_restart() {
     run(&mut w, 5 * SEC);
     assert!(w.stream_leader("S").is_some());
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.C", "");
-    assert_eq!((info["delivered"]["consumer_seq"].as_u64(), info["delivered"]["stream_seq"].as_u64()), (Some(3), Some(3)), "{info}");
-    assert_eq!((info["ack_floor"]["stream_seq"].as_u64(), info["num_ack_pending"].as_u64(), info["num_pending"].as_u64()), (Some(2), Some(1), Some(1)), "{info}");
+    assert_eq!(
+        (info["delivered"]["consumer_seq"].as_u64(), info["delivered"]["stream_seq"].as_u64()),
+        (Some(3), Some(3)),
+        "{info}"
+    );
+    assert_eq!(
+        (info["ack_floor"]["stream_seq"].as_u64(), info["num_ack_pending"].as_u64(), info["num_pending"].as_u64()),
+        (Some(2), Some(1), Some(1)),
+        "{info}"
+    );
     let got = pull(&mut w, "c1", "S", "C", r#"{"batch":1}"#, 100 * MS);
     assert_eq!((got.len(), ack_tokens(&got[0].1).1), (1, 4), "{got:?}");
     no_violations(&w);
@@ -731,17 +970,33 @@ fn purge_moves_consumer() {
     for i in 1..=5 {
         js_pub(&mut w, "c1", "s.x", &i.to_string());
     }
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.C",
+        r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#,
+    );
     let got = pull(&mut w, "c1", "S", "C", r#"{"batch":2}"#, 100 * MS);
     assert_eq!(got.iter().map(|g| ack_tokens(&g.1).3).collect::<Vec<_>>(), [4, 3]);
     let v = api(&mut w, "c1", "$JS.API.STREAM.PURGE.S", "");
     assert_eq!(v["purged"], 5, "{v}");
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.C", "");
-    assert_eq!((info["num_ack_pending"].as_u64(), info["num_pending"].as_u64(), info["ack_floor"]["stream_seq"].as_u64()), (Some(0), Some(0), Some(5)), "{info}");
+    assert_eq!(
+        (info["num_ack_pending"].as_u64(), info["num_pending"].as_u64(), info["ack_floor"]["stream_seq"].as_u64()),
+        (Some(0), Some(0), Some(5)),
+        "{info}"
+    );
     js_pub(&mut w, "c1", "s.x", "6");
     js_pub(&mut w, "c1", "s.x", "7");
     let got = pull(&mut w, "c1", "S", "C", r#"{"batch":5,"no_wait":true}"#, 100 * MS);
-    let msgs: Vec<(u64, u64, u64)> = got.iter().filter(|g| g.0 != "STATUS").map(|g| { let t = ack_tokens(&g.1); (t.1, t.2, t.3) }).collect();
+    let msgs: Vec<(u64, u64, u64)> = got
+        .iter()
+        .filter(|g| g.0 != "STATUS")
+        .map(|g| {
+            let t = ack_tokens(&g.1);
+            (t.1, t.2, t.3)
+        })
+        .collect();
     assert_eq!(msgs, [(6, 3, 1), (7, 4, 0)]);
     no_violations(&w);
 }
@@ -774,7 +1029,13 @@ fn push_flow_control_stalls_until_answered() {
     let got: Vec<SubMsg> = log(&w, "c2").into_iter().filter(|m| &*m.sub == "deliver.fc").collect();
     let kinds: Vec<String> = got
         .iter()
-        .map(|m| if m.payload.len() == big.len() { "msg".to_string() } else { hdr(m).lines().next().unwrap_or("").to_string() })
+        .map(|m| {
+            if m.payload.len() == big.len() {
+                "msg".to_string()
+            } else {
+                hdr(m).lines().next().unwrap_or("").to_string()
+            }
+        })
         .collect();
     let fc = "NATS/1.0 100 FlowControl Request";
     let hb = "NATS/1.0 100 Idle Heartbeat";
@@ -792,9 +1053,16 @@ fn push_flow_control_stalls_until_answered() {
     let data = log(&w, "c2").iter().filter(|m| &*m.sub == "deliver.fc" && m.payload.len() == big.len()).count();
     assert_eq!(data, 8);
     // The wildcard subscriber saw the same messages but did not count as interest.
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.P.W", r#"{"stream_name":"P","config":{"durable_name":"W","deliver_subject":"deliver.w"}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.P.W",
+        r#"{"stream_name":"P","config":{"durable_name":"W","deliver_subject":"deliver.w"}}"#,
+    );
     run(&mut w, 300 * MS);
-    assert!(!log(&w, "c3").iter().any(|m| &*m.subject == "p.x" && m.reply.as_deref().is_some_and(|r| r.starts_with("$JS.ACK.P.W."))));
+    assert!(!log(&w, "c3")
+        .iter()
+        .any(|m| &*m.subject == "p.x" && m.reply.as_deref().is_some_and(|r| r.starts_with("$JS.ACK.P.W."))));
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.P.W", "");
     assert!(info.get("push_bound").is_none(), "{info}");
     assert_eq!(info["delivered"]["consumer_seq"], 0);
@@ -809,7 +1077,8 @@ fn push_deliver_group_splits() {
     // Members on the two servers that do not lead (a local member would
     // always be preferred, as in nats-server).
     let leader = w.name(w.stream_leader("P").unwrap()).to_string();
-    let members: Vec<String> = ["1", "2", "3"].iter().filter(|i| leader != format!("n{i}")).map(|i| format!("c{i}")).collect();
+    let members: Vec<String> =
+        ["1", "2", "3"].iter().filter(|i| leader != format!("n{i}")).map(|i| format!("c{i}")).collect();
     for c in &members {
         cmd(&mut w, c, "nats sub deliver.g --queue workers");
     }
@@ -828,8 +1097,11 @@ fn push_deliver_group_splits() {
     let mut seqs: Vec<u64> = Vec::new();
     let mut per = Vec::new();
     for c in &members {
-        let mine: Vec<u64> =
-            log(&w, c).iter().filter(|m| &*m.sub == "deliver.g").map(|m| ack_tokens(m.reply.as_deref().unwrap()).1).collect();
+        let mine: Vec<u64> = log(&w, c)
+            .iter()
+            .filter(|m| &*m.sub == "deliver.g")
+            .map(|m| ack_tokens(m.reply.as_deref().unwrap()).1)
+            .collect();
         per.push(mine.len());
         seqs.extend(mine);
     }
@@ -847,7 +1119,13 @@ fn garbage_requests_never_panic() {
     add_stream(&mut w, "S", "s.>", 1, "");
     js_pub(&mut w, "c1", "s.a", "x");
     let bodies = [
-        "{", "[]", "null", "1", r#""str""#, r#"{"stream_name":1}"#, r#"{"stream_name":"S","config":[]}"#,
+        "{",
+        "[]",
+        "null",
+        "1",
+        r#""str""#,
+        r#"{"stream_name":1}"#,
+        r#"{"stream_name":"S","config":[]}"#,
         r#"{"stream_name":"S","config":{"opt_start_time":"2025-13-45T99:99:99Z","deliver_policy":"by_start_time"}}"#,
         r#"{"stream_name":"S","config":{"opt_start_time":"2025-01-01T00:00:0é0Z","deliver_policy":"by_start_time"}}"#,
         r#"{"stream_name":"S","config":{"backoff":[-1],"ack_policy":"explicit"}}"#,
@@ -864,17 +1142,39 @@ fn garbage_requests_never_panic() {
         let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.G", b);
         assert!(v["error"]["err_code"].as_u64().is_some(), "{b}: {v}");
     }
-    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.OK", r#"{"stream_name":"S","config":{"ack_policy":"explicit","opt_start_seq":18446744073709551615,"deliver_policy":"by_start_sequence"}}"#);
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.OK",
+        r#"{"stream_name":"S","config":{"ack_policy":"explicit","opt_start_seq":18446744073709551615,"deliver_policy":"by_start_sequence"}}"#,
+    );
     assert!(v.get("error").is_none(), "{v}");
-    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.P", r#"{"stream_name":"S","config":{"ack_policy":"explicit","inactive_threshold":9223372036854775807,"max_expires":9223372036854775807}}"#);
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.P",
+        r#"{"stream_name":"S","config":{"ack_policy":"explicit","inactive_threshold":9223372036854775807,"max_expires":9223372036854775807}}"#,
+    );
     assert!(v.get("error").is_none(), "{v}");
-    for body in ["{", r#"{"batch":-9223372036854775808,"expires":9223372036854775807}"#, "-3", "99999999999999999999", r#"{"no_wait":"yes"}"#, r#"{"idle_heartbeat":9223372036854775807,"expires":1}"#] {
+    for body in [
+        "{",
+        r#"{"batch":-9223372036854775808,"expires":9223372036854775807}"#,
+        "-3",
+        "99999999999999999999",
+        r#"{"no_wait":"yes"}"#,
+        r#"{"idle_heartbeat":9223372036854775807,"expires":1}"#,
+    ] {
         pull(&mut w, "c1", "S", "P", body, 50 * MS);
         pull(&mut w, "c1", "S", "OK", body, 50 * MS);
     }
     let got = pull(&mut w, "c1", "S", "P", "{", 50 * MS);
     assert!(got[0].1.starts_with("NATS/1.0 400 Bad Request - "), "{got:?}");
-    for subj in ["$JS.ACK.S.P.x.y.z.1.2", "$JS.ACK.S.P.1.18446744073709551615.1.1.1", "$JS.ACK.S.P", "$JS.ACK.S.P.1.1.1.1.1.extra"] {
+    for subj in [
+        "$JS.ACK.S.P.x.y.z.1.2",
+        "$JS.ACK.S.P.1.18446744073709551615.1.1.1",
+        "$JS.ACK.S.P",
+        "$JS.ACK.S.P.1.1.1.1.1.extra",
+    ] {
         for body in ["+ACK", "-NAK 5zz", "-NAK {\"delay\":-5}", "+NXT {", "+TERM why", "+WPI", "junk"] {
             publish(&mut w, "c1", subj, body, Some("_INBOX.junk"));
         }
@@ -935,7 +1235,11 @@ fn consumer_cli_commands() {
     let (op, body) = last(&w, "c1");
     assert_eq!(op, "consumer add S C");
     let v: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!((v["config"]["ack_wait"].as_u64(), v["config"]["ack_policy"].as_str()), (Some(5 * SEC), Some("explicit")), "{v}");
+    assert_eq!(
+        (v["config"]["ack_wait"].as_u64(), v["config"]["ack_policy"].as_str()),
+        (Some(5 * SEC), Some("explicit")),
+        "{v}"
+    );
     cmd(&mut w, "c2", "nats consumer next S C --count 2");
     run(&mut w, 300 * MS);
     cmd(&mut w, "c2", "nats consumer info S C");
@@ -969,7 +1273,11 @@ fn pull_consumer_scenario() {
     let s = &report["streams"][0];
     assert_eq!(s["publishes_acked"], 40);
     let c = &s["consumers"][0];
-    assert_eq!((c["delivered"]["stream_seq"].as_u64(), c["ack_floor"]["stream_seq"].as_u64(), c["num_redelivered"].as_u64()), (Some(40), Some(40), Some(0)), "{c}");
+    assert_eq!(
+        (c["delivered"]["stream_seq"].as_u64(), c["ack_floor"]["stream_seq"].as_u64(), c["num_redelivered"].as_u64()),
+        (Some(40), Some(40), Some(0)),
+        "{c}"
+    );
     let received: u64 = report["clients"].as_array().unwrap().iter().map(|c| c["received"].as_u64().unwrap()).sum();
     assert_eq!(received, 40);
     let ep = w.endpoint("worker1").unwrap();
@@ -984,7 +1292,12 @@ fn pull_consumer_scenario() {
 fn expired_request_does_not_hold_messages() {
     let mut w = world(3, 23);
     add_stream(&mut w, "S", "s.>", 1, "");
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.C", r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit","filter_subject":"s.a","deliver_policy":"last_per_subject"}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.C",
+        r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit","filter_subject":"s.a","deliver_policy":"last_per_subject"}}"#,
+    );
     // Two requests wait; the first expires; a message published later goes to the second.
     let r1 = inbox("pull");
     publish(&mut w, "c1", "$JS.API.CONSUMER.MSG.NEXT.S.C", r#"{"batch":1,"expires":100000000}"#, Some(&r1));
@@ -992,9 +1305,13 @@ fn expired_request_does_not_hold_messages() {
     publish(&mut w, "c1", "$JS.API.CONSUMER.MSG.NEXT.S.C", r#"{"batch":1,"expires":2000000000}"#, Some(&r2));
     run(&mut w, 200 * MS);
     js_pub(&mut w, "c1", "s.a", "late");
-    let got: Vec<SubMsg> = log(&w, "c1").into_iter().filter(|m| &*m.subject == "s.a" || &*m.subject == r1.as_str()).collect();
+    let got: Vec<SubMsg> =
+        log(&w, "c1").into_iter().filter(|m| &*m.subject == "s.a" || &*m.subject == r1.as_str()).collect();
     assert_eq!(got.len(), 2, "{got:?}");
-    assert_eq!(hdr(&got[0]), "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 1\r\nNats-Pending-Bytes: 0\r\n\r\n");
+    assert_eq!(
+        hdr(&got[0]),
+        "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 1\r\nNats-Pending-Bytes: 0\r\n\r\n"
+    );
     assert_eq!(&got[1].payload[..], b"late");
     no_violations(&w);
 }
@@ -1006,7 +1323,12 @@ fn nak_delay_survives_leader_change() {
     let mut w = world(3, 24);
     add_stream(&mut w, "R", "r.>", 3, "");
     js_pub(&mut w, "c1", "r.x", "1");
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.R.C", r#"{"stream_name":"R","config":{"durable_name":"C","ack_policy":"explicit","ack_wait":1000000000}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.R.C",
+        r#"{"stream_name":"R","config":{"durable_name":"C","ack_policy":"explicit","ack_wait":1000000000}}"#,
+    );
     let got = pull(&mut w, "c1", "R", "C", r#"{"batch":1}"#, 50 * MS);
     assert_eq!(got.len(), 1);
     publish(&mut w, "c1", &got[0].1, "-NAK 3s", None);
@@ -1029,7 +1351,12 @@ fn waiting_pulls_told_consumer_deleted() {
     let mut w = world(3, 25);
     add_stream(&mut w, "S", "s.>", 3, "");
     for c in ["A", "B"] {
-        api(&mut w, "c1", &format!("$JS.API.CONSUMER.CREATE.S.{c}"), &format!(r#"{{"stream_name":"S","config":{{"durable_name":"{c}"}}}}"#));
+        api(
+            &mut w,
+            "c1",
+            &format!("$JS.API.CONSUMER.CREATE.S.{c}"),
+            &format!(r#"{{"stream_name":"S","config":{{"durable_name":"{c}"}}}}"#),
+        );
     }
     let (ra, rb) = (inbox("pull"), inbox("pull"));
     publish(&mut w, "c2", "$JS.API.CONSUMER.MSG.NEXT.S.A", r#"{"batch":1,"expires":10000000000}"#, Some(&ra));
@@ -1074,7 +1401,11 @@ fn cluster_block_standalone_and_r3() {
     add_stream(&mut w, "R", "r.>", 3, "");
     let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.R.C", r#"{"stream_name":"R","config":{"durable_name":"C"}}"#);
     let keys: Vec<&str> = v["cluster"].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["name", "raft_group", "leader", "leader_since", "system_account", "traffic_account", "replicas"], "{v}");
+    assert_eq!(
+        keys,
+        ["name", "raft_group", "leader", "leader_since", "system_account", "traffic_account", "replicas"],
+        "{v}"
+    );
     assert!(v["cluster"]["raft_group"].as_str().unwrap().starts_with("C-R3F-"), "{v}");
     assert_eq!(v["cluster"]["replicas"].as_array().unwrap().len(), 2);
 }
@@ -1092,11 +1423,20 @@ fn max_deliver_waiting_on(n: usize) {
     let mut w = world(n, 29);
     add_stream(&mut w, "S", "s.>", 1, "");
     js_pub(&mut w, "c1", "s.1", "x");
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.P", r#"{"stream_name":"S","config":{"durable_name":"P","ack_policy":"explicit","ack_wait":400000000,"max_deliver":2}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.P",
+        r#"{"stream_name":"S","config":{"durable_name":"P","ack_policy":"explicit","ack_wait":400000000,"max_deliver":2}}"#,
+    );
     let got = pull(&mut w, "c1", "S", "P", r#"{"batch":5,"expires":6000000000}"#, 1200 * MS);
     assert_eq!(got.iter().map(|g| ack_tokens(&g.1).0).collect::<Vec<_>>(), [1, 2], "{got:?}");
     let info = api(&mut w, "c1", "$JS.API.CONSUMER.INFO.S.P", "");
-    assert_eq!((info["num_waiting"].as_u64(), info["num_ack_pending"].as_u64(), info["num_redelivered"].as_u64()), (Some(1), Some(0), Some(1)), "{info}");
+    assert_eq!(
+        (info["num_waiting"].as_u64(), info["num_ack_pending"].as_u64(), info["num_redelivered"].as_u64()),
+        (Some(1), Some(0), Some(1)),
+        "{info}"
+    );
 }
 
 /// Conformance `push_basic` / `deliver_last_per_subject`: the create answer
@@ -1111,10 +1451,28 @@ fn create_answer_before_delivery_and_floor_zero() {
     }
     cmd(&mut w, "c1", "nats sub push.basic");
     run(&mut w, 50 * MS);
-    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.PUSH", r#"{"stream_name":"S","config":{"durable_name":"PUSH","ack_policy":"explicit","deliver_subject":"push.basic"}}"#);
-    assert_eq!((v["delivered"]["stream_seq"].as_u64(), v["num_pending"].as_u64(), v["push_bound"].as_bool()), (Some(0), Some(3), Some(true)), "{v}");
-    let v = api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.NEW", r#"{"stream_name":"S","config":{"durable_name":"NEW","deliver_policy":"new"}}"#);
-    assert_eq!((v["delivered"]["stream_seq"].as_u64(), v["ack_floor"]["stream_seq"].as_u64()), (Some(3), Some(0)), "{v}");
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.PUSH",
+        r#"{"stream_name":"S","config":{"durable_name":"PUSH","ack_policy":"explicit","deliver_subject":"push.basic"}}"#,
+    );
+    assert_eq!(
+        (v["delivered"]["stream_seq"].as_u64(), v["num_pending"].as_u64(), v["push_bound"].as_bool()),
+        (Some(0), Some(3), Some(true)),
+        "{v}"
+    );
+    let v = api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.NEW",
+        r#"{"stream_name":"S","config":{"durable_name":"NEW","deliver_policy":"new"}}"#,
+    );
+    assert_eq!(
+        (v["delivered"]["stream_seq"].as_u64(), v["ack_floor"]["stream_seq"].as_u64()),
+        (Some(3), Some(0)),
+        "{v}"
+    );
 }
 
 /// A replicated consumer (R3, acks) sends a delivery once its op is
@@ -1128,7 +1486,12 @@ fn replicated_deliveries_wait_for_commit() {
     for i in 1..=4 {
         js_pub(&mut w, "c1", &format!("r.{i}"), "m");
     }
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.R.C", r#"{"stream_name":"R","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.R.C",
+        r#"{"stream_name":"R","config":{"durable_name":"C","ack_policy":"explicit"}}"#,
+    );
     let got = pull(&mut w, "c1", "R", "C", r#"{"batch":2}"#, 200 * MS);
     assert_eq!(got.len(), 2);
     let r = inbox("ackack");
@@ -1137,11 +1500,19 @@ fn replicated_deliveries_wait_for_commit() {
     assert_eq!(for_reply(&w, "c1", &r).len(), 1);
     let got = pull(&mut w, "c1", "R", "C", r#"{"batch":5,"no_wait":true}"#, 300 * MS);
     let seen: Vec<String> = got.iter().map(|g| if g.0 == "STATUS" { g.1.clone() } else { g.0.clone() }).collect();
-    assert_eq!(seen, ["r.3", "r.4", "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 3\r\nNats-Pending-Bytes: 0\r\n\r\n"]);
+    assert_eq!(
+        seen,
+        ["r.3", "r.4", "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 3\r\nNats-Pending-Bytes: 0\r\n\r\n"]
+    );
     // An R1 consumer answers the same request with 404 (nothing waits for a commit).
     add_stream(&mut w, "O", "o.>", 1, "");
     js_pub(&mut w, "c1", "o.1", "m");
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.O.C", r#"{"stream_name":"O","config":{"durable_name":"C","ack_policy":"explicit"}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.O.C",
+        r#"{"stream_name":"O","config":{"durable_name":"C","ack_policy":"explicit"}}"#,
+    );
     let got = pull(&mut w, "c1", "O", "C", r#"{"batch":5,"no_wait":true}"#, 300 * MS);
     assert_eq!(got.last().unwrap().1, "NATS/1.0 404 No Messages\r\n\r\n");
     no_violations(&w);
@@ -1156,7 +1527,12 @@ fn term_and_max_delivery_advisories() {
     js_pub(&mut w, "c1", "s.2", "b");
     cmd(&mut w, "c2", "nats sub $JS.EVENT.ADVISORY.CONSUMER.>");
     run(&mut w, 50 * MS);
-    api(&mut w, "c1", "$JS.API.CONSUMER.CREATE.S.P", r#"{"stream_name":"S","config":{"durable_name":"P","ack_policy":"explicit","ack_wait":300000000,"max_deliver":2}}"#);
+    api(
+        &mut w,
+        "c1",
+        "$JS.API.CONSUMER.CREATE.S.P",
+        r#"{"stream_name":"S","config":{"durable_name":"P","ack_policy":"explicit","ack_wait":300000000,"max_deliver":2}}"#,
+    );
     let got = pull(&mut w, "c1", "S", "P", r#"{"batch":1}"#, 50 * MS);
     publish(&mut w, "c1", &got[0].1, "+TERM bad payload", None);
     // s.2: delivered twice, then its last ack wait runs out.

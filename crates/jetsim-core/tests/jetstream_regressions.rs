@@ -64,7 +64,10 @@ at 3s resume n3
         let reps = w.stream_replicas(STREAM);
         let new = reps.iter().find(|(e, r)| *e != old && r.is_leader()).map(|(e, _)| *e);
         assert!(new.is_some(), "seed {seed}: the majority elected no stream leader after a pause");
-        assert!(!reps.iter().any(|(e, r)| *e == old && r.is_leader()), "seed {seed}: the isolated leader never stepped down");
+        assert!(
+            !reps.iter().any(|(e, r)| *e == old && r.is_leader()),
+            "seed {seed}: the isolated leader never stepped down"
+        );
         if meta == old {
             assert!(w.meta_leader(new.unwrap_or(0)).is_some_and(|m| m != old), "seed {seed}: no new meta leader");
         }
@@ -101,7 +104,9 @@ at 8s c2: nats pub orders.b \"b-{{Count}}\" --jetstream --count 5
 ";
     let mut w = scripted(text, 1);
     w.run_until(12 * SEC);
-    let seqs = |c: &str| -> Vec<u64> { client(&w, c).map(|c| c.js.acked_msgs.iter().map(|m| m.1).collect()).unwrap_or_default() };
+    let seqs = |c: &str| -> Vec<u64> {
+        client(&w, c).map(|c| c.js.acked_msgs.iter().map(|m| m.1).collect()).unwrap_or_default()
+    };
     let (a, b) = (seqs("c1"), seqs("c2"));
     assert_eq!((a.len(), b.len()), (5, 5));
     // The stream survived, and the new publishes reused some sequences.
@@ -137,7 +142,10 @@ at 2s c1: nats pub one x --jetstream
     let mut w = scripted(text, 1);
     w.run_until(3 * SEC);
     let reps = w.stream_replicas("ONE");
-    let peers: Vec<String> = reps.first().map(|(_, r)| r.assignment.peers.iter().map(|&p| w.name(p).to_string()).collect()).unwrap_or_default();
+    let peers: Vec<String> = reps
+        .first()
+        .map(|(_, r)| r.assignment.peers.iter().map(|&p| w.name(p).to_string()).collect())
+        .unwrap_or_default();
     assert_eq!(peers, vec!["n2".to_string()]);
     assert_eq!(client(&w, "c1").map(|c| c.js.acked), Some(1));
     assert!(w.all_violations().is_empty(), "{:#?}", w.all_violations());

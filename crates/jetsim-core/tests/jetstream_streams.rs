@@ -34,7 +34,9 @@ fn inbox_during(w: &mut World, c: &str, wait: Time, f: impl FnOnce(&mut World)) 
     js.inbox_log
         .iter()
         .skip(js.inbox_log.len() - new_n)
-        .map(|(_, h, p)| (h.as_ref().map(|h| String::from_utf8_lossy(h).into_owned()), String::from_utf8_lossy(p).into_owned()))
+        .map(|(_, h, p)| {
+            (h.as_ref().map(|h| String::from_utf8_lossy(h).into_owned()), String::from_utf8_lossy(p).into_owned())
+        })
         .collect()
 }
 
@@ -74,7 +76,8 @@ fn js_pub(w: &mut World, c: &str, subject: &str, body: &str, headers: &[(&str, &
 }
 
 fn stream_cfg(name: &str, extra: Value) -> String {
-    let mut cfg = json!({"name": name, "subjects": [format!("{}.>", name.to_lowercase())], "storage": "file", "num_replicas": 1});
+    let mut cfg =
+        json!({"name": name, "subjects": [format!("{}.>", name.to_lowercase())], "storage": "file", "num_replicas": 1});
     if let (Value::Object(m), Value::Object(e)) = (&mut cfg, extra) {
         for (k, v) in e {
             m.insert(k, v);
@@ -222,7 +225,8 @@ fn info(w: &mut World, stream: &str) -> Value {
 }
 
 fn ack_err(code: u16, err_code: u32, description: &str, stream: &str) -> String {
-    json!({"error": {"code": code, "err_code": err_code, "description": description}, "stream": stream, "seq": 0}).to_string()
+    json!({"error": {"code": code, "err_code": err_code, "description": description}, "stream": stream, "seq": 0})
+        .to_string()
 }
 
 fn ack(stream: &str, seq: u64) -> String {
@@ -235,7 +239,11 @@ fn pub1(w: &mut World, subject: &str, body: &str, headers: &[(&str, &str)]) -> S
 
 fn err_of(v: &Value) -> (u64, u64, String) {
     let e = &v["error"];
-    (e["code"].as_u64().unwrap_or(0), e["err_code"].as_u64().unwrap_or(0), e["description"].as_str().unwrap_or("").to_string())
+    (
+        e["code"].as_u64().unwrap_or(0),
+        e["err_code"].as_u64().unwrap_or(0),
+        e["description"].as_str().unwrap_or("").to_string(),
+    )
 }
 
 fn create_err(w: &mut World, name: &str, extra: Value) -> (u64, u64, String) {
@@ -322,24 +330,51 @@ fn update_rules_as_nats() {
     create(&mut w, "S", json!({"deny_delete": true}));
     let upd = |w: &mut World, extra: Value| err_of(&req(w, "c1", "$JS.API.STREAM.UPDATE.S", &stream_cfg("S", extra)));
     let inv = |d: &str| (500u64, 10052u64, d.to_string());
-    assert_eq!(upd(&mut w, json!({"deny_delete": true, "storage": "memory"})), inv("stream configuration update can not change storage type"));
+    assert_eq!(
+        upd(&mut w, json!({"deny_delete": true, "storage": "memory"})),
+        inv("stream configuration update can not change storage type")
+    );
     assert_eq!(upd(&mut w, json!({})), inv("stream configuration update can not cancel deny message deletes"));
     assert_eq!(
         upd(&mut w, json!({"deny_delete": true, "retention": "workqueue"})),
         inv("stream configuration update can not change retention policy to/from workqueue")
     );
     // limits → interest is allowed, and so are limits and subjects.
-    let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.S", &stream_cfg("S", json!({"deny_delete": true, "retention": "interest", "max_msgs": 7, "subjects": ["s.>", "t"]})));
-    assert_eq!((v["config"]["retention"].clone(), v["config"]["max_msgs"].clone()), (json!("interest"), json!(7)), "{v}");
+    let v = req(
+        &mut w,
+        "c1",
+        "$JS.API.STREAM.UPDATE.S",
+        &stream_cfg(
+            "S",
+            json!({"deny_delete": true, "retention": "interest", "max_msgs": 7, "subjects": ["s.>", "t"]}),
+        ),
+    );
+    assert_eq!(
+        (v["config"]["retention"].clone(), v["config"]["max_msgs"].clone()),
+        (json!("interest"), json!(7)),
+        "{v}"
+    );
     assert_eq!(v["type"], "io.nats.jetstream.api.v1.stream_update_response");
     // Missing stream.
     let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.NOPE", &stream_cfg("NOPE", json!({})));
     assert_eq!(err_of(&v), (404, 10059, "stream not found".into()));
     // Sealing: forced settings, then nothing new, no unseal.
-    let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.S", &stream_cfg("S", json!({"deny_delete": true, "sealed": true, "retention": "interest"})));
+    let v = req(
+        &mut w,
+        "c1",
+        "$JS.API.STREAM.UPDATE.S",
+        &stream_cfg("S", json!({"deny_delete": true, "sealed": true, "retention": "interest"})),
+    );
     let c = &v["config"];
-    assert_eq!((c["sealed"].clone(), c["discard"].clone(), c["deny_purge"].clone()), (json!(true), json!("new"), json!(true)), "{v}");
-    assert_eq!(upd(&mut w, json!({"deny_delete": true, "deny_purge": true, "retention": "interest"})), inv("stream configuration update can not unseal a sealed stream"));
+    assert_eq!(
+        (c["sealed"].clone(), c["discard"].clone(), c["deny_purge"].clone()),
+        (json!(true), json!("new"), json!(true)),
+        "{v}"
+    );
+    assert_eq!(
+        upd(&mut w, json!({"deny_delete": true, "deny_purge": true, "retention": "interest"})),
+        inv("stream configuration update can not unseal a sealed stream")
+    );
     assert_eq!(pub1(&mut w, "s.x", "m", &[]), ack_err(400, 10109, "invalid operation on sealed stream", "S"));
     let v = req(&mut w, "c1", "$JS.API.STREAM.PURGE.S", "");
     assert_eq!(err_of(&v), (400, 10109, "invalid operation on sealed stream".into()));
@@ -356,7 +391,11 @@ fn max_msgs_per_subject_keeps_newest_on_every_replica() {
     }
     run(&mut w, SEC);
     let v = info(&mut w, "S");
-    assert_eq!((v["state"]["messages"].clone(), v["state"]["first_seq"].clone(), v["state"]["num_subjects"].clone()), (json!(3), json!(3), json!(2)), "{v}");
+    assert_eq!(
+        (v["state"]["messages"].clone(), v["state"]["first_seq"].clone(), v["state"]["num_subjects"].clone()),
+        (json!(3), json!(3), json!(2)),
+        "{v}"
+    );
     assert!(v["state"].get("num_deleted").is_none(), "no interior gap: {v}");
     let st = replica_states(&w, "S");
     assert!(st.len() == 3 && st.iter().all(|s| s.1 == 3 && s.3 == st[0].3), "{st:?}");
@@ -371,7 +410,11 @@ fn max_msgs_per_subject_keeps_newest_on_every_replica() {
 fn discard_new_and_per_subject_as_nats() {
     let mut w = cluster(3, 25);
     // discard new per subject: the subject is full.
-    create(&mut w, "P", json!({"subjects": ["p.>"], "discard": "new", "max_msgs_per_subject": 1, "discard_new_per_subject": true, "num_replicas": 3}));
+    create(
+        &mut w,
+        "P",
+        json!({"subjects": ["p.>"], "discard": "new", "max_msgs_per_subject": 1, "discard_new_per_subject": true, "num_replicas": 3}),
+    );
     assert_eq!(pub1(&mut w, "p.a", "1", &[]), ack("P", 1));
     assert_eq!(pub1(&mut w, "p.a", "2", &[]), ack_err(503, 10077, "maximum messages per subject exceeded", "P"));
     assert_eq!(pub1(&mut w, "p.b", "3", &[]), ack("P", 2));
@@ -384,7 +427,11 @@ fn discard_new_and_per_subject_as_nats() {
     assert_eq!(pub1(&mut w, "q.c", "4", &[]), ack_err(503, 10077, "maximum messages exceeded", "Q"));
     // R3: the leader's pre-proposal check counts totals first (nats
     // checkMsgHeadersPreClusteredProposal), so the same publish is refused.
-    create(&mut w, "R", json!({"subjects": ["r.>"], "discard": "new", "max_msgs": 2, "max_msgs_per_subject": 1, "num_replicas": 3}));
+    create(
+        &mut w,
+        "R",
+        json!({"subjects": ["r.>"], "discard": "new", "max_msgs": 2, "max_msgs_per_subject": 1, "num_replicas": 3}),
+    );
     assert_eq!(pub1(&mut w, "r.a", "1", &[]), ack("R", 1));
     assert_eq!(pub1(&mut w, "r.b", "2", &[]), ack("R", 2));
     assert_eq!(pub1(&mut w, "r.a", "3", &[]), ack_err(503, 10077, "maximum messages exceeded", "R"));
@@ -413,7 +460,11 @@ fn max_age_expires_without_new_publishes() {
     let st = replica_states(&w, "S");
     assert!(st.len() == 3 && st.iter().all(|s| s.1 == 0 && s.2 == 3), "{st:?}");
     let v = info(&mut w, "S");
-    assert_eq!((v["state"]["messages"].clone(), v["state"]["first_seq"].clone(), v["state"]["last_seq"].clone()), (json!(0), json!(4), json!(3)), "{v}");
+    assert_eq!(
+        (v["state"]["messages"].clone(), v["state"]["first_seq"].clone(), v["state"]["last_seq"].clone()),
+        (json!(0), json!(4), json!(3)),
+        "{v}"
+    );
     assert_eq!(pub1(&mut w, "s.x", "late", &[]), ack("S", 4));
     no_violations(&w);
 }
@@ -463,7 +514,11 @@ fn expected_headers_as_nats() {
         assert_eq!(pub1(&mut w, "s.a", "7", &[("Nats-Expected-Last-Msg-Id", "m6")]), ack("S", 7));
         // Failed expectations used no sequence.
         let v = info(&mut w, "S");
-        assert_eq!((v["state"]["messages"].clone(), v["state"]["last_seq"].clone()), (json!(7), json!(7)), "R{replicas}: {v}");
+        assert_eq!(
+            (v["state"]["messages"].clone(), v["state"]["last_seq"].clone()),
+            (json!(7), json!(7)),
+            "R{replicas}: {v}"
+        );
         no_violations(&w);
     }
 }
@@ -488,12 +543,19 @@ fn rollups_as_nats() {
     for replicas in [1, 3] {
         let name = format!("R{replicas}");
         let sub = format!("r{replicas}");
-        create(&mut w, &name, json!({"subjects": [format!("{sub}.>")], "allow_rollup_hdrs": true, "num_replicas": replicas}));
+        create(
+            &mut w,
+            &name,
+            json!({"subjects": [format!("{sub}.>")], "allow_rollup_hdrs": true, "num_replicas": replicas}),
+        );
         for i in 0..3 {
             pub1(&mut w, &format!("{sub}.a"), &format!("a{i}"), &[]);
             pub1(&mut w, &format!("{sub}.b"), &format!("b{i}"), &[]);
         }
-        assert_eq!(pub1(&mut w, &format!("{sub}.a"), "x", &[("Nats-Rollup", "bogus")]), ack_err(500, 10111, "rollup value invalid: \"bogus\"", &name));
+        assert_eq!(
+            pub1(&mut w, &format!("{sub}.a"), "x", &[("Nats-Rollup", "bogus")]),
+            ack_err(500, 10111, "rollup value invalid: \"bogus\"", &name)
+        );
         assert_eq!(pub1(&mut w, &format!("{sub}.a"), "ra", &[("Nats-Rollup", "sub")]), ack(&name, 7));
         let v = info(&mut w, &name);
         assert_eq!(v["state"]["messages"], 4, "sub rollup keeps 3 b + the rollup: {v}");
@@ -520,11 +582,17 @@ fn purge_variants_as_nats() {
     fill(&mut w);
     let p = |w: &mut World, body: &str| req(w, "c1", "$JS.API.STREAM.PURGE.S", body);
     let v = p(&mut w, r#"{"filter":"s.a","keep":1}"#);
-    assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"type":"io.nats.jetstream.api.v1.stream_purge_response","success":true,"purged":2}"#);
+    assert_eq!(
+        serde_json::to_string(&v).unwrap(),
+        r#"{"type":"io.nats.jetstream.api.v1.stream_purge_response","success":true,"purged":2}"#
+    );
     let v = p(&mut w, r#"{"seq":4}"#);
     assert_eq!(v["purged"], 1, "below 4 only s.b 2 is left: {v}");
     let v = p(&mut w, r#"{"seq":4,"keep":1}"#);
-    assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"type":"io.nats.jetstream.api.v1.stream_purge_response","error":{"code":400,"err_code":10003,"description":"bad request"},"purged":0}"#);
+    assert_eq!(
+        serde_json::to_string(&v).unwrap(),
+        r#"{"type":"io.nats.jetstream.api.v1.stream_purge_response","error":{"code":400,"err_code":10003,"description":"bad request"},"purged":0}"#
+    );
     let v = p(&mut w, r#"{"keep":1}"#);
     assert_eq!(v["purged"], 2, "{v}");
     let v = info(&mut w, "S");
@@ -532,7 +600,10 @@ fn purge_variants_as_nats() {
     let v = p(&mut w, "");
     assert_eq!(v["purged"], 1);
     let v = info(&mut w, "S");
-    assert_eq!((v["state"]["messages"].clone(), v["state"]["first_seq"].clone(), v["state"]["last_seq"].clone()), (json!(0), json!(7), json!(6)));
+    assert_eq!(
+        (v["state"]["messages"].clone(), v["state"]["first_seq"].clone(), v["state"]["last_seq"].clone()),
+        (json!(0), json!(7), json!(6))
+    );
     // deny_purge / deny_delete.
     create(&mut w, "D", json!({"subjects": ["d"], "deny_purge": true, "deny_delete": true}));
     pub1(&mut w, "d", "x", &[]);
@@ -593,7 +664,14 @@ fn interest_stream_without_consumers_stores_nothing_but_acks() {
 
 /// Every reply on the inbox, with headers, for a request `f` sends.
 fn raw_replies(w: &mut World, c: &str, subject: &str, body: &str) -> Vec<(Option<String>, String)> {
-    let cmd = ClientCmd::Req { subject: subject.into(), body: body.into(), headers: Vec::new(), count: 1, timeout: SEC, sleep: 0 };
+    let cmd = ClientCmd::Req {
+        subject: subject.into(),
+        body: body.into(),
+        headers: Vec::new(),
+        count: 1,
+        timeout: SEC,
+        sleep: 0,
+    };
     inbox_during(w, c, 1500 * MS, |w| client_cmd(w, c, cmd))
 }
 
@@ -603,12 +681,18 @@ fn single_server_shapes_as_nats() {
     let v = req(&mut w, "c1", "$JS.API.STREAM.CREATE.S", &stream_cfg("S", json!({})));
     // Standalone: no cluster block on create; zero times while empty.
     assert!(v.get("cluster").is_none(), "{v}");
-    assert_eq!((v["state"]["first_ts"].clone(), v["state"]["last_ts"].clone()), (json!("0001-01-01T00:00:00Z"), json!("0001-01-01T00:00:00Z")));
+    assert_eq!(
+        (v["state"]["first_ts"].clone(), v["state"]["last_ts"].clone()),
+        (json!("0001-01-01T00:00:00Z"), json!("0001-01-01T00:00:00Z"))
+    );
     let again = req(&mut w, "c1", "$JS.API.STREAM.CREATE.S", &stream_cfg("S", json!({})));
     assert_eq!(again["did_create"], true, "{again}");
     let v = info(&mut w, "S");
     assert_eq!(v["cluster"], json!({"leader": "n1"}), "{v}");
-    assert_eq!(create_err(&mut w, "R3", json!({"num_replicas": 3})), (500, 10074, "replicas > 1 not supported in non-clustered mode".into()));
+    assert_eq!(
+        create_err(&mut w, "R3", json!({"num_replicas": 3})),
+        (500, 10074, "replicas > 1 not supported in non-clustered mode".into())
+    );
     // Empty body: the name does not match.
     let v = req(&mut w, "c1", "$JS.API.STREAM.CREATE.E", "");
     assert_eq!(err_of(&v), (400, 10056, "stream name in subject does not match request".into()));
@@ -632,11 +716,30 @@ fn info_details_names_and_list_as_nats() {
     req(&mut w, "c1", "$JS.API.STREAM.MSG.DELETE.S", r#"{"seq":2}"#);
     req(&mut w, "c1", "$JS.API.STREAM.MSG.DELETE.S", r#"{"seq":4}"#);
     let v = req(&mut w, "c1", "$JS.API.STREAM.INFO.S", r#"{"subjects_filter":">","deleted_details":true}"#);
-    assert_eq!((v["total"].clone(), v["offset"].clone(), v["limit"].clone()), (json!(1), json!(0), json!(100000)), "{v}");
+    assert_eq!(
+        (v["total"].clone(), v["offset"].clone(), v["limit"].clone()),
+        (json!(1), json!(0), json!(100000)),
+        "{v}"
+    );
     assert_eq!(v["state"]["subjects"], json!({"s.a": 3}), "{v}");
     assert_eq!((v["state"]["num_deleted"].clone(), v["state"]["deleted"].clone()), (json!(2), json!([2, 4])), "{v}");
     let keys: Vec<&str> = v["state"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
-    assert_eq!(keys, ["messages", "bytes", "first_seq", "first_ts", "last_seq", "last_ts", "num_subjects", "subjects", "num_deleted", "deleted", "consumer_count"]);
+    assert_eq!(
+        keys,
+        [
+            "messages",
+            "bytes",
+            "first_seq",
+            "first_ts",
+            "last_seq",
+            "last_ts",
+            "num_subjects",
+            "subjects",
+            "num_deleted",
+            "deleted",
+            "consumer_count"
+        ]
+    );
     // Missing messages: memory 10043, file EOF past the end.
     create(&mut w, "MEM", json!({"subjects": ["mem"], "storage": "memory"}));
     let v = req(&mut w, "c1", "$JS.API.STREAM.MSG.DELETE.MEM", r#"{"seq":1}"#);
@@ -644,7 +747,10 @@ fn info_details_names_and_list_as_nats() {
     let v = req(&mut w, "c1", "$JS.API.STREAM.MSG.DELETE.S", r#"{"seq":10}"#);
     assert_eq!(err_of(&v), (500, 10057, "stream store EOF".into()));
     let v = req(&mut w, "c1", "$JS.API.STREAM.NAMES", r#"{"subject":"mem"}"#);
-    assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"type":"io.nats.jetstream.api.v1.stream_names_response","total":1,"offset":0,"limit":1024,"streams":["MEM"]}"#);
+    assert_eq!(
+        serde_json::to_string(&v).unwrap(),
+        r#"{"type":"io.nats.jetstream.api.v1.stream_names_response","total":1,"offset":0,"limit":1024,"streams":["MEM"]}"#
+    );
     let v = req(&mut w, "c1", "$JS.API.STREAM.NAMES", r#"{"offset":1}"#);
     assert_eq!((v["total"].clone(), v["offset"].clone(), v["streams"].clone()), (json!(2), json!(1), json!(["S"])));
     // LIST entries carry only the stored metadata key.
@@ -688,7 +794,8 @@ fn subjects_update_moves_the_leader_subscription() {
     let mut w = cluster(3, 44);
     create(&mut w, "U", json!({"subjects": ["u.a"], "num_replicas": 3}));
     assert_eq!(pub1(&mut w, "u.a", "1", &[]), ack("U", 1));
-    let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.U", &stream_cfg("U", json!({"subjects": ["u.b"], "num_replicas": 3})));
+    let v =
+        req(&mut w, "c1", "$JS.API.STREAM.UPDATE.U", &stream_cfg("U", json!({"subjects": ["u.b"], "num_replicas": 3})));
     assert!(v.get("error").is_none(), "{v}");
     assert_eq!(pub1(&mut w, "u.b", "2", &[]), ack("U", 2));
     // The old subject has no stream any more: 503 no responders.
@@ -708,7 +815,12 @@ fn scale_up_at_nats_timescale_keeps_a_leader() {
     for i in 0..3 {
         pub1(&mut w, &format!("sc.{i}"), "x", &[]);
     }
-    let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.SC", &stream_cfg("SC", json!({"subjects": ["sc.>"], "num_replicas": 3})));
+    let v = req(
+        &mut w,
+        "c1",
+        "$JS.API.STREAM.UPDATE.SC",
+        &stream_cfg("SC", json!({"subjects": ["sc.>"], "num_replicas": 3})),
+    );
     assert!(v.get("error").is_none(), "{v}");
     run(&mut w, SEC);
     let v = info(&mut w, "SC");
@@ -724,7 +836,10 @@ fn scale_up_at_nats_timescale_keeps_a_leader() {
 fn cluster_info_shapes_as_nats() {
     let mut w = cluster(3, 46);
     let v = req(&mut w, "c1", "$JS.API.STREAM.NAMES", "");
-    assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"type":"io.nats.jetstream.api.v1.stream_names_response","total":0,"offset":0,"limit":1024,"streams":null}"#);
+    assert_eq!(
+        serde_json::to_string(&v).unwrap(),
+        r#"{"type":"io.nats.jetstream.api.v1.stream_names_response","total":0,"offset":0,"limit":1024,"streams":null}"#
+    );
     create(&mut w, "ONE", json!({"subjects": ["one"]}));
     create(&mut w, "THREE", json!({"subjects": ["three"], "num_replicas": 3}));
     pub1(&mut w, "three", "x", &[]);
@@ -735,8 +850,15 @@ fn cluster_info_shapes_as_nats() {
     assert_eq!(keys, ["name", "leader"], "{v}");
     let v = info(&mut w, "THREE");
     let keys: Vec<&str> = v["cluster"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
-    assert_eq!(keys, ["name", "raft_group", "leader", "leader_since", "system_account", "traffic_account", "replicas"], "{v}");
-    assert_eq!((v["cluster"]["system_account"].clone(), v["cluster"]["traffic_account"].clone()), (json!(true), json!("$SYS")));
+    assert_eq!(
+        keys,
+        ["name", "raft_group", "leader", "leader_since", "system_account", "traffic_account", "replicas"],
+        "{v}"
+    );
+    assert_eq!(
+        (v["cluster"]["system_account"].clone(), v["cluster"]["traffic_account"].clone()),
+        (json!(true), json!("$SYS"))
+    );
     // LIST (meta leader): an R1 stream's leader is its one peer, member or not.
     for i in 0..3 {
         create(&mut w, &format!("L{i}"), json!({"subjects": [format!("l{i}")]}));
@@ -746,7 +868,12 @@ fn cluster_info_shapes_as_nats() {
         assert!(st["cluster"]["leader"].is_string(), "{st}");
     }
     // An equal create is answered by the stream leader: its state, no did_create.
-    let v = req(&mut w, "c2", "$JS.API.STREAM.CREATE.THREE", &stream_cfg("THREE", json!({"subjects": ["three"], "num_replicas": 3})));
+    let v = req(
+        &mut w,
+        "c2",
+        "$JS.API.STREAM.CREATE.THREE",
+        &stream_cfg("THREE", json!({"subjects": ["three"], "num_replicas": 3})),
+    );
     assert_eq!((v["state"]["messages"].clone(), v.get("did_create").is_none()), (json!(1), true), "{v}");
     no_violations(&w);
 }
@@ -762,10 +889,20 @@ fn scale_up_then_down_answers_both() {
         for i in 0..3 {
             pub1(&mut w, &format!("sc.{i}"), "x", &[]);
         }
-        let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.SC", &stream_cfg("SC", json!({"subjects": ["sc.>"], "num_replicas": 3})));
+        let v = req(
+            &mut w,
+            "c1",
+            "$JS.API.STREAM.UPDATE.SC",
+            &stream_cfg("SC", json!({"subjects": ["sc.>"], "num_replicas": 3})),
+        );
         assert_eq!(v["config"]["num_replicas"], 3, "seed {seed}: {v}");
         run(&mut w, SEC);
-        let v = req(&mut w, "c1", "$JS.API.STREAM.UPDATE.SC", &stream_cfg("SC", json!({"subjects": ["sc.>"], "num_replicas": 1})));
+        let v = req(
+            &mut w,
+            "c1",
+            "$JS.API.STREAM.UPDATE.SC",
+            &stream_cfg("SC", json!({"subjects": ["sc.>"], "num_replicas": 1})),
+        );
         assert_eq!(v["config"]["num_replicas"], 1, "seed {seed}: {v}");
         assert_eq!(v["state"]["messages"], 3, "seed {seed}: {v}");
         no_violations(&w);
@@ -780,7 +917,11 @@ fn republish_and_subject_transform_as_nats() {
     }
     client_cmd(&mut w, "c2", ClientCmd::Sub { subject: "out.>".into(), queue: None, count: None });
     run(&mut w, 100 * MS);
-    let v = create(&mut w, "RP", json!({"subjects": ["rp.>"], "republish": {"src": "rp.>", "dest": "out.>"}, "num_replicas": 3}));
+    let v = create(
+        &mut w,
+        "RP",
+        json!({"subjects": ["rp.>"], "republish": {"src": "rp.>", "dest": "out.>"}, "num_replicas": 3}),
+    );
     assert_eq!(v["config"]["republish"], json!({"src": "rp.>", "dest": "out.>"}), "{v}");
     pub1(&mut w, "rp.a", "hello", &[]);
     pub1(&mut w, "rp.a", "again", &[("X-K", "v")]);
@@ -789,10 +930,17 @@ fn republish_and_subject_transform_as_nats() {
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(&*got[0].subject, "out.a");
     let h0 = String::from_utf8_lossy(got[0].headers.as_ref().unwrap()).into_owned();
-    assert!(h0.starts_with("NATS/1.0\r\nNats-Stream: RP\r\nNats-Subject: rp.a\r\nNats-Sequence: 1\r\nNats-Time-Stamp: ") && h0.ends_with("Nats-Last-Sequence: 0\r\n\r\n"), "{h0:?}");
+    assert!(
+        h0.starts_with("NATS/1.0\r\nNats-Stream: RP\r\nNats-Subject: rp.a\r\nNats-Sequence: 1\r\nNats-Time-Stamp: ")
+            && h0.ends_with("Nats-Last-Sequence: 0\r\n\r\n"),
+        "{h0:?}"
+    );
     assert_eq!(&got[0].payload[..], b"hello");
     let h1 = String::from_utf8_lossy(got[1].headers.as_ref().unwrap()).into_owned();
-    assert!(h1.starts_with("NATS/1.0\r\nX-K: v\r\nNats-Stream: RP\r\n") && h1.ends_with("Nats-Last-Sequence: 1\r\n\r\n"), "{h1:?}");
+    assert!(
+        h1.starts_with("NATS/1.0\r\nX-K: v\r\nNats-Stream: RP\r\n") && h1.ends_with("Nats-Last-Sequence: 1\r\n\r\n"),
+        "{h1:?}"
+    );
     // A destination inside the stream's own subjects is a cycle.
     let e = create_err(&mut w, "CY", json!({"subjects": ["cy.>"], "republish": {"src": ">", "dest": "cy.x"}}));
     assert_eq!(e, (500, 10052, "stream configuration for republish destination forms a cycle".into()));
@@ -814,8 +962,18 @@ fn direct_get_batch_as_nats() {
     let got = raw_replies(&mut w, "c1", "$JS.API.DIRECT.GET.NW", r#"{"seq":1,"batch":3}"#);
     assert_eq!(got.len(), 4, "{got:?}");
     let hs: Vec<String> = got.iter().map(|(h, _)| h.clone().unwrap_or_default()).collect();
-    assert!(hs[0].contains("Nats-Sequence: 1\r\n") && hs[0].ends_with("Nats-Num-Pending: 3\r\nNats-Last-Sequence: 0\r\n\r\n"), "{:?}", hs[0]);
-    assert!(hs[2].contains("Nats-Subject: nw.c.d\r\n") && hs[2].ends_with("Nats-Num-Pending: 1\r\nNats-Last-Sequence: 2\r\n\r\n"), "{:?}", hs[2]);
+    assert!(
+        hs[0].contains("Nats-Sequence: 1\r\n")
+            && hs[0].ends_with("Nats-Num-Pending: 3\r\nNats-Last-Sequence: 0\r\n\r\n"),
+        "{:?}",
+        hs[0]
+    );
+    assert!(
+        hs[2].contains("Nats-Subject: nw.c.d\r\n")
+            && hs[2].ends_with("Nats-Num-Pending: 1\r\nNats-Last-Sequence: 2\r\n\r\n"),
+        "{:?}",
+        hs[2]
+    );
     assert_eq!(hs[3], "NATS/1.0 204 EOB\r\nNats-Num-Pending: 1\r\nNats-Last-Sequence: 3\r\n\r\n");
     // Name length checks come after the character checks.
     let long = "N".repeat(256);

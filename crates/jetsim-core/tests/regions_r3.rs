@@ -54,7 +54,8 @@ fn regions_r3_puback_p50_is_the_cross_region_quorum_rtt() {
     let w = run_headless(TEXT, seed, None, 50_000_000).unwrap_or_else(|e| panic!("{e}"));
     let report = Report::from_world(&w, None);
     assert!(report.violations.is_empty(), "{:#?}", report.violations);
-    let stream = |name: &str| report.streams.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no stream {name}"));
+    let stream =
+        |name: &str| report.streams.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no stream {name}"));
 
     let orders = stream("ORDERS");
     assert_eq!((orders.publishes_sent, orders.publishes_acked), (20, 20));
@@ -76,7 +77,10 @@ fn regions_r3_puback_p50_is_the_cross_region_quorum_rtt() {
     assert_eq!(local.publishes_acked, 20);
     let local_p50 = local.puback_latency_ms.as_ref().expect("PubAck latencies").p50;
     let want_local = analytic(&w, "app", "LOCAL");
-    assert!((local_p50 * 1e6 - want_local as f64).abs() <= 0.05 * want_local as f64, "LOCAL p50 {local_p50} ms, analytic {want_local} ns");
+    assert!(
+        (local_p50 * 1e6 - want_local as f64).abs() <= 0.05 * want_local as f64,
+        "LOCAL p50 {local_p50} ms, analytic {want_local} ns"
+    );
     assert!(local_p50 < 5.0, "{local_p50} ms");
 }
 

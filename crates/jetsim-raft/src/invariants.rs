@@ -205,38 +205,19 @@ pub enum Violation {
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Violation::ElectionSafety {
-                term,
-                first,
-                second,
-            } => {
-                write!(
-                    f,
-                    "Election Safety: nodes {first} and {second} both led term {term}"
-                )
+            Violation::ElectionSafety { term, first, second } => {
+                write!(f, "Election Safety: nodes {first} and {second} both led term {term}")
             }
             Violation::LeaderAppendOnly { node, term, index } => {
                 write!(f, "Leader Append-Only: leader {node} of term {term} changed or dropped index {index}")
             }
             Violation::LogMatching { node, index, term } => {
-                write!(
-                    f,
-                    "Log Matching: node {node} has ({index}, term {term}) with a different history"
-                )
+                write!(f, "Log Matching: node {node} has ({index}, term {term}) with a different history")
             }
-            Violation::LeaderCompleteness {
-                leader,
-                term,
-                index,
-            } => {
+            Violation::LeaderCompleteness { leader, term, index } => {
                 write!(f, "Leader Completeness: leader {leader} of term {term} lacks committed index {index}")
             }
-            Violation::StateMachineSafety {
-                node,
-                index,
-                expected_term,
-                found_term,
-            } => write!(
+            Violation::StateMachineSafety { node, index, expected_term, found_term } => write!(
                 f,
                 "State Machine Safety: node {node} committed term {found_term} at index {index}, \
                  term {expected_term} was committed there"
@@ -244,37 +225,17 @@ impl fmt::Display for Violation {
             Violation::PayloadMismatch { node, index } => {
                 write!(f, "State Machine Safety: node {node} committed a different payload at index {index}")
             }
-            Violation::CommitBeyondLog {
-                node,
-                commit,
-                last_index,
-            } => {
-                write!(
-                    f,
-                    "node {node} has commit {commit} beyond its last index {last_index}"
-                )
+            Violation::CommitBeyondLog { node, commit, last_index } => {
+                write!(f, "node {node} has commit {commit} beyond its last index {last_index}")
             }
             Violation::CommitRegressed { node, was, now } => {
-                write!(
-                    f,
-                    "node {node} commit index went from {was} down to {now} without restarting"
-                )
+                write!(f, "node {node} commit index went from {was} down to {now} without restarting")
             }
-            Violation::CommittedNotDurable {
-                node,
-                commit,
-                durable_len,
-            } => {
-                write!(
-                    f,
-                    "leader {node} committed {commit} but only {durable_len} entries are durable"
-                )
+            Violation::CommittedNotDurable { node, commit, durable_len } => {
+                write!(f, "leader {node} committed {commit} but only {durable_len} entries are durable")
             }
             Violation::MissingCommitted { node, index } => {
-                write!(
-                    f,
-                    "node {node} lacks committed index {index} after convergence"
-                )
+                write!(f, "node {node} lacks committed index {index} after convergence")
             }
             Violation::BadView { node } => write!(f, "view of node {node} is inconsistent"),
         }
@@ -399,11 +360,7 @@ impl<E> Checker<E> {
         }
         let slot = &mut seen[pos];
         match slot.iter().find(|(t, _)| *t == term) {
-            Some((_, c)) if *c != chain => Err(Violation::LogMatching {
-                node,
-                index: i,
-                term,
-            }),
+            Some((_, c)) if *c != chain => Err(Violation::LogMatching { node, index: i, term }),
             Some(_) => Ok(()),
             None => {
                 slot.push((term, chain));
@@ -424,12 +381,7 @@ impl<E> Checker<E> {
                 };
             }
         }
-        Violation::StateMachineSafety {
-            node: v.id,
-            index: upto,
-            expected_term: 0,
-            found_term: 0,
-        }
+        Violation::StateMachineSafety { node: v.id, index: upto, expected_term: 0, found_term: 0 }
     }
 
     /// Checks one step's snapshot of the running nodes. Returns the first
@@ -442,11 +394,7 @@ impl<E> Checker<E> {
             let slot = match self.nodes.iter().position(|t| t.id == v.id) {
                 Some(i) => i,
                 None => {
-                    self.nodes.push(Track {
-                        id: v.id,
-                        incarnation: !v.incarnation,
-                        ..Track::default()
-                    });
+                    self.nodes.push(Track { id: v.id, incarnation: !v.incarnation, ..Track::default() });
                     self.nodes.len() - 1
                 }
             };
@@ -460,11 +408,7 @@ impl<E> Checker<E> {
                 return Err(Violation::BadView { node: v.id });
             }
             if v.commit > last {
-                return Err(Violation::CommitBeyondLog {
-                    node: v.id,
-                    commit: v.commit,
-                    last_index: last,
-                });
+                return Err(Violation::CommitBeyondLog { node: v.id, commit: v.commit, last_index: last });
             }
             if self.require_durable_commit && v.role == Role::Leader && v.commit > v.durable_len {
                 return Err(Violation::CommittedNotDurable {
@@ -481,37 +425,24 @@ impl<E> Checker<E> {
                     Ok(at) => {
                         let (id, inc) = self.leaders[at].1;
                         if id != v.id || inc != v.incarnation {
-                            return Err(Violation::ElectionSafety {
-                                term: v.term,
-                                first: id,
-                                second: v.id,
-                            });
+                            return Err(Violation::ElectionSafety { term: v.term, first: id, second: v.id });
                         }
                     }
                 }
             }
             let t = &mut self.nodes[self.slots[k]];
             if t.incarnation != v.incarnation {
-                *t = Track {
-                    id: v.id,
-                    incarnation: v.incarnation,
-                    ..Track::default()
-                };
+                *t = Track { id: v.id, incarnation: v.incarnation, ..Track::default() };
             }
             if v.commit < t.last_commit {
-                return Err(Violation::CommitRegressed {
-                    node: v.id,
-                    was: t.last_commit,
-                    now: v.commit,
-                });
+                return Err(Violation::CommitRegressed { node: v.id, was: t.last_commit, now: v.commit });
             }
             t.last_commit = v.commit;
-            let start =
-                if t.registered <= last && v.chain_at(t.registered) == Some(t.registered_chain) {
-                    t.registered + 1
-                } else {
-                    1
-                };
+            let start = if t.registered <= last && v.chain_at(t.registered) == Some(t.registered_chain) {
+                t.registered + 1
+            } else {
+                1
+            };
             for i in start..=last {
                 let e = &v.entries[(i - 1) as usize];
                 if e.index != i {
@@ -524,11 +455,7 @@ impl<E> Checker<E> {
             if v.role == Role::Leader {
                 if let Some((lt, li, lc)) = t.leader {
                     if lt == v.term && (last < li || v.chain_at(li) != Some(lc)) {
-                        return Err(Violation::LeaderAppendOnly {
-                            node: v.id,
-                            term: v.term,
-                            index: li,
-                        });
+                        return Err(Violation::LeaderAppendOnly { node: v.id, term: v.term, index: li });
                     }
                 }
                 t.leader = Some((v.term, last, v.chain_at(last).unwrap_or(0)));
@@ -542,18 +469,11 @@ impl<E> Checker<E> {
         let known = self.committed_len();
         if max_commit > known {
             if let Some(src) = views.iter().find(|v| v.commit == max_commit) {
-                if known > 0
-                    && src.chain_at(known) != Some(self.committed[(known - 1) as usize].chain)
-                {
+                if known > 0 && src.chain_at(known) != Some(self.committed[(known - 1) as usize].chain) {
                     return Err(self.first_divergence(src, known));
                 }
                 for i in known + 1..=max_commit {
-                    let bound = views
-                        .iter()
-                        .filter(|v| v.commit >= i)
-                        .map(|v| v.term)
-                        .min()
-                        .unwrap_or(0);
+                    let bound = views.iter().filter(|v| v.commit >= i).map(|v| v.term).min().unwrap_or(0);
                     let e = &src.entries[(i - 1) as usize];
                     let fp = self.fp(e);
                     self.committed.push(CommittedEntry {
@@ -579,10 +499,7 @@ impl<E> Checker<E> {
                     for i in checked + 1..=v.commit {
                         let pos = (i - 1) as usize;
                         if self.fp(&v.entries[pos]) != self.committed[pos].fp {
-                            return Err(Violation::PayloadMismatch {
-                                node: v.id,
-                                index: i,
-                            });
+                            return Err(Violation::PayloadMismatch { node: v.id, index: i });
                         }
                     }
                 }
@@ -611,11 +528,7 @@ impl<E> Checker<E> {
                                 break;
                             }
                         }
-                        return Err(Violation::LeaderCompleteness {
-                            leader: v.id,
-                            term: v.term,
-                            index,
-                        });
+                        return Err(Violation::LeaderCompleteness { leader: v.id, term: v.term, index });
                     }
                     break;
                 }

@@ -178,12 +178,7 @@ pub struct Output<E> {
 
 impl<E> Default for Output<E> {
     fn default() -> Self {
-        Output {
-            sends: Vec::new(),
-            committed: Vec::new(),
-            events: Vec::new(),
-            next_wakeup: None,
-        }
+        Output { sends: Vec::new(), committed: Vec::new(), events: Vec::new(), next_wakeup: None }
     }
 }
 
@@ -208,8 +203,6 @@ impl<E> Output<E> {
 
     /// The application payloads of `committed` (skipping no-ops).
     pub fn committed_payloads(&self) -> impl Iterator<Item = (Index, &E)> {
-        self.committed
-            .iter()
-            .filter_map(|e| e.payload.as_normal().map(|p| (e.index, p)))
+        self.committed.iter().filter_map(|e| e.payload.as_normal().map(|p| (e.index, p)))
     }
 }

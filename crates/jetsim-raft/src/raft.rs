@@ -60,15 +60,7 @@ struct Progress {
 
 impl Progress {
     fn new(id: NodeId) -> Progress {
-        Progress {
-            id,
-            next: 1,
-            matched: 0,
-            probing: true,
-            last_heard: None,
-            unacked_since: None,
-            commit_sent: 0,
-        }
+        Progress { id, next: 1, matched: 0, probing: true, last_heard: None, unacked_since: None, commit_sent: 0 }
     }
 }
 
@@ -123,11 +115,7 @@ impl<E: Clone + Debug> Raft<E> {
         crate::sort::sort(&mut peers);
         peers.dedup();
         let quorum = peers.len() / 2 + 1;
-        let progress = peers
-            .iter()
-            .filter(|&&p| p != id)
-            .map(|&p| Progress::new(p))
-            .collect();
+        let progress = peers.iter().filter(|&&p| p != id).map(|&p| Progress::new(p)).collect();
         let mut storage = storage;
         // A term in the log above the stored term can only come from a lazily
         // synced hard state; never run behind our own log.
@@ -350,9 +338,7 @@ impl<E: Clone + Debug> Raft<E> {
     /// Calling it early is harmless. `now` must not go backwards.
     pub fn on_timer(&mut self, now: u64, rng: &mut dyn Entropy, out: &mut Output<E>) {
         if let Some(true) = self.storage.maybe_sync(now) {
-            out.events.push(RaftEvent::Synced {
-                durable_index: self.storage.durable_len(),
-            });
+            out.events.push(RaftEvent::Synced { durable_index: self.storage.durable_len() });
         }
         match self.role {
             Role::Leader => {
@@ -362,16 +348,11 @@ impl<E: Clone + Debug> Raft<E> {
                         self.finish(out);
                         return;
                     }
-                    self.quorum_check_due = Some(tick_after(
-                        self.quorum_check_due,
-                        self.config.lost_quorum_check,
-                        now,
-                    ));
+                    self.quorum_check_due = Some(tick_after(self.quorum_check_due, self.config.lost_quorum_check, now));
                 }
                 if self.heartbeat_due.is_some_and(|t| t <= now) {
                     self.heartbeat(now, out);
-                    self.heartbeat_due =
-                        Some(tick_after(self.heartbeat_due, self.config.heartbeat, now));
+                    self.heartbeat_due = Some(tick_after(self.heartbeat_due, self.config.heartbeat, now));
                 }
             }
             Role::Follower | Role::Candidate => {
@@ -391,9 +372,7 @@ impl<E: Clone + Debug> Raft<E> {
     /// Forces a storage sync now (nats: a filestore flush).
     pub fn sync(&mut self, out: &mut Output<E>) {
         if self.storage.sync() {
-            out.events.push(RaftEvent::Synced {
-                durable_index: self.storage.durable_len(),
-            });
+            out.events.push(RaftEvent::Synced { durable_index: self.storage.durable_len() });
         }
         self.finish(out);
     }
@@ -420,9 +399,7 @@ impl<E: Clone + Debug> Raft<E> {
     /// Appends `data` to the leader's log and replicates it. Returns its index.
     pub fn propose(&mut self, now: u64, data: E, out: &mut Output<E>) -> Result<Index, NotLeader> {
         if self.role != Role::Leader {
-            return Err(NotLeader {
-                leader_hint: self.leader,
-            });
+            return Err(NotLeader { leader_hint: self.leader });
         }
         let index = self.append_local(now, Payload::Normal(data));
         self.replicate(now, out);
@@ -434,16 +411,9 @@ impl<E: Clone + Debug> Raft<E> {
     /// Appends several entries and replicates them together (one
     /// AppendEntries per follower per `max_batch_entries`). Returns the index
     /// range `(first, last)`; `first > last` if `data` was empty.
-    pub fn propose_batch(
-        &mut self,
-        now: u64,
-        data: Vec<E>,
-        out: &mut Output<E>,
-    ) -> Result<(Index, Index), NotLeader> {
+    pub fn propose_batch(&mut self, now: u64, data: Vec<E>, out: &mut Output<E>) -> Result<(Index, Index), NotLeader> {
         if self.role != Role::Leader {
-            return Err(NotLeader {
-                leader_hint: self.leader,
-            });
+            return Err(NotLeader { leader_hint: self.leader });
         }
         let first = self.last_index() + 1;
         for d in data {
@@ -528,9 +498,7 @@ impl<E: Clone + Debug> Raft<E> {
         out: &mut Output<E>,
     ) -> Result<Option<NodeId>, NotLeader> {
         if self.role != Role::Leader {
-            return Err(NotLeader {
-                leader_hint: self.leader,
-            });
+            return Err(NotLeader { leader_hint: self.leader });
         }
         let window = self.config.healthy_window;
         let healthy = |p: &Progress| p.last_heard.is_some_and(|t| now.saturating_sub(t) < window);
@@ -553,17 +521,8 @@ impl<E: Clone + Debug> Raft<E> {
                 self.send_batch(i, now, out);
             }
             let term = self.term();
-            out.sends.push((
-                self.progress[i].id,
-                Msg::TimeoutNow {
-                    term,
-                    leader: self.id,
-                },
-            ));
-            out.events.push(RaftEvent::LeaderTransfer {
-                to: self.progress[i].id,
-                term,
-            });
+            out.sends.push((self.progress[i].id, Msg::TimeoutNow { term, leader: self.id }));
+            out.events.push(RaftEvent::LeaderTransfer { to: self.progress[i].id, term });
         }
         self.step_down_to_follower(now, StepDownReason::Requested, rng, out);
         self.finish(out);
@@ -572,51 +531,24 @@ impl<E: Clone + Debug> Raft<E> {
 
     /// Handles a message from `from`. Never panics; invalid or stale messages
     /// are ignored (with an [`RaftEvent::Ignored`] event).
-    pub fn on_message(
-        &mut self,
-        now: u64,
-        from: NodeId,
-        msg: Msg<E>,
-        rng: &mut dyn Entropy,
-        out: &mut Output<E>,
-    ) {
+    pub fn on_message(&mut self, now: u64, from: NodeId, msg: Msg<E>, rng: &mut dyn Entropy, out: &mut Output<E>) {
         if from == self.id || self.peers.binary_search(&from).is_err() {
             self.ignore(out, from, &msg, IgnoreReason::UnknownPeer);
             self.finish(out);
             return;
         }
         match msg {
-            Msg::AppendEntries {
-                term,
-                leader,
-                prev_index,
-                prev_term,
-                entries,
-                commit,
-            } => self.on_append(
-                now, from, term, leader, prev_index, prev_term, entries, commit, rng, out,
-            ),
-            Msg::AppendResponse {
-                term,
-                success,
-                prev_index,
-                index,
-                hint_term,
-            } => self.on_append_response(
-                now, from, term, success, prev_index, index, hint_term, rng, out,
-            ),
-            Msg::RequestVote {
-                term,
-                candidate,
-                last_index,
-                last_term,
-            } => self.on_request_vote(now, from, term, candidate, last_index, last_term, rng, out),
-            Msg::VoteResponse { term, granted } => {
-                self.on_vote_response(now, from, term, granted, rng, out)
+            Msg::AppendEntries { term, leader, prev_index, prev_term, entries, commit } => {
+                self.on_append(now, from, term, leader, prev_index, prev_term, entries, commit, rng, out)
             }
-            Msg::TimeoutNow { term, leader } => {
-                self.on_timeout_now(now, from, term, leader, rng, out)
+            Msg::AppendResponse { term, success, prev_index, index, hint_term } => {
+                self.on_append_response(now, from, term, success, prev_index, index, hint_term, rng, out)
             }
+            Msg::RequestVote { term, candidate, last_index, last_term } => {
+                self.on_request_vote(now, from, term, candidate, last_index, last_term, rng, out)
+            }
+            Msg::VoteResponse { term, granted } => self.on_vote_response(now, from, term, granted, rng, out),
+            Msg::TimeoutNow { term, leader } => self.on_timeout_now(now, from, term, leader, rng, out),
         }
         self.finish(out);
     }
@@ -663,17 +595,12 @@ impl<E: Clone + Debug> Raft<E> {
             self.adopt_term(now, term, Some(from), rng, out);
         } else {
             match self.role {
-                Role::Leader => {
-                    return self.ignore_kind(out, from, KIND, IgnoreReason::SameTermLeader)
-                }
+                Role::Leader => return self.ignore_kind(out, from, KIND, IgnoreReason::SameTermLeader),
                 Role::Candidate => self.become_follower(now, Some(from), rng, out),
                 Role::Follower => {
                     if self.leader != Some(from) {
                         self.leader = Some(from);
-                        out.events.push(RaftEvent::BecameFollower {
-                            term,
-                            leader: Some(from),
-                        });
+                        out.events.push(RaftEvent::BecameFollower { term, leader: Some(from) });
                     }
                 }
             }
@@ -689,16 +616,7 @@ impl<E: Clone + Debug> Raft<E> {
             let upto = prev_index.min(last);
             let hint = self.last_index_with_term_at_most(upto, prev_term);
             let hint_term = self.term_at(hint).unwrap_or(0);
-            out.sends.push((
-                from,
-                Msg::AppendResponse {
-                    term,
-                    success: false,
-                    prev_index,
-                    index: hint,
-                    hint_term,
-                },
-            ));
+            out.sends.push((from, Msg::AppendResponse { term, success: false, prev_index, index: hint, hint_term }));
             return;
         }
         // Skip entries we already have; truncate at the first conflict.
@@ -710,18 +628,10 @@ impl<E: Clone + Debug> Raft<E> {
             }
             if self.term_at(e.index) != Some(e.term) {
                 if e.index <= self.commit {
-                    return self.ignore_kind(
-                        out,
-                        from,
-                        KIND,
-                        IgnoreReason::WouldTruncateCommitted { index: e.index },
-                    );
+                    return self.ignore_kind(out, from, KIND, IgnoreReason::WouldTruncateCommitted { index: e.index });
                 }
                 self.storage.truncate_from(e.index);
-                out.events.push(RaftEvent::Truncated {
-                    from_index: e.index,
-                    old_last: last,
-                });
+                out.events.push(RaftEvent::Truncated { from_index: e.index, old_last: last });
                 start = k;
                 break;
             }
@@ -734,16 +644,7 @@ impl<E: Clone + Debug> Raft<E> {
         if new_commit > self.commit {
             self.advance_commit(new_commit, out);
         }
-        out.sends.push((
-            from,
-            Msg::AppendResponse {
-                term,
-                success: true,
-                prev_index,
-                index: matched,
-                hint_term: 0,
-            },
-        ));
+        out.sends.push((from, Msg::AppendResponse { term, success: true, prev_index, index: matched, hint_term: 0 }));
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -777,12 +678,7 @@ impl<E: Clone + Debug> Raft<E> {
         self.progress[pi].last_heard = Some(now);
         if success {
             if index > last || index < prev_index {
-                return self.ignore_kind(
-                    out,
-                    from,
-                    KIND,
-                    IgnoreReason::Malformed("match index out of range"),
-                );
+                return self.ignore_kind(out, from, KIND, IgnoreReason::Malformed("match index out of range"));
             }
             let p = &mut self.progress[pi];
             let advanced = index > p.matched;
@@ -811,10 +707,7 @@ impl<E: Clone + Debug> Raft<E> {
                 let p = &self.progress[pi];
                 if p.next <= last {
                     while self.progress[pi].next <= last
-                        && self.progress[pi]
-                            .next
-                            .saturating_sub(1 + self.progress[pi].matched)
-                            < window
+                        && self.progress[pi].next.saturating_sub(1 + self.progress[pi].matched) < window
                     {
                         self.send_batch(pi, now, out);
                     }
@@ -824,12 +717,7 @@ impl<E: Clone + Debug> Raft<E> {
             }
         } else {
             if prev_index == 0 || prev_index > last {
-                return self.ignore_kind(
-                    out,
-                    from,
-                    KIND,
-                    IgnoreReason::Malformed("rejected prev_index out of range"),
-                );
+                return self.ignore_kind(out, from, KIND, IgnoreReason::Malformed("rejected prev_index out of range"));
             }
             let p = &self.progress[pi];
             if prev_index < p.matched || (p.probing && prev_index + 1 != p.next) {
@@ -866,29 +754,13 @@ impl<E: Clone + Debug> Raft<E> {
     ) {
         const KIND: &str = "vote";
         if candidate != from {
-            return self.ignore_kind(
-                out,
-                from,
-                KIND,
-                IgnoreReason::Malformed("candidate != sender"),
-            );
+            return self.ignore_kind(out, from, KIND, IgnoreReason::Malformed("candidate != sender"));
         }
         if last_term > term || (last_index == 0) != (last_term == 0) {
-            return self.ignore_kind(
-                out,
-                from,
-                KIND,
-                IgnoreReason::Malformed("inconsistent last entry"),
-            );
+            return self.ignore_kind(out, from, KIND, IgnoreReason::Malformed("inconsistent last entry"));
         }
         if term < self.term() {
-            out.sends.push((
-                from,
-                Msg::VoteResponse {
-                    term: self.term(),
-                    granted: false,
-                },
-            ));
+            out.sends.push((from, Msg::VoteResponse { term: self.term(), granted: false }));
             return self.ignore_kind(out, from, KIND, IgnoreReason::StaleTerm);
         }
         if term > self.term() {
@@ -897,8 +769,7 @@ impl<E: Clone + Debug> Raft<E> {
         let vote = self.storage.vote();
         let vote_ok = vote.is_none() || vote == Some(from);
         let (my_last_index, my_last_term) = (self.last_index(), self.last_term());
-        let up_to_date =
-            last_term > my_last_term || (last_term == my_last_term && last_index >= my_last_index);
+        let up_to_date = last_term > my_last_term || (last_term == my_last_term && last_index >= my_last_index);
         let granted = vote_ok && up_to_date;
         if granted {
             // Durable before the answer is sent (see Storage).
@@ -914,13 +785,7 @@ impl<E: Clone + Debug> Raft<E> {
             }
             out.events.push(RaftEvent::VoteDenied { to: from, term });
         }
-        out.sends.push((
-            from,
-            Msg::VoteResponse {
-                term: self.term(),
-                granted,
-            },
-        ));
+        out.sends.push((from, Msg::VoteResponse { term: self.term(), granted }));
     }
 
     fn on_vote_response(
@@ -978,9 +843,7 @@ impl<E: Clone + Debug> Raft<E> {
             self.adopt_term(now, term, Some(from), rng, out);
         } else {
             match self.role {
-                Role::Leader => {
-                    return self.ignore_kind(out, from, KIND, IgnoreReason::SameTermLeader)
-                }
+                Role::Leader => return self.ignore_kind(out, from, KIND, IgnoreReason::SameTermLeader),
                 Role::Candidate => self.become_follower(now, Some(from), rng, out),
                 Role::Follower => {}
             }
@@ -993,22 +856,12 @@ impl<E: Clone + Debug> Raft<E> {
     // ---- role changes -----------------------------------------------------------
 
     /// Moves to a higher term as a follower of `leader` (vote cleared).
-    fn adopt_term(
-        &mut self,
-        now: u64,
-        term: Term,
-        leader: Option<NodeId>,
-        rng: &mut dyn Entropy,
-        out: &mut Output<E>,
-    ) {
+    fn adopt_term(&mut self, now: u64, term: Term, leader: Option<NodeId>, rng: &mut dyn Entropy, out: &mut Output<E>) {
         let old = self.term();
         self.storage.set_hard_state(term, None);
         match self.role {
             Role::Leader => {
-                out.events.push(RaftEvent::SteppedDown {
-                    term: old,
-                    reason: StepDownReason::HigherTerm,
-                });
+                out.events.push(RaftEvent::SteppedDown { term: old, reason: StepDownReason::HigherTerm });
                 self.become_follower(now, leader, rng, out);
             }
             Role::Candidate => self.become_follower(now, leader, rng, out),
@@ -1022,13 +875,7 @@ impl<E: Clone + Debug> Raft<E> {
         }
     }
 
-    fn become_follower(
-        &mut self,
-        now: u64,
-        leader: Option<NodeId>,
-        rng: &mut dyn Entropy,
-        out: &mut Output<E>,
-    ) {
+    fn become_follower(&mut self, now: u64, leader: Option<NodeId>, rng: &mut dyn Entropy, out: &mut Output<E>) {
         self.role = Role::Follower;
         self.leader = leader;
         self.lxfer = false;
@@ -1038,23 +885,11 @@ impl<E: Clone + Debug> Raft<E> {
         self.ready = false;
         self.leader_since = None;
         self.election_deadline = Some(now.saturating_add(self.rand_election(rng)));
-        out.events.push(RaftEvent::BecameFollower {
-            term: self.term(),
-            leader,
-        });
+        out.events.push(RaftEvent::BecameFollower { term: self.term(), leader });
     }
 
-    fn step_down_to_follower(
-        &mut self,
-        now: u64,
-        reason: StepDownReason,
-        rng: &mut dyn Entropy,
-        out: &mut Output<E>,
-    ) {
-        out.events.push(RaftEvent::SteppedDown {
-            term: self.term(),
-            reason,
-        });
+    fn step_down_to_follower(&mut self, now: u64, reason: StepDownReason, rng: &mut dyn Entropy, out: &mut Output<E>) {
+        out.events.push(RaftEvent::SteppedDown { term: self.term(), reason });
         self.become_follower(now, None, rng, out);
     }
 
@@ -1077,15 +912,7 @@ impl<E: Clone + Debug> Raft<E> {
         }
         let (last_index, last_term) = (self.last_index(), self.last_term());
         for p in &self.progress {
-            out.sends.push((
-                p.id,
-                Msg::RequestVote {
-                    term,
-                    candidate: self.id,
-                    last_index,
-                    last_term,
-                },
-            ));
+            out.sends.push((p.id, Msg::RequestVote { term, candidate: self.id, last_index, last_term }));
         }
     }
 
@@ -1106,8 +933,7 @@ impl<E: Clone + Debug> Raft<E> {
         }
         self.heartbeat_due = Some(now.saturating_add(self.config.heartbeat));
         self.quorum_check_due = Some(now.saturating_add(self.config.lost_quorum_check));
-        out.events
-            .push(RaftEvent::BecameLeader { term: self.term() });
+        out.events.push(RaftEvent::BecameLeader { term: self.term() });
         self.noop_index = self.append_local(now, Payload::Noop);
         for i in 0..self.progress.len() {
             self.send_batch(i, now, out);
@@ -1120,11 +946,7 @@ impl<E: Clone + Debug> Raft<E> {
     fn append_local(&mut self, now: u64, payload: Payload<E>) -> Index {
         let index = self.last_index() + 1;
         let term = self.term();
-        self.storage.append(Entry {
-            index,
-            term,
-            payload,
-        });
+        self.storage.append(Entry { index, term, payload });
         self.last_active = now;
         index
     }
@@ -1204,9 +1026,7 @@ impl<E: Clone + Debug> Raft<E> {
             let p = &self.progress[i];
             if p.probing {
                 self.send_batch(i, now, out);
-            } else if p.matched + 1 < p.next
-                && p.unacked_since.is_some_and(|t| now.saturating_sub(t) >= hb)
-            {
+            } else if p.matched + 1 < p.next && p.unacked_since.is_some_and(|t| now.saturating_sub(t) >= hb) {
                 // Outstanding entries unanswered for a whole heartbeat: a
                 // message was probably lost. Probe from the match index.
                 let p = &mut self.progress[i];
@@ -1222,11 +1042,8 @@ impl<E: Clone + Debug> Raft<E> {
 
     fn lost_quorum(&self, now: u64) -> bool {
         let window = self.config.lost_quorum;
-        let heard = self
-            .progress
-            .iter()
-            .filter(|p| p.last_heard.is_some_and(|t| now.saturating_sub(t) < window))
-            .count();
+        let heard =
+            self.progress.iter().filter(|p| p.last_heard.is_some_and(|t| now.saturating_sub(t) < window)).count();
         heard + 1 < self.quorum
     }
 
@@ -1240,33 +1057,23 @@ impl<E: Clone + Debug> Raft<E> {
         let last = self.last_index();
         self.scratch.clear();
         self.scratch.push(last);
-        self.scratch
-            .extend(self.progress.iter().map(|p| p.matched.min(last)));
+        self.scratch.extend(self.progress.iter().map(|p| p.matched.min(last)));
         crate::sort::sort_by_less(&mut self.scratch, |a, b| a > b);
         let candidate = self.scratch[self.quorum - 1];
         if candidate <= self.commit || self.term_at(candidate) != Some(self.term()) {
             return;
         }
         for index in self.commit + 1..=candidate {
-            let mut acks: Vec<NodeId> = self
-                .progress
-                .iter()
-                .filter(|p| p.matched >= index)
-                .map(|p| p.id)
-                .collect();
+            let mut acks: Vec<NodeId> = self.progress.iter().filter(|p| p.matched >= index).map(|p| p.id).collect();
             acks.push(self.id);
             crate::sort::sort(&mut acks);
             let term = self.term_at(index).unwrap_or(0);
-            out.events
-                .push(RaftEvent::QuorumReached { index, term, acks });
+            out.events.push(RaftEvent::QuorumReached { index, term, acks });
         }
         self.advance_commit(candidate, out);
         if !self.ready && self.commit >= self.noop_index {
             self.ready = true;
-            out.events.push(RaftEvent::LeaderReady {
-                term: self.term(),
-                index: self.noop_index,
-            });
+            out.events.push(RaftEvent::LeaderReady { term: self.term(), index: self.noop_index });
         }
         if self.config.commit_notify {
             for i in 0..self.progress.len() {
@@ -1292,8 +1099,7 @@ impl<E: Clone + Debug> Raft<E> {
         out.events.push(RaftEvent::Committed { index });
         if self.applied < self.commit {
             let from = self.applied as usize;
-            out.committed
-                .extend_from_slice(&self.storage.entries()[from..self.commit as usize]);
+            out.committed.extend_from_slice(&self.storage.entries()[from..self.commit as usize]);
             self.applied = self.commit;
         }
     }
@@ -1327,20 +1133,10 @@ impl<E: Clone + Debug> Raft<E> {
     }
 
     fn ignore(&self, out: &mut Output<E>, from: NodeId, msg: &Msg<E>, reason: IgnoreReason) {
-        out.events.push(RaftEvent::Ignored {
-            from,
-            kind: msg.kind(),
-            reason,
-        });
+        out.events.push(RaftEvent::Ignored { from, kind: msg.kind(), reason });
     }
 
-    fn ignore_kind(
-        &self,
-        out: &mut Output<E>,
-        from: NodeId,
-        kind: &'static str,
-        reason: IgnoreReason,
-    ) {
+    fn ignore_kind(&self, out: &mut Output<E>, from: NodeId, kind: &'static str, reason: IgnoreReason) {
         out.events.push(RaftEvent::Ignored { from, kind, reason });
     }
 

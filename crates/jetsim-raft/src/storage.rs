@@ -72,9 +72,8 @@ pub enum StorageError {
 /// probability) their terms agree on `1..=i`, which makes Log Matching and
 /// prefix comparisons O(1) for the invariant checker and the UI.
 pub fn chain_hash(prev: u64, index: Index, term: Term) -> u64 {
-    let mut z = prev
-        ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ term.wrapping_mul(0xD1B5_4A32_D192_ED03).rotate_left(29);
+    let mut z =
+        prev ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ term.wrapping_mul(0xD1B5_4A32_D192_ED03).rotate_left(29);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -125,10 +124,7 @@ impl<E: Clone> Storage<E> {
     /// An empty memory store: it loses everything on [`Storage::after_crash`]
     /// and [`Storage::after_power_loss`].
     pub fn empty() -> Storage<E> {
-        Storage {
-            kind: StorageKind::Memory,
-            ..Storage::new(SyncPolicy::Always)
-        }
+        Storage { kind: StorageKind::Memory, ..Storage::new(SyncPolicy::Always) }
     }
 
     /// A file store that already holds `entries` (indices 1..=n, non-decreasing
@@ -269,15 +265,8 @@ impl<E: Clone> Storage<E> {
     pub fn after_crash(self) -> Storage<E> {
         let boots = self.boots + 1;
         match self.kind {
-            StorageKind::Memory => Storage {
-                boots,
-                ..Storage::empty()
-            },
-            StorageKind::File => Storage {
-                boots,
-                next_sync: None,
-                ..self
-            },
+            StorageKind::Memory => Storage { boots, ..Storage::empty() },
+            StorageKind::File => Storage { boots, next_sync: None, ..self },
         }
     }
 
@@ -286,10 +275,7 @@ impl<E: Clone> Storage<E> {
     pub fn after_power_loss(mut self) -> Storage<E> {
         let boots = self.boots + 1;
         match self.kind {
-            StorageKind::Memory => Storage {
-                boots,
-                ..Storage::empty()
-            },
+            StorageKind::Memory => Storage { boots, ..Storage::empty() },
             StorageKind::File => {
                 self.log.truncate(self.durable);
                 let tail = std::mem::take(&mut self.durable_tail);
@@ -404,11 +390,7 @@ mod tests {
     use crate::msg::Payload;
 
     fn e(index: Index, term: Term, v: u32) -> Entry<u32> {
-        Entry {
-            index,
-            term,
-            payload: Payload::Normal(v),
-        }
+        Entry { index, term, payload: Payload::Normal(v) }
     }
 
     #[test]
@@ -434,11 +416,7 @@ mod tests {
         s.append(e(3, 1, 12));
         assert_eq!(s.durable_len(), 1);
         let crashed = s.clone().after_crash();
-        assert_eq!(
-            crashed.last_index(),
-            3,
-            "a process crash keeps the page cache"
-        );
+        assert_eq!(crashed.last_index(), 3, "a process crash keeps the page cache");
         assert_eq!(crashed.durable_len(), 1, "but does not sync it");
         let lost = s.after_power_loss();
         assert_eq!(lost.last_index(), 1);
@@ -460,11 +438,7 @@ mod tests {
         assert_eq!(s.durable_len(), 1);
         let back = s.clone().after_power_loss();
         let terms: Vec<_> = back.entries().iter().map(|x| (x.index, x.term)).collect();
-        assert_eq!(
-            terms,
-            vec![(1, 1), (2, 1), (3, 1)],
-            "old durable suffix returns"
-        );
+        assert_eq!(terms, vec![(1, 1), (2, 1), (3, 1)], "old durable suffix returns");
         let mut synced = s;
         synced.sync();
         let after = synced.after_power_loss();
@@ -499,16 +473,13 @@ mod tests {
 
     #[test]
     fn with_log_validates() {
-        assert!(
-            Storage::with_log(SyncPolicy::Always, 2, None, vec![e(1, 1, 0), e(2, 2, 0)]).is_ok()
-        );
+        assert!(Storage::with_log(SyncPolicy::Always, 2, None, vec![e(1, 1, 0), e(2, 2, 0)]).is_ok());
         assert_eq!(
             Storage::with_log(SyncPolicy::Always, 2, None, vec![e(2, 1, 0)]).unwrap_err(),
             StorageError::NonContiguous { pos: 0 }
         );
         assert_eq!(
-            Storage::with_log(SyncPolicy::Always, 2, None, vec![e(1, 2, 0), e(2, 1, 0)])
-                .unwrap_err(),
+            Storage::with_log(SyncPolicy::Always, 2, None, vec![e(1, 2, 0), e(2, 1, 0)]).unwrap_err(),
             StorageError::BadTerm { index: 2 }
         );
         assert_eq!(

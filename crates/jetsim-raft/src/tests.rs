@@ -41,10 +41,7 @@ struct Net {
 impl Net {
     fn new(n: u32, config: Config, policy: SyncPolicy) -> Net {
         let ids: Vec<NodeId> = (1..=n).collect();
-        let nodes = ids
-            .iter()
-            .map(|&id| (id, Slot::Down(Storage::new(policy))))
-            .collect();
+        let nodes = ids.iter().map(|&id| (id, Slot::Down(Storage::new(policy)))).collect();
         let mut net = Net {
             ids: ids.clone(),
             config,
@@ -84,14 +81,7 @@ impl Net {
             }
             None => return,
         };
-        let (r, out) = Raft::new(
-            id,
-            self.ids.clone(),
-            self.config.clone(),
-            storage,
-            self.now,
-            &mut self.rng,
-        );
+        let (r, out) = Raft::new(id, self.ids.clone(), self.config.clone(), storage, self.now, &mut self.rng);
         self.nodes.insert(id, Slot::Up(Box::new(r)));
         self.absorb(id, out);
     }
@@ -104,11 +94,7 @@ impl Net {
     }
 
     fn up(&self) -> Vec<NodeId> {
-        self.nodes
-            .iter()
-            .filter(|(_, s)| matches!(s, Slot::Up(_)))
-            .map(|(&id, _)| id)
-            .collect()
+        self.nodes.iter().filter(|(_, s)| matches!(s, Slot::Up(_))).map(|(&id, _)| id).collect()
     }
 
     fn absorb(&mut self, id: NodeId, out: Output<u64>) {
@@ -178,11 +164,7 @@ impl Net {
         let target = self.now + d;
         self.deliver_all();
         loop {
-            let next = self
-                .up()
-                .into_iter()
-                .filter_map(|id| self.node(id).next_wakeup().map(|t| (t, id)))
-                .min();
+            let next = self.up().into_iter().filter_map(|id| self.node(id).next_wakeup().map(|t| (t, id))).min();
             match next {
                 Some((t, id)) if t <= target => {
                     self.now = self.now.max(t);
@@ -196,10 +178,7 @@ impl Net {
     }
 
     fn leaders(&self) -> Vec<NodeId> {
-        self.up()
-            .into_iter()
-            .filter(|&id| self.node(id).is_leader())
-            .collect()
+        self.up().into_iter().filter(|&id| self.node(id).is_leader()).collect()
     }
 
     fn leader(&self) -> NodeId {
@@ -230,11 +209,7 @@ impl Net {
     fn crash(&mut self, id: NodeId, power_loss: bool) {
         if let Some(Slot::Up(r)) = self.nodes.remove(&id) {
             let s = r.into_storage();
-            let s = if power_loss {
-                s.after_power_loss()
-            } else {
-                s.after_crash()
-            };
+            let s = if power_loss { s.after_power_loss() } else { s.after_crash() };
             self.nodes.insert(id, Slot::Down(s));
         }
         self.applied.remove(&id);
@@ -243,28 +218,16 @@ impl Net {
     fn values_applied(&self, id: NodeId) -> Vec<u64> {
         self.applied
             .get(&id)
-            .map(|v| {
-                v.iter()
-                    .filter_map(|(_, p)| p.as_normal().copied())
-                    .collect()
-            })
+            .map(|v| v.iter().filter_map(|(_, p)| p.as_normal().copied()).collect())
             .unwrap_or_default()
     }
 
     fn log_values(&self, id: NodeId) -> Vec<u64> {
-        self.node(id)
-            .log()
-            .iter()
-            .filter_map(|e| e.payload.as_normal().copied())
-            .collect()
+        self.node(id).log().iter().filter_map(|e| e.payload.as_normal().copied()).collect()
     }
 
     fn events_of(&self, id: NodeId) -> Vec<RaftEvent> {
-        self.events
-            .iter()
-            .filter(|(_, n, _)| *n == id)
-            .map(|(_, _, e)| e.clone())
-            .collect()
+        self.events.iter().filter(|(_, n, _)| *n == id).map(|(_, _, e)| e.clone()).collect()
     }
 
     fn assert_safe(&self) {
@@ -277,11 +240,7 @@ fn cfg() -> Config {
 }
 
 fn e(index: Index, term: Term, v: u64) -> Entry<u64> {
-    Entry {
-        index,
-        term,
-        payload: Payload::Normal(v),
-    }
+    Entry { index, term, payload: Payload::Normal(v) }
 }
 
 // ---- elections ------------------------------------------------------------------
@@ -305,11 +264,7 @@ fn single_node_becomes_leader_and_commits() {
     assert!(evs.contains(&RaftEvent::BecameCandidate { term: 1 }));
     assert!(evs.contains(&RaftEvent::BecameLeader { term: 1 }));
     assert!(evs.contains(&RaftEvent::LeaderReady { term: 1, index: 1 }));
-    assert!(evs.contains(&RaftEvent::QuorumReached {
-        index: 2,
-        term: 1,
-        acks: vec![1]
-    }));
+    assert!(evs.contains(&RaftEvent::QuorumReached { index: 2, term: 1, acks: vec![1] }));
     net.assert_safe();
 }
 
@@ -376,19 +331,11 @@ fn replication_commit_and_quorum_acks() {
     net.isolate(3);
     net.blocked.remove(&(1, 2));
     let idx2 = net.propose(1, 8).unwrap();
-    assert!(net.events_of(1).contains(&RaftEvent::QuorumReached {
-        index: idx2,
-        term: 1,
-        acks: vec![1, 2]
-    }));
+    assert!(net.events_of(1).contains(&RaftEvent::QuorumReached { index: idx2, term: 1, acks: vec![1, 2] }));
     assert_eq!(net.values_applied(3), vec![7]);
     net.heal();
     net.advance(3 * SEC);
-    assert_eq!(
-        net.values_applied(3),
-        vec![7, 8],
-        "node 3 caught up after the heal"
-    );
+    assert_eq!(net.values_applied(3), vec![7, 8], "node 3 caught up after the heal");
     net.assert_safe();
 }
 
@@ -400,9 +347,7 @@ fn batches_are_bounded_and_followers_catch_up() {
     net.advance(SEC);
     net.crash(3, false);
     let values: Vec<u64> = (100..400).collect();
-    let r = net.with_node(1, |r, now, _, out| {
-        r.propose_batch(now, values.clone(), out)
-    });
+    let r = net.with_node(1, |r, now, _, out| r.propose_batch(now, values.clone(), out));
     assert_eq!(r, Ok((2, 301)));
     net.deliver_all();
     assert_eq!(net.node(1).commit_index(), 301);
@@ -430,10 +375,7 @@ fn heartbeats_only_when_idle() {
     let mut net = Net::new(3, config, SyncPolicy::Always);
     net.advance(SEC);
     let empty_aes = |net: &Net, from_t: u64| {
-        net.sent
-            .iter()
-            .filter(|(t, f, _, m)| *t >= from_t && *f == 1 && m.is_heartbeat())
-            .count()
+        net.sent.iter().filter(|(t, f, _, m)| *t >= from_t && *f == 1 && m.is_heartbeat()).count()
     };
     // Busy: a proposal every 400 ms for 10 s -> no heartbeats.
     let t0 = net.now;
@@ -453,13 +395,7 @@ fn heartbeats_only_when_idle() {
 #[test]
 fn follower_truncates_divergent_uncommitted_entries() {
     // Node 1 holds uncommitted entries of term 2 that the term-3 leader (2) never saw.
-    let s1 = Storage::with_log(
-        SyncPolicy::Always,
-        2,
-        None,
-        vec![e(1, 1, 10), e(2, 2, 11), e(3, 2, 12)],
-    )
-    .unwrap();
+    let s1 = Storage::with_log(SyncPolicy::Always, 2, None, vec![e(1, 1, 10), e(2, 2, 11), e(3, 2, 12)]).unwrap();
     let s2 = Storage::with_log(SyncPolicy::Always, 2, None, vec![e(1, 1, 10)]).unwrap();
     let s3 = Storage::with_log(SyncPolicy::Always, 2, None, vec![e(1, 1, 10)]).unwrap();
     let mut net = Net::with_storages(cfg(), vec![s1, s2, s3]);
@@ -474,13 +410,7 @@ fn follower_truncates_divergent_uncommitted_entries() {
     net.heal();
     net.advance(2 * SEC);
     assert_eq!(net.log_values(1), vec![10, 20]);
-    assert!(net.events_of(1).iter().any(|ev| matches!(
-        ev,
-        RaftEvent::Truncated {
-            from_index: 2,
-            old_last: 3
-        }
-    )));
+    assert!(net.events_of(1).iter().any(|ev| matches!(ev, RaftEvent::Truncated { from_index: 2, old_last: 3 })));
     assert_eq!(net.node(1).log(), net.node(2).log());
     net.assert_safe();
 }
@@ -495,18 +425,11 @@ fn minority_leader_write_is_never_committed_and_is_truncated_after_heal() {
     let lost = net.propose(1, 666).unwrap();
     assert_eq!(net.node(1).commit_index(), lost - 1, "no quorum, no commit");
     net.advance(25 * SEC);
-    assert_ne!(
-        net.node(1).role(),
-        Role::Leader,
-        "lost quorum -> stepped down"
-    );
-    assert!(net.events_of(1).iter().any(|ev| matches!(
-        ev,
-        RaftEvent::SteppedDown {
-            reason: StepDownReason::LostQuorum,
-            ..
-        }
-    )));
+    assert_ne!(net.node(1).role(), Role::Leader, "lost quorum -> stepped down");
+    assert!(net
+        .events_of(1)
+        .iter()
+        .any(|ev| matches!(ev, RaftEvent::SteppedDown { reason: StepDownReason::LostQuorum, .. })));
     let l = net.leader();
     assert_ne!(l, 1);
     net.propose(l, 2).unwrap();
@@ -535,97 +458,30 @@ fn stale_term_messages_are_rejected_or_ignored() {
     r.on_message(
         1,
         2,
-        Msg::AppendEntries {
-            term: 3,
-            leader: 2,
-            prev_index: 1,
-            prev_term: 3,
-            entries: vec![e(2, 3, 9)],
-            commit: 2,
-        },
+        Msg::AppendEntries { term: 3, leader: 2, prev_index: 1, prev_term: 3, entries: vec![e(2, 3, 9)], commit: 2 },
         &mut rng,
         &mut out,
     );
     assert_eq!(r.last_index(), 1);
     assert_eq!(r.term(), 5);
-    assert!(matches!(
-        out.sends[..],
-        [(
-            2,
-            Msg::AppendResponse {
-                term: 5,
-                success: false,
-                ..
-            }
-        )]
-    ));
+    assert!(matches!(out.sends[..], [(2, Msg::AppendResponse { term: 5, success: false, .. })]));
     out.clear();
-    r.on_message(
-        1,
-        3,
-        Msg::RequestVote {
-            term: 4,
-            candidate: 3,
-            last_index: 9,
-            last_term: 4,
-        },
-        &mut rng,
-        &mut out,
-    );
-    assert_eq!(
-        out.sends,
-        vec![(
-            3,
-            Msg::VoteResponse {
-                term: 5,
-                granted: false
-            }
-        )]
-    );
+    r.on_message(1, 3, Msg::RequestVote { term: 4, candidate: 3, last_index: 9, last_term: 4 }, &mut rng, &mut out);
+    assert_eq!(out.sends, vec![(3, Msg::VoteResponse { term: 5, granted: false })]);
     assert_eq!(r.voted_for(), None);
     out.clear();
+    r.on_message(1, 3, Msg::VoteResponse { term: 4, granted: true }, &mut rng, &mut out);
     r.on_message(
         1,
         3,
-        Msg::VoteResponse {
-            term: 4,
-            granted: true,
-        },
+        Msg::AppendResponse { term: 4, success: true, prev_index: 0, index: 1, hint_term: 0 },
         &mut rng,
         &mut out,
     );
-    r.on_message(
-        1,
-        3,
-        Msg::AppendResponse {
-            term: 4,
-            success: true,
-            prev_index: 0,
-            index: 1,
-            hint_term: 0,
-        },
-        &mut rng,
-        &mut out,
-    );
-    r.on_message(
-        1,
-        2,
-        Msg::TimeoutNow { term: 4, leader: 2 },
-        &mut rng,
-        &mut out,
-    );
+    r.on_message(1, 2, Msg::TimeoutNow { term: 4, leader: 2 }, &mut rng, &mut out);
     assert!(out.sends.is_empty());
     assert_eq!(
-        out.events
-            .iter()
-            .filter(|ev| matches!(
-                ev,
-                RaftEvent::Ignored {
-                    reason: IgnoreReason::StaleTerm,
-                    ..
-                }
-            ))
-            .count(),
+        out.events.iter().filter(|ev| matches!(ev, RaftEvent::Ignored { reason: IgnoreReason::StaleTerm, .. })).count(),
         3
     );
     assert_eq!((r.term(), r.role()), (5, Role::Follower));
@@ -635,59 +491,24 @@ fn stale_term_messages_are_rejected_or_ignored() {
 fn one_vote_per_term_and_it_survives_a_crash() {
     let (mut r, mut rng) = lone_node(Storage::new(SyncPolicy::Always));
     let mut out = Output::new();
-    let vote = |cand: NodeId| Msg::RequestVote {
-        term: 2,
-        candidate: cand,
-        last_index: 0,
-        last_term: 0,
-    };
+    let vote = |cand: NodeId| Msg::RequestVote { term: 2, candidate: cand, last_index: 0, last_term: 0 };
     r.on_message(1, 2, vote(2), &mut rng, &mut out);
     r.on_message(2, 3, vote(3), &mut rng, &mut out);
     r.on_message(3, 2, vote(2), &mut rng, &mut out);
     assert_eq!(
         out.sends,
         vec![
-            (
-                2,
-                Msg::VoteResponse {
-                    term: 2,
-                    granted: true
-                }
-            ),
-            (
-                3,
-                Msg::VoteResponse {
-                    term: 2,
-                    granted: false
-                }
-            ),
-            (
-                2,
-                Msg::VoteResponse {
-                    term: 2,
-                    granted: true
-                }
-            ),
+            (2, Msg::VoteResponse { term: 2, granted: true }),
+            (3, Msg::VoteResponse { term: 2, granted: false }),
+            (2, Msg::VoteResponse { term: 2, granted: true }),
         ]
     );
     // Crash (even a power loss: term and vote are fsynced) and restart.
-    for storage in [
-        r.clone().into_storage().after_crash(),
-        r.into_storage().after_power_loss(),
-    ] {
+    for storage in [r.clone().into_storage().after_crash(), r.into_storage().after_power_loss()] {
         let (mut r2, _) = Raft::new(1, vec![1, 2, 3], cfg(), storage, 10, &mut rng);
         let mut out = Output::new();
         r2.on_message(11, 3, vote(3), &mut rng, &mut out);
-        assert_eq!(
-            out.sends,
-            vec![(
-                3,
-                Msg::VoteResponse {
-                    term: 2,
-                    granted: false
-                }
-            )]
-        );
+        assert_eq!(out.sends, vec![(3, Msg::VoteResponse { term: 2, granted: false })]);
         assert_eq!(r2.voted_for(), Some(2));
     }
 }
@@ -698,77 +519,20 @@ fn vote_requires_an_up_to_date_log() {
     let (mut r, mut rng) = lone_node(s);
     let mut out = Output::new();
     // Lower last term, although longer.
-    r.on_message(
-        1,
-        2,
-        Msg::RequestVote {
-            term: 3,
-            candidate: 2,
-            last_index: 5,
-            last_term: 1,
-        },
-        &mut rng,
-        &mut out,
-    );
+    r.on_message(1, 2, Msg::RequestVote { term: 3, candidate: 2, last_index: 5, last_term: 1 }, &mut rng, &mut out);
     // Same last term, shorter.
-    r.on_message(
-        2,
-        3,
-        Msg::RequestVote {
-            term: 3,
-            candidate: 3,
-            last_index: 1,
-            last_term: 2,
-        },
-        &mut rng,
-        &mut out,
-    );
+    r.on_message(2, 3, Msg::RequestVote { term: 3, candidate: 3, last_index: 1, last_term: 2 }, &mut rng, &mut out);
     assert_eq!(
         out.sends,
-        vec![
-            (
-                2,
-                Msg::VoteResponse {
-                    term: 3,
-                    granted: false
-                }
-            ),
-            (
-                3,
-                Msg::VoteResponse {
-                    term: 3,
-                    granted: false
-                }
-            )
-        ]
+        vec![(2, Msg::VoteResponse { term: 3, granted: false }), (3, Msg::VoteResponse { term: 3, granted: false })]
     );
     assert_eq!(r.voted_for(), None);
     // Having a better log and no vote, it campaigns within the campaign timeout.
     let w = r.next_wakeup().unwrap();
     assert!((100 * MS..=800 * MS + 2).contains(&w), "{w}");
     out.clear();
-    r.on_message(
-        3,
-        3,
-        Msg::RequestVote {
-            term: 3,
-            candidate: 3,
-            last_index: 2,
-            last_term: 2,
-        },
-        &mut rng,
-        &mut out,
-    );
-    assert_eq!(
-        out.sends,
-        vec![(
-            3,
-            Msg::VoteResponse {
-                term: 3,
-                granted: true
-            }
-        )]
-    );
+    r.on_message(3, 3, Msg::RequestVote { term: 3, candidate: 3, last_index: 2, last_term: 2 }, &mut rng, &mut out);
+    assert_eq!(out.sends, vec![(3, Msg::VoteResponse { term: 3, granted: true })]);
 }
 
 #[test]
@@ -782,23 +546,14 @@ fn leader_steps_down_on_higher_term() {
         r.on_message(
             now,
             3,
-            Msg::AppendResponse {
-                term: term + 5,
-                success: false,
-                prev_index: 1,
-                index: 0,
-                hint_term: 0,
-            },
+            Msg::AppendResponse { term: term + 5, success: false, prev_index: 1, index: 0, hint_term: 0 },
             rng,
             out,
         )
     });
     assert_eq!(net.node(1).role(), Role::Follower);
     assert_eq!(net.node(1).term(), term + 5);
-    assert!(net.events_of(1).contains(&RaftEvent::SteppedDown {
-        term,
-        reason: StepDownReason::HigherTerm
-    }));
+    assert!(net.events_of(1).contains(&RaftEvent::SteppedDown { term, reason: StepDownReason::HigherTerm }));
     net.queue.clear();
     net.advance(20 * SEC);
     assert_eq!(net.leaders().len(), 1);
@@ -815,26 +570,15 @@ fn leader_transfer_to_a_chosen_peer() {
     let term = net.node(1).term();
     let chosen = net.with_node(1, |r, now, rng, out| r.step_down(now, Some(3), rng, out));
     assert_eq!(chosen, Ok(Some(3)));
-    assert!(net.events_of(1).contains(&RaftEvent::SteppedDown {
-        term,
-        reason: StepDownReason::Requested
-    }));
-    assert!(net
-        .sent
-        .iter()
-        .any(|(_, f, t, m)| *f == 1 && *t == 3 && matches!(m, Msg::TimeoutNow { .. })));
+    assert!(net.events_of(1).contains(&RaftEvent::SteppedDown { term, reason: StepDownReason::Requested }));
+    assert!(net.sent.iter().any(|(_, f, t, m)| *f == 1 && *t == 3 && matches!(m, Msg::TimeoutNow { .. })));
     net.advance(20 * MS);
     assert_eq!(net.leaders(), vec![3]);
     assert_eq!(net.node(3).term(), term + 1);
     assert_eq!(net.log_values(3), vec![5]);
     // Non-leaders cannot step down.
     let err = net.with_node(1, |r, now, rng, out| r.step_down(now, None, rng, out));
-    assert_eq!(
-        err,
-        Err(NotLeader {
-            leader_hint: Some(3)
-        })
-    );
+    assert_eq!(err, Err(NotLeader { leader_hint: Some(3) }));
     net.assert_safe();
 }
 
@@ -860,13 +604,7 @@ fn leader_steps_down_after_losing_quorum_for_10s() {
     net.advance(60 * SEC);
     assert_eq!(net.leader(), 1);
     let cut = net.now;
-    let heard = net
-        .node(1)
-        .progress()
-        .iter()
-        .map(|p| p.last_heard.unwrap())
-        .max()
-        .unwrap();
+    let heard = net.node(1).progress().iter().map(|p| p.last_heard.unwrap()).max().unwrap();
     net.isolate(1);
     // Quorum checks tick at since + k*10 s; the leader steps down at the
     // first tick at least 10 s after it last heard from the others.
@@ -879,18 +617,12 @@ fn leader_steps_down_after_losing_quorum_for_10s() {
         }
     }
     let t = step_down_at.expect("stepped down");
-    assert!(
-        t >= heard + 10 * SEC && t <= cut + 20 * SEC + 100 * MS,
-        "cut {cut} heard {heard} stepped down {t}"
-    );
+    assert!(t >= heard + 10 * SEC && t <= cut + 20 * SEC + 100 * MS, "cut {cut} heard {heard} stepped down {t}");
     assert!((t - since) % (10 * SEC) < 100 * MS, "on a lost-quorum tick");
-    assert!(net.events_of(1).iter().any(|ev| matches!(
-        ev,
-        RaftEvent::SteppedDown {
-            reason: StepDownReason::LostQuorum,
-            ..
-        }
-    )));
+    assert!(net
+        .events_of(1)
+        .iter()
+        .any(|ev| matches!(ev, RaftEvent::SteppedDown { reason: StepDownReason::LostQuorum, .. })));
     net.assert_safe();
 }
 
@@ -903,33 +635,15 @@ fn leader_commits_only_current_term_entries_by_counting() {
     let mut out = Output::new();
     r.on_timer(9 * SEC, &mut rng, &mut out);
     assert_eq!((r.role(), r.term()), (Role::Candidate, 2));
-    r.on_message(
-        9 * SEC,
-        2,
-        Msg::VoteResponse {
-            term: 2,
-            granted: true,
-        },
-        &mut rng,
-        &mut out,
-    );
+    r.on_message(9 * SEC, 2, Msg::VoteResponse { term: 2, granted: true }, &mut rng, &mut out);
     assert_eq!(r.role(), Role::Leader);
-    assert_eq!(
-        r.log().iter().map(|e| e.term).collect::<Vec<_>>(),
-        vec![1, 2]
-    );
+    assert_eq!(r.log().iter().map(|e| e.term).collect::<Vec<_>>(), vec![1, 2]);
     // Both followers store index 1 (term 1) only: a quorum, but not of this term.
     for f in [2, 3] {
         r.on_message(
             9 * SEC,
             f,
-            Msg::AppendResponse {
-                term: 2,
-                success: true,
-                prev_index: 0,
-                index: 1,
-                hint_term: 0,
-            },
+            Msg::AppendResponse { term: 2, success: true, prev_index: 0, index: 1, hint_term: 0 },
             &mut rng,
             &mut out,
         );
@@ -938,36 +652,17 @@ fn leader_commits_only_current_term_entries_by_counting() {
     r.on_message(
         9 * SEC,
         2,
-        Msg::AppendResponse {
-            term: 2,
-            success: true,
-            prev_index: 1,
-            index: 2,
-            hint_term: 0,
-        },
+        Msg::AppendResponse { term: 2, success: true, prev_index: 1, index: 2, hint_term: 0 },
         &mut rng,
         &mut out,
     );
     assert_eq!(r.commit_index(), 2);
-    let q: Vec<_> = out
-        .events
-        .iter()
-        .filter(|ev| matches!(ev, RaftEvent::QuorumReached { .. }))
-        .cloned()
-        .collect();
+    let q: Vec<_> = out.events.iter().filter(|ev| matches!(ev, RaftEvent::QuorumReached { .. })).cloned().collect();
     assert_eq!(
         q,
         vec![
-            RaftEvent::QuorumReached {
-                index: 1,
-                term: 1,
-                acks: vec![1, 2, 3]
-            },
-            RaftEvent::QuorumReached {
-                index: 2,
-                term: 2,
-                acks: vec![1, 2]
-            },
+            RaftEvent::QuorumReached { index: 1, term: 1, acks: vec![1, 2, 3] },
+            RaftEvent::QuorumReached { index: 2, term: 2, acks: vec![1, 2] },
         ]
     );
     assert_eq!(out.committed.len(), 2);
@@ -985,10 +680,7 @@ fn part_kill(policy: SyncPolicy) -> (bool, Option<Violation>, Vec<u64>) {
     net.advance(SEC);
     net.propose(1, 77).unwrap();
     net.advance(100 * MS);
-    assert!(net
-        .events_of(1)
-        .iter()
-        .any(|ev| matches!(ev, RaftEvent::QuorumReached { term: 1, .. })));
+    assert!(net.events_of(1).iter().any(|ev| matches!(ev, RaftEvent::QuorumReached { term: 1, .. })));
     for id in [1, 2, 3] {
         assert_eq!(net.values_applied(id), vec![77], "acknowledged everywhere");
     }
@@ -1020,20 +712,12 @@ fn power_loss_with_sync_always_never_loses_a_committed_entry() {
 #[test]
 fn power_loss_with_lazy_sync_loses_an_acknowledged_entry() {
     let (survived, violation, log3) = part_kill(SyncPolicy::Interval(120 * SEC));
-    assert!(
-        !survived,
-        "the 2-minute sync interval lets the power loss eat the acked write"
-    );
-    assert_eq!(
-        log3,
-        vec![88],
-        "node 3 even discarded its copy to follow the new leader"
-    );
+    assert!(!survived, "the 2-minute sync interval lets the power loss eat the acked write");
+    assert_eq!(log3, vec![88], "node 3 even discarded its copy to follow the new leader");
     assert!(
         matches!(
             violation,
-            Some(Violation::StateMachineSafety { index: 1, .. })
-                | Some(Violation::LeaderCompleteness { .. })
+            Some(Violation::StateMachineSafety { index: 1, .. }) | Some(Violation::LeaderCompleteness { .. })
         ),
         "{violation:?}"
     );
@@ -1059,11 +743,7 @@ fn power_loss_of_every_node_with_sync_always_keeps_committed_entries() {
     let l = net.leader();
     assert!(net.node(l).commit_index() > committed);
     for id in [1, 2, 3] {
-        assert_eq!(
-            net.values_applied(id),
-            (0..20).collect::<Vec<_>>(),
-            "re-applied after restart"
-        );
+        assert_eq!(net.values_applied(id), (0..20).collect::<Vec<_>>(), "re-applied after restart");
     }
     net.assert_safe();
 }
@@ -1071,10 +751,7 @@ fn power_loss_of_every_node_with_sync_always_keeps_committed_entries() {
 #[test]
 fn memory_store_restarts_empty_and_catches_up() {
     let config = cfg().with_preferred_leader(Some(1));
-    let mut net = Net::with_storages(
-        config,
-        vec![Storage::empty(), Storage::empty(), Storage::empty()],
-    );
+    let mut net = Net::with_storages(config, vec![Storage::empty(), Storage::empty(), Storage::empty()]);
     net.advance(SEC);
     for v in 0..10 {
         net.propose(1, v).unwrap();
@@ -1112,19 +789,12 @@ fn set_applied_suppresses_re_emission() {
     let mut out = Output::new();
     r.on_timer(10 * SEC, &mut rng, &mut out);
     assert!(r.is_leader());
-    assert_eq!(
-        out.committed.iter().map(|e| e.index).collect::<Vec<_>>(),
-        vec![5, 6, 7]
-    );
+    assert_eq!(out.committed.iter().map(|e| e.index).collect::<Vec<_>>(), vec![5, 6, 7]);
 }
 
 #[test]
 fn interval_sync_is_driven_by_the_wakeup() {
-    let mut net = Net::new(
-        1,
-        cfg().with_preferred_leader(Some(1)),
-        SyncPolicy::Interval(10 * SEC),
-    );
+    let mut net = Net::new(1, cfg().with_preferred_leader(Some(1)), SyncPolicy::Interval(10 * SEC));
     net.advance(SEC);
     net.propose(1, 1).unwrap();
     assert_eq!(net.node(1).storage().durable_len(), 0);
@@ -1132,9 +802,7 @@ fn interval_sync_is_driven_by_the_wakeup() {
     net.advance(10 * SEC);
     assert_eq!(net.node(1).storage().durable_len(), 2);
     assert!(net.node(1).is_durable(2));
-    assert!(net
-        .events_of(1)
-        .contains(&RaftEvent::Synced { durable_index: 2 }));
+    assert!(net.events_of(1).contains(&RaftEvent::Synced { durable_index: 2 }));
     let s = net.node(1).log_summary(1, 10);
     assert_eq!(s, vec![(1, 1, true, true), (2, 1, true, true)]);
 }
@@ -1150,10 +818,7 @@ fn scaled_config_keeps_behaviour() {
     let mut net = Net::new(3, c, SyncPolicy::Always);
     net.advance(SEC);
     assert_eq!(net.leaders().len(), 1, "elected within 0.9 s at 1/10 scale");
-    assert_eq!(
-        Config::nats_defaults().scaled(5, 0),
-        Config::nats_defaults()
-    );
+    assert_eq!(Config::nats_defaults().scaled(5, 0), Config::nats_defaults());
 }
 
 // ---- robustness -----------------------------------------------------------------
@@ -1164,31 +829,9 @@ fn malformed_messages_are_ignored() {
     let (mut r, mut rng) = lone_node(s);
     let mut out = Output::new();
     let bad: Vec<(NodeId, Msg<u64>)> = vec![
-        (
-            9,
-            Msg::VoteResponse {
-                term: 9,
-                granted: true,
-            },
-        ),
-        (
-            1,
-            Msg::VoteResponse {
-                term: 9,
-                granted: true,
-            },
-        ),
-        (
-            2,
-            Msg::AppendEntries {
-                term: 4,
-                leader: 3,
-                prev_index: 0,
-                prev_term: 0,
-                entries: vec![],
-                commit: 0,
-            },
-        ),
+        (9, Msg::VoteResponse { term: 9, granted: true }),
+        (1, Msg::VoteResponse { term: 9, granted: true }),
+        (2, Msg::AppendEntries { term: 4, leader: 3, prev_index: 0, prev_term: 0, entries: vec![], commit: 0 }),
         (
             2,
             Msg::AppendEntries {
@@ -1222,35 +865,9 @@ fn malformed_messages_are_ignored() {
                 commit: 0,
             },
         ),
-        (
-            2,
-            Msg::AppendEntries {
-                term: 4,
-                leader: 2,
-                prev_index: 0,
-                prev_term: 2,
-                entries: vec![],
-                commit: u64::MAX,
-            },
-        ),
-        (
-            2,
-            Msg::RequestVote {
-                term: 4,
-                candidate: 3,
-                last_index: 9,
-                last_term: 3,
-            },
-        ),
-        (
-            2,
-            Msg::RequestVote {
-                term: 4,
-                candidate: 2,
-                last_index: 0,
-                last_term: 3,
-            },
-        ),
+        (2, Msg::AppendEntries { term: 4, leader: 2, prev_index: 0, prev_term: 2, entries: vec![], commit: u64::MAX }),
+        (2, Msg::RequestVote { term: 4, candidate: 3, last_index: 9, last_term: 3 }),
+        (2, Msg::RequestVote { term: 4, candidate: 2, last_index: 0, last_term: 3 }),
         (2, Msg::TimeoutNow { term: 4, leader: 3 }),
     ];
     for (from, m) in bad {
@@ -1259,10 +876,7 @@ fn malformed_messages_are_ignored() {
     assert!(out.sends.is_empty(), "{:?}", out.sends);
     assert_eq!((r.term(), r.last_index(), r.commit_index()), (3, 2, 0));
     assert_eq!(out.events.len(), 10);
-    assert!(out
-        .events
-        .iter()
-        .all(|ev| matches!(ev, RaftEvent::Ignored { .. })));
+    assert!(out.events.iter().all(|ev| matches!(ev, RaftEvent::Ignored { .. })));
     // A huge prev_index beyond the log is a normal rejection, not a panic.
     r.on_message(
         6,
@@ -1278,17 +892,7 @@ fn malformed_messages_are_ignored() {
         &mut rng,
         &mut out,
     );
-    assert!(matches!(
-        out.sends[..],
-        [(
-            2,
-            Msg::AppendResponse {
-                success: false,
-                index: 2,
-                ..
-            }
-        )]
-    ));
+    assert!(matches!(out.sends[..], [(2, Msg::AppendResponse { success: false, index: 2, .. })]));
     assert_eq!(r.commit_index(), 0);
 }
 
@@ -1301,14 +905,7 @@ fn refuses_to_truncate_a_committed_entry() {
     r.on_message(
         1,
         2,
-        Msg::AppendEntries {
-            term: 1,
-            leader: 2,
-            prev_index: 1,
-            prev_term: 1,
-            entries: vec![],
-            commit: 1,
-        },
+        Msg::AppendEntries { term: 1, leader: 2, prev_index: 1, prev_term: 1, entries: vec![], commit: 1 },
         &mut rng,
         &mut out,
     );
@@ -1318,25 +915,15 @@ fn refuses_to_truncate_a_committed_entry() {
     r.on_message(
         2,
         3,
-        Msg::AppendEntries {
-            term: 2,
-            leader: 3,
-            prev_index: 0,
-            prev_term: 0,
-            entries: vec![e(1, 2, 9)],
-            commit: 1,
-        },
+        Msg::AppendEntries { term: 2, leader: 3, prev_index: 0, prev_term: 0, entries: vec![e(1, 2, 9)], commit: 1 },
         &mut rng,
         &mut out,
     );
     assert_eq!(r.log()[0].term, 1);
-    assert!(out.events.iter().any(|ev| matches!(
-        ev,
-        RaftEvent::Ignored {
-            reason: IgnoreReason::WouldTruncateCommitted { index: 1 },
-            ..
-        }
-    )));
+    assert!(out
+        .events
+        .iter()
+        .any(|ev| matches!(ev, RaftEvent::Ignored { reason: IgnoreReason::WouldTruncateCommitted { index: 1 }, .. })));
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -1361,47 +948,18 @@ mod fuzz {
                 prop_oneof![small.clone(), Just(u64::MAX)]
             )
                 .prop_map(|(term, leader, prev_index, prev_term, entries, commit)| {
-                    Msg::AppendEntries {
-                        term,
-                        leader,
-                        prev_index,
-                        prev_term,
-                        entries,
-                        commit,
-                    }
+                    Msg::AppendEntries { term, leader, prev_index, prev_term, entries, commit }
                 }),
-            (
-                small.clone(),
-                any::<bool>(),
-                small.clone(),
-                prop_oneof![small.clone(), Just(u64::MAX)],
-                small.clone()
-            )
+            (small.clone(), any::<bool>(), small.clone(), prop_oneof![small.clone(), Just(u64::MAX)], small.clone())
                 .prop_map(|(term, success, prev_index, index, hint_term)| {
-                    Msg::AppendResponse {
-                        term,
-                        success,
-                        prev_index,
-                        index,
-                        hint_term,
-                    }
+                    Msg::AppendResponse { term, success, prev_index, index, hint_term }
                 }),
-            (
-                small.clone(),
-                0u32..5,
-                prop_oneof![small.clone(), Just(u64::MAX)],
-                small.clone()
-            )
-                .prop_map(|(term, candidate, last_index, last_term)| {
-                    Msg::RequestVote {
-                        term,
-                        candidate,
-                        last_index,
-                        last_term,
-                    }
-                }),
-            (small.clone(), any::<bool>())
-                .prop_map(|(term, granted)| Msg::VoteResponse { term, granted }),
+            (small.clone(), 0u32..5, prop_oneof![small.clone(), Just(u64::MAX)], small.clone()).prop_map(
+                |(term, candidate, last_index, last_term)| {
+                    Msg::RequestVote { term, candidate, last_index, last_term }
+                }
+            ),
+            (small.clone(), any::<bool>()).prop_map(|(term, granted)| Msg::VoteResponse { term, granted }),
             (small, 0u32..5).prop_map(|(term, leader)| Msg::TimeoutNow { term, leader }),
         ]
     }
@@ -1466,21 +1024,9 @@ mod checker {
     }
 
     fn v(id: NodeId, role: Role, term: Term, commit: Index, terms: &[Term]) -> V {
-        let entries: Vec<_> = terms
-            .iter()
-            .enumerate()
-            .map(|(i, &t)| e(i as u64 + 1, t, i as u64))
-            .collect();
+        let entries: Vec<_> = terms.iter().enumerate().map(|(i, &t)| e(i as u64 + 1, t, i as u64)).collect();
         let chains = chains_of(&entries);
-        V {
-            id,
-            inc: id as u64,
-            role,
-            term,
-            commit,
-            entries,
-            chains,
-        }
+        V { id, inc: id as u64, role, term, commit, entries, chains }
     }
 
     fn view(x: &V) -> NodeView<'_, u64> {
@@ -1523,26 +1069,15 @@ mod checker {
     #[test]
     fn detects_two_leaders_in_one_term() {
         assert_eq!(
-            run(&[
-                vec![v(1, L, 1, 0, &[]), v(2, F, 1, 0, &[])],
-                vec![v(1, F, 1, 0, &[]), v(2, L, 1, 0, &[])]
-            ]),
-            Err(Violation::ElectionSafety {
-                term: 1,
-                first: 1,
-                second: 2
-            })
+            run(&[vec![v(1, L, 1, 0, &[]), v(2, F, 1, 0, &[])], vec![v(1, F, 1, 0, &[]), v(2, L, 1, 0, &[])]]),
+            Err(Violation::ElectionSafety { term: 1, first: 1, second: 2 })
         );
         // The same node leading the same term again after a restart.
         let mut again = v(1, L, 1, 0, &[]);
         again.inc = 99;
         assert_eq!(
             run(&[vec![v(1, L, 1, 0, &[])], vec![again]]),
-            Err(Violation::ElectionSafety {
-                term: 1,
-                first: 1,
-                second: 1
-            })
+            Err(Violation::ElectionSafety { term: 1, first: 1, second: 1 })
         );
     }
 
@@ -1550,11 +1085,7 @@ mod checker {
     fn detects_log_matching_violation() {
         assert_eq!(
             run(&[vec![v(1, F, 3, 0, &[1, 2, 3]), v(2, F, 3, 0, &[1, 1, 3])]]),
-            Err(Violation::LogMatching {
-                node: 2,
-                index: 3,
-                term: 3
-            })
+            Err(Violation::LogMatching { node: 2, index: 3, term: 3 })
         );
     }
 
@@ -1562,11 +1093,7 @@ mod checker {
     fn detects_leader_overwriting_its_log() {
         assert_eq!(
             run(&[vec![v(1, L, 2, 0, &[1, 2])], vec![v(1, L, 2, 0, &[1])]]),
-            Err(Violation::LeaderAppendOnly {
-                node: 1,
-                term: 2,
-                index: 2
-            })
+            Err(Violation::LeaderAppendOnly { node: 1, term: 2, index: 2 })
         );
     }
 
@@ -1574,12 +1101,7 @@ mod checker {
     fn detects_state_machine_safety_violation() {
         assert_eq!(
             run(&[vec![v(1, F, 2, 2, &[1, 1])], vec![v(2, F, 2, 2, &[1, 2])]]),
-            Err(Violation::StateMachineSafety {
-                node: 2,
-                index: 2,
-                expected_term: 1,
-                found_term: 2
-            })
+            Err(Violation::StateMachineSafety { node: 2, index: 2, expected_term: 1, found_term: 2 })
         );
     }
 
@@ -1588,17 +1110,10 @@ mod checker {
         // Index 2 committed in term 2; the leader of term 3 lacks it.
         assert_eq!(
             run(&[vec![v(1, L, 2, 2, &[1, 2])], vec![v(3, L, 3, 0, &[1])]]),
-            Err(Violation::LeaderCompleteness {
-                leader: 3,
-                term: 3,
-                index: 2
-            })
+            Err(Violation::LeaderCompleteness { leader: 3, term: 3, index: 2 })
         );
         // A stale leader of term 1 may lack entries committed in term 2.
-        assert_eq!(
-            run(&[vec![v(2, L, 2, 2, &[1, 2]), v(1, L, 1, 0, &[1, 1, 1])]]),
-            Ok(())
-        );
+        assert_eq!(run(&[vec![v(2, L, 2, 2, &[1, 2]), v(1, L, 1, 0, &[1, 1, 1])]]), Ok(()));
     }
 
     #[test]
@@ -1607,10 +1122,7 @@ mod checker {
         let a = v(1, L, 1, 2, &[1, 1]);
         let b = v(2, F, 1, 1, &[1]);
         c.observe(&[view(&a), view(&b)]).unwrap();
-        assert_eq!(
-            c.check_converged(&[view(&a), view(&b)]),
-            Err(Violation::MissingCommitted { node: 2, index: 2 })
-        );
+        assert_eq!(c.check_converged(&[view(&a), view(&b)]), Err(Violation::MissingCommitted { node: 2, index: 2 }));
     }
 
     #[test]
@@ -1619,14 +1131,7 @@ mod checker {
         let a = v(1, L, 1, 2, &[1, 1]);
         let mut va = view(&a);
         va.durable_len = 1;
-        assert_eq!(
-            c.observe(&[va]),
-            Err(Violation::CommittedNotDurable {
-                node: 1,
-                commit: 2,
-                durable_len: 1
-            })
-        );
+        assert_eq!(c.observe(&[va]), Err(Violation::CommittedNotDurable { node: 1, commit: 2, durable_len: 1 }));
     }
 }
 

@@ -87,31 +87,11 @@ const BASE: Profile = Profile {
     unsafe_durability: false,
 };
 
-const LOSSY: Profile = Profile {
-    name: "lossy-network",
-    drop_permille: 100,
-    max_delay: 150 * MS,
-    transfer: true,
-    ..BASE
-};
-const CRASH: Profile = Profile {
-    name: "crash-and-power-loss",
-    crash: true,
-    power_loss: true,
-    ..BASE
-};
-const PARTITION: Profile = Profile {
-    name: "partitions",
-    partition: true,
-    drop_permille: 10,
-    ..BASE
-};
-const PAUSE: Profile = Profile {
-    name: "pauses",
-    pause: true,
-    transfer: true,
-    ..BASE
-};
+const LOSSY: Profile =
+    Profile { name: "lossy-network", drop_permille: 100, max_delay: 150 * MS, transfer: true, ..BASE };
+const CRASH: Profile = Profile { name: "crash-and-power-loss", crash: true, power_loss: true, ..BASE };
+const PARTITION: Profile = Profile { name: "partitions", partition: true, drop_permille: 10, ..BASE };
+const PAUSE: Profile = Profile { name: "pauses", pause: true, transfer: true, ..BASE };
 const MIXED: Profile = Profile {
     name: "mixed",
     drop_permille: 30,
@@ -169,9 +149,7 @@ impl Nodes {
         self.0[i].1 = Some(slot);
     }
     fn iter(&self) -> impl Iterator<Item = (&NodeId, &Slot)> {
-        self.0
-            .iter()
-            .filter_map(|(id, s)| s.as_ref().map(|s| (id, s)))
+        self.0.iter().filter_map(|(id, s)| s.as_ref().map(|s| (id, s)))
     }
 }
 
@@ -283,9 +261,7 @@ impl Sim {
             seq: 0,
             blocked: BTreeSet::new(),
             drop_permille: p.drop_permille,
-            checker: Checker::new()
-                .with_fingerprint(fingerprint)
-                .require_durable_commit(!p.unsafe_durability),
+            checker: Checker::new().with_fingerprint(fingerprint).require_durable_commit(!p.unsafe_durability),
             applied_global: Vec::new(),
             applied_last: BTreeMap::new(),
             acked: BTreeMap::new(),
@@ -308,9 +284,7 @@ impl Sim {
     }
 
     fn mix(&mut self, x: u64) {
-        self.trace = (self.trace ^ x)
-            .wrapping_mul(0x0000_0100_0000_01B3)
-            .rotate_left(17);
+        self.trace = (self.trace ^ x).wrapping_mul(0x0000_0100_0000_01B3).rotate_left(17);
     }
 
     fn start(&mut self, id: NodeId) {
@@ -320,14 +294,7 @@ impl Sim {
         let Some(Slot::Down(storage)) = self.nodes.remove(&id) else {
             return;
         };
-        let (r, out) = Raft::new(
-            id,
-            self.ids.clone(),
-            self.config.clone(),
-            storage,
-            self.now,
-            &mut self.rng,
-        );
+        let (r, out) = Raft::new(id, self.ids.clone(), self.config.clone(), storage, self.now, &mut self.rng);
         self.nodes.insert(id, Slot::Up(Box::new(r)));
         self.applied_last.insert(id, 0);
         self.absorb(id, out).ok();
@@ -346,12 +313,7 @@ impl Sim {
     fn absorb(&mut self, id: NodeId, out: Output<u64>) -> Result<(), Failure> {
         for (to, m) in out.sends {
             self.stats.messages += 1;
-            self.mix(
-                ((id as u64) << 40)
-                    ^ ((to as u64) << 32)
-                    ^ m.term()
-                    ^ (m.kind().len() as u64) << 48,
-            );
+            self.mix(((id as u64) << 40) ^ ((to as u64) << 32) ^ m.term() ^ (m.kind().len() as u64) << 48);
             if self.rng.permille(self.drop_permille) {
                 self.stats.dropped += 1;
                 continue;
@@ -364,10 +326,7 @@ impl Sim {
         let mut last = *self.applied_last.get(&id).unwrap_or(&0);
         for e in &out.committed {
             if e.index != last + 1 {
-                return Err(Failure::Apply(format!(
-                    "node {id} applied {} after {last}",
-                    e.index
-                )));
+                return Err(Failure::Apply(format!("node {id} applied {} after {last}", e.index)));
             }
             last = e.index;
             let v = match e.payload {
@@ -399,15 +358,13 @@ impl Sim {
                     self.mix(*term);
                 }
                 RaftEvent::Truncated { .. } => self.stats.truncations += 1,
-                RaftEvent::SteppedDown {
-                    reason: StepDownReason::LostQuorum,
-                    ..
-                } => self.stats.lost_quorum_stepdowns += 1,
+                RaftEvent::SteppedDown { reason: StepDownReason::LostQuorum, .. } => {
+                    self.stats.lost_quorum_stepdowns += 1
+                }
                 RaftEvent::LeaderTransfer { .. } => self.stats.transfers += 1,
-                RaftEvent::Ignored {
-                    reason: IgnoreReason::WouldTruncateCommitted { .. },
-                    ..
-                } => self.stats.refused_truncations += 1,
+                RaftEvent::Ignored { reason: IgnoreReason::WouldTruncateCommitted { .. }, .. } => {
+                    self.stats.refused_truncations += 1
+                }
                 _ => {}
             }
         }
@@ -444,11 +401,7 @@ impl Sim {
     // ---- faults ---------------------------------------------------------------------
 
     fn up_ids(&self) -> Vec<NodeId> {
-        self.nodes
-            .iter()
-            .filter(|(_, s)| matches!(s, Slot::Up(_)))
-            .map(|(&id, _)| id)
-            .collect()
+        self.nodes.iter().filter(|(_, s)| matches!(s, Slot::Up(_))).map(|(&id, _)| id).collect()
     }
 
     fn victim(&mut self) -> Option<NodeId> {
@@ -506,11 +459,7 @@ impl Sim {
                 let power_loss = kind == 1;
                 // Sometimes a coordinated power loss of a majority (or of every node).
                 let victims: Vec<NodeId> = if power_loss && self.rng.permille(250) {
-                    let k = if self.rng.permille(500) {
-                        self.ids.len()
-                    } else {
-                        self.ids.len() / 2 + 1
-                    };
+                    let k = if self.rng.permille(500) { self.ids.len() } else { self.ids.len() / 2 + 1 };
                     let mut all = self.ids.clone();
                     let mut chosen = Vec::new();
                     for _ in 0..k {
@@ -539,9 +488,7 @@ impl Sim {
                     1 => {
                         let k = 1 + self.rng.below((n / 2) as u64) as usize;
                         let mut pool = ids;
-                        (0..k)
-                            .map(|_| pool.remove(self.rng.below(pool.len() as u64) as usize))
-                            .collect()
+                        (0..k).map(|_| pool.remove(self.rng.below(pool.len() as u64) as usize)).collect()
                     }
                     // Any random split (may cut off a majority).
                     _ => ids.into_iter().filter(|_| self.rng.permille(400)).collect(),
@@ -574,11 +521,7 @@ impl Sim {
             }
             _ => {
                 if let Some(l) = self.rng.pick(&self.leaders()) {
-                    let target = if self.rng.permille(700) {
-                        self.rng.pick(&self.ids)
-                    } else {
-                        None
-                    };
+                    let target = if self.rng.permille(700) { self.rng.pick(&self.ids) } else { None };
                     self.with_node(l, |r, now, rng, out| {
                         let _ = r.step_down(now, target, rng, out);
                     })?;
@@ -665,9 +608,9 @@ impl Sim {
                 } else {
                     match self.nodes.get_mut(&to) {
                         Some(Slot::Paused(_, inbox)) => inbox.push((from, m)),
-                        Some(Slot::Up(_)) => self.with_node(to, |r, now, rng, out| {
-                            r.on_message(now, from, m, rng, out)
-                        })?,
+                        Some(Slot::Up(_)) => {
+                            self.with_node(to, |r, now, rng, out| r.on_message(now, from, m, rng, out))?
+                        }
                         _ => self.stats.dropped += 1,
                     }
                 }
@@ -696,8 +639,7 @@ impl Sim {
                     self.next_value += 1;
                     self.stats.proposals += 1;
                     if self.rng.permille(100) {
-                        let batch: Vec<u64> =
-                            (0..self.rng.range(2, 40)).map(|i| v * 1000 + i).collect();
+                        let batch: Vec<u64> = (0..self.rng.range(2, 40)).map(|i| v * 1000 + i).collect();
                         self.with_node(l, |r, now, _, out| {
                             r.propose_batch(now, batch, out).unwrap();
                         })?;
@@ -749,26 +691,16 @@ impl Sim {
         if leaders.len() != 1 {
             return Err(format!("leaders {leaders:?}"));
         }
-        let Some(Slot::Up(l)) = self.nodes.get(&leaders[0]) else {
-            unreachable!()
-        };
+        let Some(Slot::Up(l)) = self.nodes.get(&leaders[0]) else { unreachable!() };
         if !l.is_leader_ready() || l.commit_index() != l.last_index() {
-            return Err(format!(
-                "leader {} commit {} last {}",
-                l.id(),
-                l.commit_index(),
-                l.last_index()
-            ));
+            return Err(format!("leader {} commit {} last {}", l.id(), l.commit_index(), l.last_index()));
         }
         let mut views = Vec::new();
         for (&id, s) in &self.nodes {
             let Slot::Up(r) = s else {
                 return Err(format!("node {id} not up"));
             };
-            if r.log() != l.log()
-                || r.commit_index() != l.commit_index()
-                || r.applied_index() != r.commit_index()
-            {
+            if r.log() != l.log() || r.commit_index() != l.commit_index() || r.applied_index() != r.commit_index() {
                 return Err(format!(
                     "node {id}: last {} commit {} applied {} vs leader {} last {} commit {}",
                     r.last_index(),
@@ -781,9 +713,7 @@ impl Sim {
             }
             views.push(r.view());
         }
-        self.checker
-            .check_converged(&views)
-            .map_err(|v| v.to_string())?;
+        self.checker.check_converged(&views).map_err(|v| v.to_string())?;
         for (&v, &index) in &self.acked {
             match l.entry(index).map(|e| &e.payload) {
                 Some(Payload::Normal(x)) if *x == v => {}
@@ -827,12 +757,7 @@ fn assert_safe_profile(p: Profile) -> Stats {
         &failures[..failures.len().min(3)]
     );
     // Non-vacuous: work was done and acknowledged.
-    assert!(
-        stats.acked > 1000 * SEEDS / 20,
-        "{}: only {} acked",
-        p.name,
-        stats.acked
-    );
+    assert!(stats.acked > 1000 * SEEDS / 20, "{}: only {} acked", p.name, stats.acked);
     assert!(stats.elections_won >= SEEDS, "{}", p.name);
     stats
 }
@@ -847,19 +772,13 @@ fn sim_lossy_network() {
 fn sim_crash_and_power_loss_with_sync_always() {
     let s = assert_safe_profile(CRASH);
     assert!(s.crashes > 0 && s.power_losses > 0);
-    assert!(
-        s.truncations > 0,
-        "coverage: some divergent suffix was truncated"
-    );
+    assert!(s.truncations > 0, "coverage: some divergent suffix was truncated");
 }
 
 #[test]
 fn sim_partitions() {
     let s = assert_safe_profile(PARTITION);
-    assert!(
-        s.partitions > 0 && s.truncations > 0 && s.lost_quorum_stepdowns > 0,
-        "{s:?}"
-    );
+    assert!(s.partitions > 0 && s.truncations > 0 && s.lost_quorum_stepdowns > 0, "{s:?}");
 }
 
 #[test]
@@ -871,9 +790,7 @@ fn sim_pauses() {
 #[test]
 fn sim_mixed() {
     let s = assert_safe_profile(MIXED);
-    assert!(
-        s.crashes > 0 && s.power_losses > 0 && s.partitions > 0 && s.pauses > 0 && s.transfers > 0
-    );
+    assert!(s.crashes > 0 && s.power_losses > 0 && s.partitions > 0 && s.pauses > 0 && s.transfers > 0);
 }
 
 /// Lazy fsync + power loss: the checker must catch lost acknowledged writes
@@ -882,18 +799,9 @@ fn sim_mixed() {
 #[test]
 fn sim_lazy_fsync_power_loss_loses_acked_writes() {
     let (stats, failures) = run_profile(LAZY);
-    let violations = failures
-        .iter()
-        .filter(|(_, _, f)| f.starts_with("Invariant"))
-        .count();
-    eprintln!(
-        "{}: {} of {SEEDS} seeds violated safety; {stats:?}",
-        LAZY.name, violations
-    );
-    assert!(
-        violations > 0,
-        "no seed lost data with a 10 s sync interval and power losses"
-    );
+    let violations = failures.iter().filter(|(_, _, f)| f.starts_with("Invariant")).count();
+    eprintln!("{}: {} of {SEEDS} seeds violated safety; {stats:?}", LAZY.name, violations);
+    assert!(violations > 0, "no seed lost data with a 10 s sync interval and power losses");
 }
 
 #[test]
@@ -920,14 +828,8 @@ fn sim_is_deterministic() {
 #[test]
 #[ignore]
 fn debug_one_seed() {
-    let seed: u64 = std::env::var("SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let n: u32 = std::env::var("N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+    let seed: u64 = std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let n: u32 = std::env::var("N").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
     let p = match std::env::var("PROFILE").as_deref() {
         Ok("crash") => CRASH,
         Ok("partition") => PARTITION,
@@ -963,10 +865,7 @@ fn debug_one_seed() {
 #[test]
 #[ignore]
 fn bench_throughput() {
-    let quiet = Profile {
-        name: "quiet",
-        ..BASE
-    };
+    let quiet = Profile { name: "quiet", ..BASE };
     let mut sim = Sim::new(1, 3, quiet);
     let started = std::time::Instant::now();
     // No faults; a proposal every 20..400 ms of simulated time, 10 minutes.

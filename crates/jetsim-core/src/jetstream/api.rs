@@ -252,12 +252,44 @@ impl StreamConfig {
 
 /// Fields nats-server 2.12's StreamConfig knows (strict JSON refuses others).
 const KNOWN_FIELDS: &[&str] = &[
-    "name", "description", "subjects", "retention", "max_consumers", "max_msgs", "max_bytes", "max_age",
-    "max_msgs_per_subject", "max_msg_size", "discard", "discard_new_per_subject", "storage", "num_replicas",
-    "no_ack", "template_owner", "duplicate_window", "placement", "mirror", "sources", "sealed", "deny_delete",
-    "deny_purge", "allow_rollup_hdrs", "allow_direct", "mirror_direct", "republish", "first_seq",
-    "subject_transform", "compression", "consumer_limits", "metadata", "allow_msg_ttl",
-    "subject_delete_marker_ttl", "allow_msg_counter", "allow_atomic", "allow_msg_schedules", "persist_mode",
+    "name",
+    "description",
+    "subjects",
+    "retention",
+    "max_consumers",
+    "max_msgs",
+    "max_bytes",
+    "max_age",
+    "max_msgs_per_subject",
+    "max_msg_size",
+    "discard",
+    "discard_new_per_subject",
+    "storage",
+    "num_replicas",
+    "no_ack",
+    "template_owner",
+    "duplicate_window",
+    "placement",
+    "mirror",
+    "sources",
+    "sealed",
+    "deny_delete",
+    "deny_purge",
+    "allow_rollup_hdrs",
+    "allow_direct",
+    "mirror_direct",
+    "republish",
+    "first_seq",
+    "subject_transform",
+    "compression",
+    "consumer_limits",
+    "metadata",
+    "allow_msg_ttl",
+    "subject_delete_marker_ttl",
+    "allow_msg_counter",
+    "allow_atomic",
+    "allow_msg_schedules",
+    "persist_mode",
     "pedantic",
 ];
 
@@ -281,7 +313,9 @@ fn unmarshal_err(field: &str, want: &str, got: &Value) -> ApiError {
         Value::Number(n) if numeric => format!("number {n}"),
         _ => kind.to_string(),
     };
-    ApiError::invalid_json(&format!("json: cannot unmarshal {kind} into Go struct field StreamConfigRequest.StreamConfig.{field} of type {want}"))
+    ApiError::invalid_json(&format!(
+        "json: cannot unmarshal {kind} into Go struct field StreamConfigRequest.StreamConfig.{field} of type {want}"
+    ))
 }
 
 fn get_int(m: &Map<String, Value>, k: &str, want: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
@@ -317,10 +351,9 @@ fn get_str<'a>(m: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>, Ap
 fn get_strs(m: &Map<String, Value>, k: &str) -> Result<Vec<String>, ApiError> {
     match m.get(k) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| v.as_str().map(String::from).ok_or_else(|| unmarshal_err(k, "string", v)))
-            .collect(),
+        Some(Value::Array(a)) => {
+            a.iter().map(|v| v.as_str().map(String::from).ok_or_else(|| unmarshal_err(k, "string", v))).collect()
+        }
         Some(v) => Err(unmarshal_err(k, "[]string", v)),
     }
 }
@@ -475,7 +508,9 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
     let v: Value = serde_json::from_slice(body).map_err(|e| json_err(&e))?;
     let Value::Object(m) = v else {
-        return Err(ApiError::invalid_json("json: cannot unmarshal non-object into Go value of type server.StreamConfigRequest"));
+        return Err(ApiError::invalid_json(
+            "json: cannot unmarshal non-object into Go value of type server.StreamConfigRequest",
+        ));
     };
     if let Some(k) = m.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
         return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
@@ -551,7 +586,10 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
             if let Some(k) = c.keys().find(|k| !["inactive_threshold", "max_ack_pending"].contains(&k.as_str())) {
                 return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
             }
-            (get_i64(c, "inactive_threshold")?.unwrap_or(0), get_int(c, "max_ack_pending", "int", i64::MIN, i64::MAX)?.unwrap_or(0))
+            (
+                get_i64(c, "inactive_threshold")?.unwrap_or(0),
+                get_int(c, "max_ack_pending", "int", i64::MIN, i64::MAX)?.unwrap_or(0),
+            )
         }
         Some(v) => return Err(unmarshal_err("consumer_limits", "server.StreamConsumerLimits", v)),
     };
@@ -570,8 +608,18 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
         Some(v) => return Err(unmarshal_err("metadata", "map[string]string", v)),
     }
     let flags = [
-        "no_ack", "sealed", "deny_delete", "deny_purge", "allow_rollup_hdrs", "allow_direct", "mirror_direct",
-        "discard_new_per_subject", "allow_msg_ttl", "allow_msg_counter", "allow_atomic", "allow_msg_schedules",
+        "no_ack",
+        "sealed",
+        "deny_delete",
+        "deny_purge",
+        "allow_rollup_hdrs",
+        "allow_direct",
+        "mirror_direct",
+        "discard_new_per_subject",
+        "allow_msg_ttl",
+        "allow_msg_counter",
+        "allow_atomic",
+        "allow_msg_schedules",
         "pedantic",
     ];
     for f in flags {
@@ -597,7 +645,9 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
         }
     }
     // Features jetsim does not model: refused rather than faked.
-    let unmodelled = |what: &str| Err(ApiError::invalid_config(&format!("{what} is not modelled by jetsim (nats-server 2.12 supports it)")));
+    let unmodelled = |what: &str| {
+        Err(ApiError::invalid_config(&format!("{what} is not modelled by jetsim (nats-server 2.12 supports it)")))
+    };
     let has_sources = m.get("sources").is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()));
     if has_mirror {
         // checkStreamCfg's mirror rules come first.
@@ -618,7 +668,9 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
         match m.get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Object(o)) => {
-                if let Some(f) = o.keys().find(|f| !["src", "dest"].contains(&f.as_str()) && !extra.contains(&f.as_str())) {
+                if let Some(f) =
+                    o.keys().find(|f| !["src", "dest"].contains(&f.as_str()) && !extra.contains(&f.as_str()))
+                {
                     return Err(ApiError::invalid_json(&format!("json: unknown field \"{f}\"")));
                 }
                 Ok(Some(o.clone()))
@@ -636,7 +688,11 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
                 return Err(ApiError::new(400, 10155, format!("stream transform source: invalid subject {src}")));
             }
             if !transform_valid(&src, &dest) {
-                return Err(ApiError::new(400, 10156, format!("stream transform: invalid mapping destination {dest:?}")));
+                return Err(ApiError::new(
+                    400,
+                    10156,
+                    format!("stream transform: invalid mapping destination {dest:?}"),
+                ));
             }
             Some((src, dest))
         }
@@ -673,13 +729,20 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
         return Err(ApiError::invalid_config("stream name is required and can not contain '.', '*', '>', '\\', '/'"));
     }
     if name.len() > crate::subject::MAX_ASSET_NAME_LEN {
-        return Err(ApiError::invalid_config(&format!("stream name is too long, maximum allowed is {}", crate::subject::MAX_ASSET_NAME_LEN)));
+        return Err(ApiError::invalid_config(&format!(
+            "stream name is too long, maximum allowed is {}",
+            crate::subject::MAX_ASSET_NAME_LEN
+        )));
     }
     if description.len() > MAX_DESCRIPTION_LEN {
-        return Err(ApiError::invalid_config(&format!("stream description is too long, maximum allowed is {MAX_DESCRIPTION_LEN}")));
+        return Err(ApiError::invalid_config(&format!(
+            "stream description is too long, maximum allowed is {MAX_DESCRIPTION_LEN}"
+        )));
     }
     if metadata.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() > MAX_METADATA_LEN {
-        return Err(ApiError::invalid_config(&format!("stream metadata exceeds maximum size of {MAX_METADATA_LEN} bytes")));
+        return Err(ApiError::invalid_config(&format!(
+            "stream metadata exceeds maximum size of {MAX_METADATA_LEN} bytes"
+        )));
     }
     let num_replicas = match replicas {
         None | Some(0) => 1,
@@ -752,11 +815,17 @@ fn parse_config(body: &[u8], name_in_subject: &str, create: bool) -> Result<Stre
         }
         if !no_ack {
             let collide = |ns: &str| crate::subject::subjects_collide(s, ns);
-            if (collide("$JS.>") || collide("$JSC.>") || collide("$NRG.>")) && !crate::subject::is_subset_match(s, "$JS.EVENT.>") {
-                return Err(ApiError::invalid_config("subjects that overlap with jetstream api require no-ack to be true"));
+            if (collide("$JS.>") || collide("$JSC.>") || collide("$NRG.>"))
+                && !crate::subject::is_subset_match(s, "$JS.EVENT.>")
+            {
+                return Err(ApiError::invalid_config(
+                    "subjects that overlap with jetstream api require no-ack to be true",
+                ));
             }
             if collide("$SYS.>") && !crate::subject::is_subset_match(s, "$SYS.ACCOUNT.>") {
-                return Err(ApiError::invalid_config("subjects that overlap with system api require no-ack to be true"));
+                return Err(ApiError::invalid_config(
+                    "subjects that overlap with system api require no-ack to be true",
+                ));
             }
         }
         // nats checks the later subjects while still at this one, so a
@@ -841,7 +910,10 @@ mod tests {
     #[test]
     fn config_defaults_and_errors() {
         let c = parse_stream_config(br#"{"name":"S","subjects":["a.>"],"num_replicas":3}"#, "S").unwrap();
-        assert_eq!((c.max_msgs, c.max_bytes, c.num_replicas, c.duplicate_window), (-1, -1, 3, DEFAULT_DUPLICATE_WINDOW));
+        assert_eq!(
+            (c.max_msgs, c.max_bytes, c.num_replicas, c.duplicate_window),
+            (-1, -1, 3, DEFAULT_DUPLICATE_WINDOW)
+        );
         assert_eq!(parse_stream_config(b"{", "S").unwrap_err().err_code, 10025);
         assert_eq!(parse_stream_config(b"[1]", "S").unwrap_err().err_code, 10025);
         let e = parse_stream_config(br#"{"name":"S","bogus":1}"#, "S").unwrap_err();
@@ -867,9 +939,16 @@ mod tests {
 
     #[test]
     fn go_escaping() {
-        assert_eq!(go_escape(br#"{"s":["a.>","<&>"]}"#.to_vec()), br#"{"s":["a.\u003e","\u003c\u0026\u003e"]}"#.to_vec());
+        assert_eq!(
+            go_escape(br#"{"s":["a.>","<&>"]}"#.to_vec()),
+            br#"{"s":["a.\u003e","\u003c\u0026\u003e"]}"#.to_vec()
+        );
         assert_eq!(go_escape("\u{2028}x".as_bytes().to_vec()), br"\u2028x".to_vec());
-        let cfg = parse_stream_config(br#"{"name":"S","subjects":["s.>"],"metadata":{"b":"1","_nats.ver":"x","A":"2"}}"#, "S").unwrap();
+        let cfg = parse_stream_config(
+            br#"{"name":"S","subjects":["s.>"],"metadata":{"b":"1","_nats.ver":"x","A":"2"}}"#,
+            "S",
+        )
+        .unwrap();
         let md = cfg.to_json()["metadata"].clone();
         assert_eq!(md.to_string(), r#"{"A":"2","_nats.level":"3","_nats.req.level":"0","_nats.ver":"2.12.8","b":"1"}"#);
     }

@@ -8,8 +8,8 @@
 //! Request bodies are untrusted: every malformed input becomes the nats API
 //! error (10025 invalid JSON, 10094 policy, ...), never a panic.
 
-use std::collections::VecDeque;
 use crate::vecmap::VecMap as BTreeMap; // sorted-Vec map: small maps, smaller wasm (see vecmap.rs)
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use serde::Serialize;
@@ -258,11 +258,40 @@ impl ConsumerConfig {
 
 /// Fields of nats-server 2.12's ConsumerConfig (strict JSON refuses others).
 const KNOWN_FIELDS: &[&str] = &[
-    "durable_name", "name", "description", "deliver_policy", "opt_start_seq", "opt_start_time", "ack_policy",
-    "ack_wait", "max_deliver", "backoff", "filter_subject", "filter_subjects", "replay_policy", "rate_limit_bps",
-    "sample_freq", "max_waiting", "max_ack_pending", "flow_control", "headers_only", "max_batch", "max_expires",
-    "max_bytes", "deliver_subject", "deliver_group", "idle_heartbeat", "inactive_threshold", "num_replicas",
-    "mem_storage", "direct", "metadata", "pause_until", "priority_groups", "priority_policy", "priority_timeout",
+    "durable_name",
+    "name",
+    "description",
+    "deliver_policy",
+    "opt_start_seq",
+    "opt_start_time",
+    "ack_policy",
+    "ack_wait",
+    "max_deliver",
+    "backoff",
+    "filter_subject",
+    "filter_subjects",
+    "replay_policy",
+    "rate_limit_bps",
+    "sample_freq",
+    "max_waiting",
+    "max_ack_pending",
+    "flow_control",
+    "headers_only",
+    "max_batch",
+    "max_expires",
+    "max_bytes",
+    "deliver_subject",
+    "deliver_group",
+    "idle_heartbeat",
+    "inactive_threshold",
+    "num_replicas",
+    "mem_storage",
+    "direct",
+    "metadata",
+    "pause_until",
+    "priority_groups",
+    "priority_policy",
+    "priority_timeout",
 ];
 
 fn type_err(field: &str, want: &str, got: &Value) -> ApiError {
@@ -311,7 +340,13 @@ fn string(m: &Map<String, Value>, k: &str) -> Result<String, ApiError> {
 /// (times before the virtual epoch become 0).
 pub fn parse_rfc3339(s: &str) -> Option<Time> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b't') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || (b[10] != b'T' && b[10] != b't')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse::<i64>().ok() };
@@ -364,7 +399,11 @@ pub fn parse_create_request(body: &[u8]) -> Result<CreateRequest, ApiError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         // Go unmarshals nothing into the zero request: the stream name is then
         // empty and does not match the subject.
-        return Ok(CreateRequest { stream_name: String::new(), config: empty_config(), action: Action::CreateOrUpdate });
+        return Ok(CreateRequest {
+            stream_name: String::new(),
+            config: empty_config(),
+            action: Action::CreateOrUpdate,
+        });
     }
     let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::invalid_json(&e.to_string()))?;
     let Value::Object(m) = v else {
@@ -406,9 +445,9 @@ pub fn parse_create_request(body: &[u8]) -> Result<CreateRequest, ApiError> {
         Some(Value::Object(c)) => parse_config(c)?,
         Some(v) => {
             return Err(ApiError::invalid_json(&format!(
-                "json: cannot unmarshal {} into Go struct field CreateConsumerRequest.config of type server.ConsumerConfig",
-                kind(v)
-            )))
+            "json: cannot unmarshal {} into Go struct field CreateConsumerRequest.config of type server.ConsumerConfig",
+            kind(v)
+        )))
         }
     };
     Ok(CreateRequest { stream_name, config, action })
@@ -492,7 +531,9 @@ fn parse_config(m: &Map<String, Value>) -> Result<ConsumerConfig, ApiError> {
             if a.len() > MAX_BACKOFF {
                 return Err(ApiError::invalid_config(&format!("jetsim accepts at most {MAX_BACKOFF} backoff values")));
             }
-            a.iter().map(|v| v.as_i64().ok_or_else(|| type_err("backoff", "time.Duration", v))).collect::<Result<_, _>>()?
+            a.iter()
+                .map(|v| v.as_i64().ok_or_else(|| type_err("backoff", "time.Duration", v)))
+                .collect::<Result<_, _>>()?
         }
         Some(v) => return Err(type_err("backoff", "[]time.Duration", v)),
     };
@@ -546,7 +587,8 @@ fn parse_config(m: &Map<String, Value>) -> Result<ConsumerConfig, ApiError> {
         return Err(ApiError::invalid_config("pause_until is not modelled by jetsim yet"));
     }
     if m.get("priority_groups").is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
-        || m.get("priority_policy").is_some_and(|v| !v.is_null() && v.as_str() != Some("none") && v.as_str() != Some(""))
+        || m.get("priority_policy")
+            .is_some_and(|v| !v.is_null() && v.as_str() != Some("none") && v.as_str() != Some(""))
     {
         return Err(ApiError::invalid_config("priority groups are not modelled by jetsim yet"));
     }
@@ -635,7 +677,11 @@ pub fn check_config(c: &ConsumerConfig, stream: &StreamConfig) -> Result<(), Api
         && c.num_replicas != 0
         && c.num_replicas != i64::from(stream.num_replicas)
     {
-        return Err(ApiError::new(400, 10134, "consumer config replicas must match interest retention stream's replicas"));
+        return Err(ApiError::new(
+            400,
+            10134,
+            "consumer config replicas must match interest retention stream's replicas",
+        ));
     }
     if c.backoff.iter().any(|&b| b < 0) {
         return Err(ApiError::new(400, 10184, "consumer backoff needs to be positive"));
@@ -647,7 +693,11 @@ pub fn check_config(c: &ConsumerConfig, stream: &StreamConfig) -> Result<(), Api
         return Err(ApiError::new(400, 10116, "max deliver is required to be > length of backoff values"));
     }
     if c.description.len() > MAX_DESCRIPTION_LEN {
-        return Err(ApiError::new(400, 10107, format!("consumer description is too long, maximum allowed is {MAX_DESCRIPTION_LEN}")));
+        return Err(ApiError::new(
+            400,
+            10107,
+            format!("consumer description is too long, maximum allowed is {MAX_DESCRIPTION_LEN}"),
+        ));
     }
     if c.is_push() {
         if !is_literal(&c.deliver_subject) {
@@ -670,7 +720,11 @@ pub fn check_config(c: &ConsumerConfig, stream: &StreamConfig) -> Result<(), Api
         }
     } else {
         if c.ack_policy == AckPolicy::None && stream.retention == "workqueue" {
-            return Err(ApiError::new(400, 10084, "consumer in pull mode requires explicit ack policy on workqueue stream"));
+            return Err(ApiError::new(
+                400,
+                10084,
+                "consumer in pull mode requires explicit ack policy on workqueue stream",
+            ));
         }
         if c.idle_heartbeat > 0 {
             return Err(ApiError::new(400, 10088, "consumer idle heartbeat requires a push based consumer"));
@@ -703,7 +757,11 @@ pub fn check_config(c: &ConsumerConfig, stream: &StreamConfig) -> Result<(), Api
         }
     }
     let bad_start = |dp: &str, start: &str| {
-        ApiError::new(400, 10094, format!("consumer delivery policy is deliver {dp}, but optional start {start} is also set"))
+        ApiError::new(
+            400,
+            10094,
+            format!("consumer delivery policy is deliver {dp}, but optional start {start} is also set"),
+        )
     };
     let not_set = |dp: &str, what: &str| {
         ApiError::new(400, 10094, format!("consumer delivery policy is deliver {dp}, but optional {what} is not set"))
@@ -817,15 +875,34 @@ pub struct ConsumerAssignment {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConsumerOp {
     /// The start position the first leader chose.
-    Start { sseq: u64, lss: Vec<u64> },
-    Delivered { dseq: u64, sseq: u64, dc: u64, ts: Time },
-    Ack { dseq: u64, sseq: u64, ts: Time },
+    Start {
+        sseq: u64,
+        lss: Vec<u64>,
+    },
+    Delivered {
+        dseq: u64,
+        sseq: u64,
+        dc: u64,
+        ts: Time,
+    },
+    Ack {
+        dseq: u64,
+        sseq: u64,
+        ts: Time,
+    },
     /// A pending message's redelivery clock moved (`+WPI`, `-NAK <delay>`).
-    Pending { sseq: u64, ts: Time, due: Option<Time> },
+    Pending {
+        sseq: u64,
+        ts: Time,
+        due: Option<Time>,
+    },
     /// A pull request joined (`add`) or left the leader's wait queue (nats
     /// `addPendingRequest` / `removePendingRequest`): followers remember the
     /// open ones, and a new leader tells them `409 Leadership Change`.
-    Request { reply: Rc<str>, add: bool },
+    Request {
+        reply: Rc<str>,
+        add: bool,
+    },
 }
 
 /// last_per_subject's skip list: sequences to deliver first, where to resume.
@@ -1307,9 +1384,18 @@ mod tests {
     #[test]
     fn defaults_match_nats() {
         let c = cfg(r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}"#).unwrap();
-        assert_eq!((c.ack_wait, c.max_deliver, c.max_waiting, c.max_ack_pending, c.inactive_threshold), (30 * SEC as i64, -1, 512, 1000, 0));
+        assert_eq!(
+            (c.ack_wait, c.max_deliver, c.max_waiting, c.max_ack_pending, c.inactive_threshold),
+            (30 * SEC as i64, -1, 512, 1000, 0)
+        );
         let j = serde_json::to_string(&c.to_json()).unwrap();
-        assert_eq!(j, format!(r#"{{"durable_name":"C","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0,"metadata":{{"_nats.level":"3","_nats.req.level":"0","_nats.ver":"{}"}}}}"#, crate::NATS_VERSION));
+        assert_eq!(
+            j,
+            format!(
+                r#"{{"durable_name":"C","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0,"metadata":{{"_nats.level":"3","_nats.req.level":"0","_nats.ver":"{}"}}}}"#,
+                crate::NATS_VERSION
+            )
+        );
         let e = cfg(r#"{"stream_name":"S","config":{}}"#).unwrap();
         assert_eq!((e.ack_policy, e.inactive_threshold, e.max_ack_pending), (AckPolicy::None, 5 * SEC as i64, 0));
         let b = cfg(r#"{"stream_name":"S","config":{"ack_policy":"explicit","backoff":[1000000000,5000000000],"max_deliver":3}}"#).unwrap();
@@ -1319,22 +1405,41 @@ mod tests {
     #[test]
     fn errors_match_nats() {
         let code = |b: &str| cfg(b).unwrap_err();
-        assert_eq!(code(r#"{"stream_name":"S","config":{"bogus":1}}"#).description, "invalid JSON: json: unknown field \"bogus\"");
-        assert_eq!(code(r#"{"stream_name":"S","config":{"ack_policy":"foo"}}"#).description, r#"invalid JSON: can not unmarshal "\"foo\"""#);
+        assert_eq!(
+            code(r#"{"stream_name":"S","config":{"bogus":1}}"#).description,
+            "invalid JSON: json: unknown field \"bogus\""
+        );
+        assert_eq!(
+            code(r#"{"stream_name":"S","config":{"ack_policy":"foo"}}"#).description,
+            r#"invalid JSON: can not unmarshal "\"foo\"""#
+        );
         assert_eq!(
             code(r#"{"stream_name":"S","config":{"ack_wait":"x"}}"#).description,
             "invalid JSON: json: cannot unmarshal string into Go struct field ConsumerConfig.config.ack_wait of type time.Duration"
         );
         let e = code(r#"{"stream_name":"S","config":{"deliver_policy":"by_start_sequence"}}"#);
-        assert_eq!((e.err_code, e.description.as_str()), (10094, "consumer delivery policy is deliver by start sequence, but optional start sequence is not set"));
+        assert_eq!(
+            (e.err_code, e.description.as_str()),
+            (10094, "consumer delivery policy is deliver by start sequence, but optional start sequence is not set")
+        );
         assert_eq!(code(r#"{"stream_name":"S","config":{"deliver_policy":"last_per_subject"}}"#).err_code, 10094);
-        assert_eq!(code(r#"{"stream_name":"S","config":{"ack_policy":"explicit","backoff":[1,2,3],"max_deliver":2}}"#).err_code, 10116);
+        assert_eq!(
+            code(r#"{"stream_name":"S","config":{"ack_policy":"explicit","backoff":[1,2,3],"max_deliver":2}}"#)
+                .err_code,
+            10116
+        );
         assert_eq!(code(r#"{"stream_name":"S","config":{"deliver_subject":"s.x"}}"#).err_code, 10081);
         assert_eq!(code(r#"{"stream_name":"S","config":{"deliver_subject":"d.*"}}"#).err_code, 10079);
-        assert_eq!(code(r#"{"stream_name":"S","config":{"deliver_subject":"d","idle_heartbeat":1000}}"#).err_code, 10083);
+        assert_eq!(
+            code(r#"{"stream_name":"S","config":{"deliver_subject":"d","idle_heartbeat":1000}}"#).err_code,
+            10083
+        );
         assert_eq!(code(r#"{"stream_name":"S","config":{"idle_heartbeat":1000000000}}"#).err_code, 10088);
         assert_eq!(code(r#"{"stream_name":"S","config":{"deliver_subject":"d","flow_control":true}}"#).err_code, 10108);
-        assert_eq!(code(r#"{"stream_name":"S","config":{"filter_subject":"s.a","filter_subjects":["s.b"]}}"#).err_code, 10136);
+        assert_eq!(
+            code(r#"{"stream_name":"S","config":{"filter_subject":"s.a","filter_subjects":["s.b"]}}"#).err_code,
+            10136
+        );
         assert_eq!(code(r#"{"stream_name":"S","config":{"filter_subjects":["s.>","s.a"]}}"#).err_code, 10138);
         assert_eq!(code(r#"{"stream_name":"S","config":{"durable_name":"A","name":"B"}}"#).err_code, 10132);
         assert_eq!(code(r#"{"stream_name":"S","config":{"num_replicas":3}}"#).err_code, 10126);

@@ -78,7 +78,10 @@ fn parse_pull(body: &[u8]) -> Result<PullRequest, String> {
             match m.get(k) {
                 None | Some(Value::Null) => Ok(0),
                 Some(v) => v.as_i64().ok_or_else(|| {
-                    format!("json: cannot unmarshal {} into Go struct field JSApiConsumerGetNextRequest.{k} of type {ty}", kind(v))
+                    format!(
+                        "json: cannot unmarshal {} into Go struct field JSApiConsumerGetNextRequest.{k} of type {ty}",
+                        kind(v)
+                    )
                 }),
             }
         };
@@ -198,12 +201,16 @@ impl Server {
     ) {
         let rc = |s: &str| -> Rc<str> { Rc::from(s) };
         let (short, who): (&str, Who) = match toks {
-            ["CONSUMER", "CREATE", _, ..] | ["CONSUMER", "DURABLE", "CREATE", ..] => ("consumer_create_response", Who::Meta),
+            ["CONSUMER", "CREATE", _, ..] | ["CONSUMER", "DURABLE", "CREATE", ..] => {
+                ("consumer_create_response", Who::Meta)
+            }
             ["CONSUMER", "DELETE", _, _] => ("consumer_delete_response", Who::Meta),
             ["CONSUMER", "NAMES", _] => ("consumer_names_response", Who::Meta),
             ["CONSUMER", "LIST", s] => ("consumer_list_response", Who::List(rc(s))),
             ["CONSUMER", "INFO", s, c] => ("consumer_info_response", Who::Leader(rc(s), rc(c))),
-            ["CONSUMER", "LEADER", "STEPDOWN", s, c] => ("consumer_leader_stepdown_response", Who::Leader(rc(s), rc(c))),
+            ["CONSUMER", "LEADER", "STEPDOWN", s, c] => {
+                ("consumer_leader_stepdown_response", Who::Leader(rc(s), rc(c)))
+            }
             // Pull requests go to the consumer leader's own subscription.
             ["CONSUMER", "MSG", "NEXT", ..] => return,
             _ => {
@@ -294,7 +301,10 @@ impl Server {
                         self.js_consumer_stepdown(ctx, &s, &c, payload, short)
                     };
                     self.js_reply(ctx, reply, body, false);
-                } else if cons.group.as_ref().is_some_and(|g| g.leaderless(cons.assignment.peers.len(), ctx.now, js.started, lq))
+                } else if cons
+                    .group
+                    .as_ref()
+                    .is_some_and(|g| g.leaderless(cons.assignment.peers.len(), ctx.now, js.started, lq))
                     || meta_leaderless
                 {
                     // Members of a leaderless group answer CONSUMER.INFO with 503.
@@ -310,8 +320,16 @@ impl Server {
     /// (the stream's leader stays), to the peer an optional `{"placement":
     /// ...}` body picks; an R1 consumer (no Raft node in nats) answers
     /// success and stays.
-    fn js_consumer_stepdown(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>, payload: &Bytes, short: &str) -> Vec<u8> {
-        let success = || serde_json::to_vec(&json!({"type": response_type(short), "success": true})).unwrap_or_default();
+    fn js_consumer_stepdown(
+        &mut self,
+        ctx: &mut Ctx,
+        stream: &Rc<str>,
+        name: &Rc<str>,
+        payload: &Bytes,
+        short: &str,
+    ) -> Vec<u8> {
+        let success =
+            || serde_json::to_vec(&json!({"type": response_type(short), "success": true})).unwrap_or_default();
         let placement = match super::dispatch::parse_stepdown_request(payload) {
             Ok(p) => p,
             Err(e) => return error_response(short, &e),
@@ -321,7 +339,14 @@ impl Server {
         let Some(g) = c.group.as_ref().filter(|_| c.assignment.peers.len() > 1) else { return success() };
         let preferred = match placement {
             None => None,
-            Some(p) => match super::dispatch::stepdown_target(&js.opts.peers, g.raft.peers(), ctx.me, &self.routes, &p, ctx.rng) {
+            Some(p) => match super::dispatch::stepdown_target(
+                &js.opts.peers,
+                g.raft.peers(),
+                ctx.me,
+                &self.routes,
+                &p,
+                ctx.rng,
+            ) {
                 Ok(t) => Some(t),
                 Err(e) => return error_response(short, &e),
             },
@@ -351,7 +376,11 @@ impl Server {
         // ccNew: CREATE.<s>.<c>[.<filter>].
         let (legacy_eph, legacy_dur) = (toks.len() == 3 && toks[1] == "CREATE", toks[1] == "DURABLE");
         if legacy_dur && toks.len() != 5 {
-            return Err(ApiError::new(400, 10016, "consumer expected to be durable but no durable name set in subject"));
+            return Err(ApiError::new(
+                400,
+                10016,
+                "consumer expected to be durable but no durable name set in subject",
+            ));
         }
         let (stream, cname, filter) = if legacy_dur {
             (toks[3], toks[4], String::new())
@@ -368,25 +397,49 @@ impl Server {
         }
         if legacy_dur {
             if req.config.durable.is_empty() {
-                return Err(ApiError::new(400, 10018, "consumer expected to be durable but a durable name was not set"));
+                return Err(ApiError::new(
+                    400,
+                    10018,
+                    "consumer expected to be durable but a durable name was not set",
+                ));
             }
             if cname != req.config.durable {
-                return Err(ApiError::new(400, 10017, "consumer name in subject does not match durable name in request"));
+                return Err(ApiError::new(
+                    400,
+                    10017,
+                    "consumer name in subject does not match durable name in request",
+                ));
             }
             req.config.name = cname.to_string();
         } else if !legacy_eph {
             if !req.config.durable.is_empty() && cname != req.config.durable {
-                return Err(ApiError::new(400, 10017, "consumer name in subject does not match durable name in request"));
+                return Err(ApiError::new(
+                    400,
+                    10017,
+                    "consumer name in subject does not match durable name in request",
+                ));
             }
             req.config.name = cname.to_string();
         } else if !req.config.durable.is_empty() {
-            return Err(ApiError::new(400, 10020, "consumer expected to be ephemeral but a durable name was set in request"));
+            return Err(ApiError::new(
+                400,
+                10020,
+                "consumer expected to be ephemeral but a durable name was set in request",
+            ));
         }
         if !filter.is_empty() && !req.config.filter_subjects.is_empty() {
-            return Err(ApiError::new(400, 10137, "consumer with multiple subject filters cannot use subject based API"));
+            return Err(ApiError::new(
+                400,
+                10137,
+                "consumer with multiple subject filters cannot use subject based API",
+            ));
         }
         if !filter.is_empty() && req.config.filter_subject != filter {
-            return Err(ApiError::new(400, 10131, "Consumer create request did not match filtered subject from create subject"));
+            return Err(ApiError::new(
+                400,
+                10131,
+                "Consumer create request did not match filtered subject from create subject",
+            ));
         }
         let js = self.js.as_ref().ok_or_else(ApiError::cluster_unavailable)?;
         let skey: Rc<str> = Rc::from(stream);
@@ -398,7 +451,8 @@ impl Server {
         let oname: String = if !cfg.name.is_empty() { cfg.name.clone() } else { cfg.durable.clone() };
         let existing = (!oname.is_empty()).then(|| r.consumers.get(oname.as_str())).flatten();
         if req.action != Action::Update && existing.is_none() {
-            let maxc = if scfg.max_consumers > 0 { scfg.max_consumers as usize } else { consumer::MAX_CONSUMERS_PER_STREAM };
+            let maxc =
+                if scfg.max_consumers > 0 { scfg.max_consumers as usize } else { consumer::MAX_CONSUMERS_PER_STREAM };
             if r.consumers.len() >= maxc.min(consumer::MAX_CONSUMERS_PER_STREAM) {
                 return Err(ApiError::new(400, 10026, "maximum consumers limit reached"));
             }
@@ -414,7 +468,9 @@ impl Server {
                 let want = if cfg.num_replicas <= 0 { r.assignment.peers.len() } else { cfg.num_replicas as usize };
                 if want != c.assignment.peers.len() {
                     // nats moves the consumer to a new peer set; not modelled.
-                    return Err(ApiError::invalid_config("changing a consumer's num_replicas is not modelled by jetsim yet"));
+                    return Err(ApiError::invalid_config(
+                        "changing a consumer's num_replicas is not modelled by jetsim yet",
+                    ));
                 }
                 let a = &c.assignment;
                 (a.name.clone(), a.created, Some((a.group.clone(), a.peers.clone(), a.preferred)))
@@ -429,12 +485,18 @@ impl Server {
                     }
                     let mine = cfg.filters();
                     if mine.is_empty() && !r.consumers.is_empty() {
-                        return Err(ApiError::new(400, 10099, "multiple non-filtered consumers not allowed on workqueue stream"));
+                        return Err(ApiError::new(
+                            400,
+                            10099,
+                            "multiple non-filtered consumers not allowed on workqueue stream",
+                        ));
                     }
                     for o in r.consumers.values() {
                         // nats `partitionUnique`: an unfiltered consumer collides with all.
                         let theirs = o.assignment.config.filters();
-                        if theirs.is_empty() || theirs.iter().any(|p| mine.iter().any(|m| crate::subject::subjects_collide(m, p))) {
+                        if theirs.is_empty()
+                            || theirs.iter().any(|p| mine.iter().any(|m| crate::subject::subjects_collide(m, p)))
+                        {
                             return Err(ApiError::new(400, 10100, "filtered consumer not unique on workqueue stream"));
                         }
                     }
@@ -461,7 +523,16 @@ impl Server {
             Some(p) => p,
             None => self.js_consumer_place(ctx, &skey, &cfg)?,
         };
-        let ca = ConsumerAssignment { stream: skey, name, config: cfg, created, reply: reply.cloned(), group, peers, preferred };
+        let ca = ConsumerAssignment {
+            stream: skey,
+            name,
+            config: cfg,
+            created,
+            reply: reply.cloned(),
+            group,
+            peers,
+            preferred,
+        };
         self.js_meta_propose(ctx, JsEntry::AddConsumer(Rc::new(ca)), None)?;
         Ok(None)
     }
@@ -484,11 +555,16 @@ impl Server {
         let scfg = &r.assignment.config;
         let mem = cfg.mem_storage || scfg.storage_memory;
         let me = ctx.me;
-        let active: Vec<crate::trace::Endpoint> = speers.iter().copied().filter(|p| *p == me || self.routes.contains(p)).collect();
+        let active: Vec<crate::trace::Endpoint> =
+            speers.iter().copied().filter(|p| *p == me || self.routes.contains(p)).collect();
         // nats `ConsumerConfig.replicas`: 0 → the stream's, except an
         // old-style ephemeral (no durable name) on a limits stream: R1.
         let n = if cfg.num_replicas <= 0 {
-            if cfg.durable.is_empty() && scfg.retention == "limits" { 1 } else { speers.len() }
+            if cfg.durable.is_empty() && scfg.retention == "limits" {
+                1
+            } else {
+                speers.len()
+            }
         } else {
             cfg.num_replicas as usize
         };
@@ -523,7 +599,13 @@ impl Server {
         Ok((group, peers, preferred))
     }
 
-    fn js_consumer_delete(&mut self, ctx: &mut Ctx, stream: &str, name: &str, reply: Option<&Rc<str>>) -> Result<Option<Vec<u8>>, ApiError> {
+    fn js_consumer_delete(
+        &mut self,
+        ctx: &mut Ctx,
+        stream: &str,
+        name: &str,
+        reply: Option<&Rc<str>>,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
         let js = self.js.as_ref().ok_or_else(ApiError::cluster_unavailable)?;
         let r = js.streams.get(stream).ok_or_else(ApiError::stream_not_found)?;
         if !r.consumers.contains_key(name) {
@@ -554,7 +636,9 @@ impl Server {
                 .iter()
                 .skip(offset)
                 .take(256)
-                .map(|n| serde_json::from_slice(&self.js_consumer_info_json(ctx, &stream, n, "-")).unwrap_or(Value::Null))
+                .map(|n| {
+                    serde_json::from_slice(&self.js_consumer_info_json(ctx, &stream, n, "-")).unwrap_or(Value::Null)
+                })
                 .collect();
             let v = json!({"type": response_type(short), "total": total, "offset": offset, "limit": 256, "consumers": infos});
             serde_json::to_vec(&v).unwrap_or_default()
@@ -653,7 +737,8 @@ impl Server {
         }
         if let Some(storage) = start {
             let config = base.with_preferred_leader(Some(ca.preferred));
-            let (raft, out) = jetsim_raft::Raft::new(me, ca.peers.clone(), config, storage, ctx.now, &mut super::Ent(ctx.rng));
+            let (raft, out) =
+                jetsim_raft::Raft::new(me, ca.peers.clone(), config, storage, ctx.now, &mut super::Ent(ctx.rng));
             let Some(js) = self.js.as_mut() else { return };
             js.cgroups.insert(ca.group.clone(), (ca.stream.clone(), ca.name.clone()));
             if let Some(c) = js.streams.get_mut(&ca.stream).and_then(|r| r.consumers.get_mut(&ca.name)) {
@@ -668,7 +753,14 @@ impl Server {
 
     /// A Raft event of a consumer group: leadership comes and goes (nats
     /// `processConsumerLeaderChange` → `setLeader`).
-    pub(super) fn js_consumer_event(&mut self, ctx: &mut Ctx, group: &Rc<str>, stream: &Rc<str>, name: &Rc<str>, ev: jetsim_raft::RaftEvent) {
+    pub(super) fn js_consumer_event(
+        &mut self,
+        ctx: &mut Ctx,
+        group: &Rc<str>,
+        stream: &Rc<str>,
+        name: &Rc<str>,
+        ev: jetsim_raft::RaftEvent,
+    ) {
         use crate::trace::TraceKind;
         use jetsim_raft::RaftEvent;
         match &ev {
@@ -678,7 +770,9 @@ impl Server {
                 }
             }
             RaftEvent::LeaderReady { .. } => self.js_consumer_became_leader(ctx, stream, name),
-            RaftEvent::BecameFollower { .. } | RaftEvent::SteppedDown { .. } => self.js_consumer_lost(ctx, stream, name),
+            RaftEvent::BecameFollower { .. } | RaftEvent::SteppedDown { .. } => {
+                self.js_consumer_lost(ctx, stream, name)
+            }
             _ => {}
         }
         if let Some(event) = super::raft_note(ev) {
@@ -751,15 +845,18 @@ impl Server {
         let Some(c) = js.streams.get_mut(stream).and_then(|r| r.consumers.get_mut(name)) else { return };
         c.subs.extend(ids.iter().cloned());
         let create = c.create_reply.take();
-        let start = (fresh && c.started).then(|| {
-            ConsumerOp::Start { sseq: c.sseq, lss: c.lss.as_ref().map(|(s, _)| s.iter().copied().collect()).unwrap_or_default() }
+        let start = (fresh && c.started).then(|| ConsumerOp::Start {
+            sseq: c.sseq,
+            lss: c.lss.as_ref().map(|(s, _)| s.iter().copied().collect()).unwrap_or_default(),
         });
         for (id, s) in ids {
             self.internal_sub(ctx, &s, id);
         }
         // Push: is the deliver subject bound (nats registers for interest
         // notifications when it becomes leader, before answering)?
-        let push = self.js_consumer_mut(stream, name).map(|c| (c.config().deliver_subject.clone(), c.config().deliver_group.clone()));
+        let push = self
+            .js_consumer_mut(stream, name)
+            .map(|c| (c.config().deliver_subject.clone(), c.config().deliver_group.clone()));
         if let Some((ds, group)) = push.filter(|(ds, _)| !ds.is_empty()) {
             let bound = self.has_exact_interest(&ds, (!group.is_empty()).then_some(group.as_str()));
             if let Some(c) = self.js_consumer_mut(stream, name) {
@@ -780,7 +877,13 @@ impl Server {
     }
 
     /// A committed consumer delete (every server).
-    pub(super) fn js_apply_delete_consumer(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>, pending: Option<Pending>) {
+    pub(super) fn js_apply_delete_consumer(
+        &mut self,
+        ctx: &mut Ctx,
+        stream: &Rc<str>,
+        name: &Rc<str>,
+        pending: Option<Pending>,
+    ) {
         let waiting: Vec<Rc<str>> = self
             .js
             .as_ref()
@@ -843,7 +946,10 @@ impl Server {
             })
             .unwrap_or(false);
         // nats `checkPendingRequests`: the requests the old leader had open.
-        let prm: Vec<Rc<str>> = self.js_consumer_mut(stream, name).map(|c| std::mem::take(&mut c.prm).into_iter().collect()).unwrap_or_default();
+        let prm: Vec<Rc<str>> = self
+            .js_consumer_mut(stream, name)
+            .map(|c| std::mem::take(&mut c.prm).into_iter().collect())
+            .unwrap_or_default();
         for reply in prm {
             self.internal_publish(ctx, &reply, Some(&status(409, "Leadership Change")), Bytes::new());
         }
@@ -863,7 +969,8 @@ impl Server {
         if now == c.told_requests {
             return;
         }
-        let mut ops: Vec<ConsumerOp> = c.told_requests.difference(&now).map(|r| ConsumerOp::Request { reply: r.clone(), add: false }).collect();
+        let mut ops: Vec<ConsumerOp> =
+            c.told_requests.difference(&now).map(|r| ConsumerOp::Request { reply: r.clone(), add: false }).collect();
         ops.extend(now.difference(&c.told_requests).map(|r| ConsumerOp::Request { reply: r.clone(), add: true }));
         c.told_requests = now;
         for op in ops {
@@ -1058,7 +1165,13 @@ impl Server {
 
     /// Publish a consumer advisory (nats `sendAdvisory`: only when someone
     /// listens): `type`, `id`, `timestamp`, then the fields `fill` adds.
-    fn js_consumer_advisory(&mut self, ctx: &mut Ctx, subject: &str, kind: &str, fill: impl FnOnce(&mut serde_json::Map<String, Value>)) {
+    fn js_consumer_advisory(
+        &mut self,
+        ctx: &mut Ctx,
+        subject: &str,
+        kind: &str,
+        fill: impl FnOnce(&mut serde_json::Map<String, Value>),
+    ) {
         if !self.has_interest(subject) {
             return;
         }
@@ -1105,7 +1218,10 @@ impl Server {
                     if cfg.max_batch > 0 && p.batch > cfg.max_batch {
                         Some(status(409, &format!("Exceeded MaxRequestBatch of {}", cfg.max_batch)))
                     } else if p.expires > 0 && cfg.max_expires > 0 && p.expires > cfg.max_expires {
-                        Some(status(409, &format!("Exceeded MaxRequestExpires of {}", consumer::go_duration(cfg.max_expires))))
+                        Some(status(
+                            409,
+                            &format!("Exceeded MaxRequestExpires of {}", consumer::go_duration(cfg.max_expires)),
+                        ))
                     } else if p.max_bytes > 0 && cfg.max_bytes > 0 && p.max_bytes > cfg.max_bytes {
                         Some(status(409, &format!("Exceeded MaxRequestMaxBytes of {}", cfg.max_bytes)))
                     } else if p.no_wait && pending_msgs == 0 && p.expires <= 0 {
@@ -1143,7 +1259,15 @@ impl Server {
 
     /// An ack on `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>`
     /// (nats `processAck`).
-    fn js_consumer_ack(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>, subject: &str, reply: Option<&Rc<str>>, body: &Bytes) {
+    fn js_consumer_ack(
+        &mut self,
+        ctx: &mut Ctx,
+        stream: &Rc<str>,
+        name: &Rc<str>,
+        subject: &str,
+        reply: Option<&Rc<str>>,
+        body: &Bytes,
+    ) {
         let toks: Vec<&str> = subject.split('.').collect();
         if toks.len() != 9 {
             return;
@@ -1158,7 +1282,12 @@ impl Server {
         {
             let Some(c) = self.js_consumer_mut(stream, name) else { return };
             c.last_activity = now;
-            if body.is_empty() || body == b"+ACK" || body == b"+OK" || body.starts_with(b"+NXT") || body.starts_with(b"+TERM") {
+            if body.is_empty()
+                || body == b"+ACK"
+                || body == b"+OK"
+                || body.starts_with(b"+NXT")
+                || body.starts_with(b"+TERM")
+            {
                 if c.record_ack(sseq, dseq, now) {
                     op = Some(ConsumerOp::Ack { dseq, sseq, ts: now });
                 } else {
@@ -1177,7 +1306,10 @@ impl Server {
                     } else if arg[0] == b'{' {
                         serde_json::from_slice::<Value>(arg).ok().and_then(|v| v.get("delay").and_then(Value::as_i64))
                     } else {
-                        std::str::from_utf8(arg).ok().and_then(|s| crate::time::parse_duration(s).ok()).map(|d| d as i64)
+                        std::str::from_utf8(arg)
+                            .ok()
+                            .and_then(|s| crate::time::parse_duration(s).ok())
+                            .map(|d| d as i64)
                     };
                     match delay {
                         Some(d) => {
@@ -1260,7 +1392,8 @@ impl Server {
                 c.config().is_push().then(|| Rc::<str>::from(c.config().deliver_subject.as_str()))
             };
             if let Some(ds) = &push_subject {
-                let group = self.js_consumer_mut(stream, name).map(|c| c.config().deliver_group.clone()).unwrap_or_default();
+                let group =
+                    self.js_consumer_mut(stream, name).map(|c| c.config().deliver_group.clone()).unwrap_or_default();
                 let active = self.has_exact_interest(ds, (!group.is_empty()).then_some(group.as_str()));
                 let Some(c) = self.js_consumer_mut(stream, name) else { return };
                 if active && !c.active {
@@ -1346,7 +1479,8 @@ impl Server {
             let pending_after = c.num_pending(store);
             let dseq = c.dseq;
             let ts_ns = UNIX_OFFSET_NS.saturating_add(msg.ts);
-            let ack: Rc<str> = Rc::from(format!("$JS.ACK.{stream}.{name}.{dc}.{seq}.{dseq}.{ts_ns}.{pending_after}").as_str());
+            let ack: Rc<str> =
+                Rc::from(format!("$JS.ACK.{stream}.{name}.{dc}.{seq}.{dseq}.{ts_ns}.{pending_after}").as_str());
             let (hdr, data) = if cfg.headers_only {
                 let mut h = match &msg.hdr {
                     Some(h) if h.len() >= 4 => h[..h.len() - 2].to_vec(),
@@ -1413,7 +1547,12 @@ impl Server {
                 }
                 let more = !c.waiting.is_empty();
                 for (reply, n, b) in too_big {
-                    self.internal_publish(ctx, &reply, Some(&status_pending(409, "Message Size Exceeds MaxBytes", n, b)), Bytes::new());
+                    self.internal_publish(
+                        ctx,
+                        &reply,
+                        Some(&status_pending(409, "Message Size Exceeds MaxBytes", n, b)),
+                        Bytes::new(),
+                    );
                 }
                 self.js_consumer_process_waiting(ctx, stream, name, false, false);
                 // An expired request at the front was dropped: try the next one.
@@ -1429,14 +1568,29 @@ impl Server {
                 c.pbytes += sz as u64;
             }
             let need_fc = push_subject.is_some() && cfg.flow_control && c.fcid.is_none() && c.pbytes > c.fc_window / 2;
-            let op = (cfg.ack_policy != AckPolicy::None).then_some(ConsumerOp::Delivered { dseq, sseq: seq, dc, ts: now });
+            let op =
+                (cfg.ack_policy != AckPolicy::None).then_some(ConsumerOp::Delivered { dseq, sseq: seq, dc, ts: now });
             for (reply, n, b) in too_big {
-                self.internal_publish(ctx, &reply, Some(&status_pending(409, "Message Size Exceeds MaxBytes", n, b)), Bytes::new());
+                self.internal_publish(
+                    ctx,
+                    &reply,
+                    Some(&status_pending(409, "Message Size Exceeds MaxBytes", n, b)),
+                    Bytes::new(),
+                );
             }
             if op.is_some() && !cfg.flow_control && replicated {
                 // nats `addReplicatedQueuedMsg`: sent when the op commits.
                 if let Some(c) = self.js_consumer_mut(stream, name) {
-                    c.held.insert(seq, consumer::Outgoing { to: target.clone(), subject: msg.subject.clone(), reply: Some(ack.clone()), hdr: hdr.clone(), data: data.clone() });
+                    c.held.insert(
+                        seq,
+                        consumer::Outgoing {
+                            to: target.clone(),
+                            subject: msg.subject.clone(),
+                            reply: Some(ack.clone()),
+                            hdr: hdr.clone(),
+                            data: data.clone(),
+                        },
+                    );
                     c.held_requests.insert(target.clone(), (seq, None));
                 }
             } else {
@@ -1478,10 +1632,11 @@ impl Server {
     /// heartbeats due (else only expiry).
     fn js_consumer_process_waiting(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>, eos: bool, full: bool) {
         let now = ctx.now;
-        let replies: Vec<Rc<str>> = match self.js.as_ref().and_then(|js| js.streams.get(stream)).and_then(|r| r.consumers.get(name)) {
-            Some(c) if !c.waiting.is_empty() => c.waiting.iter().map(|w| w.reply.clone()).collect(),
-            _ => return,
-        };
+        let replies: Vec<Rc<str>> =
+            match self.js.as_ref().and_then(|js| js.streams.get(stream)).and_then(|r| r.consumers.get(name)) {
+                Some(c) if !c.waiting.is_empty() => c.waiting.iter().map(|w| w.reply.clone()).collect(),
+                _ => return,
+            };
         let interest: Vec<bool> = replies.iter().map(|r| !full || self.has_interest(r)).collect();
         let mut sends: Vec<(Rc<str>, Bytes)> = Vec::new();
         let Some(c) = self.js_consumer_mut(stream, name) else { return };
@@ -1533,7 +1688,12 @@ impl Server {
     /// inactivity.
     pub(super) fn js_consumer_timer(&mut self, ctx: &mut Ctx, stream: &Rc<str>, name: &Rc<str>) {
         let now = ctx.now;
-        let leads = self.js.as_ref().and_then(|js| js.streams.get(stream)).and_then(|r| r.consumers.get(name)).is_some_and(|c| c.is_leader());
+        let leads = self
+            .js
+            .as_ref()
+            .and_then(|js| js.streams.get(stream))
+            .and_then(|r| r.consumers.get(name))
+            .is_some_and(|c| c.is_leader());
         let mut hb: Option<(Rc<str>, Bytes)> = None;
         let mut delete = false;
         let mut maxed: Vec<(u64, u64)> = Vec::new();
@@ -1594,7 +1754,11 @@ impl Server {
                 hb = Some((Rc::from(cfg.deliver_subject.as_str()), Bytes::from(h)));
             }
             let idle = if cfg.is_push() { !c.active } else { c.waiting.is_empty() };
-            if cfg.inactive_threshold > 0 && idle && !c.delete_requested && now >= c.last_activity + cfg.inactive_threshold as u64 {
+            if cfg.inactive_threshold > 0
+                && idle
+                && !c.delete_requested
+                && now >= c.last_activity + cfg.inactive_threshold as u64
+            {
                 c.delete_requested = true;
                 delete = true;
             }

@@ -20,7 +20,14 @@ enum Who {
 }
 
 impl Server {
-    pub(crate) fn js_api(&mut self, ctx: &mut Ctx, subject: &Rc<str>, reply: Option<&Rc<str>>, payload: &Bytes, from_client: bool) {
+    pub(crate) fn js_api(
+        &mut self,
+        ctx: &mut Ctx,
+        subject: &Rc<str>,
+        reply: Option<&Rc<str>>,
+        payload: &Bytes,
+        from_client: bool,
+    ) {
         let Some(rest) = subject.strip_prefix("$JS.API.") else { return };
         let toks: Vec<&str> = rest.split('.').collect();
         if toks.first() == Some(&"CONSUMER") {
@@ -124,7 +131,13 @@ impl Server {
 
     /// Send an API handler's result: its body, nothing (answered later or by
     /// another server), or its error as a `short` response (counted).
-    pub(super) fn js_answer(&mut self, ctx: &mut Ctx, reply: Option<&Rc<str>>, short: &str, result: Result<Option<Vec<u8>>, ApiError>) {
+    pub(super) fn js_answer(
+        &mut self,
+        ctx: &mut Ctx,
+        reply: Option<&Rc<str>>,
+        short: &str,
+        result: Result<Option<Vec<u8>>, ApiError>,
+    ) {
         match result {
             Ok(Some(body)) => self.js_reply(ctx, reply, body, false),
             Ok(None) => {}
@@ -146,7 +159,15 @@ impl Server {
         }
     }
 
-    fn js_meta_request(&mut self, ctx: &mut Ctx, op: &str, name: &str, reply: Option<&Rc<str>>, payload: &Bytes, short: &str) {
+    fn js_meta_request(
+        &mut self,
+        ctx: &mut Ctx,
+        op: &str,
+        name: &str,
+        reply: Option<&Rc<str>>,
+        payload: &Bytes,
+        short: &str,
+    ) {
         let result: Result<Option<Vec<u8>>, ApiError> = match op {
             "info" => Ok(Some(self.js_account_info())),
             "names" | "list" => match parse_paged(payload, &["offset", "subject"]) {
@@ -160,7 +181,11 @@ impl Server {
                                 .iter()
                                 .filter(|(_, r)| {
                                     filter.is_empty()
-                                        || r.assignment.config.subjects.iter().any(|s| crate::subject::subjects_collide(&filter, s))
+                                        || r.assignment
+                                            .config
+                                            .subjects
+                                            .iter()
+                                            .any(|s| crate::subject::subjects_collide(&filter, s))
                                 })
                                 .map(|(k, _)| k.to_string())
                                 .collect()
@@ -200,7 +225,9 @@ impl Server {
                 let r = g.raft.step_down(ctx.now, None, &mut Ent(ctx.rng), &mut out);
                 self.js_output(ctx, &gname, out);
                 match r {
-                    Ok(_) => Ok(Some(serde_json::to_vec(&json!({"type": response_type(short), "success": true})).unwrap_or_default())),
+                    Ok(_) => Ok(Some(
+                        serde_json::to_vec(&json!({"type": response_type(short), "success": true})).unwrap_or_default(),
+                    )),
                     Err(_) => Err(ApiError::cluster_unavailable()),
                 }
             }
@@ -239,7 +266,13 @@ impl Server {
         serde_json::to_vec(&v).unwrap_or_default()
     }
 
-    fn js_create(&mut self, ctx: &mut Ctx, name: &str, reply: Option<&Rc<str>>, payload: &Bytes) -> Result<Option<Vec<u8>>, ApiError> {
+    fn js_create(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &str,
+        reply: Option<&Rc<str>>,
+        payload: &Bytes,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
         let cfg = parse_stream_config(payload, name)?;
         let js = self.js.as_ref().ok_or_else(ApiError::cluster_unavailable)?;
         let key: Rc<str> = Rc::from(name);
@@ -293,7 +326,13 @@ impl Server {
         Ok(None)
     }
 
-    fn js_update(&mut self, ctx: &mut Ctx, name: &str, reply: Option<&Rc<str>>, payload: &Bytes) -> Result<Option<Vec<u8>>, ApiError> {
+    fn js_update(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &str,
+        reply: Option<&Rc<str>>,
+        payload: &Bytes,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
         let cfg = api::parse_stream_update(payload, name)?;
         let js = self.js.as_ref().ok_or_else(ApiError::cluster_unavailable)?;
         if !js.clustered() && cfg.num_replicas > 1 {
@@ -358,7 +397,12 @@ impl Server {
         Ok(None)
     }
 
-    pub(super) fn js_meta_propose(&mut self, ctx: &mut Ctx, entry: JsEntry, pending: Option<Pending>) -> Result<(), ApiError> {
+    pub(super) fn js_meta_propose(
+        &mut self,
+        ctx: &mut Ctx,
+        entry: JsEntry,
+        pending: Option<Pending>,
+    ) -> Result<(), ApiError> {
         let js = self.js.as_mut().ok_or_else(ApiError::cluster_unavailable)?;
         let g = js.meta.as_mut().ok_or_else(ApiError::cluster_unavailable)?;
         let gname = g.name.clone();
@@ -374,14 +418,24 @@ impl Server {
     /// nats `selectPeerGroup`: online JetStream peers of this cluster with
     /// every required tag, at most one per `unique_tag` value, fewest streams
     /// first (random among equals).
-    fn js_select_peers(&mut self, ctx: &mut Ctx, cfg: &api::StreamConfig, existing: &[Endpoint]) -> Result<Vec<Endpoint>, ApiError> {
+    fn js_select_peers(
+        &mut self,
+        ctx: &mut Ctx,
+        cfg: &api::StreamConfig,
+        existing: &[Endpoint],
+    ) -> Result<Vec<Endpoint>, ApiError> {
         let Some(js) = self.js.as_ref() else { return Err(ApiError::cluster_unavailable()) };
         let want = cfg.num_replicas as usize;
         let tags: Vec<String> = cfg.placement.as_ref().map(|p| p.tags.clone()).unwrap_or_default();
         let unique = js.opts.unique_tag.clone().filter(|u| !tags.iter().any(|t| t.starts_with(u.as_str())));
         let (mut offline, mut untagged, mut not_unique) = (false, false, false);
         let mut cands: Vec<(u64, u64, Endpoint, Option<String>)> = Vec::new();
-        for p in js.opts.peers.iter().filter(|p| p.jetstream && p.cluster == self.config.cluster && !existing.contains(&p.ep)) {
+        for p in js
+            .opts
+            .peers
+            .iter()
+            .filter(|p| p.jetstream && p.cluster == self.config.cluster && !existing.contains(&p.ep))
+        {
             if p.ep != ctx.me && !self.routes.contains(&p.ep) {
                 offline = true;
                 continue;
@@ -409,9 +463,10 @@ impl Server {
         let mut chosen: Vec<Endpoint> = existing.to_vec();
         let mut used: Vec<String> = Vec::new();
         for e in existing {
-            let tag = js.opts.peers.iter().find(|p| p.ep == *e).and_then(|p| {
-                unique.as_ref().and_then(|u| p.tags.iter().find(|t| t.starts_with(u.as_str())).cloned())
-            });
+            let tag =
+                js.opts.peers.iter().find(|p| p.ep == *e).and_then(|p| {
+                    unique.as_ref().and_then(|u| p.tags.iter().find(|t| t.starts_with(u.as_str())).cloned())
+                });
             used.extend(tag);
         }
         for (_, _, ep, utag) in cands {
@@ -444,7 +499,15 @@ impl Server {
         Ok(chosen)
     }
 
-    fn js_stream_request(&mut self, ctx: &mut Ctx, op: &str, stream: &Rc<str>, reply: Option<&Rc<str>>, payload: &Bytes, short: &str) {
+    fn js_stream_request(
+        &mut self,
+        ctx: &mut Ctx,
+        op: &str,
+        stream: &Rc<str>,
+        reply: Option<&Rc<str>>,
+        payload: &Bytes,
+        short: &str,
+    ) {
         let mut entry = None;
         let mut pending = None;
         let body: Result<Option<Vec<u8>>, ApiError> = match op {
@@ -504,8 +567,16 @@ impl Server {
     /// (`getStepDownPreferredPlacement`), then the Raft leader steps down
     /// transferring to it (`StepDown(preferred)`: an unhealthy preferred peer
     /// falls back to another healthy one, as in nats 2.12.8).
-    fn js_stream_stepdown(&mut self, ctx: &mut Ctx, stream: &Rc<str>, payload: &Bytes, short: &str) -> Result<Option<Vec<u8>>, ApiError> {
-        let success = || Ok(Some(serde_json::to_vec(&json!({"type": response_type(short), "success": true})).unwrap_or_default()));
+    fn js_stream_stepdown(
+        &mut self,
+        ctx: &mut Ctx,
+        stream: &Rc<str>,
+        payload: &Bytes,
+        short: &str,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
+        let success = || {
+            Ok(Some(serde_json::to_vec(&json!({"type": response_type(short), "success": true})).unwrap_or_default()))
+        };
         let placement = parse_stepdown_request(payload)?;
         let Some(js) = self.js.as_ref() else { return Ok(None) };
         // nats: a stream without a Raft node answers success.
@@ -514,7 +585,9 @@ impl Server {
             None => None,
             Some(p) => Some(stepdown_target(&js.opts.peers, g.raft.peers(), ctx.me, &self.routes, &p, ctx.rng)?),
         };
-        let Some(g) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)).and_then(|r| r.group.as_mut()) else { return success() };
+        let Some(g) = self.js.as_mut().and_then(|js| js.streams.get_mut(stream)).and_then(|r| r.group.as_mut()) else {
+            return success();
+        };
         let gname = g.name.clone();
         let mut out = Output::new();
         let res = g.raft.step_down(ctx.now, preferred, &mut Ent(ctx.rng), &mut out);
@@ -532,7 +605,8 @@ impl Server {
     /// shows only itself as leader; a one-member group {name, leader}.
     pub(crate) fn js_cluster_block(&self, ctx: &Ctx, group: Option<&super::Group>, peers: &[Endpoint]) -> Value {
         let Some(js) = self.js.as_ref() else { return Value::Null };
-        let name_of = |ep: Endpoint| js.opts.peers.iter().find(|p| p.ep == ep).map(|p| p.name.clone()).unwrap_or_default();
+        let name_of =
+            |ep: Endpoint| js.opts.peers.iter().find(|p| p.ep == ep).map(|p| p.name.clone()).unwrap_or_default();
         let mut cluster = json!({"name": self.config.cluster});
         let clustered = js.clustered();
         if !clustered {
@@ -604,10 +678,20 @@ impl Server {
 
     /// StreamInfo with STREAM.INFO's request options (subjects_filter,
     /// deleted_details, offset).
-    pub(crate) fn js_stream_info_json_opts(&self, ctx: &Ctx, stream: &Rc<str>, short: &str, did_create: bool, opts: &InfoOpts) -> Vec<u8> {
+    pub(crate) fn js_stream_info_json_opts(
+        &self,
+        ctx: &Ctx,
+        stream: &Rc<str>,
+        short: &str,
+        did_create: bool,
+        opts: &InfoOpts,
+    ) -> Vec<u8> {
         let Some(js) = self.js.as_ref() else { return Vec::new() };
         let Some(r) = js.streams.get(stream) else {
-            return error_response(if short.is_empty() { "stream_info_response" } else { short }, &ApiError::stream_not_found());
+            return error_response(
+                if short.is_empty() { "stream_info_response" } else { short },
+                &ApiError::stream_not_found(),
+            );
         };
         let st = r.store.state();
         // Field order and omitempty as nats' Go structs (StreamState).
@@ -618,7 +702,11 @@ impl Server {
         // Go's zero time when there is no first / last message.
         const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
         let first_ts = if st.messages == 0 { ZERO_TIME.to_string() } else { api::rfc3339(st.first_ts) };
-        let last_ts = if st.last_seq == 0 || st.last_seq < r.assignment.config.first_seq { ZERO_TIME.to_string() } else { api::rfc3339(st.last_ts) };
+        let last_ts = if st.last_seq == 0 || st.last_seq < r.assignment.config.first_seq {
+            ZERO_TIME.to_string()
+        } else {
+            api::rfc3339(st.last_ts)
+        };
         state.insert("first_ts".into(), first_ts.into());
         state.insert("last_seq".into(), st.last_seq.into());
         state.insert("last_ts".into(), last_ts.into());
@@ -626,7 +714,8 @@ impl Server {
             state.insert("num_subjects".into(), st.num_subjects.into());
         }
         // subjects_filter: the subjects map (paged like nats, 100000 a page).
-        let subject_totals = if opts.subjects_filter.is_empty() { Vec::new() } else { r.store.subject_totals(&opts.subjects_filter) };
+        let subject_totals =
+            if opts.subjects_filter.is_empty() { Vec::new() } else { r.store.subject_totals(&opts.subjects_filter) };
         if !subject_totals.is_empty() {
             let m: serde_json::Map<String, Value> = subject_totals
                 .iter()
@@ -693,7 +782,14 @@ impl Server {
     /// message and `Nats-Stream`/`-Subject`/`-Sequence`/`-Time-Stamp`
     /// headers, or a status (nats `processDirectGetRequest`,
     /// `getDirectRequest`), batches with `Nats-Num-Pending`/`-Last-Sequence` and the 204 EOB.
-    pub(super) fn js_direct_get(&mut self, ctx: &mut Ctx, stream: &Rc<str>, subject: &Rc<str>, reply: Option<&Rc<str>>, payload: &Bytes) {
+    pub(super) fn js_direct_get(
+        &mut self,
+        ctx: &mut Ctx,
+        stream: &Rc<str>,
+        subject: &Rc<str>,
+        reply: Option<&Rc<str>>,
+        payload: &Bytes,
+    ) {
         let Some(reply) = reply.cloned() else { return };
         // nats' replicas form the queue group `_sys_` (one answers); jetsim
         // lets the leader answer, or one member (lowest id it can reach)
@@ -703,7 +799,8 @@ impl Server {
             let me = ctx.me;
             let answers = r.is_leader()
                 || (r.leader().is_none()
-                    && r.assignment.peers.iter().copied().filter(|&p| p == me || self.routes.contains(&p)).min() == Some(me));
+                    && r.assignment.peers.iter().copied().filter(|&p| p == me || self.routes.contains(&p)).min()
+                        == Some(me));
             if !answers {
                 return;
             }
@@ -725,7 +822,8 @@ impl Server {
         let text = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let (seq, mut last_for, next_for) = (num("seq"), text("last_by_subj"), text("next_by_subj"));
         let batch = num("batch");
-        let other = req.get("start_time").is_some_and(|v| !v.is_null()) || req.get("multi_last").is_some_and(|v| !v.is_null());
+        let other =
+            req.get("start_time").is_some_and(|v| !v.is_null()) || req.get("multi_last").is_some_and(|v| !v.is_null());
         if let Some(key) = by_subject {
             if !last_for.is_empty() || !next_for.is_empty() || seq != 0 || batch != 0 || other {
                 let h = status("408 Bad Request");
@@ -739,7 +837,11 @@ impl Server {
                 self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
                 return;
             }
-            if (seq > 0 && !last_for.is_empty()) || (!last_for.is_empty() && !next_for.is_empty()) || (!last_for.is_empty() && batch > 0) || other {
+            if (seq > 0 && !last_for.is_empty())
+                || (!last_for.is_empty() && !next_for.is_empty())
+                || (!last_for.is_empty() && batch > 0)
+                || other
+            {
                 let h = status("408 Bad Request");
                 self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
                 return;
@@ -751,12 +853,20 @@ impl Server {
         let is_batch = batch > 0;
         let filter = if next_for.is_empty() { ">".to_string() } else { next_for.clone() };
         // nats NumPending(seq, filter): matching messages from seq on.
-        let mut np = if is_batch { r.store.range(seq).filter(|(_, m)| super::store::filter_matches(&filter, &m.subject)).count() as u64 } else { 0 };
+        let mut np = if is_batch {
+            r.store.range(seq).filter(|(_, m)| super::store::filter_matches(&filter, &m.subject)).count() as u64
+        } else {
+            0
+        };
         let mut out: Vec<(Bytes, Bytes)> = Vec::new();
         let (mut cursor, mut lseq, mut sent) = (seq, 0u64, 0u64);
         for i in 0..batch.clamp(1, 10_000) {
             let found = if cursor > 0 && next_for.is_empty() {
-                if i == 0 && !is_batch { r.store.get(cursor).map(|m| (cursor, m)) } else { r.store.next_by_subject(">", cursor) }
+                if i == 0 && !is_batch {
+                    r.store.get(cursor).map(|m| (cursor, m))
+                } else {
+                    r.store.next_by_subject(">", cursor)
+                }
             } else if !next_for.is_empty() {
                 r.store.next_by_subject(&next_for, cursor)
             } else {
@@ -772,7 +882,10 @@ impl Server {
             };
             cursor = sseq + 1;
             let ts = api::rfc3339(m.ts);
-            let mut extra = format!("Nats-Stream: {stream}\r\nNats-Subject: {}\r\nNats-Sequence: {sseq}\r\nNats-Time-Stamp: {ts}\r\n", m.subject);
+            let mut extra = format!(
+                "Nats-Stream: {stream}\r\nNats-Subject: {}\r\nNats-Sequence: {sseq}\r\nNats-Time-Stamp: {ts}\r\n",
+                m.subject
+            );
             if is_batch {
                 np = np.saturating_sub(1);
                 extra.push_str(&format!("Nats-Num-Pending: {np}\r\nNats-Last-Sequence: {lseq}\r\n"));
@@ -791,7 +904,9 @@ impl Server {
             self.internal_publish(ctx, &reply, h.as_ref(), data);
         }
         if is_batch {
-            let h = Bytes::from(format!("NATS/1.0 204 EOB\r\nNats-Num-Pending: {np}\r\nNats-Last-Sequence: {lseq}\r\n\r\n"));
+            let h = Bytes::from(format!(
+                "NATS/1.0 204 EOB\r\nNats-Num-Pending: {np}\r\nNats-Last-Sequence: {lseq}\r\n\r\n"
+            ));
             self.internal_publish(ctx, &reply, Some(&h), Bytes::new());
         }
     }
@@ -860,7 +975,9 @@ pub(super) fn parse_stepdown_request(payload: &[u8]) -> Result<Option<StepdownPl
             Value::Object(_) => "object",
             Value::Null => "null",
         };
-        ApiError::invalid_json(&format!("json: cannot unmarshal {kind} into Go struct field JSApiLeaderStepdownRequest.{f} of type {want}"))
+        ApiError::invalid_json(&format!(
+            "json: cannot unmarshal {kind} into Go struct field JSApiLeaderStepdownRequest.{f} of type {want}"
+        ))
     };
     let p = match m.get("placement") {
         None | Some(Value::Null) => return Ok(None),
@@ -875,7 +992,9 @@ pub(super) fn parse_stepdown_request(payload: &[u8]) -> Result<Option<StepdownPl
         match p.get(k) {
             None | Some(Value::Null) => {}
             Some(Value::String(s)) if s.len() <= STEPDOWN_MAX_STR => *slot = s.clone(),
-            Some(Value::String(_)) => return Err(ApiError::invalid_json(&format!("placement.{k} longer than {STEPDOWN_MAX_STR} bytes"))),
+            Some(Value::String(_)) => {
+                return Err(ApiError::invalid_json(&format!("placement.{k} longer than {STEPDOWN_MAX_STR} bytes")))
+            }
             Some(v) => return Err(field(&format!("placement.{k}"), "string", v)),
         }
     }
@@ -888,7 +1007,11 @@ pub(super) fn parse_stepdown_request(payload: &[u8]) -> Result<Option<StepdownPl
             for t in a {
                 match t {
                     Value::String(s) if s.len() <= STEPDOWN_MAX_STR => out.tags.push(s.clone()),
-                    Value::String(_) => return Err(ApiError::invalid_json(&format!("placement.tags: a tag longer than {STEPDOWN_MAX_STR} bytes"))),
+                    Value::String(_) => {
+                        return Err(ApiError::invalid_json(&format!(
+                            "placement.tags: a tag longer than {STEPDOWN_MAX_STR} bytes"
+                        )))
+                    }
                     v => return Err(field("placement.tags", "string", v)),
                 }
             }
@@ -914,7 +1037,9 @@ pub(super) fn stepdown_target(
     if !p.preferred.is_empty() {
         let found = members.iter().copied().find(|&ep| info(ep).is_some_and(|k| k.name == p.preferred));
         return match found {
-            Some(ep) if ep == me => Err(no_peers(format!("preferred server {} is already leader", api::go_quote(&p.preferred)))),
+            Some(ep) if ep == me => {
+                Err(no_peers(format!("preferred server {} is already leader", api::go_quote(&p.preferred))))
+            }
             Some(ep) => Ok(ep),
             None => Err(no_peers(format!("preferred server {} not known", api::go_quote(&p.preferred)))),
         };
@@ -953,13 +1078,21 @@ fn parse_msg_delete(payload: &[u8]) -> Result<u64, ApiError> {
         return Err(ApiError::bad_request());
     }
     let v: Value = serde_json::from_slice(payload).map_err(|e| ApiError::invalid_json(&e.to_string()))?;
-    let Value::Object(m) = v else { return Err(ApiError::invalid_json("json: cannot unmarshal non-object into Go value of type server.JSApiMsgDeleteRequest")) };
+    let Value::Object(m) = v else {
+        return Err(ApiError::invalid_json(
+            "json: cannot unmarshal non-object into Go value of type server.JSApiMsgDeleteRequest",
+        ));
+    };
     if let Some(k) = m.keys().find(|k| !["seq", "no_erase"].contains(&k.as_str())) {
         return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
     }
     let seq = match m.get("seq") {
         None | Some(Value::Null) => 0,
-        Some(v) => v.as_u64().ok_or_else(|| ApiError::invalid_json(&format!("json: cannot unmarshal {v} into Go struct field JSApiMsgDeleteRequest.seq of type uint64")))?,
+        Some(v) => v.as_u64().ok_or_else(|| {
+            ApiError::invalid_json(&format!(
+                "json: cannot unmarshal {v} into Go struct field JSApiMsgDeleteRequest.seq of type uint64"
+            ))
+        })?,
     };
     if seq == 0 {
         return Err(ApiError::bad_request());
@@ -976,7 +1109,9 @@ impl Server {
         if trimmed.first().is_some_and(|c| *c == b'{' || *c == b'[') {
             let v: Value = serde_json::from_slice(payload).map_err(|e| ApiError::invalid_json(&e.to_string()))?;
             let Value::Object(m) = v else {
-                return Err(ApiError::invalid_json("json: cannot unmarshal array into Go value of type server.JSApiStreamPurgeRequest"));
+                return Err(ApiError::invalid_json(
+                    "json: cannot unmarshal array into Go value of type server.JSApiStreamPurgeRequest",
+                ));
             };
             if let Some(k) = m.keys().find(|k| !["filter", "seq", "keep"].contains(&k.as_str())) {
                 return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
@@ -994,7 +1129,11 @@ impl Server {
             match m.get("filter") {
                 None | Some(Value::Null) => {}
                 Some(Value::String(f)) => req.filter = Rc::from(f.as_str()),
-                Some(v) => return Err(ApiError::invalid_json(&format!("json: cannot unmarshal {v} into Go struct field JSApiStreamPurgeRequest.filter of type string"))),
+                Some(v) => {
+                    return Err(ApiError::invalid_json(&format!(
+                        "json: cannot unmarshal {v} into Go struct field JSApiStreamPurgeRequest.filter of type string"
+                    )))
+                }
             }
             if req.seq > 0 && req.keep > 0 {
                 return Err(ApiError::bad_request());
@@ -1018,21 +1157,40 @@ impl Server {
         }
         let v: Value = serde_json::from_slice(payload).map_err(|e| ApiError::invalid_json(&e.to_string()))?;
         let Value::Object(m) = v else {
-            return Err(ApiError::invalid_json("json: cannot unmarshal non-object into Go value of type server.JSApiMsgGetRequest"));
+            return Err(ApiError::invalid_json(
+                "json: cannot unmarshal non-object into Go value of type server.JSApiMsgGetRequest",
+            ));
         };
-        const KNOWN: &[&str] = &["seq", "last_by_subj", "next_by_subj", "batch", "max_bytes", "start_time", "multi_last", "up_to_seq", "up_to_time", "no_hdr"];
+        const KNOWN: &[&str] = &[
+            "seq",
+            "last_by_subj",
+            "next_by_subj",
+            "batch",
+            "max_bytes",
+            "start_time",
+            "multi_last",
+            "up_to_seq",
+            "up_to_time",
+            "no_hdr",
+        ];
         if let Some(k) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
             return Err(ApiError::invalid_json(&format!("json: unknown field \"{k}\"")));
         }
         let seq = match m.get("seq") {
             None | Some(Value::Null) => 0,
-            Some(v) => v.as_u64().ok_or_else(|| ApiError::invalid_json(&format!("json: cannot unmarshal {v} into Go struct field JSApiMsgGetRequest.seq of type uint64")))?,
+            Some(v) => v.as_u64().ok_or_else(|| {
+                ApiError::invalid_json(&format!(
+                    "json: cannot unmarshal {v} into Go struct field JSApiMsgGetRequest.seq of type uint64"
+                ))
+            })?,
         };
         let text = |k: &str| -> Result<String, ApiError> {
             match m.get(k) {
                 None | Some(Value::Null) => Ok(String::new()),
                 Some(Value::String(s)) => Ok(s.clone()),
-                Some(v) => Err(ApiError::invalid_json(&format!("json: cannot unmarshal {v} into Go struct field JSApiMsgGetRequest.{k} of type string"))),
+                Some(v) => Err(ApiError::invalid_json(&format!(
+                    "json: cannot unmarshal {v} into Go struct field JSApiMsgGetRequest.{k} of type string"
+                ))),
             }
         };
         let (last_for, next_for) = (text("last_by_subj")?, text("next_by_subj")?);
@@ -1041,9 +1199,16 @@ impl Server {
             return Err(ApiError::bad_request());
         }
         if m.get("start_time").is_some_and(|v| !v.is_null()) || m.get("multi_last").is_some_and(|v| !v.is_null()) {
-            return Err(ApiError::new(400, 10003, "bad request (start_time and multi_last are not modelled by jetsim)"));
+            return Err(ApiError::new(
+                400,
+                10003,
+                "bad request (start_time and multi_last are not modelled by jetsim)",
+            ));
         }
-        if (seq > 0 && !last_for.is_empty()) || (seq == 0 && last_for.is_empty() && next_for.is_empty()) || (!last_for.is_empty() && !next_for.is_empty()) {
+        if (seq > 0 && !last_for.is_empty())
+            || (seq == 0 && last_for.is_empty() && next_for.is_empty())
+            || (!last_for.is_empty() && !next_for.is_empty())
+        {
             return Err(ApiError::bad_request());
         }
         let no_hdr = m.get("no_hdr").and_then(Value::as_bool).unwrap_or(false);
@@ -1093,7 +1258,9 @@ mod base64_lite {
         const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
         for c in b.chunks(3) {
-            let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
             out.push(T[(n >> 18) as usize & 63] as char);
             out.push(T[(n >> 12) as usize & 63] as char);
             out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });

@@ -75,16 +75,18 @@ pub type RaftMsg = Msg<JsEntry>;
 /// Bytes a Raft frame would take on the wire (approximate, for drawing).
 pub fn raft_wire_len(group: &str, msg: &RaftMsg) -> u32 {
     let body: usize = match msg {
-        Msg::AppendEntries { entries, .. } => entries
-            .iter()
-            .map(|e| match &e.payload {
-                jetsim_raft::Payload::Normal(JsEntry::Msg(m)) => {
-                    m.subject.len() + m.data.len() + m.hdr.as_ref().map_or(0, |h| h.len()) + 32
-                }
-                _ => 64,
-            })
-            .sum::<usize>()
-            + 42,
+        Msg::AppendEntries { entries, .. } => {
+            entries
+                .iter()
+                .map(|e| match &e.payload {
+                    jetsim_raft::Payload::Normal(JsEntry::Msg(m)) => {
+                        m.subject.len() + m.data.len() + m.hdr.as_ref().map_or(0, |h| h.len()) + 32
+                    }
+                    _ => 64,
+                })
+                .sum::<usize>()
+                + 42
+        }
         _ => 32,
     };
     (group.len() + 10 + body).min(u32::MAX as usize) as u32
@@ -408,9 +410,10 @@ impl JetStream {
     /// consumer groups come with their stream's name.
     pub fn rafts(&self) -> impl Iterator<Item = (&Rc<str>, Option<&Rc<str>>, &Raft<JsEntry>)> {
         self.meta.iter().map(|g| (&g.name, None, &g.raft)).chain(self.streams.iter().flat_map(|(n, s)| {
-            s.group.iter().map(move |g| (&g.name, Some(n), &g.raft)).chain(
-                s.consumers.values().filter_map(move |c| c.group.as_ref().map(|g| (&g.name, Some(n), &g.raft))),
-            )
+            s.group
+                .iter()
+                .map(move |g| (&g.name, Some(n), &g.raft))
+                .chain(s.consumers.values().filter_map(move |c| c.group.as_ref().map(|g| (&g.name, Some(n), &g.raft))))
         }))
     }
 }
@@ -482,7 +485,14 @@ impl Server {
             // A new meta group bootstraps with a campaign (nats `Campaign`).
             raft.campaign(ctx.now, &mut Ent(ctx.rng), &mut out);
         }
-        js.meta = Some(Group { name: name.clone(), raft, armed: None, elections_won: 0, created: ctx.now, had_leader: false });
+        js.meta = Some(Group {
+            name: name.clone(),
+            raft,
+            armed: None,
+            elections_won: 0,
+            created: ctx.now,
+            had_leader: false,
+        });
         let id = js.next_internal;
         js.next_internal += 1;
         js.internal.insert(id, InternalSub::Api);
@@ -564,11 +574,8 @@ impl Server {
             }
             return;
         }
-        let stream: Option<Rc<str>> = if &**group == META_GROUP {
-            None
-        } else {
-            self.js.as_ref().and_then(|js| js.groups.get(group).cloned())
-        };
+        let stream: Option<Rc<str>> =
+            if &**group == META_GROUP { None } else { self.js.as_ref().and_then(|js| js.groups.get(group).cloned()) };
         for ev in events {
             self.js_event(ctx, group, stream.as_ref(), ev);
         }
@@ -738,7 +745,14 @@ impl Server {
                     let config = js.opts.raft_config().with_preferred_leader(Some(sa.preferred));
                     let (raft, out) = Raft::new(me, sa.peers.clone(), config, storage, ctx.now, &mut Ent(ctx.rng));
                     if let Some(r) = js.streams.get_mut(&name) {
-                        r.group = Some(Group { name: sa.group.clone(), raft, armed: None, elections_won: 0, created: ctx.now, had_leader: false });
+                        r.group = Some(Group {
+                            name: sa.group.clone(),
+                            raft,
+                            armed: None,
+                            elections_won: 0,
+                            created: ctx.now,
+                            had_leader: false,
+                        });
                     }
                     self.js_output(ctx, &sa.group, out);
                 }
@@ -758,8 +772,14 @@ impl Server {
                     }
                 }
                 if let Some(Pending::Delete(reply)) = pending {
-                    let body = serde_json::json!({"type": api::response_type("stream_delete_response"), "success": true});
-                    self.internal_publish(ctx, &reply, None, Bytes::from(serde_json::to_vec(&body).unwrap_or_default()));
+                    let body =
+                        serde_json::json!({"type": api::response_type("stream_delete_response"), "success": true});
+                    self.internal_publish(
+                        ctx,
+                        &reply,
+                        None,
+                        Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+                    );
                 }
             }
             JsEntry::AddConsumer(ca) => self.js_apply_add_consumer(ctx, ca),
@@ -817,7 +837,14 @@ impl Server {
             }
             let (raft, out) = Raft::new(me, sa.peers.clone(), config, storage, ctx.now, &mut Ent(ctx.rng));
             if let Some(r) = js.streams.get_mut(&name) {
-                r.group = Some(Group { name: group.clone(), raft, armed: None, elections_won: 0, created: ctx.now, had_leader: false });
+                r.group = Some(Group {
+                    name: group.clone(),
+                    raft,
+                    armed: None,
+                    elections_won: 0,
+                    created: ctx.now,
+                    had_leader: false,
+                });
                 r.store = MsgStore::new();
                 r.applied = 0;
                 r.learner = fresh;
@@ -1111,7 +1138,12 @@ impl Server {
             return;
         }
         let Ok(text) = std::str::from_utf8(payload) else { return };
-        let seqs: Vec<u64> = text.split(',').filter_map(|t| t.trim().parse::<u64>().ok()).filter(|&s| s > 0).take(MAX_FORWARDED).collect();
+        let seqs: Vec<u64> = text
+            .split(',')
+            .filter_map(|t| t.trim().parse::<u64>().ok())
+            .filter(|&s| s > 0)
+            .take(MAX_FORWARDED)
+            .collect();
         self.js_retention_delete(ctx, stream, &seqs);
     }
 

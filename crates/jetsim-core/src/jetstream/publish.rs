@@ -90,7 +90,9 @@ fn pre_proposal(
         return Err((pub_ack_error(stream, &ApiError::new(400, 10109, "invalid operation on sealed stream")), true));
     }
     let hlen = hdr.map_or(0, |h| h.len());
-    if cfg.max_msg_size >= 0 && (hlen as i64 > cfg.max_msg_size || payload.len() as i64 > cfg.max_msg_size - hlen as i64) {
+    if cfg.max_msg_size >= 0
+        && (hlen as i64 > cfg.max_msg_size || payload.len() as i64 > cfg.max_msg_size - hlen as i64)
+    {
         return err(ApiError::new(400, 10054, "message size exceeds maximum allowed"));
     }
     let hb: &[u8] = hdr.map_or(&[], |h| &h[..]);
@@ -241,7 +243,11 @@ impl Server {
                         return respond(err(ApiError::new(400, 10071, format!("wrong last sequence: {fseq}"))));
                     }
                 } else if h::get_str(hb, h::EXPECTED_LAST_SUBJ_SEQ_SUBJ).is_some() {
-                    return respond(err(ApiError::new(400, 10193, "missing sequence for expected last sequence per subject")));
+                    return respond(err(ApiError::new(
+                        400,
+                        10193,
+                        "missing sequence for expected last sequence per subject",
+                    )));
                 }
                 if let Some(seq) = h::get_seq(hb, h::EXPECTED_LAST_SEQ) {
                     let last = r.store.last_seq();
@@ -271,7 +277,9 @@ impl Server {
                 return respond(err(rollup_err(&value)));
             }
             let hlen = hb.len();
-            if cfg.max_msg_size >= 0 && (hlen as i64 > cfg.max_msg_size || m.data.len() as i64 > cfg.max_msg_size - hlen as i64) {
+            if cfg.max_msg_size >= 0
+                && (hlen as i64 > cfg.max_msg_size || m.data.len() as i64 > cfg.max_msg_size - hlen as i64)
+            {
                 return respond(err(ApiError::new(400, 10054, "message size exceeds maximum allowed")));
             }
             if hlen > h::MAX_HEADER_BYTES {

@@ -149,7 +149,9 @@ impl MsgStore {
         size: u64,
         inflight: (u64, u64, u64),
     ) -> Result<(), StoreError> {
-        if self.msgs.len() as u64 + inflight.0 >= MAX_MSGS_PER_STREAM && (cfg.discard_new || cfg.max_msgs < 0 || cfg.max_msgs as u64 > MAX_MSGS_PER_STREAM) {
+        if self.msgs.len() as u64 + inflight.0 >= MAX_MSGS_PER_STREAM
+            && (cfg.discard_new || cfg.max_msgs < 0 || cfg.max_msgs as u64 > MAX_MSGS_PER_STREAM)
+        {
             return Err(StoreError::SimLimit);
         }
         if !cfg.discard_new {
@@ -178,14 +180,17 @@ impl MsgStore {
     /// message even when the stream is at max_msgs / max_bytes.
     pub fn check_store(&self, cfg: &StreamConfig, subject: &str, size: u64) -> Result<(), StoreError> {
         let n = self.msgs.len() as u64;
-        if n >= MAX_MSGS_PER_STREAM && (cfg.discard_new || cfg.max_msgs < 0 || cfg.max_msgs as u64 > MAX_MSGS_PER_STREAM) {
+        if n >= MAX_MSGS_PER_STREAM
+            && (cfg.discard_new || cfg.max_msgs < 0 || cfg.max_msgs as u64 > MAX_MSGS_PER_STREAM)
+        {
             return Err(StoreError::SimLimit);
         }
         if !cfg.discard_new {
             return Ok(());
         }
         let per = self.subjects.get(subject);
-        let asl = cfg.max_msgs_per_subject > 0 && per.is_some_and(|s| s.len() as u64 >= cfg.max_msgs_per_subject as u64);
+        let asl =
+            cfg.max_msgs_per_subject > 0 && per.is_some_and(|s| s.len() as u64 >= cfg.max_msgs_per_subject as u64);
         if asl && cfg.discard_new_per_subject {
             return Err(StoreError::MaxMsgsPerSubject);
         }
@@ -580,7 +585,8 @@ mod tests {
     use crate::jetstream::api::parse_stream_config;
 
     fn cfg(extra: &str) -> StreamConfig {
-        parse_stream_config(format!(r#"{{"name":"S","subjects":["s.>"],"storage":"memory"{extra}}}"#).as_bytes(), "S").unwrap()
+        parse_stream_config(format!(r#"{{"name":"S","subjects":["s.>"],"storage":"memory"{extra}}}"#).as_bytes(), "S")
+            .unwrap()
     }
 
     fn msg(subject: &str, ts: Time) -> StoredMsg {

@@ -135,7 +135,10 @@ pub fn js_pub(w: &mut World, c: &str, subject: &str, body: &str) {
 
 /// The server leading consumer `c` of `stream` (its own Raft group's leader).
 pub fn consumer_leader(w: &World, stream: &str, c: &str) -> Option<u32> {
-    w.stream_replicas(stream).into_iter().find(|(_, r)| r.consumers.get(c).is_some_and(|c| c.is_leader())).map(|(e, _)| e)
+    w.stream_replicas(stream)
+        .into_iter()
+        .find(|(_, r)| r.consumers.get(c).is_some_and(|c| c.is_leader()))
+        .map(|(e, _)| e)
 }
 
 /// No Raft or stream invariant was broken so far.
