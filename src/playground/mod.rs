@@ -687,8 +687,10 @@ impl Component for Playground {
         // Throttle the panels only in a render caused by animation frames alone.
         let stale = PANELS_STALE.with(|f| f.replace(false));
         let throttle = self.playing && !stale;
-        let faults_key = self.faults_key();
-        let turn = if throttle { self.turn(faults_key) } else { Turn::None };
+        // Each panel slot's key (see `panel`): only the faults panel has one.
+        let mut keys = [None; slot::COUNT];
+        keys[slot::FAULTS] = self.faults_key();
+        let turn = if throttle { self.turn(&keys) } else { Turn::None };
         html! {
             <div class={classes!("playground", self.time.presenter.then_some("presenter"))}>
                 { self.view_toolbar(ctx) }
@@ -698,15 +700,15 @@ impl Component for Playground {
                     { self.view_cluster(ctx, throttle) }
                     { view::legend() }
                 </section>
-                { self.panel(slot::LOG, &turn, throttle, None, || self.view_log(ctx)) }
-                { self.panel(slot::GUIDE, &turn, throttle, None, || self.view_panels(ctx, Side::Guide)) }
-                { self.panel(slot::METRICS, &turn, throttle, None, || self.view_panels(ctx, Side::Metrics)) }
-                { self.panel(slot::CAUSAL, &turn, throttle, None, || self.view_panels(ctx, Side::Causal)) }
-                { self.panel(slot::SEQUENCE, &turn, throttle, None, || self.view_panels(ctx, Side::Sequence)) }
-                { self.panel(slot::STREAMS, &turn, throttle, None, || self.view_panels(ctx, Side::Streams)) }
+                { self.panel(slot::LOG, &turn, throttle, keys[slot::LOG], || self.view_log(ctx)) }
+                { self.panel(slot::GUIDE, &turn, throttle, keys[slot::GUIDE], || self.view_panels(ctx, Side::Guide)) }
+                { self.panel(slot::METRICS, &turn, throttle, keys[slot::METRICS], || self.view_panels(ctx, Side::Metrics)) }
+                { self.panel(slot::CAUSAL, &turn, throttle, keys[slot::CAUSAL], || self.view_panels(ctx, Side::Causal)) }
+                { self.panel(slot::SEQUENCE, &turn, throttle, keys[slot::SEQUENCE], || self.view_panels(ctx, Side::Sequence)) }
+                { self.panel(slot::STREAMS, &turn, throttle, keys[slot::STREAMS], || self.view_panels(ctx, Side::Streams)) }
                 { self.lens_panel(&turn, throttle) }
-                { self.panel(slot::FAULTS, &turn, throttle, faults_key, || self.view_faults(ctx)) }
-                { self.panel(slot::CLIENTS, &turn, throttle, None, || self.view_clients()) }
+                { self.panel(slot::FAULTS, &turn, throttle, keys[slot::FAULTS], || self.view_faults(ctx)) }
+                { self.panel(slot::CLIENTS, &turn, throttle, keys[slot::CLIENTS], || self.view_clients()) }
             </div>
         }
     }
@@ -725,9 +727,9 @@ impl Playground {
     /// lens groups whose last build is older than [`PANEL_REFRESH_MS`], the
     /// one that has waited longest (so none is starved, however many there
     /// are). Not a turn: a panel far off screen without a live region
-    /// ([`OFFSCREEN_SKIPPABLE`]), or the faults panel while its key is the
-    /// same (`faults_key`).
-    fn turn(&self, faults_key: Option<u64>) -> Turn {
+    /// ([`OFFSCREEN_SKIPPABLE`]), or a keyed panel (the faults panel) while
+    /// its key in `keys` is the one its last build had.
+    fn turn(&self, keys: &[Option<u64>; slot::COUNT]) -> Turn {
         let now = now_ms();
         let seen = PANELS_SEEN.with(|m| m.get());
         let mut best = (PANEL_REFRESH_MS, Turn::None);
@@ -739,7 +741,7 @@ impl Playground {
         PANELS.with(|p| {
             for (slot, cached) in p.borrow().iter().enumerate() {
                 let Some((at, _, _, was)) = cached else { continue };
-                let same = was.is_some() && slot == slot::FAULTS && *was == faults_key;
+                let same = was.is_some() && *was == keys[slot];
                 if !same && seen & (1 << slot) != 0 {
                     consider(now - at, Turn::Slot(slot));
                 }
