@@ -1110,7 +1110,9 @@ pub const PANEL_PENDING_LISTED: usize = 5;
 /// consumer leader change the new leader goes on from its copy).
 pub fn consumer_info_lines(w: &World, stream: &str) -> Vec<String> {
     let reps = w.stream_replicas(stream);
-    let Some((view_at, r)) = reps.iter().find(|(_, r)| r.is_leader()).or(reps.first()).map(|(e, r)| (*e, *r)) else {
+    let leader = w.stream_leader(stream);
+    let Some((view_at, r)) = reps.iter().find(|(e, _)| Some(*e) == leader).or(reps.first()).map(|(e, r)| (*e, *r))
+    else {
         return Vec::new();
     };
     if r.consumers.is_empty() {
@@ -1119,7 +1121,10 @@ pub fn consumer_info_lines(w: &World, stream: &str) -> Vec<String> {
     // Each consumer as its own leader sees it (else its first member's view).
     let view_of = |name: &str| {
         let members = || reps.iter().filter(|(_, x)| x.consumers.get(name).is_some_and(|c| c.group.is_some()));
-        let lead = members().find(|(_, x)| x.consumers.get(name).is_some_and(|c| c.is_leader()));
+        let lead_ep = jetsim_core::sim::highest_term(
+            members().map(|(e, x)| (*e, x.consumers.get(name).and_then(|c| c.leader_term()))),
+        );
+        let lead = members().find(|(e, _)| Some(*e) == lead_ep);
         let (e, x) = lead.or_else(|| members().next()).map(|(e, x)| (*e, *x)).unwrap_or((view_at, r));
         (e, x, lead.map(|(l, _)| w.name(*l).to_string()))
     };

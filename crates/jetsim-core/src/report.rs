@@ -324,7 +324,8 @@ fn consumers(
         let members = || {
             reps.iter().filter_map(|(e, r)| r.consumers.get(name).filter(|c| c.group.is_some()).map(|c| (*e, *r, c)))
         };
-        let lead = members().find(|(_, _, c)| c.is_leader());
+        let lead_ep = crate::sim::highest_term(members().map(|(e, _, c)| (e, c.leader_term())));
+        let lead = members().find(|(e, _, _)| Some(*e) == lead_ep);
         // (Every member down: the assignment as any server holds it.)
         let any = || reps.iter().find_map(|(e, r)| r.consumers.get(name).map(|c| (*e, *r, c)));
         let Some((ep, r, c)) = lead.or_else(|| members().next()).or_else(any) else { continue };

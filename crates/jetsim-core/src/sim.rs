@@ -1107,9 +1107,13 @@ impl World {
             .collect()
     }
 
-    /// The stream leader (a server whose member leads and is ready).
+    /// The stream leader: of the running servers whose member leads and is
+    /// ready, the one with the highest term (an old leader isolated in a
+    /// minority still believes it leads until it notices it lost quorum;
+    /// the majority's new leader has the higher term). Ties (not possible
+    /// in one term) go to the lowest index.
     pub fn stream_leader(&self, stream: &str) -> Option<Endpoint> {
-        self.stream_replicas(stream).into_iter().find(|(_, r)| r.is_leader()).map(|(e, _)| e)
+        highest_term(self.stream_replicas(stream).into_iter().map(|(e, r)| (e, r.leader_term())))
     }
 
     /// The meta leader (the running server leading `_meta_` with the highest term).
@@ -1399,3 +1403,18 @@ pub fn describe_fault(f: &Fault) -> String {
 /// The Raft groups' member views for the invariant checker, by group: the
 /// stream (if any) and each live member's view.
 type GroupViews<'a> = BTreeMap<Rc<str>, (Option<Rc<str>>, Vec<NodeView<'a, JsEntry>>)>;
+
+/// Of `(member, term it leads in)` pairs, the member leading in the highest
+/// term (the lowest index on a tie): the group's leader when an old leader
+/// has not yet noticed it was replaced.
+pub fn highest_term(leaders: impl IntoIterator<Item = (Endpoint, Option<u64>)>) -> Option<Endpoint> {
+    let mut best: Option<(u64, Endpoint)> = None;
+    for (e, t) in leaders {
+        if let Some(t) = t {
+            if best.is_none_or(|(bt, be)| t > bt || (t == bt && e < be)) {
+                best = Some((t, e));
+            }
+        }
+    }
+    best.map(|(_, e)| e)
+}

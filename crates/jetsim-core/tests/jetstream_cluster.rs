@@ -239,6 +239,38 @@ fn row58_write_without_quorum_is_discarded() {
     no_violations(&w);
 }
 
+#[test]
+fn stream_leader_is_the_highest_term_while_an_isolated_old_leader_still_claims() {
+    // nats: a leader cut off in a minority keeps believing it leads until it
+    // notices it lost quorum; meanwhile the majority elects a leader in a
+    // higher term. Observers (World::stream_leader, the reports, the
+    // playground) must name the new one.
+    let mut w = world(&servers(3, ""), 5);
+    create_r(&mut w, 3);
+    let old = w.stream_leader("ORDERS").unwrap();
+    let line = format!("isolate {}", w.name(old));
+    fault(&mut w, &line);
+    let mut both = None;
+    for _ in 0..100 {
+        run(&mut w, SEC / 20);
+        let claims: Vec<(u32, u64)> =
+            w.stream_replicas("ORDERS").into_iter().filter_map(|(e, r)| r.leader_term().map(|t| (e, t))).collect();
+        if claims.len() == 2 {
+            both = Some(claims);
+            break;
+        }
+    }
+    let claims = both.expect("a window where the isolated old leader and the new one both claim");
+    let (new, new_term) = claims.iter().copied().find(|(e, _)| *e != old).unwrap();
+    let old_term = claims.iter().find(|(e, _)| *e == old).unwrap().1;
+    assert!(new_term > old_term, "{claims:?}");
+    assert_eq!(w.stream_leader("ORDERS"), Some(new), "{claims:?}");
+    let report = jetsim_core::report::Report::from_world(&w, None);
+    let orders = report.streams.iter().find(|r| r.name == "ORDERS").unwrap();
+    assert_eq!(orders.leader.as_deref(), Some(w.name(new)), "{claims:?}");
+    no_violations(&w);
+}
+
 fn power_loss_run(sync: &str) -> World {
     let mut w = world(&servers(3, sync), 6);
     create_r(&mut w, 3);

@@ -1069,6 +1069,13 @@ impl Consumer {
         self.group.as_ref().is_some_and(|g| g.raft.is_leader_ready())
     }
 
+    /// The term this member leads the consumer group in, if it is a ready
+    /// leader (see `StreamReplica::leader_term`: of two, the higher term is
+    /// the leader).
+    pub fn leader_term(&self) -> Option<u64> {
+        self.group.as_ref().filter(|g| g.raft.is_leader_ready()).map(|g| g.raft.term())
+    }
+
     /// The consumer group's leader as this member sees it.
     pub fn leader(&self) -> Option<crate::trace::Endpoint> {
         self.group.as_ref().and_then(|g| g.raft.leader())

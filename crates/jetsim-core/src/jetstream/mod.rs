@@ -198,6 +198,13 @@ impl StreamReplica {
     pub fn is_leader(&self) -> bool {
         self.group.as_ref().is_some_and(|g| g.raft.is_leader_ready())
     }
+    /// The term this replica leads in, if it is a ready leader. Two members
+    /// can both believe they lead for a while (an old leader cut off in a
+    /// minority steps down only when it notices it lost quorum): the one
+    /// with the higher term is the group's leader.
+    pub fn leader_term(&self) -> Option<u64> {
+        self.group.as_ref().filter(|g| g.raft.is_leader_ready()).map(|g| g.raft.term())
+    }
     pub fn leader(&self) -> Option<Endpoint> {
         self.group.as_ref().and_then(|g| g.raft.leader())
     }
