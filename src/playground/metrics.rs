@@ -321,9 +321,12 @@ pub fn guarantees_view(gs: Vec<Guarantee>, on_goto: Callback<Time>) -> Html {
         <section class={classes!("panel", "guarantees", broken.then_some("broken"))} aria-labelledby="guarantees-h"
             data-broken={broken.to_string()}>
             <h2 id="guarantees-h" class="panel-title">{ "Guarantees" }</h2>
+            <details class="guarantees-what">
+            <summary class="small">{ "What is checked, and what is not" }</summary>
             <p class="muted small" id="guarantees-help">
                 { "Checked as the run goes. Acked kept: every acknowledged publish is on every running replica of its stream. Raft safety: one leader per term, matching logs, committed entries never lost or changed, checked after every event. Duplicates: per consumer, a stream sequence delivered with delivery count 1 twice, or one delivery arriving twice on one subscription (redeliveries after ack wait or NAK, and copies to several subscribers of a deliver subject, are allowed). Order: per consumer, first deliveries whose stream sequence goes backwards as the consumer sequence grows (compared by consumer sequence, so several workers or a deliver group may interleave freely; redeliveries excepted). Core NATS subscriptions are not checked: a core message carries no publisher sequence to compare." }
             </p>
+            </details>
             <ul class="guarantee-list">
                 { for gs.iter().map(|g| {
                     let (state, label) = match &g.breaks {

@@ -693,22 +693,23 @@ impl Component for Playground {
         let turn = if throttle { self.turn(&keys) } else { Turn::None };
         html! {
             <div class={classes!("playground", self.time.presenter.then_some("presenter"))}>
+                // In reading order (style.css lays them out): Tab follows it.
                 { self.view_toolbar(ctx) }
-                { self.view_scenario(ctx) }
                 <section class="panel view-panel" aria-labelledby="view-h">
                     <h2 id="view-h" class="panel-title">{ "Cluster" }</h2>
                     { self.view_cluster(ctx, throttle) }
                     { view::legend() }
                 </section>
-                { self.panel(slot::LOG, &turn, throttle, keys[slot::LOG], || self.view_log(ctx)) }
+                { self.view_scenario(ctx) }
                 { self.panel(slot::GUIDE, &turn, throttle, keys[slot::GUIDE], || self.view_panels(ctx, Side::Guide)) }
+                { self.panel(slot::FAULTS, &turn, throttle, keys[slot::FAULTS], || self.view_faults(ctx)) }
+                { self.panel(slot::LOG, &turn, throttle, keys[slot::LOG], || self.view_log(ctx)) }
+                { self.panel(slot::CLIENTS, &turn, throttle, keys[slot::CLIENTS], || self.view_clients()) }
+                { self.lens_panel(&turn, throttle) }
                 { self.panel(slot::METRICS, &turn, throttle, keys[slot::METRICS], || self.view_panels(ctx, Side::Metrics)) }
                 { self.panel(slot::CAUSAL, &turn, throttle, keys[slot::CAUSAL], || self.view_panels(ctx, Side::Causal)) }
                 { self.panel(slot::SEQUENCE, &turn, throttle, keys[slot::SEQUENCE], || self.view_panels(ctx, Side::Sequence)) }
                 { self.panel(slot::STREAMS, &turn, throttle, keys[slot::STREAMS], || self.view_panels(ctx, Side::Streams)) }
-                { self.lens_panel(&turn, throttle) }
-                { self.panel(slot::FAULTS, &turn, throttle, keys[slot::FAULTS], || self.view_faults(ctx)) }
-                { self.panel(slot::CLIENTS, &turn, throttle, keys[slot::CLIENTS], || self.view_clients()) }
             </div>
         }
     }
