@@ -24,7 +24,7 @@ use jetsim_core::trace::{Endpoint, RaftNote, TraceKind};
 use serde_json::Value;
 use yew::prelude::*;
 
-use super::session::Session;
+use super::session::{Session, MAX_INPUT_LINE};
 use crate::text;
 
 /// Commands kept in the history, and console entries kept on screen.
@@ -32,6 +32,110 @@ pub const HISTORY_CAP: usize = 100;
 pub const ENTRIES_CAP: usize = 50;
 /// Output lines one entry collects at most.
 pub const LINES_CAP: usize = 40;
+
+/// The `nats` commands the console runs: (command, arguments, what it does:
+/// natscli's own one-liner where natscli has the command). The help line
+/// under the input, `help` and Tab completion of subcommands read this list.
+pub const NATS_HELP: [(&str, &str, &str); 17] = [
+    ("pub", "<subject> [body] [--count N] [--jetstream]", "Generic data publish utility"),
+    ("sub", "<subject> [--queue Q] [--count N]", "Generic subscription client"),
+    ("req", "<subject> [body] [--timeout D]", "Generic request-reply request utility"),
+    ("reply", "<subject> [body] [--queue Q]", "Generic service reply utility"),
+    ("unsub", "<subject>", "Drops this client's subscriptions on the subject (jetsim)"),
+    ("stream add", "<name> --subjects S --replicas R", "Create a new Stream"),
+    ("stream info", "<name>", "Stream information"),
+    ("stream ls", "", "List all known Streams"),
+    ("stream rm", "<name> -f", "Removes a Stream"),
+    ("stream purge", "<name> -f", "Purge a Stream without deleting it"),
+    ("stream cluster step-down", "<name>", "Force a new leader election by standing down the current leader"),
+    ("consumer add", "<stream> <name> [--pull | --target S]", "Creates a new Consumer"),
+    ("consumer info", "<stream> <name>", "Consumer information"),
+    ("consumer ls", "<stream>", "List known Consumers"),
+    ("consumer rm", "<stream> <name> -f", "Removes a Consumer"),
+    ("consumer next", "<stream> <name> [--count N] [--no-ack]", "Retrieves messages from Pull Consumers"),
+    (
+        "consumer cluster step-down",
+        "<stream> <name>",
+        "Force a new leader election by standing down the current leader",
+    ),
+];
+
+/// The scenario actions (docs/scenario-format.md, Steps): (action,
+/// arguments, what it does).
+pub const ACTIONS_HELP: [(&str, &str, &str); 11] = [
+    ("kill", "<server>", "Crash a server (a JetStream server's disk survives)"),
+    ("restart", "<server>", "Start a killed server again"),
+    ("power-loss", "<server>", "Like kill, but the disk keeps only what was fsynced"),
+    ("pause", "<server>", "Freeze a process (inbound traffic queues)"),
+    ("resume", "<server>", "Thaw a paused process"),
+    ("partition", "A B | C D  or  A -> B", "Cut the links between groups (both ways, or one way)"),
+    ("isolate", "<server>", "Cut a server off from every other server"),
+    ("split", "az | region", "Partition the servers by AZ or by region"),
+    ("heal", "[A [B]]", "Heal every partition, or only between A and B"),
+    ("latency", "A [B] <latency>", "Change a link's latency, both directions"),
+    ("note", "<text>", "Narration in the event log"),
+];
+
+/// The keys of the command field: (key, what it does).
+pub const KEYS_HELP: [(&str, &str); 3] = [
+    ("↑/↓", "Browse the history (last 100 commands)"),
+    ("Tab", "Complete names; with several, the common part, then the list (Tab again: next field)"),
+    ("Enter", "Run the command"),
+];
+
+/// Console lines that print the help rather than run: `help`, `nats help`,
+/// `nats --help`, `nats -h` (also after `<client>: `).
+pub fn is_help(input: &str) -> bool {
+    let rest = input.split_once(": ").map_or(input, |(_, r)| r);
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    matches!(words.as_slice(), ["help" | "--help" | "-h"] | ["nats", "help" | "--help" | "-h"])
+}
+
+/// What `help` prints: the nats commands, the scenario actions and the keys,
+/// in columns as natscli lists its commands.
+pub fn help_lines() -> Vec<String> {
+    let nats: Vec<(String, &str)> =
+        NATS_HELP.iter().map(|(c, a, d)| (format!("nats {c} {a}").trim_end().to_string(), *d)).collect();
+    let actions: Vec<(String, &str)> =
+        ACTIONS_HELP.iter().map(|(c, a, d)| (format!("{c} {a}").trim_end().to_string(), *d)).collect();
+    let keys: Vec<(String, &str)> = KEYS_HELP.iter().map(|(k, d)| (k.to_string(), *d)).collect();
+    let width = nats.iter().chain(&actions).chain(&keys).map(|(c, _)| c.chars().count()).max().unwrap_or(0);
+    let rows = |v: &[(String, &str)]| {
+        v.iter().map(|(c, d)| format!("  {c}{}  {d}", " ".repeat(width - c.chars().count()))).collect::<Vec<_>>()
+    };
+    let mut out = vec!["Commands (nats ... runs as the first client; \"c2: nats ...\" as client c2):".to_string()];
+    out.extend(rows(&nats));
+    out.push(String::new());
+    out.push("Scenario actions:".into());
+    out.extend(rows(&actions));
+    out.push(String::new());
+    out.push("Keys:".into());
+    out.extend(rows(&keys));
+    out
+}
+
+/// The help line under the input: the same lists, in one sentence.
+pub fn help_summary() -> String {
+    let mut nats: Vec<String> = Vec::new();
+    for (c, _, _) in NATS_HELP {
+        match c.split_once(' ') {
+            Some((group, sub)) => match nats.iter_mut().find(|x| x.starts_with(&format!("{group} "))) {
+                Some(x) => {
+                    x.push('/');
+                    x.push_str(sub);
+                }
+                None => nats.push(format!("{group} {sub}")),
+            },
+            None => nats.push(c.to_string()),
+        }
+    }
+    let actions: Vec<&str> = ACTIONS_HELP.iter().map(|(c, _, _)| *c).collect();
+    format!(
+        "nats CLI commands ({}) run as the first client, or as another with \"c2: nats ...\"; and any scenario action: {}. ↑/↓: history. Tab: complete names. Type help for the list.",
+        nats.join(", "),
+        actions.join(", ")
+    )
+}
 
 /// What an entry is still waiting for.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +155,22 @@ enum Follow {
     StepDown { client: Endpoint, op: String, stream: String, answered: bool },
 }
 
+impl Follow {
+    /// What comes back once time runs, as a sentence's subject and verb.
+    fn awaited(&self) -> &'static str {
+        match self {
+            Follow::Pub { js: false, .. } => "the message is published",
+            Follow::Pub { js: true, .. } => "the PubAck arrives",
+            Follow::Sub { .. } => "messages arrive",
+            _ => "the reply arrives",
+        }
+    }
+}
+
+/// The hint that output only comes once time runs (the simulated client
+/// sends the command, its reply crosses the simulated network).
+pub const RUN_TIME_HINT: &str = "when time runs: press Play or Step (→)";
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     pub n: u64,
@@ -59,6 +179,10 @@ pub struct Entry {
     pub error: bool,
     follow: Option<Follow>,
     received: u64,
+    /// When the command ran (virtual time).
+    pub at: Time,
+    /// Something came back for it (a line, a reply, a message).
+    heard: bool,
 }
 
 impl Entry {
@@ -68,6 +192,13 @@ impl Entry {
         } else if self.lines.len() == LINES_CAP {
             self.lines.push("…".into());
         }
+    }
+
+    /// While nothing came back yet for a command that waits for something:
+    /// the line saying that it comes once time runs (shown while paused).
+    pub fn pending(&self) -> Option<String> {
+        let f = self.follow.as_ref().filter(|_| !self.heard)?;
+        Some(format!("{} sent: {} {RUN_TIME_HINT}", hms(self.at), f.awaited()))
     }
 }
 
@@ -92,11 +223,13 @@ pub fn hms(t: Time) -> String {
 }
 
 impl Console {
-    /// Run a console line now. `Ok` is the one-line status (`Done at ...`).
-    pub fn run(&mut self, s: &mut Session, input: &str) -> Result<String, String> {
+    /// Run a console line now. `Ok` is the one-line status (`Done at ...`;
+    /// `Sent at ...` and when its output comes when `playing` is false and
+    /// the command waits for a reply or messages).
+    pub fn run(&mut self, s: &mut Session, input: &str, playing: bool) -> Result<String, String> {
         let input = input.trim();
         if input.is_empty() {
-            return Err("Type a command, e.g. nats stream info ORDERS, or kill n2.".into());
+            return Err("Type a command, e.g. nats stream info ORDERS, or kill n2. Type help for the list.".into());
         }
         if self.history.last().map(String::as_str) != Some(input) {
             self.history.push(text::display_max(input, 1000));
@@ -106,10 +239,21 @@ impl Console {
         }
         self.pos = None;
         self.sync(s);
+        // The length first, for every line (the session's own check would
+        // only see lines that parse).
+        if input.len() > MAX_INPUT_LINE {
+            let e = format!("The command is longer than {MAX_INPUT_LINE} bytes.");
+            self.entry(s.now(), input, vec![format!("nats: error: {e}")], true, None);
+            return Err(e);
+        }
+        if is_help(input) {
+            self.entry(s.now(), input, help_lines(), false, None);
+            return Ok("The console's commands, actions and keys are listed below.".into());
+        }
         let line = match expand(&s.world, input) {
             Ok(l) => l,
             Err(e) => {
-                self.entry(input, vec![format!("nats: error: {e}")], true, None);
+                self.entry(s.now(), input, vec![format!("nats: error: {e}")], true, None);
                 return Err(e);
             }
         };
@@ -127,19 +271,26 @@ impl Console {
                     }
                     Some(_) => {}
                 }
-                self.entry(input, lines, false, follow);
+                let at = jetsim_core::time::fmt_time(now);
+                let status = match &follow {
+                    Some(f) if !playing => format!("Sent at {at}: {done}. Paused: {} {RUN_TIME_HINT}.", f.awaited()),
+                    _ => format!("Done at {at}: {done}"),
+                };
+                self.entry(now, input, lines, false, follow);
                 self.sync(s);
-                Ok(format!("Done at {}: {done}", jetsim_core::time::fmt_time(now)))
+                Ok(status)
             }
             Err(e) => {
-                self.entry(input, vec![format!("nats: error: {e}")], true, None);
+                self.entry(s.now(), input, vec![format!("nats: error: {e}")], true, None);
                 Err(e)
             }
         }
     }
 
-    fn entry(&mut self, input: &str, lines: Vec<String>, error: bool, follow: Option<Follow>) {
+    fn entry(&mut self, at: Time, input: &str, lines: Vec<String>, error: bool, follow: Option<Follow>) {
         self.entries.push_back(Entry {
+            at,
+            heard: false,
             n: self.next_n,
             input: text::display_max(input, 300),
             lines,
@@ -502,6 +653,7 @@ fn observe(w: &World, e: &mut Entry, at: Time, kind: &TraceKind, delivery: Optio
     if done {
         e.follow = None;
     }
+    e.heard |= mine;
     mine
 }
 
@@ -849,8 +1001,27 @@ pub fn stream_list_lines(v: &Value) -> Vec<String> {
     out
 }
 
-/// Completions of the input's last word: whole lines, for a datalist and Tab.
+/// Completions of the input's last word: whole lines, for a datalist and Tab
+/// (a word already typed in full is not offered again).
 pub fn complete(w: &World, input: &str) -> Vec<String> {
+    completions(w, input, false)
+}
+
+/// The `nats` subcommands after `words` (`[]`: pub, sub, ..., stream,
+/// consumer; `["stream"]`: add, info, ...), from [`NATS_HELP`].
+fn nats_words(words: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (c, _, _) in NATS_HELP {
+        let cw: Vec<&str> = c.split(' ').collect();
+        if cw.len() > words.len() && cw[..words.len()] == *words && !out.iter().any(|x| x == cw[words.len()]) {
+            out.push(cw[words.len()].to_string());
+        }
+    }
+    out
+}
+
+/// [`complete`], with `keep_exact`: also the candidate equal to the last word.
+fn completions(w: &World, input: &str, keep_exact: bool) -> Vec<String> {
     let (prefix_client, rest) = match input.split_once(": ") {
         Some((c, r)) if w.clients.iter().any(|x| x.node.config.name == c) => (format!("{c}: "), r),
         _ => (String::new(), input),
@@ -863,20 +1034,9 @@ pub fn complete(w: &World, input: &str) -> Vec<String> {
     let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let candidates: Vec<String> = match words.as_slice() {
         [] if prefix_client.is_empty() => {
-            let mut v = strs(&[
-                "nats",
-                "kill",
-                "restart",
-                "power-loss",
-                "pause",
-                "resume",
-                "isolate",
-                "partition",
-                "heal",
-                "split",
-                "latency",
-                "note",
-            ]);
+            let mut v = strs(&["nats"]);
+            v.extend(ACTIONS_HELP.iter().map(|(a, _, _)| a.to_string()));
+            v.push("help".into());
             v.extend(w.clients.iter().map(|c| format!("{}:", c.node.config.name)));
             v
         }
@@ -884,14 +1044,15 @@ pub fn complete(w: &World, input: &str) -> Vec<String> {
         ["kill" | "restart" | "power-loss" | "pause" | "resume" | "isolate"] => servers(),
         ["partition", ..] | ["heal", ..] | ["latency", ..] => servers(),
         ["split"] => strs(&["az", "region"]),
-        ["nats"] => strs(&["pub", "sub", "req", "reply", "unsub", "stream", "consumer"]),
-        ["nats", "consumer"] => strs(&["add", "info", "ls", "rm", "next"]),
+        ["nats"] => nats_words(&[]),
+        ["nats", "consumer" | "stream"] => nats_words(&words[1..]),
+        ["nats", "consumer" | "stream", "cluster"] => nats_words(&words[1..]),
         ["nats", "consumer", "add" | "info" | "ls" | "rm" | "next"] => streams(),
         ["nats", "consumer", "info" | "rm" | "next", stream] => consumer_names(w, stream),
+        ["nats", "consumer", "cluster", "step-down"] => streams(),
+        ["nats", "consumer", "cluster", "step-down", stream] => consumer_names(w, stream),
         ["nats", "sub"] => push_subjects(w),
-        ["nats", "stream"] => strs(&["add", "info", "ls", "rm", "purge", "cluster"]),
         ["nats", "stream", "info" | "rm" | "purge"] => streams(),
-        ["nats", "stream", "cluster"] => strs(&["step-down"]),
         ["nats", "stream", "cluster", "step-down"] => streams(),
         _ => Vec::new(),
     };
@@ -905,7 +1066,7 @@ pub fn complete(w: &World, input: &str) -> Vec<String> {
     };
     candidates
         .into_iter()
-        .filter(|c| c.starts_with(partial) && c != partial)
+        .filter(|c| c.starts_with(partial) && (keep_exact || c != partial))
         .map(|c| if c.ends_with(':') { format!("{head}{c} ") } else { format!("{head}{c}") })
         .take(20)
         .collect()
@@ -942,17 +1103,51 @@ fn push_subjects(w: &World) -> Vec<String> {
 /// What Tab completes to: the single completion, or the longest common
 /// prefix of several when it is longer than the input.
 pub fn tab_complete(w: &World, input: &str) -> Option<String> {
-    let c = complete(w, input);
-    let first = c.first()?;
+    match tab_action(w, input, false) {
+        Tab::Complete(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// What a Tab press in the command field does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tab {
+    /// Replace the input (the single completion, or the candidates' longest
+    /// common prefix when it is longer than the input).
+    Complete(String),
+    /// Several candidates and nothing more in common: list them (the last
+    /// words), focus stays in the field.
+    List(Vec<String>),
+    /// Nothing to add (empty or complete input, no candidate, or the
+    /// candidates are already `listed`): Tab moves focus as usual.
+    Pass,
+}
+
+/// A shell's Tab: complete what all candidates share; when that adds
+/// nothing, list them once; a Tab that would add nothing new passes.
+pub fn tab_action(w: &World, input: &str, listed: bool) -> Tab {
+    if input.trim().is_empty() {
+        return Tab::Pass;
+    }
+    let c = completions(w, input, true);
+    let Some(first) = c.first() else { return Tab::Pass };
+    if c.len() == 1 {
+        let t = if first.ends_with(' ') { first.clone() } else { format!("{first} ") };
+        // The last word is already typed in full: nothing to complete.
+        return if t.trim_end() == input.trim_end() { Tab::Pass } else { Tab::Complete(t) };
+    }
     let mut common = first.clone();
     for x in &c[1..] {
         let n = common.chars().zip(x.chars()).take_while(|(a, b)| a == b).count();
         common = common.chars().take(n).collect();
     }
-    if c.len() == 1 {
-        return Some(if first.ends_with(' ') { first.clone() } else { format!("{first} ") });
+    if common.chars().count() > input.chars().count() {
+        Tab::Complete(common)
+    } else if listed {
+        Tab::Pass
+    } else {
+        Tab::List(c.iter().map(|x| x.trim_end().rsplit(' ').next().unwrap_or(x).to_string()).collect())
     }
-    (common.len() > input.len()).then_some(common)
 }
 
 /// What the console form needs from the page.
@@ -966,25 +1161,42 @@ pub struct ConsoleProps<'a> {
     pub on_submit: Callback<()>,
     /// ↑ (true) / ↓ (false) through the history.
     pub on_history: Callback<bool>,
+    /// The simulation runs (paused: entries waiting for output say so).
+    pub playing: bool,
+    /// Tab listed the candidates for `command` (shown under the input; the
+    /// next Tab moves focus).
+    pub listed: bool,
+    /// Tab found several candidates and nothing more in common: list them.
+    pub on_list: Callback<()>,
 }
 
 /// The command form, its completions and the output of recent commands.
 pub fn console_view(p: ConsoleProps<'_>) -> Html {
     let completions = if p.command.is_empty() { Vec::new() } else { complete(p.world, p.command) };
-    let tab = tab_complete(p.world, p.command);
+    let tab = tab_action(p.world, p.command, p.listed);
+    let candidates = match p.listed.then(|| tab_action(p.world, p.command, false)) {
+        Some(Tab::List(words)) => format!("{} completions: {}", words.len(), words.join("  ")),
+        _ => String::new(),
+    };
     let on_input = p.on_input.clone();
     let on_history = p.on_history.clone();
+    let on_list = p.on_list.clone();
     let onkeydown = Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
         "ArrowUp" | "ArrowDown" => {
             e.prevent_default();
             on_history.emit(e.key() == "ArrowUp");
         }
-        "Tab" if !e.shift_key() => {
-            if let Some(t) = &tab {
+        "Tab" if !e.shift_key() => match &tab {
+            Tab::Complete(t) => {
                 e.prevent_default();
                 on_input.emit(t.clone());
             }
-        }
+            Tab::List(_) => {
+                e.prevent_default();
+                on_list.emit(());
+            }
+            Tab::Pass => {}
+        },
         _ => {}
     });
     let on_input = p.on_input.clone();
@@ -998,7 +1210,7 @@ pub fn console_view(p: ConsoleProps<'_>) -> Html {
             <label for="command">{ "Command" }</label>
             <input id="command" type="text" autocomplete="off" spellcheck="false" list="command-completions"
                 placeholder="nats stream info ORDERS · kill n2 · partition n1 | n2 n3 · c1: nats pub orders.new hi"
-                aria-describedby="command-help"
+                aria-describedby="command-candidates command-help"
                 value={p.command.to_string()}
                 onkeydown={onkeydown}
                 oninput={Callback::from(move |e: InputEvent| {
@@ -1009,9 +1221,8 @@ pub fn console_view(p: ConsoleProps<'_>) -> Html {
                 { for completions.iter().map(|c| html! { <option value={c.clone()} /> }) }
             </datalist>
             <button type="submit" id="run-command">{ "Run" }</button>
-            <p id="command-help" class="muted small">
-                { "nats CLI commands (pub, sub, req, reply, unsub, stream add/info/ls/rm/purge/cluster step-down, consumer add/info/ls/rm/next) run as the first client, or as another with \"c2: nats ...\"; and any scenario action: kill, restart, power-loss, pause, resume, partition, isolate, split, heal, latency, note. ↑/↓: history. Tab: complete names." }
-            </p>
+            <p id="command-candidates" class="small candidates" aria-live="polite">{ candidates }</p>
+            <p id="command-help" class="muted small">{ help_summary() }</p>
             <p id="command-result" role="status" class="small">
                 { match &p.result {
                     None => html! {},
@@ -1024,6 +1235,9 @@ pub fn console_view(p: ConsoleProps<'_>) -> Html {
                     { for p.console.entries.iter().rev().take(8).map(|e| html! {
                         <div class={classes!("console-entry", e.error.then_some("error"))} key={e.n} data-input={e.input.clone()}>
                             <pre><span class="prompt">{ "$ " }</span>{ e.input.clone() }{ "\n" }{ e.lines.join("\n") }</pre>
+                            if let Some(note) = (!p.playing).then(|| e.pending()).flatten() {
+                                <p class="pending small">{ note }</p>
+                            }
                         </div>
                     }) }
                 </div>
@@ -1254,7 +1468,7 @@ mod tests {
         let mut s = session("r3-publish");
         let mut c = Console::default();
         run_to(&mut s, &mut c, 7 * SEC);
-        assert!(c.run(&mut s, "nats stream info ORDERS").expect("runs").starts_with("Done at 7.000000s"));
+        assert!(c.run(&mut s, "nats stream info ORDERS", true).expect("runs").starts_with("Done at 7.000000s"));
         run_to(&mut s, &mut c, 7 * SEC + 100_000_000);
         let e = c.entries.back().expect("an entry");
         assert!(!e.error, "{e:#?}");
@@ -1281,7 +1495,7 @@ mod tests {
         let mut s = session("r3-publish");
         let mut c = Console::default();
         run_to(&mut s, &mut c, 7 * SEC);
-        c.run(&mut s, "nats pub orders.x hi --jetstream --count 2").expect("runs");
+        c.run(&mut s, "nats pub orders.x hi --jetstream --count 2", true).expect("runs");
         run_to(&mut s, &mut c, 8 * SEC);
         let e = c.entries.back().expect("an entry");
         assert_eq!(
@@ -1291,11 +1505,11 @@ mod tests {
                 "00:00:07.012 Stored in Stream: ORDERS Sequence: 22"
             ]
         );
-        assert!(c.run(&mut s, "nats stream info").is_err());
+        assert!(c.run(&mut s, "nats stream info", true).is_err());
         assert!(c.entries.back().is_some_and(|e| e.error && e.lines[0].starts_with("nats: error: ")));
-        assert!(c.run(&mut s, "kill n9").is_err());
-        assert!(c.run(&mut s, "kill n2").expect("runs").ends_with("kill n2"));
-        c.run(&mut s, "nats stream cluster step-down ORDERS").expect("runs");
+        assert!(c.run(&mut s, "kill n9", true).is_err());
+        assert!(c.run(&mut s, "kill n2", true).expect("runs").ends_with("kill n2"));
+        c.run(&mut s, "nats stream cluster step-down ORDERS", true).expect("runs");
         run_to(&mut s, &mut c, 12 * SEC);
         let e = c.entries.back().expect("an entry");
         assert!(e.lines.iter().any(|l| l.ends_with("New leader elected \"n1\"")), "{e:#?}");
@@ -1306,8 +1520,8 @@ mod tests {
         let mut s = session("r3-publish");
         let mut c = Console::default();
         run_to(&mut s, &mut c, 3 * SEC);
-        c.run(&mut s, "nats stream ls").expect("runs");
-        c.run(&mut s, "note hi").expect("runs");
+        c.run(&mut s, "nats stream ls", true).expect("runs");
+        c.run(&mut s, "note hi", true).expect("runs");
         assert_eq!(c.browse(true).as_deref(), Some("note hi"));
         assert_eq!(c.browse(true).as_deref(), Some("nats stream ls"));
         assert_eq!(c.browse(true).as_deref(), Some("nats stream ls"), "stays at the oldest");
@@ -1324,6 +1538,164 @@ mod tests {
         run_to(&mut s, &mut c, 3 * SEC + 100_000_000);
         let ls = c.entries.iter().find(|e| e.input == "nats stream ls").expect("entry");
         assert!(ls.lines.iter().any(|l| l.starts_with("ORDERS")), "{ls:#?}");
+    }
+
+    /// Five servers, a stream X with the pull consumers C and C2 by 5s.
+    pub const TWO_CONSUMERS: &str = "jetsim 1
+raft_timescale 1/10
+server n1 jetstream=true
+server n2 jetstream=true
+server n3 jetstream=true
+server n4 jetstream=true
+server n5 jetstream=true
+client c1 server=n1
+at 2s c1: nats stream add X --subjects \"x.>\" --replicas 3 --storage file
+at 3s c1: nats consumer add X C --pull --ack explicit
+at 3500ms c1: nats consumer add X C2 --pull --ack explicit
+";
+
+    #[test]
+    fn tab_completes_the_common_prefix_then_lists_the_candidates_once() {
+        let mut s = Session::build(TWO_CONSUMERS, None).expect("builds");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 5 * SEC);
+        let w = &s.world;
+        let list = |v: &[&str]| Tab::List(v.iter().map(|x| x.to_string()).collect());
+        // Several servers, nothing more in common: list them, once.
+        assert_eq!(tab_action(w, "kill n", false), list(&["n1", "n2", "n3", "n4", "n5"]));
+        assert_eq!(tab_action(w, "kill n", true), Tab::Pass, "a second Tab moves focus");
+        // Consumers C and C2: first their common prefix, then the list.
+        assert_eq!(complete(w, "nats consumer next X "), ["nats consumer next X C", "nats consumer next X C2"]);
+        assert_eq!(tab_action(w, "nats consumer next X ", false), Tab::Complete("nats consumer next X C".into()));
+        assert_eq!(tab_action(w, "nats consumer next X C", false), list(&["C", "C2"]), "C is a whole name too");
+        assert_eq!(tab_action(w, "nats consumer next X C", true), Tab::Pass);
+        assert_eq!(tab_action(w, "nats consumer next X C2", false), Tab::Pass, "complete: nothing to add");
+        assert_eq!(tab_action(w, "nats consumer cluster step-down X C2", false), Tab::Pass);
+        assert_eq!(tab_action(w, "nats consumer cluster step-down X C", false), list(&["C", "C2"]));
+        // One candidate: completed with a space; empty or complete input passes.
+        assert_eq!(tab_action(w, "kill n3", false), Tab::Pass);
+        assert_eq!(tab_action(w, "", false), Tab::Pass);
+        assert_eq!(tab_action(w, "   ", false), Tab::Pass);
+        assert_eq!(tab_action(w, "zzz", false), Tab::Pass);
+        assert_eq!(tab_action(w, "nats consumer cl", false), Tab::Complete("nats consumer cluster ".into()));
+        assert_eq!(tab_action(w, "nats stream i", false), Tab::Complete("nats stream info ".into()));
+        assert_eq!(tab_action(w, "nats s", false), list(&["sub", "stream"]));
+        assert_eq!(tab_action(w, "he", false), list(&["heal", "help"]));
+        assert_eq!(tab_action(w, "hea", false), Tab::Complete("heal ".into()));
+    }
+
+    #[test]
+    fn help_lists_the_commands_actions_and_keys() {
+        for h in ["help", " help ", "nats --help", "nats help", "nats -h", "--help", "c1: nats --help"] {
+            assert!(is_help(h), "{h}");
+        }
+        for h in ["helpx", "nats", "nats pub help", "note help", "nats stream --help"] {
+            assert!(!is_help(h), "{h}");
+        }
+        let mut s = session("r3-publish");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 3 * SEC);
+        let inputs = s.inputs().len();
+        for h in ["help", "nats --help"] {
+            let status = c.run(&mut s, h, false).expect("help runs");
+            assert!(status.contains("listed below"), "{status}");
+            let (out, err) = last_out(&c);
+            assert!(!err, "{out}");
+            for (cmd, _, what) in NATS_HELP {
+                assert!(
+                    out.lines().any(|l| l.starts_with(&format!("  nats {cmd}")) && l.ends_with(what)),
+                    "{cmd} in\n{out}"
+                );
+            }
+            for (a, _, what) in ACTIONS_HELP {
+                assert!(out.lines().any(|l| l.starts_with(&format!("  {a} ")) && l.ends_with(what)), "{a} in\n{out}");
+            }
+            assert!(out.contains("  nats stream ls "), "{out}");
+            assert!(out.contains("List all known Streams"), "{out}");
+            assert!(out.contains("  ↑/↓ ") && out.contains("  Tab "), "{out}");
+        }
+        assert_eq!(s.inputs().len(), inputs, "help is not an input of the run");
+        assert_eq!(c.history.last().map(String::as_str), Some("nats --help"));
+        // The line under the input says the same, from the same lists.
+        let summary = help_summary();
+        assert!(summary.starts_with("nats CLI commands (pub, sub, req, reply, unsub, stream add/info/ls/rm/purge/cluster step-down, consumer add/info/ls/rm/next/cluster step-down) run as the first client"), "{summary}");
+        assert!(
+            summary
+                .contains("kill, restart, power-loss, pause, resume, partition, isolate, split, heal, latency, note."),
+            "{summary}"
+        );
+        assert!(summary.contains("Type help"), "{summary}");
+        // Completion offers the same subcommands.
+        assert_eq!(
+            complete(&s.world, "nats consumer "),
+            [
+                "nats consumer add",
+                "nats consumer info",
+                "nats consumer ls",
+                "nats consumer rm",
+                "nats consumer next",
+                "nats consumer cluster"
+            ]
+        );
+    }
+
+    #[test]
+    fn overlong_lines_are_refused_first_with_one_message() {
+        let mut s = session("r3-publish");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 3 * SEC);
+        let want = Err("The command is longer than 1000 bytes.".to_string());
+        let long = "x".repeat(10_000);
+        for line in [long.clone(), format!("nats pub x.a {long}"), format!("kill {long}"), format!("help {long}")] {
+            assert_eq!(c.run(&mut s, &line, false), want);
+            let e = c.entries.back().expect("an entry");
+            assert!(e.error, "{e:?}");
+            assert_eq!(e.lines, ["nats: error: The command is longer than 1000 bytes."]);
+            assert!(e.input.chars().count() <= 301, "the echo is short");
+        }
+        // At the limit it is parsed as usual.
+        let at_limit = format!("kill {}", "y".repeat(MAX_INPUT_LINE - 5));
+        let err = c.run(&mut s, &at_limit, false).expect_err("no such server");
+        assert!(err.starts_with("server name \"yyy") && !err.contains("1000 bytes"), "{err}");
+        assert!(c.run(&mut s, &format!("note {}", "y".repeat(900)), false).is_ok());
+    }
+
+    #[test]
+    fn paused_commands_say_their_output_comes_when_time_runs() {
+        let mut s = session("r3-publish");
+        let mut c = Console::default();
+        run_to(&mut s, &mut c, 9 * SEC);
+        let status = c.run(&mut s, "nats stream ls", false).expect("runs");
+        assert_eq!(
+            status,
+            "Sent at 9.000000s: c1: nats stream ls. Paused: the reply arrives when time runs: press Play or Step (→)."
+        );
+        let e = c.entries.back().expect("an entry");
+        assert!(e.lines.is_empty(), "{e:?}");
+        assert_eq!(
+            e.pending().as_deref(),
+            Some("00:00:09.000 sent: the reply arrives when time runs: press Play or Step (→)")
+        );
+        // Time runs: the reply arrives, the note goes.
+        run_to(&mut s, &mut c, 9 * SEC + 100_000_000);
+        let e = c.entries.back().expect("an entry");
+        assert!(e.lines.iter().any(|l| l.starts_with("ORDERS")), "{e:?}");
+        assert_eq!(e.pending(), None);
+        // A JetStream publish waits for its PubAck, a subscription for messages.
+        let status = c.run(&mut s, "nats pub orders.x hi --jetstream", false).expect("runs");
+        assert!(status.ends_with("Paused: the PubAck arrives when time runs: press Play or Step (→)."), "{status}");
+        let status = c.run(&mut s, "nats sub orders.>", false).expect("runs");
+        assert!(status.ends_with("Paused: messages arrive when time runs: press Play or Step (→)."), "{status}");
+        assert!(c.entries.back().and_then(Entry::pending).is_some_and(|p| p.contains("messages arrive")));
+        // No reply awaited: done at once, as before.
+        let status = c.run(&mut s, "kill n2", false).expect("runs");
+        assert_eq!(status, "Done at 9.100000s: kill n2");
+        assert_eq!(c.entries.back().and_then(Entry::pending), None);
+        // Playing: the output follows by itself.
+        assert!(c
+            .run(&mut s, "nats stream ls", true)
+            .expect("runs")
+            .starts_with("Done at 9.100000s: c1: nats stream ls"));
     }
 
     #[test]
@@ -1452,7 +1824,7 @@ mod tests {
         assert_eq!(complete(&s.world, "nats consumer info JOBS w"), ["nats consumer info JOBS workers"]);
         assert_eq!(tab_complete(&s.world, "nats cons").as_deref(), Some("nats consumer "));
         // info: the numbers of the consumer's real state.
-        c.run(&mut s, "nats consumer info JOBS workers").expect("runs");
+        c.run(&mut s, "nats consumer info JOBS workers", true).expect("runs");
         run_to(&mut s, &mut c, 13 * SEC + 100_000_000);
         let (out, err) = last_out(&c);
         assert!(!err, "{out}");
@@ -1482,22 +1854,22 @@ mod tests {
         }
         eprintln!("{out}");
         // next: two messages acknowledged; the ack floor moves.
-        c.run(&mut s, "worker1: nats consumer next JOBS workers --count 2").expect("runs");
+        c.run(&mut s, "worker1: nats consumer next JOBS workers --count 2", true).expect("runs");
         run_to(&mut s, &mut c, 14 * SEC);
         let (out, err) = last_out(&c);
         eprintln!("{out}");
         assert!(!err || out.contains("no message received"), "{out}");
         // rm, then info: natscli's error.
-        c.run(&mut s, "nats consumer rm JOBS workers -f").expect("runs");
+        c.run(&mut s, "nats consumer rm JOBS workers -f", true).expect("runs");
         run_to(&mut s, &mut c, 14 * SEC + 100_000_000);
         assert_eq!(last_out(&c), (String::new(), false));
-        c.run(&mut s, "nats consumer info JOBS workers").expect("runs");
+        c.run(&mut s, "nats consumer info JOBS workers", true).expect("runs");
         run_to(&mut s, &mut c, 14 * SEC + 200_000_000);
         assert_eq!(
             last_out(&c),
             ("nats: error: could not load Consumer JOBS > workers: consumer not found (10014)".to_string(), true)
         );
-        c.run(&mut s, "nats consumer ls JOBS").expect("runs");
+        c.run(&mut s, "nats consumer ls JOBS", true).expect("runs");
         run_to(&mut s, &mut c, 14 * SEC + 300_000_000);
         assert_eq!(last_out(&c), ("No Consumers defined".to_string(), false));
     }
@@ -1513,7 +1885,7 @@ mod tests {
         run_to(&mut s, &mut c, 6 * SEC);
         let floor = |s: &Session| pair(row(&consumer_rows(&consumer_info_lines(&s.world, "JOBS")), "Ack floor"));
         assert_eq!(floor(&s), (0, 0));
-        c.run(&mut s, "worker1: nats consumer next JOBS workers --count 2").expect("runs");
+        c.run(&mut s, "worker1: nats consumer next JOBS workers --count 2", true).expect("runs");
         run_to(&mut s, &mut c, 6 * SEC + 100_000_000);
         let (out, err) = last_out(&c);
         assert!(!err, "{out}");
@@ -1534,7 +1906,8 @@ mod tests {
         let mut s = session("pull-consumer");
         let mut c = Console::default();
         run_to(&mut s, &mut c, 6 * SEC);
-        c.run(&mut s, "nats consumer add JOBS pusher --target out.jobs --ack explicit --deliver all").expect("runs");
+        c.run(&mut s, "nats consumer add JOBS pusher --target out.jobs --ack explicit --deliver all", true)
+            .expect("runs");
         run_to(&mut s, &mut c, 6 * SEC + 100_000_000);
         let (out, err) = last_out(&c);
         assert!(!err, "{out}");
@@ -1542,7 +1915,7 @@ mod tests {
         assert!(out.contains("        Delivery Subject: out.jobs"), "{out}");
         assert!(out.contains("         Active Interest: No interest"), "{out}");
         assert_eq!(complete(&s.world, "nats sub out"), ["nats sub out.jobs"]);
-        c.run(&mut s, "worker2: nats sub out.jobs --count 3").expect("runs");
+        c.run(&mut s, "worker2: nats sub out.jobs --count 3", true).expect("runs");
         run_to(&mut s, &mut c, 7 * SEC);
         let (out, err) = last_out(&c);
         assert!(!err, "{out}");

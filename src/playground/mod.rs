@@ -161,6 +161,8 @@ pub enum Msg {
     RunCommand,
     /// Console history: ↑ (true) or ↓.
     CommandHistory(bool),
+    /// Console Tab with several candidates: list them under the input.
+    CommandList,
     VisibilityChanged,
     ReducedMotion(bool),
     /// Time travel, sharing, files, shortcuts (see `timeline`).
@@ -288,6 +290,8 @@ pub struct Playground {
     status: Status,
     command: String,
     command_result: Status,
+    /// The command text whose Tab candidates are listed under the input.
+    command_listed: Option<String>,
     log_ref: NodeRef,
     /// Keep the log scrolled to the bottom (false once the reader scrolls up).
     log_stick: Rc<Cell<bool>>,
@@ -407,6 +411,7 @@ impl Component for Playground {
             status: Status::None,
             command: String::new(),
             command_result: Status::None,
+            command_listed: None,
             log_ref: NodeRef::default(),
             log_stick: Rc::new(Cell::new(true)),
             log_first: Cell::new(0),
@@ -595,7 +600,8 @@ impl Component for Playground {
             }
             Msg::RunCommand => {
                 if let Some(s) = self.session.as_mut() {
-                    self.command_result = match self.console.borrow_mut().run(s, &self.command) {
+                    self.command_listed = None;
+                    self.command_result = match self.console.borrow_mut().run(s, &self.command, self.playing) {
                         Ok(done) => {
                             self.command.clear();
                             Status::Info(done)
@@ -603,6 +609,10 @@ impl Component for Playground {
                         Err(e) => Status::Error(e),
                     };
                 }
+                true
+            }
+            Msg::CommandList => {
+                self.command_listed = Some(self.command.clone());
                 true
             }
             Msg::CommandHistory(older) => {
@@ -1129,6 +1139,9 @@ impl Playground {
             on_input: link.callback(Msg::CommandInput),
             on_submit: link.callback(|_| Msg::RunCommand),
             on_history: link.callback(Msg::CommandHistory),
+            playing: self.playing,
+            listed: self.command_listed.as_deref() == Some(self.command.as_str()),
+            on_list: link.callback(|_| Msg::CommandList),
         });
         html! {
             <section class="panel faults" aria-labelledby="faults-h">

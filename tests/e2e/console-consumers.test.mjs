@@ -14,12 +14,15 @@ import { assertClean, clockNs, goTo, openPlayground, setSpeed, SPEED_1X, useBrow
 const T = { timeout: 240_000 };
 const env = useBrowser();
 
-/** Run a console line (`line` as the status line echoes it). */
+/** Run a console line (`line` as the status line echoes it; paused, a "Paused: ..." note follows). */
 async function run(page, cmd, line) {
   const input = page.locator('#command');
   await input.fill(cmd);
   await input.press('Enter');
-  await page.waitForFunction((l) => (document.querySelector('#command-result')?.textContent ?? '').endsWith(l), line);
+  await page.waitForFunction((l) => {
+    const t = document.querySelector('#command-result')?.textContent ?? '';
+    return t.endsWith(l) || t.includes(`: ${l}. Paused: `);
+  }, line);
   await page.waitForFunction(() => document.querySelector('#command').value === '');
 }
 

@@ -107,12 +107,13 @@ test('console: nats CLI commands with CLI-shaped output, history and completion'
   await input.press('Tab');
   assert.equal(await input.inputValue(), 'nats stream info ORDERS ');
   await input.press('Enter');
-  await page.waitForFunction(() => /^Done at 8\.0+s: c1: nats stream info ORDERS$/.test(document.querySelector('#command-result')?.textContent ?? ''));
+  // Paused: the status says the reply comes once time runs.
+  await page.waitForFunction(() => /^Sent at 8\.0+s: c1: nats stream info ORDERS\. Paused: the reply arrives when time runs: press Play or Step \(→\)\.$/.test(document.querySelector('#command-result')?.textContent ?? ''));
   assert.equal(await input.inputValue(), '', 'cleared after running');
   const run = async (cmd) => {
     await input.fill(cmd);
     await input.press('Enter');
-    await page.waitForFunction((cmd) => (document.querySelector('#command-result')?.textContent ?? '').endsWith(`c1: ${cmd}`), cmd);
+    await page.waitForFunction((cmd) => (document.querySelector('#command-result')?.textContent ?? '').includes(`c1: ${cmd}. Paused: `), cmd);
     await page.waitForFunction(() => document.querySelector('#command').value === '');
   };
   await run('nats pub orders.x hi --jetstream --count 2');

@@ -109,7 +109,7 @@ test('a publish on n1 crosses a route to the subscriber on n3 (core pub/sub)', T
   // The console publishes too: paused, run a command, then play to delivery.
   await page.fill('#command', 'pub: nats pub orders.extra "hello from the console"');
   await page.getByRole('button', { name: 'Run', exact: true }).click();
-  assert.match((await page.textContent('#command-result')) ?? '', /Done at .*pub: nats pub orders\.extra/);
+  assert.match((await page.textContent('#command-result')) ?? '', /^Sent at .*pub: nats pub orders\.extra.*\. Paused: the message is published when time runs/);
   await setSpeed(page, SPEED_10X);
   await page.getByRole('button', { name: 'Play', exact: true }).click();
   await waitForLogLine(page, /^sub received orders\.extra/);

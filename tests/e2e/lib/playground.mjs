@@ -149,9 +149,12 @@ export async function goTo(page, time, timeout = 60_000) {
   );
 }
 
-/** Run a console line with the Run button and wait until it is done. */
+/**
+ * Run a console line with the Run button and wait until it is done ("Done
+ * at", or "Sent at" when paused and the command waits for a reply).
+ */
 export async function command(page, line) {
   await page.fill('#command', line);
   await page.getByRole('button', { name: 'Run', exact: true }).click();
-  await page.waitForFunction(() => /^Done at/.test(document.querySelector('#command-result')?.textContent ?? ''));
+  await page.waitForFunction(() => /^(Done|Sent) at/.test(document.querySelector('#command-result')?.textContent ?? ''));
 }
