@@ -187,6 +187,7 @@ pub enum Msg {
 /// election status and the console's result are read by screen readers
 /// wherever the page is scrolled, so they always refresh). By class and
 /// slot (see `view`).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // read by the wasm-only observer
 const OFFSCREEN_SKIPPABLE: [(&str, usize); 5] = [
     ("metrics", slot::METRICS),
     ("causal", slot::CAUSAL),
@@ -299,6 +300,10 @@ pub struct Playground {
     log_first: Cell<u64>,
     /// The log was rebuilt in the last render (scroll it to the bottom).
     log_dirty: Cell<bool>,
+    /// Scrolls the log to its newest line when its panel comes on screen
+    /// (see `stick_log_on_show`), on this panel element.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    log_show: Option<(web_sys::Element, gloo::events::EventListener)>,
     /// What the guide, metrics and causal panels have read from the trace.
     watch: RefCell<guide::Watch>,
     causal_pick: Option<u64>,
@@ -416,6 +421,7 @@ impl Component for Playground {
             log_stick: Rc::new(Cell::new(true)),
             log_first: Cell::new(0),
             log_dirty: Cell::new(true),
+            log_show: None,
             watch: RefCell::new(guide::Watch::default()),
             causal_pick: None,
             console: RefCell::new(console::Console::default()),
@@ -685,6 +691,7 @@ impl Component for Playground {
                 el.set_scroll_top(el.scroll_height());
             }
         }
+        self.stick_log_on_show();
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
@@ -726,6 +733,31 @@ impl Component for Playground {
 }
 
 impl Playground {
+    /// The log panel is `content-visibility: auto` (style.css): while it is
+    /// off screen its lines are not laid out, so the scroll to the newest
+    /// line in `rendered` finds no height and leaves it at the top. When the
+    /// panel comes on screen (`contentvisibilityautostatechange`), scroll it
+    /// to the bottom again if it follows the newest line. Installed once per
+    /// panel element.
+    fn stick_log_on_show(&mut self) {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let Some(scroll) = self.log_ref.cast::<web_sys::Element>() else { return };
+            let Some(panel) = scroll.closest(".log-panel").ok().flatten() else { return };
+            if self.log_show.as_ref().is_some_and(|(e, _)| *e == panel) {
+                return;
+            }
+            let stick = self.log_stick.clone();
+            let at = panel.clone();
+            let l = gloo::events::EventListener::new(&panel, "contentvisibilityautostatechange", move |_| {
+                if let (true, Ok(Some(scroll))) = (stick.get(), at.query_selector(".log-scroll")) {
+                    scroll.set_scroll_top(scroll.scroll_height());
+                }
+            });
+            self.log_show = Some((panel, l));
+        }
+    }
+
     /// Draw the frames in flight in the drawing's overlay (frames.rs).
     fn paint_frames(&self) {
         #[cfg(target_arch = "wasm32")]

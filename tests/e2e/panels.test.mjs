@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { screenshot } from './lib/harness.mjs';
-import { assertClean, openPlayground, setSpeed, SPEED_1X, useBrowser } from './lib/playground.mjs';
+import { assertClean, goTo, openPlayground, pick, setSpeed, SPEED_1X, useBrowser } from './lib/playground.mjs';
 
 const T = { timeout: 180_000 };
 const env = useBrowser();
@@ -157,6 +157,30 @@ test('console: nats CLI commands with CLI-shaped output, history and completion'
   assert.match((await page.textContent('#command-result')) ?? '', /n9/);
   await page.locator('section.faults').scrollIntoViewIfNeeded();
   console.log(`screenshot: ${await screenshot(page, 'panels-console')}`);
+  assertClean(log);
+  await close();
+});
+
+test('the event log shows its newest line when scrolled into view after changing off screen', T, async () => {
+  // The log panel is content-visibility: auto: off screen its lines are not
+  // laid out, so scrolling it to the bottom then did nothing (UX audit: an
+  // example picked, then Go to, with the log below the fold).
+  const { page, log, close } = await openPlayground(env.browser, env.server);
+  await pick(page, 'kill-leader');
+  await goTo(page, '3s');
+  const top = await page.evaluate(() => document.querySelector('.log-panel').getBoundingClientRect().top);
+  assert.ok(top > 900, `the log starts off screen (top ${top}px)`);
+  await page.evaluate(() => document.querySelector('.log-panel').scrollIntoView({ block: 'center' }));
+  await page.waitForFunction(() => {
+    const el = document.querySelector('.log-scroll');
+    return el.scrollHeight > el.clientHeight + 50 && el.scrollTop + el.clientHeight >= el.scrollHeight - 8;
+  }, null, { timeout: 5_000 }).catch(() => {});
+  const s = await page.evaluate(() => {
+    const el = document.querySelector('.log-scroll');
+    return { top: el.scrollTop, client: el.clientHeight, height: el.scrollHeight };
+  });
+  assert.ok(s.height > s.client + 50, `the log overflows its box (${JSON.stringify(s)})`);
+  assert.ok(s.top + s.client >= s.height - 8, `the newest line is in view (${JSON.stringify(s)})`);
   assertClean(log);
   await close();
 });
