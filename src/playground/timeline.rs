@@ -243,11 +243,11 @@ impl Playground {
                 self.time.goto_text = v;
                 return false;
             }
-            TimeMsg::GotoTyped => match parse_duration(&self.time.goto_text) {
+            TimeMsg::GotoTyped => match goto_parse(&self.time.goto_text) {
                 Ok(t) => self.go(Moment::time(t), &format!("Went to {}", fmt_time(t))),
                 Err(e) => {
                     self.status = Status::Error(format!(
-                        "Go to: {} (write a time such as 1.5s, 300ms or 250us).",
+                        "Go to: {} (write a time such as 1.5s, 300ms or 250us, or a number of seconds).",
                         crate::text::display_max(&e, 100)
                     ))
                 }
@@ -456,8 +456,23 @@ impl Playground {
     }
 }
 
+/// The Go to box's text as a moment: a duration as the scenario language
+/// writes it (`1.5s`, `300ms`, `250us`), or a bare number of seconds (`1.5`:
+/// a person typing into a time box means seconds, not nanoseconds).
+pub fn goto_parse(text: &str) -> Result<Time, String> {
+    let t = text.trim();
+    if t.starts_with('-') {
+        return Err(format!("{:?} is before the start: a moment is 0s or later", crate::text::display_max(t, 40)));
+    }
+    if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return parse_duration(&format!("{t}s"));
+    }
+    parse_duration(t)
+}
+
 fn arrived_text(a: &Arrived) -> String {
-    let mut t = format!("at {} ({} events)", fmt_time(a.at.at), a.at.events);
+    let n = a.at.events;
+    let mut t = format!("at {} ({n} event{})", fmt_time(a.at.at), if n == 1 { "" } else { "s" });
     if a.replayed {
         t.push_str(", replayed from the start");
     }
@@ -481,6 +496,20 @@ fn took_text(ms: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn goto_takes_durations_and_bare_seconds() {
+        use jetsim_core::time::{MS, SEC, US};
+        assert_eq!(goto_parse("1.5s"), Ok(1500 * MS));
+        assert_eq!(goto_parse(" 300ms "), Ok(300 * MS));
+        assert_eq!(goto_parse("250us"), Ok(250 * US));
+        assert_eq!(goto_parse("1.5"), Ok(1500 * MS), "a bare number is seconds");
+        assert_eq!(goto_parse("12"), Ok(12 * SEC));
+        assert!(goto_parse("-1s").unwrap_err().contains("before the start"));
+        assert!(goto_parse("").is_err());
+        assert!(goto_parse("1.2.3").is_err());
+        assert!(goto_parse("5 parsecs").unwrap_err().contains("unknown unit"));
+    }
 
     #[test]
     fn file_names_are_safe() {
