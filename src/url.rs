@@ -5,9 +5,12 @@
 //!
 //! ```text
 //! #v=1&ex=core-pubsub&seed=7&n=1234&t=400000000&in=12.100000000.a2lsbCBuMg
-//! #v=1&text=<base64url(lz(text))>&seed=7&t=0
+//! #v=1&text=<base64url(lz(text))>&seed=7&t=0&speed=1/10
 //! ```
 //!
+//! `speed` (optional: the page's default when absent) is the speed control's
+//! setting as a fraction of real time, `1/500` or `10`: one of
+//! [`SPEEDS`](crate::playground::speed::SPEEDS).
 //! `n` is events processed and `t` the clock in ns (the moment); `in` is
 //! `~`-separated inputs, each `events.time.base64url(line)`. A fragment is
 //! untrusted: [`decode`] never panics, bounds every size and count, and
@@ -39,6 +42,9 @@ pub struct Shared {
     pub seed: Option<u64>,
     pub at: Moment,
     pub inputs: Vec<Input>,
+    /// The speed control's setting, an entry of `speed::SPEEDS`; None: the
+    /// default.
+    pub speed: Option<(u32, u32)>,
 }
 
 /// The fragment for `s`, without the leading `#`.
@@ -64,6 +70,11 @@ pub fn encode(s: &Shared) -> String {
             s.inputs.iter().map(|i| format!("{}.{}.{}", i.at.events, i.at.at, b64_encode(i.line.as_bytes()))).collect();
         out.push_str(&parts.join("~"));
     }
+    match s.speed {
+        Some((n, 1)) => out.push_str(&format!("&speed={n}")),
+        Some((n, d)) => out.push_str(&format!("&speed={n}/{d}")),
+        None => {}
+    }
     out
 }
 
@@ -77,7 +88,8 @@ pub fn decode(fragment: &str) -> Result<Option<Shared>, String> {
     if f.len() > MAX_FRAGMENT {
         return Err(format!("the link's state is {} bytes, more than the {MAX_FRAGMENT} allowed", f.len()));
     }
-    let (mut v, mut ex, mut text, mut seed, mut n, mut t, mut inputs) = (None, None, None, None, None, None, None);
+    let (mut v, mut ex, mut text, mut seed, mut n, mut t, mut inputs, mut speed) =
+        (None, None, None, None, None, None, None, None);
     for part in f.split('&') {
         let Some((key, value)) = part.split_once('=') else {
             return Err(format!("\"{}\" is not key=value", clip(part)));
@@ -90,7 +102,10 @@ pub fn decode(fragment: &str) -> Result<Option<Shared>, String> {
             "n" => &mut n,
             "t" => &mut t,
             "in" => &mut inputs,
-            other => return Err(format!("unknown field \"{}\" (fields: v, ex, text, seed, n, t, in)", clip(other))),
+            "speed" => &mut speed,
+            other => {
+                return Err(format!("unknown field \"{}\" (fields: v, ex, text, seed, n, t, in, speed)", clip(other)))
+            }
         };
         if slot.replace(value).is_some() {
             return Err(format!("field \"{key}\" is given twice"));
@@ -141,7 +156,19 @@ pub fn decode(fragment: &str) -> Result<Option<Shared>, String> {
             out
         }
     };
-    Ok(Some(Shared { source, seed, at, inputs }))
+    let speed = match speed {
+        None => None,
+        Some(sp) => {
+            let (num, den) = sp.split_once('/').unwrap_or((sp, "1"));
+            let pair = (number("speed", num)?, number("speed", den)?);
+            let known = crate::playground::speed::SPEEDS.iter().find(|&&(a, b)| (u64::from(a), u64::from(b)) == pair);
+            Some(
+                *known
+                    .ok_or_else(|| format!("speed: \"{}\" is not a speed of the control (1/10000 to 10)", clip(sp)))?,
+            )
+        }
+    };
+    Ok(Some(Shared { source, seed, at, inputs, speed }))
 }
 
 fn clip(s: &str) -> String {
@@ -350,6 +377,7 @@ mod tests {
                 Input { at: Moment { events: 12, at: 100_000_000 }, line: "kill n2".into() },
                 Input { at: Moment { events: 12, at: 100_000_000 }, line: "pub: nats pub a.b \"hi ~&=#.\"".into() },
             ],
+            speed: Some((1, 10)),
         }
     }
 
@@ -358,9 +386,19 @@ mod tests {
         let s = sample();
         let f = encode(&s);
         assert!(f.starts_with("v=1&ex=") && f.contains("&seed=7&n=1234&t=400000000&in=12.100000000."), "{f}");
+        assert!(f.ends_with("&speed=1/10"), "{f}");
         assert_eq!(decode(&format!("#{f}")), Ok(Some(s)));
+        let fast = Shared { speed: Some((10, 1)), ..sample() };
+        assert!(encode(&fast).ends_with("&speed=10"));
+        assert_eq!(decode(&encode(&fast)), Ok(Some(fast)));
         for e in EXAMPLES {
-            let s = Shared { source: Source::Text(e.text.into()), seed: None, at: Moment::START, inputs: vec![] };
+            let s = Shared {
+                source: Source::Text(e.text.into()),
+                seed: None,
+                at: Moment::START,
+                inputs: vec![],
+                speed: None,
+            };
             assert_eq!(decode(&encode(&s)), Ok(Some(s)), "{}", e.id);
         }
     }
@@ -414,6 +452,10 @@ mod tests {
         assert!(err("v=1&ex=YQ&ex=YQ").contains("twice"));
         assert!(err("v=1&ex=YQ&bogus=1").contains("unknown field \"bogus\""));
         assert!(err("v=1&ex=YQ&seed=-1").starts_with("seed:"));
+        assert!(err("v=1&ex=YQ&speed=3").contains("is not a speed"));
+        assert!(err("v=1&ex=YQ&speed=1/0").contains("is not a speed"));
+        assert!(err("v=1&ex=YQ&speed=x/2").starts_with("speed:"));
+        assert!(err("v=1&ex=YQ&speed=").starts_with("speed:"));
         assert!(err("v=1&ex=YQ&seed=99999999999999999999").contains("larger"));
         assert!(err("v=1&ex=YQ&t=1e9").starts_with("t:"));
         assert!(err("v=1&ex=Y*").starts_with("ex: character 2"));

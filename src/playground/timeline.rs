@@ -131,6 +131,10 @@ impl Playground {
                 let seed = s.seed;
                 let inputs = s.inputs().len();
                 self.install(s);
+                self.speed = shared
+                    .speed
+                    .and_then(|sp| super::speed::SPEEDS.iter().position(|&x| x == sp))
+                    .unwrap_or(super::speed::DEFAULT);
                 self.draft = text;
                 self.example = if example == CUSTOM {
                     EXAMPLES.iter().find(|e| e.text == self.draft).map_or(CUSTOM.to_string(), |e| e.id.to_string())
@@ -156,7 +160,9 @@ impl Playground {
             Some(e) if e.text == &*s.text => Source::Example(e.id.to_string()),
             _ => Source::Text(s.text.to_string()),
         };
-        Some(url::encode(&Shared { source, seed: Some(s.seed), at: s.moment(), inputs: s.inputs().to_vec() }))
+        // The speed only when it is not the default, so most links stay short.
+        let speed = super::speed::SPEEDS.get(self.speed).copied().filter(|_| self.speed != super::speed::DEFAULT);
+        Some(url::encode(&Shared { source, seed: Some(s.seed), at: s.moment(), inputs: s.inputs().to_vec(), speed }))
     }
 
     /// Write the run into the address bar (replacing the entry, not adding

@@ -127,10 +127,13 @@ test('a copied URL reproduces the same state in a fresh page', T, async () => {
   await a.page.click('#step');
   const want = await stateText(a.page);
   const href = await sharedUrl(a.page);
-  assert.match(href, /#v=1&ex=[\w-]+&seed=1&n=\d+&t=\d+&in=/);
+  assert.match(href, /#v=1&ex=[\w-]+&seed=1&n=\d+&t=\d+&in=.*&speed=10$/);
   const b = await openPlayground(env.browser, env.server, { hash: new URL(href).hash });
   assert.match((await b.page.textContent('#status')) ?? '', /Opened the link: seed 1, 1 recorded input/);
   assert.equal(await b.page.inputValue('#scenario'), 'r3-publish');
+  // The speed travels too (playPast set 10×; the page's default is 1/500×).
+  assert.equal(await b.page.inputValue('#speed'), String(SPEED_10X));
+  assert.equal((await b.page.textContent('#speed-out'))?.trim(), '10×');
   assert.deepEqual(await stateText(b.page), want);
   assert.equal(new URL(await b.page.evaluate(() => location.href)).hash, new URL(href).hash);
   assertClean(a.log);
