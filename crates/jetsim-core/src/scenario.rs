@@ -482,7 +482,7 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
 /// The only format version this parser reads.
 pub const FORMAT_VERSION: u32 = 1;
 /// The cluster servers join when the scenario has no `cluster` line.
-pub const IMPLICIT_CLUSTER: &str = "c1";
+pub const IMPLICIT_CLUSTER: &str = "nats";
 /// The queue group `nats reply` joins unless `--queue` says otherwise (as the nats CLI).
 pub const DEFAULT_REPLY_QUEUE: &str = "NATS-RPLY-22";
 /// How long `nats req` waits for a reply unless `--timeout` says otherwise (the nats CLI's default).
@@ -2539,9 +2539,9 @@ mod tests {
         assert_eq!(s.version, 1);
         assert_eq!(s.name, "");
         assert_eq!(s.seed, None);
-        assert_eq!(s.clusters, vec![ClusterDef { name: "c1".into(), region: None, line: 0 }]);
+        assert_eq!(s.clusters, vec![ClusterDef { name: "nats".into(), region: None, line: 0 }]);
         let n1 = &s.servers[0];
-        assert_eq!((n1.name.as_str(), n1.cluster.as_str(), n1.line), ("n1", "c1", 2));
+        assert_eq!((n1.name.as_str(), n1.cluster.as_str(), n1.line), ("n1", "nats", 2));
         assert_eq!(n1.max_payload, 1024 * 1024);
         assert!(!n1.jetstream);
         assert!(n1.tags.is_empty());
@@ -2627,9 +2627,9 @@ mod tests {
     fn cluster_errors() {
         fails("jetsim 1\ncluster a\ncluster b\nserver n1\n", 4, "needs cluster=<name>: there are 2 clusters (a, b)");
         fails("jetsim 1\ncluster a\nserver n1 cluster=b\n", 3, "unknown cluster \"b\" (clusters: a)");
-        fails("jetsim 1\nserver n1 cluster=b\n", 2, "without cluster lines every server is in cluster \"c1\"");
+        fails("jetsim 1\nserver n1 cluster=b\n", 2, "without cluster lines every server is in cluster \"nats\"");
         // The implicit cluster may be named explicitly.
-        assert_eq!(parse("jetsim 1\nserver n1 cluster=c1\n").unwrap().servers[0].cluster, "c1");
+        assert_eq!(parse("jetsim 1\nserver n1 cluster=nats\n").unwrap().servers[0].cluster, "nats");
         fails("jetsim 1\ncluster a\ncluster a\n", 3, "already declared on line 2");
         fails("jetsim 1\ncluster\n", 2, "cluster needs a name");
         fails("jetsim 1\ncluster a zone=x\n", 2, "unknown option zone= in cluster: allowed options are region=");
@@ -2729,7 +2729,7 @@ mod tests {
                     link clients latency=200us\n\
                     link n1 latency=pareto(100ms,2.5)\n\
                     link c1 n2 latency=pareto(100ms, 2.5, 2s)\n\
-                    link cluster:c1 clients latency=3ms jitter=5ms\n\
+                    link cluster:nats clients latency=3ms jitter=5ms\n\
                     link region:r1 region:r1 latency = 1ms\n"
             .replace("region:r1 region:r1 latency = 1ms", "n2 latency=0")
             .as_str());
@@ -2748,7 +2748,7 @@ mod tests {
             l[6],
             (node("c1"), node("n2"), LatencySpec::Pareto { min: 100 * MS, alpha_milli: 2500, cap: 2 * SEC })
         );
-        assert_eq!(l[7], (Selector::Cluster("c1".into()), Selector::Clients, LatencySpec::Uniform(0, 8 * MS)));
+        assert_eq!(l[7], (Selector::Cluster("nats".into()), Selector::Clients, LatencySpec::Uniform(0, 8 * MS)));
         assert_eq!(l[8], (node("n2"), Selector::Any, LatencySpec::Fixed(0)));
         assert_eq!(s.links[8].line, L + 8);
     }
@@ -2762,7 +2762,10 @@ mod tests {
         fails_extra("link n1 n9 latency=1ms\n", "unknown server or client \"n9\" (servers: n1, n2; clients: c1, c2)");
         fails_extra("link az:a1 az:a9 latency=1ms\n", "unknown AZ \"a9\" in selector az:a9 (known: a1, a2)");
         fails_extra("link region:x latency=1ms\n", "unknown region \"x\" in selector region:x (known: none declared)");
-        fails_extra("link cluster:east latency=1ms\n", "unknown cluster \"east\" in selector cluster:east (known: c1)");
+        fails_extra(
+            "link cluster:east latency=1ms\n",
+            "unknown cluster \"east\" in selector cluster:east (known: nats)",
+        );
         fails_extra("link zone:x latency=1ms\n", "unknown selector \"zone:x\"");
         fails_extra("link n.1 latency=1ms\n", "invalid selector \"n.1\"");
         fails_extra("link n1 latency=1ms loss=5\n", "unknown option loss= in link");

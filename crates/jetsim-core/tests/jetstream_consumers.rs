@@ -99,7 +99,7 @@ fn create_and_info_json_as_nats() {
     );
     let leader = w.name(w.stream_leader("S").unwrap()).to_string();
     // An R1 consumer in a cluster: the cluster name and leader only (nats 2.12.8).
-    assert_eq!(v["cluster"], json!({"name":"c1","leader":leader}));
+    assert_eq!(v["cluster"], json!({"name":"nats","leader":leader}));
 
     // One delivery: delivered moves, last_active appears, pending drops.
     let got = pull(&mut w, "c1", "S", "C", r#"{"batch":1}"#, 300 * MS);
