@@ -449,17 +449,31 @@ impl Playground {
                         onclick={link.callback(|_| Msg::Time(TimeMsg::Key(Key::Help)))}>{ "Keys ?" }</button>
                 </div>
                 if self.time.help {
-                    <div id="keys-list" class="keys-help" role="dialog" aria-label="Keyboard shortcuts">
-                        <dl>
-                            { for keys::HELP.iter().map(|(k, what)| html! { <><dt><kbd>{ *k }</kbd></dt><dd>{ *what }</dd></> }) }
-                        </dl>
-                        <p class="muted small">{ "Not while typing in a field. Esc closes." }</p>
-                        <button type="button" onclick={link.callback(|_| Msg::Time(TimeMsg::Help(false)))}>{ "Close" }</button>
-                    </div>
+                    { keys_popover(html! {
+                        <div id="keys-list" class="keys-help" role="dialog" aria-label="Keyboard shortcuts">
+                            <dl>
+                                { for keys::HELP.iter().map(|(k, what)| html! { <><dt><kbd>{ *k }</kbd></dt><dd>{ *what }</dd></> }) }
+                            </dl>
+                            <p class="muted small">{ "Not while typing in a field. Esc closes." }</p>
+                            <button type="button" onclick={link.callback(|_| Msg::Time(TimeMsg::Help(false)))}>{ "Close" }</button>
+                        </div>
+                    }) }
                 }
             </div>
         }
     }
+}
+
+/// The keys list, drawn in `<body>` (a portal): it is `position: fixed` so
+/// that `?` shows it wherever the page is scrolled, and the panels are
+/// containing blocks for fixed descendants (`will-change: transform`).
+fn keys_popover(list: Html) -> Html {
+    #[cfg(target_arch = "wasm32")]
+    {
+        yew::create_portal(list, gloo::utils::body().into())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    list
 }
 
 /// The Go to box's text as a moment: a duration as the scenario language

@@ -209,18 +209,33 @@ test('keyboard: space, arrows, + and -, Home, ?; not while typing', T, async () 
   await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
   await page.keyboard.press('Home');
   assert.equal(await clockNs(page), 0n);
+  // Scrolled to the bottom, `?` still opens the list where it can be seen.
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
   await page.keyboard.press('?');
   assert.match((await page.textContent('#keys-list')) ?? '', /Space.*play \/ pause.*←.*step back/s);
+  const pop = await page.evaluate(() => {
+    const r = document.querySelector('#keys-list').getBoundingClientRect();
+    return { top: r.top, bottom: r.bottom, h: window.innerHeight, scrolled: window.scrollY };
+  });
+  assert.ok(pop.scrolled > 500 && pop.top >= 0 && pop.bottom <= pop.h, `keys list in view: ${JSON.stringify(pop)}`);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.keyboard.press('Escape');
+  assert.equal(await page.locator('#keys-list').count(), 0);
+  // The button opens it too, and its Close button (in a portal under <body>) works.
+  await page.click('#keys-help');
+  await page.locator('#keys-list').getByRole('button', { name: 'Close' }).click();
   assert.equal(await page.locator('#keys-list').count(), 0);
   await page.keyboard.press('p');
   assert.equal(await page.getAttribute('#presenter', 'aria-pressed'), 'true');
   assert.ok(await page.locator('.playground.presenter').count());
-  const big = await page.evaluate(() => parseFloat(getComputedStyle(document.querySelector('#play')).fontSize));
+  // The play button and the secondary (rem-sized) lines both grow.
+  const sizes = () => page.evaluate(() => ['#play', '#timeline-info', '.scenario-desc', '.log'].map((s) =>
+    parseFloat(getComputedStyle(document.querySelector(s)).fontSize)));
+  const big = await sizes();
   console.log(`screenshot: ${await screenshot(page, 'time-presenter')}`);
   await page.click('#presenter');
-  const normal = await page.evaluate(() => parseFloat(getComputedStyle(document.querySelector('#play')).fontSize));
-  assert.ok(big > normal * 1.2, `presenter text is bigger (${big} vs ${normal})`);
+  const normal = await sizes();
+  big.forEach((b, i) => assert.ok(b > normal[i] * 1.2, `presenter text is bigger (${big} vs ${normal})`));
   // Typing in a field: keys are the field's.
   await page.click('#command');
   await page.keyboard.type('note a b');
