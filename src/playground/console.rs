@@ -202,6 +202,19 @@ impl Entry {
     }
 }
 
+/// Where a `Sent at ...` status says it waits for time to run.
+const PAUSED_MARK: &str = " Paused: ";
+
+/// The console's status line as shown: a `Sent at ...` status drops its
+/// "Paused: ... press Play or Step" part once nothing is waited for any more
+/// (the reply came, or time runs).
+pub fn settle_status(status: &str, still_waiting: bool) -> &str {
+    match status.split_once(PAUSED_MARK) {
+        Some((head, _)) if !still_waiting && status.starts_with("Sent at ") => head,
+        _ => status,
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Console {
     pub history: Vec<String>,
@@ -273,7 +286,9 @@ impl Console {
                 }
                 let at = jetsim_core::time::fmt_time(now);
                 let status = match &follow {
-                    Some(f) if !playing => format!("Sent at {at}: {done}. Paused: {} {RUN_TIME_HINT}.", f.awaited()),
+                    Some(f) if !playing => {
+                        format!("Sent at {at}: {done}.{PAUSED_MARK}{} {RUN_TIME_HINT}.", f.awaited())
+                    }
                     _ => format!("Done at {at}: {done}"),
                 };
                 self.entry(now, input, lines, false, follow);
@@ -1676,11 +1691,15 @@ at 3500ms c1: nats consumer add X C2 --pull --ack explicit
             e.pending().as_deref(),
             Some("00:00:09.000 sent: the reply arrives when time runs: press Play or Step (→)")
         );
-        // Time runs: the reply arrives, the note goes.
+        assert_eq!(settle_status(&status, true), status, "still waiting: the hint stays");
+        // Time runs: the reply arrives, the note goes, and the status line
+        // drops its hint.
         run_to(&mut s, &mut c, 9 * SEC + 100_000_000);
         let e = c.entries.back().expect("an entry");
         assert!(e.lines.iter().any(|l| l.starts_with("ORDERS")), "{e:?}");
         assert_eq!(e.pending(), None);
+        assert_eq!(settle_status(&status, false), "Sent at 9.000000s: c1: nats stream ls.");
+        assert_eq!(settle_status("Done at 1s: kill n2", false), "Done at 1s: kill n2");
         // A JetStream publish waits for its PubAck, a subscription for messages.
         let status = c.run(&mut s, "nats pub orders.x hi --jetstream", false).expect("runs");
         assert!(status.ends_with("Paused: the PubAck arrives when time runs: press Play or Step (→)."), "{status}");

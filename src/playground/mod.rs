@@ -1165,7 +1165,10 @@ impl Playground {
             command: &self.command,
             result: match &self.command_result {
                 Status::None => None,
-                Status::Info(t) => Some((t.clone(), false)),
+                Status::Info(t) => {
+                    let waiting = !self.playing && console.entries.back().and_then(|e| e.pending()).is_some();
+                    Some((console::settle_status(t, waiting).to_string(), false))
+                }
                 Status::Error(t) => Some((t.clone(), true)),
             },
             on_input: link.callback(Msg::CommandInput),

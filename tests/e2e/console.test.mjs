@@ -72,6 +72,7 @@ test('paused: a command that waits for a reply says so; the reply comes when tim
   e = await entry(page, 'nats stream ls');
   assert.match(e.text, /\nORDERS +20 /, e.text);
   assert.equal(e.pending, null, 'the note goes once the reply is in');
+  assert.equal(await status(page), `Sent at 9.000000s: c1: nats stream ls.`, 'and so does the status line\'s hint');
   // A fault waits for nothing: done at once, no note.
   await submit(page, 'kill n2');
   await page.waitForFunction(() => /^Done at .*: kill n2$/.test(document.querySelector('#command-result')?.textContent ?? ''));
