@@ -206,8 +206,8 @@ impl Entry {
 const PAUSED_MARK: &str = " Paused: ";
 
 /// The console's status line as shown: a `Sent at ...` status drops its
-/// "Paused: ... press Play or Step" part once nothing is waited for any more
-/// (the reply came, or time runs).
+/// "Paused: ... press Play or Step" part once `still_waiting` is false (the
+/// page is playing, or time ran since the command: `Playground::view_faults`).
 pub fn settle_status(status: &str, still_waiting: bool) -> &str {
     match status.split_once(PAUSED_MARK) {
         Some((head, _)) if !still_waiting && status.starts_with("Sent at ") => head,

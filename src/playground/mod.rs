@@ -293,6 +293,9 @@ pub struct Playground {
     command_result: Status,
     /// The command text whose Tab candidates are listed under the input.
     command_listed: Option<String>,
+    /// The moment the last console command ran: its status's "Paused: ...
+    /// when time runs" hint holds until time runs from there.
+    command_moment: Option<session::Moment>,
     log_ref: NodeRef,
     /// Keep the log scrolled to the bottom (false once the reader scrolls up).
     log_stick: Rc<Cell<bool>>,
@@ -417,6 +420,7 @@ impl Component for Playground {
             command: String::new(),
             command_result: Status::None,
             command_listed: None,
+            command_moment: None,
             log_ref: NodeRef::default(),
             log_stick: Rc::new(Cell::new(true)),
             log_first: Cell::new(0),
@@ -614,6 +618,7 @@ impl Component for Playground {
                         }
                         Err(e) => Status::Error(e),
                     };
+                    self.command_moment = Some(s.moment());
                 }
                 true
             }
@@ -1166,7 +1171,7 @@ impl Playground {
             result: match &self.command_result {
                 Status::None => None,
                 Status::Info(t) => {
-                    let waiting = !self.playing && console.entries.back().and_then(|e| e.pending()).is_some();
+                    let waiting = !self.playing && self.command_moment == Some(s.moment());
                     Some((console::settle_status(t, waiting).to_string(), false))
                 }
                 Status::Error(t) => Some((t.clone(), true)),
