@@ -1556,18 +1556,7 @@ mod tests {
     }
 
     /// Five servers, a stream X with the pull consumers C and C2 by 5s.
-    pub const TWO_CONSUMERS: &str = "jetsim 1
-raft_timescale 1/10
-server n1 jetstream=true
-server n2 jetstream=true
-server n3 jetstream=true
-server n4 jetstream=true
-server n5 jetstream=true
-client c1 server=n1
-at 2s c1: nats stream add X --subjects \"x.>\" --replicas 3 --storage file
-at 3s c1: nats consumer add X C --pull --ack explicit
-at 3500ms c1: nats consumer add X C2 --pull --ack explicit
-";
+    pub const TWO_CONSUMERS: &str = include_str!("../../tests/fixtures/two-consumers.jetsim");
 
     #[test]
     fn tab_completes_the_common_prefix_then_lists_the_candidates_once() {

@@ -7,25 +7,15 @@
 // Tab that adds nothing moves focus.
 //   scripts/build-web && node --test tests/e2e/console.test.mjs
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { assertClean, goTo, openPlayground, useBrowser } from './lib/playground.mjs';
 
 const T = { timeout: 240_000 };
 const env = useBrowser();
 
-/** Five servers, a stream X with the pull consumers C and C2 by 5s (console::tests::TWO_CONSUMERS). */
-const TWO_CONSUMERS = `jetsim 1
-raft_timescale 1/10
-server n1 jetstream=true
-server n2 jetstream=true
-server n3 jetstream=true
-server n4 jetstream=true
-server n5 jetstream=true
-client c1 server=n1
-at 2s c1: nats stream add X --subjects "x.>" --replicas 3 --storage file
-at 3s c1: nats consumer add X C --pull --ack explicit
-at 3500ms c1: nats consumer add X C2 --pull --ack explicit
-`;
+/** Five servers, a stream X with the pull consumers C and C2 by 5s (shared with console::tests). */
+const TWO_CONSUMERS = readFileSync(new URL('../fixtures/two-consumers.jetsim', import.meta.url), 'utf8');
 
 async function openR3(at) {
   const pg = await openPlayground(env.browser, env.server);
