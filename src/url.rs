@@ -70,12 +70,20 @@ pub fn encode(s: &Shared) -> String {
             s.inputs.iter().map(|i| format!("{}.{}.{}", i.at.events, i.at.at, b64_encode(i.line.as_bytes()))).collect();
         out.push_str(&parts.join("~"));
     }
-    match s.speed {
-        Some((n, 1)) => out.push_str(&format!("&speed={n}")),
-        Some((n, d)) => out.push_str(&format!("&speed={n}/{d}")),
-        None => {}
+    if let Some((n, d)) = s.speed {
+        out.push_str("&speed=");
+        out.push_str(&speed_text(n, d));
     }
     out
+}
+
+/// A speed as the link writes it: `10`, `1/500`.
+fn speed_text(n: u32, d: u32) -> String {
+    if d == 1 {
+        n.to_string()
+    } else {
+        format!("{n}/{d}")
+    }
 }
 
 /// Read a fragment (with or without its `#`). `Ok(None)` when it is not
@@ -161,11 +169,14 @@ pub fn decode(fragment: &str) -> Result<Option<Shared>, String> {
         Some(sp) => {
             let (num, den) = sp.split_once('/').unwrap_or((sp, "1"));
             let pair = (number("speed", num)?, number("speed", den)?);
-            let known = crate::playground::speed::SPEEDS.iter().find(|&&(a, b)| (u64::from(a), u64::from(b)) == pair);
-            Some(
-                *known
-                    .ok_or_else(|| format!("speed: \"{}\" is not a speed of the control (1/10000 to 10)", clip(sp)))?,
-            )
+            // One of the control's speeds, written as `encode` writes it
+            // (`10`, not `10/1` or `010`).
+            let known = crate::playground::speed::SPEEDS
+                .iter()
+                .find(|&&(a, b)| (u64::from(a), u64::from(b)) == pair && speed_text(a, b) == sp);
+            Some(*known.ok_or_else(|| {
+                format!("speed: \"{}\" is not a speed of the control (1/10000 to 10, as 1/500 or 10)", clip(sp))
+            })?)
         }
     };
     Ok(Some(Shared { source, seed, at, inputs, speed }))
@@ -453,6 +464,10 @@ mod tests {
         assert!(err("v=1&ex=YQ&bogus=1").contains("unknown field \"bogus\""));
         assert!(err("v=1&ex=YQ&seed=-1").starts_with("seed:"));
         assert!(err("v=1&ex=YQ&speed=3").contains("is not a speed"));
+        for odd in ["10/1", "010", "1/0500", "1/1"] {
+            assert!(err(&format!("v=1&ex=YQ&speed={odd}")).contains("is not a speed"), "{odd}");
+        }
+        assert!(decode("v=1&ex=YQ&speed=1/500").is_ok_and(|s| s.is_some_and(|s| s.speed == Some((1, 500)))));
         assert!(err("v=1&ex=YQ&speed=1/0").contains("is not a speed"));
         assert!(err("v=1&ex=YQ&speed=x/2").starts_with("speed:"));
         assert!(err("v=1&ex=YQ&speed=").starts_with("speed:"));

@@ -85,8 +85,12 @@ pub const KEYS_HELP: [(&str, &str); 3] = [
 
 /// Console lines that print the help rather than run: `help`, `nats help`,
 /// `nats --help`, `nats -h` (also after `<client>: `).
-pub fn is_help(input: &str) -> bool {
-    let rest = input.split_once(": ").map_or(input, |(_, r)| r);
+pub fn is_help(w: &World, input: &str) -> bool {
+    // `c2: help` is help too, but only after a client's name (`note see: help` is a note).
+    let rest = match input.split_once(": ") {
+        Some((c, r)) if w.clients.iter().any(|x| x.node.config.name == c) => r,
+        _ => input,
+    };
     let words: Vec<&str> = rest.split_whitespace().collect();
     matches!(words.as_slice(), ["help" | "--help" | "-h"] | ["nats", "help" | "--help" | "-h"])
 }
@@ -209,7 +213,8 @@ const PAUSED_MARK: &str = " Paused: ";
 /// "Paused: ... press Play or Step" part once `still_waiting` is false (the
 /// page is playing, or time ran since the command: `Playground::view_faults`).
 pub fn settle_status(status: &str, still_waiting: bool) -> &str {
-    match status.split_once(PAUSED_MARK) {
+    // The hint is always last: the echoed command before it may hold the mark.
+    match status.rsplit_once(PAUSED_MARK) {
         Some((head, _)) if !still_waiting && status.starts_with("Sent at ") => head,
         _ => status,
     }
@@ -259,7 +264,7 @@ impl Console {
             self.entry(s.now(), input, vec![format!("nats: error: {e}")], true, None);
             return Err(e);
         }
-        if is_help(input) {
+        if is_help(&s.world, input) {
             self.entry(s.now(), input, help_lines(), false, None);
             return Ok("The console's commands, actions and keys are listed below.".into());
         }
@@ -1590,13 +1595,13 @@ mod tests {
 
     #[test]
     fn help_lists_the_commands_actions_and_keys() {
-        for h in ["help", " help ", "nats --help", "nats help", "nats -h", "--help", "c1: nats --help"] {
-            assert!(is_help(h), "{h}");
-        }
-        for h in ["helpx", "nats", "nats pub help", "note help", "nats stream --help"] {
-            assert!(!is_help(h), "{h}");
-        }
         let mut s = session("r3-publish");
+        for h in ["help", " help ", "nats --help", "nats help", "nats -h", "--help", "c1: nats --help"] {
+            assert!(is_help(&s.world, h), "{h}");
+        }
+        for h in ["helpx", "nats", "nats pub help", "note help", "nats stream --help", "note see: help", "kill: -h"] {
+            assert!(!is_help(&s.world, h), "{h}");
+        }
         let mut c = Console::default();
         run_to(&mut s, &mut c, 3 * SEC);
         let inputs = s.inputs().len();
@@ -1689,6 +1694,9 @@ mod tests {
         assert_eq!(e.pending(), None);
         assert_eq!(settle_status(&status, false), "Sent at 9.000000s: c1: nats stream ls.");
         assert_eq!(settle_status("Done at 1s: kill n2", false), "Done at 1s: kill n2");
+        // The echoed command may hold the mark itself: only the last one is the hint.
+        let tricky = "Sent at 1s: c1: nats pub x \"a Paused: b\". Paused: the message is published when time runs.";
+        assert_eq!(settle_status(tricky, false), "Sent at 1s: c1: nats pub x \"a Paused: b\".");
         // A JetStream publish waits for its PubAck, a subscription for messages.
         let status = c.run(&mut s, "nats pub orders.x hi --jetstream", false).expect("runs");
         assert!(status.ends_with("Paused: the PubAck arrives when time runs: press Play or Step (→)."), "{status}");

@@ -697,6 +697,7 @@ impl Component for Playground {
             }
         }
         self.stick_log_on_show();
+        self.focus_help();
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
@@ -747,14 +748,23 @@ impl Playground {
     fn stick_log_on_show(&mut self) {
         #[cfg(target_arch = "wasm32")]
         {
-            let Some(scroll) = self.log_ref.cast::<web_sys::Element>() else { return };
+            let Some(scroll) = self.log_ref.cast::<web_sys::Element>() else {
+                self.log_show = None; // no log panel now: drop the old one's listener
+                return;
+            };
             let Some(panel) = scroll.closest(".log-panel").ok().flatten() else { return };
             if self.log_show.as_ref().is_some_and(|(e, _)| *e == panel) {
                 return;
             }
             let stick = self.log_stick.clone();
             let at = panel.clone();
-            let l = gloo::events::EventListener::new(&panel, "contentvisibilityautostatechange", move |_| {
+            let l = gloo::events::EventListener::new(&panel, "contentvisibilityautostatechange", move |e| {
+                // Only when it comes on screen (`skipped` false): going off
+                // screen its lines are not laid out.
+                let skipped = js_sys::Reflect::get(e, &"skipped".into()).ok().and_then(|v| v.as_bool());
+                if skipped == Some(true) {
+                    return;
+                }
                 if let (true, Ok(Some(scroll))) = (stick.get(), at.query_selector(".log-scroll")) {
                     scroll.set_scroll_top(scroll.scroll_height());
                 }

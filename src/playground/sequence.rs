@@ -17,6 +17,10 @@ use yew::prelude::*;
 use super::view::kind_class;
 use crate::text;
 
+/// At most this much larger than drawn: the CSS scales the diagram to its
+/// panel (readable labels with 3-4 lanes), but not 2-3x with two lanes.
+const MAX_SCALE: f64 = 1.4;
+
 /// Frames shown at most (the most recent).
 pub const FRAMES: usize = 24;
 
@@ -143,6 +147,7 @@ pub fn sequence_view(w: &World) -> Html {
             } else {
                 <div class="sequence-scroll">
                     <svg class="sequence-svg" viewBox={format!("0 0 {width} {}", top + height + 10.0)} width={format!("{width}")}
+                        style={format!("max-width: min(100%, {:.0}px)", width * MAX_SCALE)}
                         role="img" aria-label="Sequence diagram of recent frames (the list below says the same)">
                         <defs>
                             <marker id="seq-head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">

@@ -42,6 +42,9 @@ pub enum TimeMsg {
 pub struct TimeState {
     pub presenter: bool,
     help: bool,
+    /// The keys list just opened (true) or closed (false): where focus goes
+    /// after the render (`focus_help`).
+    help_focus: Option<bool>,
     /// Where the slider is while being dragged (not yet gone to).
     scrub: Option<Time>,
     goto_text: String,
@@ -215,8 +218,8 @@ impl Playground {
                 Key::Start => return self.update_time(ctx, TimeMsg::Start),
                 Key::Fork => return self.update_time(ctx, TimeMsg::Fork),
                 Key::Presenter => return self.update_time(ctx, TimeMsg::Presenter),
-                Key::Help => self.time.help = !self.time.help,
-                Key::Close => self.time.help = false,
+                Key::Help => self.set_help(!self.time.help),
+                Key::Close => self.set_help(false),
             },
             TimeMsg::StepBack => {
                 self.pause();
@@ -274,7 +277,7 @@ impl Playground {
                 }
             }
             TimeMsg::Presenter => self.time.presenter = !self.time.presenter,
-            TimeMsg::Help(open) => self.time.help = open,
+            TimeMsg::Help(open) => self.set_help(open),
             TimeMsg::FileChosen(file) => {
                 #[cfg(target_arch = "wasm32")]
                 {
@@ -464,6 +467,33 @@ impl Playground {
     }
 }
 
+impl Playground {
+    fn set_help(&mut self, open: bool) {
+        if self.time.help != open {
+            self.time.help = open;
+            self.time.help_focus = Some(open);
+        }
+    }
+
+    /// After the keys list opened or closed: focus its Close button (it is
+    /// drawn at the end of `<body>`, so Tab alone would not reach it next),
+    /// or give focus back to the Keys button. Called after each render.
+    pub(super) fn focus_help(&mut self) {
+        let Some(open) = self.time.help_focus.take() else { return };
+        #[cfg(target_arch = "wasm32")]
+        {
+            use wasm_bindgen::JsCast;
+            let sel = if open { "#keys-list button" } else { "#keys-help" };
+            let el = gloo::utils::document().query_selector(sel).ok().flatten();
+            if let Some(el) = el.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = el.focus();
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = open;
+    }
+}
+
 /// The keys list, drawn in `<body>` (a portal): it is `position: fixed` so
 /// that `?` shows it wherever the page is scrolled, and the panels are
 /// containing blocks for fixed descendants (`will-change: transform`).
@@ -485,7 +515,11 @@ pub fn goto_parse(text: &str) -> Result<Time, String> {
         return Err(format!("{:?} is before the start: a moment is 0s or later", crate::text::display_max(t, 40)));
     }
     if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return parse_duration(&format!("{t}s"));
+        if !t.contains(|c: char| c.is_ascii_digit()) {
+            return Err(format!("{:?} has no number", crate::text::display_max(t, 40)));
+        }
+        // Errors name the text as typed, not with the added unit.
+        return parse_duration(&format!("{t}s")).map_err(|e| e.replace(&format!("\"{t}s\""), &format!("{t:?}")));
     }
     parse_duration(t)
 }
@@ -528,6 +562,10 @@ mod tests {
         assert!(goto_parse("-1s").unwrap_err().contains("before the start"));
         assert!(goto_parse("").is_err());
         assert!(goto_parse("1.2.3").is_err());
+        assert!(goto_parse(".").unwrap_err().contains("no number"));
+        assert_eq!(goto_parse("1."), Ok(SEC));
+        let big = goto_parse("99999999999999999999").unwrap_err();
+        assert!(big.contains("\"99999999999999999999\"") && !big.contains("999s"), "{big}");
         assert!(goto_parse("5 parsecs").unwrap_err().contains("unknown unit"));
     }
 

@@ -218,9 +218,12 @@ test('keyboard: space, arrows, + and -, Home, ?; not while typing', T, async () 
     return { top: r.top, bottom: r.bottom, h: window.innerHeight, scrolled: window.scrollY };
   });
   assert.ok(pop.scrolled > 500 && pop.top >= 0 && pop.bottom <= pop.h, `keys list in view: ${JSON.stringify(pop)}`);
+  // Focus goes into the list (drawn at the end of <body>), and back to the Keys button when it closes.
+  assert.equal(await page.evaluate(() => document.activeElement?.closest('#keys-list') !== null && document.activeElement.textContent), 'Close');
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.keyboard.press('Escape');
   assert.equal(await page.locator('#keys-list').count(), 0);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'keys-help');
   // The button opens it too, and its Close button (in a portal under <body>) works.
   await page.click('#keys-help');
   await page.locator('#keys-list').getByRole('button', { name: 'Close' }).click();

@@ -483,6 +483,9 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
 pub const FORMAT_VERSION: u32 = 1;
 /// The cluster servers join when the scenario has no `cluster` line.
 pub const IMPLICIT_CLUSTER: &str = "nats";
+/// The implicit cluster's name before 2026-11-27, still taken when a text
+/// without cluster lines names it (see `finish`).
+pub const LEGACY_IMPLICIT_CLUSTER: &str = "c1";
 /// The queue group `nats reply` joins unless `--queue` says otherwise (as the nats CLI).
 pub const DEFAULT_REPLY_QUEUE: &str = "NATS-RPLY-22";
 /// How long `nats req` waits for a reply unless `--timeout` says otherwise (the nats CLI's default).
@@ -2313,7 +2316,15 @@ impl<'l> FileParser<'l> {
         }
         let implicit = self.sc.clusters.is_empty();
         if implicit {
-            self.sc.clusters.push(ClusterDef { name: IMPLICIT_CLUSTER.into(), region: None, line: 0 });
+            // Texts written before 2026-11-27 knew the implicit cluster as
+            // "c1": one that names it so (a server's cluster=, a link's
+            // cluster: selector) keeps that name and keeps working.
+            let legacy = self.server_cluster.iter().any(|c| c.as_deref() == Some(LEGACY_IMPLICIT_CLUSTER))
+                || self.sc.links.iter().any(|l| {
+                    [&l.a, &l.b].into_iter().any(|s| matches!(s, Selector::Cluster(c) if c == LEGACY_IMPLICIT_CLUSTER))
+                });
+            let name = if legacy { LEGACY_IMPLICIT_CLUSTER } else { IMPLICIT_CLUSTER };
+            self.sc.clusters.push(ClusterDef { name: name.into(), region: None, line: 0 });
         }
         // Clusters, regions and the az:/region: tags.
         for (srv, cluster) in self.sc.servers.iter_mut().zip(&self.server_cluster) {
@@ -2628,8 +2639,12 @@ mod tests {
         fails("jetsim 1\ncluster a\ncluster b\nserver n1\n", 4, "needs cluster=<name>: there are 2 clusters (a, b)");
         fails("jetsim 1\ncluster a\nserver n1 cluster=b\n", 3, "unknown cluster \"b\" (clusters: a)");
         fails("jetsim 1\nserver n1 cluster=b\n", 2, "without cluster lines every server is in cluster \"nats\"");
-        // The implicit cluster may be named explicitly.
+        // The implicit cluster may be named explicitly, and by its old name.
         assert_eq!(parse("jetsim 1\nserver n1 cluster=nats\n").unwrap().servers[0].cluster, "nats");
+        let old = parse("jetsim 1\nserver n1 cluster=c1\nserver n2\n").unwrap();
+        assert_eq!((old.servers[0].cluster.as_str(), old.servers[1].cluster.as_str()), ("c1", "c1"));
+        let old = parse("jetsim 1\nserver n1\nclient c2 server=n1\nlink cluster:c1 clients latency=3ms\n").unwrap();
+        assert_eq!(old.servers[0].cluster, "c1");
         fails("jetsim 1\ncluster a\ncluster a\n", 3, "already declared on line 2");
         fails("jetsim 1\ncluster\n", 2, "cluster needs a name");
         fails("jetsim 1\ncluster a zone=x\n", 2, "unknown option zone= in cluster: allowed options are region=");
