@@ -1024,8 +1024,11 @@ pub fn stream_list_lines(v: &Value) -> Vec<String> {
 /// Completions of the input's last word: whole lines, for a datalist and Tab
 /// (a word already typed in full is not offered again).
 pub fn complete(w: &World, input: &str) -> Vec<String> {
-    completions(w, input, false)
+    completions(w, input, false).into_iter().take(LISTED).collect()
 }
+
+/// Completions offered in the list (the datalist, and Tab's list) at most.
+const LISTED: usize = 20;
 
 /// The `nats` subcommands after `words` (`[]`: pub, sub, ..., stream,
 /// consumer; `["stream"]`: add, info, ...), from [`NATS_HELP`].
@@ -1088,7 +1091,6 @@ fn completions(w: &World, input: &str, keep_exact: bool) -> Vec<String> {
         .into_iter()
         .filter(|c| c.starts_with(partial) && (keep_exact || c != partial))
         .map(|c| if c.ends_with(':') { format!("{head}{c} ") } else { format!("{head}{c}") })
-        .take(20)
         .collect()
 }
 
@@ -1137,7 +1139,9 @@ pub enum Tab {
     Complete(String),
     /// Several candidates and nothing more in common: list them (the last
     /// words), focus stays in the field.
-    List(Vec<String>),
+    /// The candidates' last words (at most `LISTED`, then `… (N more)`) and
+    /// how many there are in all.
+    List(Vec<String>, usize),
     /// Nothing to add (empty or complete input, no candidate, or the
     /// candidates are already `listed`): Tab moves focus as usual.
     Pass,
@@ -1166,7 +1170,13 @@ pub fn tab_action(w: &World, input: &str, listed: bool) -> Tab {
     } else if listed {
         Tab::Pass
     } else {
-        Tab::List(c.iter().map(|x| x.trim_end().rsplit(' ').next().unwrap_or(x).to_string()).collect())
+        // The common prefix above is over all of them; the list shows LISTED.
+        let mut names: Vec<String> =
+            c.iter().take(LISTED).map(|x| x.trim_end().rsplit(' ').next().unwrap_or(x).to_string()).collect();
+        if c.len() > LISTED {
+            names.push(format!("… ({} more)", c.len() - LISTED));
+        }
+        Tab::List(names, c.len())
     }
 }
 
@@ -1195,7 +1205,7 @@ pub fn console_view(p: ConsoleProps<'_>) -> Html {
     let completions = if p.command.is_empty() { Vec::new() } else { complete(p.world, p.command) };
     let tab = tab_action(p.world, p.command, p.listed);
     let candidates = match p.listed.then(|| tab_action(p.world, p.command, false)) {
-        Some(Tab::List(words)) => format!("{} completions: {}", words.len(), words.join("  ")),
+        Some(Tab::List(words, total)) => format!("{total} completions: {}", words.join("  ")),
         _ => String::new(),
     };
     let on_input = p.on_input.clone();
@@ -1211,7 +1221,7 @@ pub fn console_view(p: ConsoleProps<'_>) -> Html {
                 e.prevent_default();
                 on_input.emit(t.clone());
             }
-            Tab::List(_) => {
+            Tab::List(..) => {
                 e.prevent_default();
                 on_list.emit(());
             }
@@ -1569,7 +1579,7 @@ mod tests {
         let mut c = Console::default();
         run_to(&mut s, &mut c, 5 * SEC);
         let w = &s.world;
-        let list = |v: &[&str]| Tab::List(v.iter().map(|x| x.to_string()).collect());
+        let list = |v: &[&str]| Tab::List(v.iter().map(|x| x.to_string()).collect(), v.len());
         // Several servers, nothing more in common: list them, once.
         assert_eq!(tab_action(w, "kill n", false), list(&["n1", "n2", "n3", "n4", "n5"]));
         assert_eq!(tab_action(w, "kill n", true), Tab::Pass, "a second Tab moves focus");
@@ -1591,6 +1601,26 @@ mod tests {
         assert_eq!(tab_action(w, "nats s", false), list(&["sub", "stream"]));
         assert_eq!(tab_action(w, "he", false), list(&["heal", "help"]));
         assert_eq!(tab_action(w, "hea", false), Tab::Complete("heal ".into()));
+    }
+
+    #[test]
+    fn tab_takes_the_common_prefix_over_every_candidate_not_the_listed_twenty() {
+        // a1..a21 and b1: the first twenty share "a", all 22 only "".
+        let mut text = String::from("jetsim 1\n");
+        for i in 1..=21 {
+            text.push_str(&format!("server a{i}\n"));
+        }
+        text.push_str("server b1\nclient c1 server=a1\n");
+        let s = Session::build(&text, None).expect("builds");
+        match tab_action(&s.world, "kill ", false) {
+            Tab::List(names, total) => {
+                assert_eq!(total, 22);
+                assert_eq!(names.len(), LISTED + 1, "{names:?}");
+                assert_eq!(names.last().map(String::as_str), Some("… (2 more)"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(complete(&s.world, "kill ").len(), LISTED);
     }
 
     #[test]
