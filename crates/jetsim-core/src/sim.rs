@@ -1119,14 +1119,14 @@ impl World {
     /// The meta leader (the running server leading `_meta_` with the highest term).
     pub fn meta_leader(&self, cluster_of: Endpoint) -> Option<Endpoint> {
         let cluster = &self.servers.get(cluster_of as usize)?.config.cluster;
-        self.servers
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.liveness != Liveness::Down && s.config.cluster == *cluster)
-            .filter_map(|(i, s)| s.node.js.as_ref().and_then(|js| js.meta.as_ref()).map(|g| (i, g)))
-            .filter(|(_, g)| g.raft.is_leader())
-            .max_by_key(|(_, g)| g.raft.term())
-            .map(|(i, _)| i as Endpoint)
+        highest_term(
+            self.servers
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.liveness != Liveness::Down && s.config.cluster == *cluster)
+                .filter_map(|(i, s)| s.node.js.as_ref().and_then(|js| js.meta.as_ref()).map(|g| (i as Endpoint, g)))
+                .map(|(i, g)| (i, g.raft.is_leader().then(|| g.raft.term()))),
+        )
     }
 
     fn resume(&mut self, ep: Endpoint) {
@@ -1405,8 +1405,9 @@ pub fn describe_fault(f: &Fault) -> String {
 type GroupViews<'a> = BTreeMap<Rc<str>, (Option<Rc<str>>, Vec<NodeView<'a, JsEntry>>)>;
 
 /// Of `(member, term it leads in)` pairs, the member leading in the highest
-/// term (the lowest index on a tie): the group's leader when an old leader
-/// has not yet noticed it was replaced.
+/// term: the group's leader when an old leader has not yet noticed it was
+/// replaced. (Two leaders of one term would break Raft's election safety,
+/// which the invariant checker reports; the lowest index is taken then.)
 pub fn highest_term(leaders: impl IntoIterator<Item = (Endpoint, Option<u64>)>) -> Option<Endpoint> {
     let mut best: Option<(u64, Endpoint)> = None;
     for (e, t) in leaders {

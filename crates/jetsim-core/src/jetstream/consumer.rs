@@ -1070,10 +1070,9 @@ impl Consumer {
     }
 
     /// The term this member leads the consumer group in, if it is a ready
-    /// leader (see `StreamReplica::leader_term`: of two, the higher term is
-    /// the leader).
+    /// leader ([`super::Group::leader_term`]).
     pub fn leader_term(&self) -> Option<u64> {
-        self.group.as_ref().filter(|g| g.raft.is_leader_ready()).map(|g| g.raft.term())
+        self.group.as_ref().and_then(super::Group::leader_term)
     }
 
     /// The consumer group's leader as this member sees it.

@@ -198,12 +198,9 @@ impl StreamReplica {
     pub fn is_leader(&self) -> bool {
         self.group.as_ref().is_some_and(|g| g.raft.is_leader_ready())
     }
-    /// The term this replica leads in, if it is a ready leader. Two members
-    /// can both believe they lead for a while (an old leader cut off in a
-    /// minority steps down only when it notices it lost quorum): the one
-    /// with the higher term is the group's leader.
+    /// The term this replica leads in, if it is a ready leader ([`Group::leader_term`]).
     pub fn leader_term(&self) -> Option<u64> {
-        self.group.as_ref().filter(|g| g.raft.is_leader_ready()).map(|g| g.raft.term())
+        self.group.as_ref().and_then(Group::leader_term)
     }
     pub fn leader(&self) -> Option<Endpoint> {
         self.group.as_ref().and_then(|g| g.raft.leader())
@@ -221,6 +218,14 @@ impl StreamReplica {
 impl Group {
     pub(crate) fn new(name: Rc<str>, raft: Raft<JsEntry>, now: Time) -> Group {
         Group { name, raft, armed: None, elections_won: 0, created: now, had_leader: false }
+    }
+
+    /// The term this member leads the group in, if it is a ready leader. Two
+    /// members can both believe they lead for a while (an old leader cut off
+    /// in a minority steps down only when it notices it lost quorum): the one
+    /// with the higher term is the group's leader (`sim::highest_term`).
+    pub fn leader_term(&self) -> Option<u64> {
+        self.raft.is_leader_ready().then(|| self.raft.term())
     }
 
     /// nats `isGroupLeaderless` for a member of a group of `npeers`.
