@@ -1064,7 +1064,8 @@ fn completions(w: &World, input: &str, keep_exact: bool) -> Vec<String> {
             v
         }
         [] => strs(&["nats"]),
-        ["kill" | "restart" | "power-loss" | "pause" | "resume" | "isolate"] => servers(),
+        // The actions that take one server (kill, restart, ...: ACTIONS_HELP).
+        [a] if ACTIONS_HELP.iter().any(|(x, args, _)| x == a && *args == "<server>") => servers(),
         ["partition", ..] | ["heal", ..] | ["latency", ..] => servers(),
         ["split"] => strs(&["az", "region"]),
         ["nats"] => nats_words(&[]),
@@ -1122,25 +1123,15 @@ fn push_subjects(w: &World) -> Vec<String> {
     out
 }
 
-/// What Tab completes to: the single completion, or the longest common
-/// prefix of several when it is longer than the input.
-pub fn tab_complete(w: &World, input: &str) -> Option<String> {
-    match tab_action(w, input, false) {
-        Tab::Complete(t) => Some(t),
-        _ => None,
-    }
-}
-
 /// What a Tab press in the command field does.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tab {
     /// Replace the input (the single completion, or the candidates' longest
     /// common prefix when it is longer than the input).
     Complete(String),
-    /// Several candidates and nothing more in common: list them (the last
-    /// words), focus stays in the field.
-    /// The candidates' last words (at most `LISTED`, then `… (N more)`) and
-    /// how many there are in all.
+    /// Several candidates and nothing more in common: list them, focus stays
+    /// in the field. Their last words (at most `LISTED`, then `… (N more)`)
+    /// and how many there are in all.
     List(Vec<String>, usize),
     /// Nothing to add (empty or complete input, no candidate, or the
     /// candidates are already `listed`): Tab moves focus as usual.
@@ -1560,11 +1551,11 @@ mod tests {
         let w = &s.world;
         assert_eq!(complete(w, "kill n"), ["kill n1", "kill n2", "kill n3"]);
         assert_eq!(complete(w, "nats stream info O"), ["nats stream info ORDERS"]);
-        assert_eq!(tab_complete(w, "nats stream info O").as_deref(), Some("nats stream info ORDERS "));
-        assert_eq!(tab_complete(w, "nats st").as_deref(), Some("nats stream "));
+        assert_eq!(tab_action(w, "nats stream info O", false), Tab::Complete("nats stream info ORDERS ".into()));
+        assert_eq!(tab_action(w, "nats st", false), Tab::Complete("nats stream ".into()));
         assert_eq!(complete(w, "c1: nats stream cluster s"), ["c1: nats stream cluster step-down"]);
         assert!(complete(w, "").iter().any(|x| x == "c1: "));
-        assert_eq!(tab_complete(w, "zzz"), None);
+        assert_eq!(tab_action(w, "zzz", false), Tab::Pass);
         run_to(&mut s, &mut c, 3 * SEC + 100_000_000);
         let ls = c.entries.iter().find(|e| e.input == "nats stream ls").expect("entry");
         assert!(ls.lines.iter().any(|l| l.starts_with("ORDERS")), "{ls:#?}");
@@ -1868,7 +1859,7 @@ mod tests {
         let mut c = Console::default();
         run_to(&mut s, &mut c, 13 * SEC);
         assert_eq!(complete(&s.world, "nats consumer info JOBS w"), ["nats consumer info JOBS workers"]);
-        assert_eq!(tab_complete(&s.world, "nats cons").as_deref(), Some("nats consumer "));
+        assert_eq!(tab_action(&s.world, "nats cons", false), Tab::Complete("nats consumer ".into()));
         // info: the numbers of the consumer's real state.
         c.run(&mut s, "nats consumer info JOBS workers", true).expect("runs");
         run_to(&mut s, &mut c, 13 * SEC + 100_000_000);
