@@ -72,18 +72,9 @@ pub fn encode(s: &Shared) -> String {
     }
     if let Some((n, d)) = s.speed {
         out.push_str("&speed=");
-        out.push_str(&speed_text(n, d));
+        out.push_str(&crate::playground::speed::fraction(n, d));
     }
     out
-}
-
-/// A speed as the link writes it: `10`, `1/500`.
-fn speed_text(n: u32, d: u32) -> String {
-    if d == 1 {
-        n.to_string()
-    } else {
-        format!("{n}/{d}")
-    }
 }
 
 /// Read a fragment (with or without its `#`). `Ok(None)` when it is not
@@ -171,9 +162,9 @@ pub fn decode(fragment: &str) -> Result<Option<Shared>, String> {
             let pair = (number("speed", num)?, number("speed", den)?);
             // One of the control's speeds, written as `encode` writes it
             // (`10`, not `10/1` or `010`).
-            let known = crate::playground::speed::SPEEDS
-                .iter()
-                .find(|&&(a, b)| (u64::from(a), u64::from(b)) == pair && speed_text(a, b) == sp);
+            let known = crate::playground::speed::SPEEDS.iter().find(|&&(a, b)| {
+                (u64::from(a), u64::from(b)) == pair && crate::playground::speed::fraction(a, b) == sp
+            });
             Some(*known.ok_or_else(|| {
                 format!("speed: \"{}\" is not a speed of the control (1/10000 to 10, as 1/500 or 10)", clip(sp))
             })?)

@@ -40,9 +40,16 @@ pub fn factor(i: usize) -> f64 {
 
 /// `1/500×`, `1×`, `10×`.
 pub fn label(i: usize) -> String {
-    match get(i) {
-        (n, 1) => format!("{n}×"),
-        (n, d) => format!("{n}/{d}×"),
+    let (n, d) = get(i);
+    format!("{}×", fraction(n, d))
+}
+
+/// A speed `n/d` as written in the label and in links: `1/500`, `10`.
+pub fn fraction(n: u32, d: u32) -> String {
+    if d == 1 {
+        n.to_string()
+    } else {
+        format!("{n}/{d}")
     }
 }
 
