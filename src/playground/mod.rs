@@ -691,12 +691,15 @@ impl Component for Playground {
         self.canvas.guard_touch();
         // Only after the log was rebuilt: reading scrollHeight forces a
         // layout of the page, which every frame cost 13% of the main thread.
-        if self.log_dirty.take() && self.log_stick.get() {
-            if let Some(el) = self.log_ref.cast::<web_sys::Element>() {
-                el.set_scroll_top(el.scroll_height());
+        // (Its panel element can only have changed then too.)
+        if self.log_dirty.take() {
+            if self.log_stick.get() {
+                if let Some(el) = self.log_ref.cast::<web_sys::Element>() {
+                    el.set_scroll_top(el.scroll_height());
+                }
             }
+            self.stick_log_on_show();
         }
-        self.stick_log_on_show();
         self.focus_help();
     }
 
@@ -744,7 +747,7 @@ impl Playground {
     /// line in `rendered` finds no height and leaves it at the top. When the
     /// panel comes on screen (`contentvisibilityautostatechange`), scroll it
     /// to the bottom again if it follows the newest line. Installed once per
-    /// panel element.
+    /// panel element; called after a render that rebuilt the log.
     fn stick_log_on_show(&mut self) {
         #[cfg(target_arch = "wasm32")]
         {
